@@ -1,0 +1,152 @@
+"""Course code for the softmax assignment, named from assignment.toml.
+
+Input generators (``gen = "hooks.NAME"``), gradient terms and the training check. Runs
+in the grader's process only, never beside student code.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gradgrader.checks.base import CheckContext, Failure
+from gradgrader.checks.custom import Verdict
+
+
+# ------------------------------------------------------------------ input generators
+def with_constant_column(rng, params, env):
+    """Gaussian entries with a last column of ones (a bias feature)."""
+    a = rng.standard_normal(env.shape(params))
+    a[..., -1] = 1.0
+    return a
+
+
+def with_last_column(rng, params, env):
+    """Gaussian weights whose last column is ``value`` for every class: with a bias
+    feature of 1 this adds ``value`` to every logit without changing the softmax."""
+    a = params.get("scale", 1.0) * rng.standard_normal(env.shape(params))
+    a[..., -1] = params["value"]
+    return a
+
+
+def with_last_entry(rng, params, env):
+    a = rng.standard_normal(env.shape(params))
+    a[-1] = params["value"]
+    return a
+
+
+# ------------------------------------------------------------------ math
+def _softmax(Z):
+    Z = Z - Z.max(axis=-1, keepdims=True)
+    E = np.exp(Z)
+    return E / E.sum(axis=-1, keepdims=True)
+
+
+def log_partition(theta, T):
+    """A(θ) = log Σ_m exp(θᵀτ_m), the objective that log_partition_grad differentiates."""
+    s = T @ theta
+    c = s.max()
+    return float(c + np.log(np.exp(s - c).sum()))
+
+
+# ------------------------------------------------------------------ gradient terms
+# dW = PᵀX/N − YᵀX/N + reg·W, P = softmax(X Wᵀ), Y the one-hot labels.
+def dW_expectation(W, X, y, reg):
+    return _softmax(X @ W.T).T @ X / X.shape[0]
+
+
+def dW_data(W, X, y, reg):
+    Y = np.zeros((X.shape[0], W.shape[0]))
+    Y[np.arange(X.shape[0]), y.astype(int)] = 1.0
+    return -(Y.T @ X) / X.shape[0]
+
+
+def dW_regulariser(W, X, y, reg):
+    return reg * W
+
+
+# ∇ log-likelihood = τ − Tᵀ softmax(Tθ)
+def llg_data(theta, tau, T):
+    return np.array(tau, dtype=float)
+
+
+def llg_expectation(theta, tau, T):
+    return -(T.T @ _softmax(T @ theta))
+
+
+# Jacobian = diag(s) − s sᵀ
+def jac_diagonal(z):
+    return np.diag(_softmax(z))
+
+
+def jac_outer(z):
+    s = _softmax(z)
+    return -np.outer(s, s)
+
+
+# ------------------------------------------------------------------ training check
+def digits(n_per_class: int = 24, flip: float = 0.08, seed: int = 7):
+    """A deterministic data set of 8×8 binary-pixel "digits": ten random prototypes,
+    each sample a prototype with ``flip`` of its pixels flipped, plus a bias column."""
+    rng = np.random.default_rng(seed)
+    protos = rng.random((10, 64)) < 0.4
+    y = np.repeat(np.arange(10), n_per_class)
+    noise = rng.random((y.size, 64)) < flip
+    X = np.logical_xor(protos[y], noise).astype(float)
+    X = np.hstack([X, np.ones((y.size, 1))])
+    order = rng.permutation(y.size)
+    return X[order], y[order]
+
+
+STEPS = 25
+LEARNING_RATE = 0.5
+TRAIN_REG = 1e-3
+# The reference reaches ~100 % training accuracy in 25 steps on this easy data set;
+# 10 points of slack absorb float32 and loop implementations without letting a wrong
+# gradient (which stalls or diverges) through.
+ACCURACY_MARGIN = 0.10
+
+
+def _descend(loss_and_grad, X, y):
+    W = np.zeros((10, X.shape[1]))
+    losses = []
+    for _ in range(STEPS):
+        out = loss_and_grad(W)
+        if isinstance(out, Failure):
+            return out, losses
+        loss, dW = out
+        losses.append(loss)
+        if not (np.isfinite(loss) and np.all(np.isfinite(dW))):
+            return Failure(("nan-output",), "the loss or dW became NaN/inf during training"), losses
+        W = W - LEARNING_RATE * dW
+    return W, losses
+
+
+def train_digits(check, ctx: CheckContext) -> Verdict:
+    """Gradient descent with the student's softmax_loss lowers the loss and learns."""
+    X, y = digits()
+    dims = {"N": X.shape[0], "D": X.shape[1], "K": 10}
+
+    def student(W):
+        out = ctx.student("softmax_loss", {"W": W, "X": X, "y": y, "reg": TRAIN_REG}, dims)
+        return out if isinstance(out, Failure) else (float(out["loss"]), out["dW"])
+
+    def reference(W):
+        out = ctx.reference("softmax_loss", {"W": W, "X": X, "y": y, "reg": TRAIN_REG})
+        return float(out["loss"]), out["dW"]
+
+    W_ref, _ = _descend(reference, X, y)
+    ref_acc = float(np.mean(np.argmax(X @ W_ref.T, axis=1) == y))
+    W, losses = _descend(student, X, y)
+    setting = f"{STEPS} steps of gradient descent (rate {LEARNING_RATE}, reg {TRAIN_REG}) on {X.shape[0]} 8×8 binary digits"
+    if isinstance(W, Failure):
+        return Verdict(False, f"training stopped: {W.message} ({setting})", 0.0, W.mistakes)
+    # Accuracy is scored with the grader's own X @ Wᵀ, from the plain array W.
+    acc = float(np.mean(np.argmax(X @ W.T, axis=1) == y))
+    true_loss = [reference(np.zeros_like(W))[0], reference(W)[0]]
+    lowered = true_loss[1] < true_loss[0]
+    learned = acc >= ref_acc - ACCURACY_MARGIN
+    msg = f"after {setting}: accuracy {acc:.0%} (reference {ref_acc:.0%}), loss {true_loss[0]:.3g} → {true_loss[1]:.3g}"
+    if lowered and learned:
+        return Verdict(True, msg)
+    why = "the loss went up: your dW points uphill or is far too large" if not lowered else "it learns too little: your dW is not the descent direction of the loss"
+    return Verdict(False, f"{msg}; {why}", 0.5 if lowered else 0.0)

@@ -1,0 +1,3 @@
+from gradgrader.cli import main
+
+main()

@@ -1,0 +1,271 @@
+"""What every check works with: the context of one submission and the result types.
+
+A check is a pure function ``(CheckSpec, CheckContext) -> CheckResult``: it asks the
+context for inputs, the student's outputs and the reference's outputs (plain float
+arrays) and compares them. It never opens files, prints or reads the clock.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from gradgrader.cases import case_inputs, copy_value
+from gradgrader.course import reference_module
+from gradgrader.sandbox import Problem, Returned, Session
+from gradgrader.spec import Assignment, CheckSpec, FunctionSpec
+
+# Relative errors are measured against max(‖r‖, ‖s‖, FLOOR): below 1e-10 in norm an
+# output is zero for every function graded here (their values are O(1)), so two
+# near-zero answers agree instead of dividing noise by noise.
+FLOOR = 1e-10
+
+
+def rel_error(student: np.ndarray, reference: np.ndarray, floor: float = FLOOR) -> float:
+    """‖s − r‖_F / max(‖r‖_F, ‖s‖_F, floor): symmetric, scale-free, and not a per-entry
+    maximum (which would flag correct float32 code on entries close to zero)."""
+    diff = float(np.linalg.norm(student - reference))
+    den = max(float(np.linalg.norm(reference)), float(np.linalg.norm(student)), floor)
+    return diff / den
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A diagnosis: the named mistake (if one is recognised) and where the error is."""
+
+    mistake: str | None
+    summary: str
+    where: str = ""
+    error_map: tuple[tuple[float, ...], ...] | None = None
+    error_axes: str = ""  # what the map's rows and columns are, e.g. "class × feature"
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"mistake": self.mistake, "summary": self.summary}
+        if self.where:
+            out["where"] = self.where
+        if self.error_map is not None:
+            out["error_map"] = [list(row) for row in self.error_map]
+            out["error_axes"] = self.error_axes
+        return out
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    case: str
+    passed: bool
+    error: float | None = None
+    message: str = ""
+    mistakes: tuple[str, ...] = ()
+    finding: Finding | None = None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    id: str
+    function: str
+    kind: str
+    passed: bool
+    fraction: float  # share of the check's cases that passed, for partial credit
+    message: str
+    mistakes: tuple[str, ...] = ()
+    cases: tuple[CaseResult, ...] = ()
+    finding: Finding | None = None
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A call that gave no comparable output, already put in words for the student."""
+
+    mistakes: tuple[str, ...]
+    message: str
+    output: str | None = None  # the output with the wrong shape, if that is the problem
+    value: np.ndarray | None = None
+
+
+_PROBLEM_MISTAKE = {
+    "not-implemented": "not-implemented",
+    "exception": "crashed",
+    "crashed": "crashed",
+    "timeout": "timeout",
+    "memory-limit": "memory-limit",
+    "wrong-output": "wrong-shape",
+    "wrong-type": "wrong-shape",
+    "too-large": "wrong-shape",
+}
+
+
+def describe_problem(fn: FunctionSpec, problem: Problem) -> Failure:
+    mistake = _PROBLEM_MISTAKE.get(problem.kind, "crashed")
+    if problem.kind == "not-implemented" and problem.exc_type == "NotImplementedError":
+        return Failure((mistake,), f"{fn.name} is not implemented yet (it raises NotImplementedError)")
+    if mistake == "memory-limit":
+        return Failure((mistake,), f"{fn.name} ran out of memory: {problem.describe()}")
+    return Failure((mistake,), f"{fn.name} {problem.describe()}")
+
+
+def shape_text(shape: tuple[int, ...]) -> str:
+    return "a number" if shape == () else f"shape ({', '.join(map(str, shape))}{',' if len(shape) == 1 else ''})"
+
+
+class Course:
+    """An assignment prepared for grading: its generated inputs and the reference's
+    outputs, computed once and shared by every submission (and every worker thread)."""
+
+    def __init__(self, assignment: Assignment) -> None:
+        self.assignment = assignment
+        self.reference = reference_module(assignment)
+        self._inputs: dict[tuple[str, str], dict[str, Any]] = {}
+        self._ref: dict[str, dict[str, np.ndarray]] = {}
+
+    def inputs(self, function: str, case: str) -> dict[str, Any]:
+        """Fresh copies of the arguments of ``function`` on ``case`` (safe to mutate)."""
+        key = (function, case)
+        if key not in self._inputs:
+            self._inputs[key] = case_inputs(self.assignment, function, case)
+        return {k: copy_value(v) for k, v in self._inputs[key].items()}
+
+    def dims(self, case: str) -> Mapping[str, int]:
+        return self.assignment.cases[case].dims
+
+    def call_reference(self, function: str, args: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """The reference's outputs for ``args``, by output name, as float64 arrays."""
+        from gradgrader.sandbox.session import _key
+
+        fn = self.assignment.functions[function]
+        ordered = [args[a] for a in fn.args]
+        key = _key(function, ordered)
+        if key not in self._ref:
+            result = getattr(self.reference, function)(*[copy_value(a) for a in ordered])
+            names = [o.name for o in fn.outputs]
+            if len(names) == 1:
+                values = [result]
+            elif isinstance(result, tuple) and getattr(type(result), "_fields", None):
+                values = [getattr(result, n) for n in names]
+            elif isinstance(result, (tuple, list)):
+                values = list(result)
+            else:
+                values = [getattr(result, n) for n in names]
+            out = {}
+            for n, v in zip(names, values):
+                arr = np.array(v, dtype=np.float64)
+                arr.flags.writeable = False
+                out[n] = arr
+            self._ref[key] = out
+        return self._ref[key]
+
+
+@dataclass
+class CheckContext:
+    """Everything a check may use for one submission."""
+
+    course: Course
+    session: Session
+    notes: dict[str, Any] = field(default_factory=dict)  # per-submission scratch (e.g. chosen conventions)
+
+    @property
+    def assignment(self) -> Assignment:
+        return self.course.assignment
+
+    def inputs(self, function: str, case: str) -> dict[str, Any]:
+        return self.course.inputs(function, case)
+
+    def rng(self, *keys: str) -> np.random.Generator:
+        """A generator seeded by the assignment and ``keys`` only (deterministic, hidden)."""
+        return np.random.default_rng([self.assignment.seed, *(zlib.crc32(k.encode()) for k in keys)])
+
+    def reference(self, function: str, args: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        return self.course.call_reference(function, args)
+
+    def function_problem(self, function: str) -> Failure | None:
+        """A Failure if ``function`` is missing or cannot take the assignment's arguments."""
+        fn = self.assignment.functions[function]
+        info = self.session.load.functions.get(function)
+        filename = self.assignment.filename
+        if not isinstance(info, dict) or not info.get("defined"):
+            return Failure(("not-implemented",), f"{fn.name} is not defined in {filename}: write {fn.signature}")
+        if not info.get("callable"):
+            return Failure(("not-implemented",), f"{fn.name} in {filename} is not a function")
+        if not info.get("varargs"):
+            req, pos = info.get("required", 0), info.get("positional", 0)
+            n = len(fn.args)
+            if not (isinstance(req, int) and isinstance(pos, int) and req <= n <= pos):
+                takes = f"{req}" if req == pos else f"{req} to {pos}"
+                return Failure(
+                    ("wrong-signature",),
+                    f"{fn.name} takes {takes} argument(s), but the assignment calls it with {n}: {fn.signature}",
+                )
+        return None
+
+    def student(
+        self, function: str, args: Mapping[str, Any], dims: Mapping[str, int], need: list[str] | None = None
+    ) -> dict[str, np.ndarray] | Failure:
+        """The student's outputs for ``args``, by name; those in ``need`` (default: all)
+        must have their exact shape, the others are passed through as they are."""
+        fn = self.assignment.functions[function]
+        problem = self.function_problem(function)
+        if problem is not None:
+            return problem
+        got = self.session.call(
+            function, [copy_value(args[a]) for a in fn.args], [o.name for o in fn.outputs], fn.timeout
+        )
+        if isinstance(got, Problem):
+            return describe_problem(fn, got)
+        assert isinstance(got, Returned)
+        out: dict[str, np.ndarray] = {}
+        for spec, value, kind, problem_ in zip(fn.outputs, got.values, got.types, got.problems):
+            if problem_ is not None or value is None:
+                msg = problem_.message if problem_ else "no value"
+                return Failure(("wrong-shape",), f"{fn.name} returned {msg}")
+            expected = spec.resolve(dims)
+            if value.shape != expected and (need is None or spec.name in need):
+                what = spec.name if len(fn.outputs) > 1 else "it"
+                return Failure(
+                    ("wrong-shape",),
+                    f"{fn.name} returned {what} with {shape_text(value.shape)} ({kind}); expected {shape_text(expected)}",
+                    output=spec.name,
+                    value=value,
+                )
+            out[spec.name] = value
+        return out
+
+
+def summarise(
+    check: CheckSpec, cases: list[CaseResult], passed_message: str, finding: Finding | None = None
+) -> CheckResult:
+    """Combine per-case results: partial credit is the share of cases passed."""
+    n_pass = sum(c.passed for c in cases)
+    total = len(cases)
+    fraction = n_pass / total if total else 0.0
+    failing = [c for c in cases if not c.passed]
+    mistakes: list[str] = []
+    for c in failing:
+        for m in c.mistakes:
+            if m not in mistakes:
+                mistakes.append(m)
+    if not failing:
+        return CheckResult(check.id, check.function, check.kind, True, 1.0, passed_message, (), tuple(cases))
+    first = failing[0]
+    message = first.message
+    if total > 1:
+        names = ", ".join(c.case for c in failing)
+        message += f" [fails on {len(failing)} of {total} cases: {names}]"
+    finding = finding or next((c.finding for c in failing if c.finding is not None), None)
+    return CheckResult(
+        check.id, check.function, check.kind, False, fraction, message, tuple(mistakes), tuple(cases), finding
+    )
+
+
+def case_label(ctx: CheckContext, case: str, args: Mapping[str, Any] | None = None) -> str:
+    """``case 'medium' (N=40, D=12, K=5, reg=0.25)`` — enough for a student to reproduce it."""
+    spec = ctx.assignment.cases[case]
+    bits = [f"{k}={v}" for k, v in spec.dims.items()]
+    if args:
+        bits += [f"{k}={v:g}" for k, v in args.items() if isinstance(v, float)]
+    text = f"case '{case}' ({', '.join(bits)})"
+    if spec.description:
+        text += f" — {spec.description}"
+    return text

@@ -1,0 +1,206 @@
+"""Finite-difference checks whose cost does not grow with the number of parameters.
+
+A gradient g of f at x is checked along ``n`` random unit directions v (Frobenius
+norm 1, seeded by the check and the case, so hidden and reproducible) by comparing
+``⟨g, v⟩`` with the fourth-order central difference
+
+    D_h f(x; v) = [8 (f(x + h v) − f(x − h v)) − (f(x + 2h v) − f(x − 2h v))] / (12 h),
+
+whose error is O(h⁴ f⁽⁵⁾) from truncation plus O(ε |f| / h) from rounding. 4·n calls
+of f, whatever the size of x: a CS231n-size W (10 × 3073) costs the same as a 3 × 4 one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from gradgrader.checks import check_kind
+from gradgrader.checks.base import (
+    CaseResult,
+    CheckContext,
+    CheckResult,
+    Failure,
+    Finding,
+    case_label,
+    rel_error,
+    summarise,
+)
+from gradgrader.checks.values import failure_case, nonfinite_case, output_label
+from gradgrader.course import hook
+from gradgrader.diagnose import diagnose
+from gradgrader.spec import CheckSpec
+
+DIRECTIONS = 10
+
+# Step for the student's own objective. The student may compute in float32 (ε ≈ 1.2e-7),
+# so h balances truncation against float32 rounding: h = ε₃₂^(1/5) ≈ 0.04 minimises
+# h⁴ + ε/h. With the loss and its derivatives O(1) (unit directions, standardised
+# inputs) the error is ≈ ε₃₂^(4/5) ≈ 3e-6 relative for float32 code and ~1e-7 (pure
+# truncation) for float64 code; tests/test_gradients.py measures both.
+STUDENT_STEP = float(np.finfo(np.float32).eps) ** 0.2
+# Agreement required between ⟨g, v⟩ and the differences: 100× above the float32 error
+# above, and still 300× below the smallest inconsistency we must catch (a loss with
+# reg·‖W‖² against a gradient with reg·W differs by ≈ 0.3 relative at reg = 0.1).
+SELF_CONSISTENCY_TOL = 1e-3
+
+# The course's objective is float64 code: h = ε₆₄^(1/5) ≈ 7e-4 gives ≈ ε₆₄^(4/5) ≈ 3e-13.
+REFERENCE_STEP = float(np.finfo(np.float64).eps) ** 0.2
+OBJECTIVE_TOL = 1e-5
+
+
+def random_directions(rng: np.random.Generator, shape: tuple[int, ...], n: int, symmetric: bool = False) -> np.ndarray:
+    """``n`` random directions of ``shape`` with unit Frobenius norm (symmetric in the last
+    two axes when asked: the feasible directions of a symmetric matrix such as Λ)."""
+    v = rng.standard_normal((n, *shape))
+    if symmetric:
+        v = 0.5 * (v + np.swapaxes(v, -1, -2))
+    norms = np.linalg.norm(v.reshape(n, -1), axis=1).reshape((n,) + (1,) * len(shape))
+    return v / norms
+
+
+def directional_differences(
+    f: Callable[[np.ndarray], float | Failure], x: np.ndarray, directions: np.ndarray, h: float
+) -> np.ndarray | Failure:
+    """The fourth-order central differences of ``f`` at ``x`` along each direction."""
+    out = np.empty(len(directions))
+    for i, v in enumerate(directions):
+        values = []
+        for k in (1.0, -1.0, 2.0, -2.0):
+            fx = f(x + k * h * v)
+            if isinstance(fx, Failure):
+                return fx
+            values.append(fx)
+        f1, fm1, f2, fm2 = values
+        out[i] = (8.0 * (f1 - fm1) - (f2 - fm2)) / (12.0 * h)
+    return out
+
+
+def _step(base: float, x: np.ndarray) -> float:
+    """Scale the step with the typical entry of x (its RMS), never below ``base``."""
+    return base * max(1.0, float(np.linalg.norm(x)) / np.sqrt(max(x.size, 1)))
+
+
+@check_kind("self_consistency", params={"directions", "tol"}, required={"objective", "gradient", "wrt"})
+def self_consistency(check: CheckSpec, ctx: CheckContext) -> CheckResult:
+    """The returned gradient is the derivative of the student's own objective."""
+    obj, grad, wrt = check.params["objective"], check.params["gradient"], check.params["wrt"]
+    n = int(check.params.get("directions", DIRECTIONS))
+    tol = float(check.params.get("tol", SELF_CONSISTENCY_TOL))
+    fn = check.function
+    results: list[CaseResult] = []
+    for case in check.cases:
+        args = ctx.inputs(fn, case)
+        dims = ctx.course.dims(case)
+        got = ctx.student(fn, args, dims)
+        if isinstance(got, Failure):
+            results.append(failure_case(ctx, check, case, got, args, None))
+            continue
+        if not np.all(np.isfinite(got[grad])):
+            results.append(nonfinite_case(ctx, check, case, grad, got[grad], args, "nan-output"))
+            continue
+
+        def objective(x: np.ndarray, args: Mapping[str, Any] = args, dims: Mapping[str, int] = dims) -> float | Failure:
+            moved = dict(args)
+            moved[wrt] = x
+            out = ctx.student(fn, moved, dims)
+            if isinstance(out, Failure):
+                return out
+            value = float(out[obj])
+            if not np.isfinite(value):
+                return Failure(("nan-output",), f"{obj} is not finite at a point near {wrt}")
+            return value
+
+        x0 = np.asarray(args[wrt], dtype=np.float64)
+        dirs = random_directions(ctx.rng(check.id, case), x0.shape, n)
+        fd = directional_differences(objective, x0, dirs, _step(STUDENT_STEP, x0))
+        if isinstance(fd, Failure):
+            results.append(failure_case(ctx, check, case, fd, args, None))
+            continue
+        analytic = np.array([float(np.vdot(got[grad], v)) for v in dirs])
+        err = rel_error(analytic, fd)
+        if err <= tol:
+            results.append(CaseResult(case, True, err))
+            continue
+        ref = ctx.reference(fn, args)
+        grad_right = rel_error(got[grad], ref[grad]) <= ctx.assignment.rtol
+        loss_right = rel_error(np.asarray(got[obj]), ref[obj]) <= ctx.assignment.rtol
+        where = case_label(ctx, case, args)
+        g_label, o_label = output_label(ctx, fn, grad), output_label(ctx, fn, obj)
+        if loss_right and not grad_right:
+            finding = diagnose(ctx, fn, grad, got[grad], ref[grad], args, dims)
+            message = (
+                f"{g_label} is not the gradient of your own {obj}: finite differences of {obj} along "
+                f"{n} random directions disagree with ⟨{grad}, v⟩ by {err:.2g} (relative) on {where}"
+            )
+            if finding is not None and finding.summary:
+                message += f"; {finding.summary}"
+            mistakes = (finding.mistake,) if finding is not None and finding.mistake else ()
+        else:
+            finding = Finding(
+                "loss-gradient-mismatch",
+                f"{grad} does not match finite differences of your {obj}"
+                + (" — your gradient is right, so your loss is the part to fix" if grad_right else ""),
+            )
+            message = (
+                f"{g_label} and {o_label} do not belong together: ⟨{grad}, v⟩ and finite differences of your "
+                f"{obj} differ by {err:.2g} (relative) on {where}"
+                + (f"; {grad} matches the reference, so {obj} is computed differently from what {grad} differentiates" if grad_right else "")
+            )
+            mistakes = ("loss-gradient-mismatch",)
+        results.append(CaseResult(case, False, err, message, mistakes, finding))
+    return summarise(check, results, f"the returned {grad} is the derivative of your own {obj} on {len(results)} case{'s' if len(results) > 1 else ''}")
+
+
+@check_kind("objective_gradient", params={"directions", "tol", "symmetric"}, required={"objective", "wrt"})
+def objective_gradient(check: CheckSpec, ctx: CheckContext) -> CheckResult:
+    """The student's gradient against finite differences of the course's objective."""
+    fn_spec = ctx.assignment.functions[check.function]
+    objective_fn = hook(ctx.assignment, str(check.params["objective"]), f"check {check.id!r}")
+    wrt = str(check.params["wrt"])
+    grad = fn_spec.outputs[0].name
+    n = int(check.params.get("directions", DIRECTIONS))
+    tol = float(check.params.get("tol", OBJECTIVE_TOL))
+    symmetric = bool(check.params.get("symmetric", False))
+    results: list[CaseResult] = []
+    for case in check.cases:
+        args = ctx.inputs(check.function, case)
+        dims = ctx.course.dims(case)
+        got = ctx.student(check.function, args, dims)
+        ref = ctx.reference(check.function, args)
+        if isinstance(got, Failure):
+            results.append(failure_case(ctx, check, case, got, args, ref))
+            continue
+        g = got[grad]
+        if not np.all(np.isfinite(g)):
+            results.append(nonfinite_case(ctx, check, case, grad, g, args, "nan-output"))
+            continue
+        x0 = np.asarray(args[wrt], dtype=np.float64)
+
+        def f(x: np.ndarray, args: Mapping[str, Any] = args) -> float:
+            moved = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in args.items()}
+            moved[wrt] = x
+            return float(objective_fn(**moved))
+
+        dirs = random_directions(ctx.rng(check.id, case), g.shape, n, symmetric)
+        fd = directional_differences(f, x0, dirs, _step(REFERENCE_STEP, x0))
+        assert not isinstance(fd, Failure)
+        analytic = np.array([float(np.vdot(g, v)) for v in dirs])
+        err = rel_error(analytic, fd)
+        if err <= tol:
+            results.append(CaseResult(case, True, err))
+            continue
+        finding = diagnose(ctx, check.function, grad, g, ref[grad], args, dims)
+        kind = "symmetric " if symmetric else ""
+        message = (
+            f"{output_label(ctx, check.function, grad)} is not the derivative of the objective: along {n} random "
+            f"{kind}directions, ⟨{grad}, v⟩ and finite differences of the objective differ by {err:.2g} (relative) "
+            f"on {case_label(ctx, case, args)}"
+        )
+        if finding is not None and finding.summary:
+            message += f"; {finding.summary}"
+        mistakes = (finding.mistake,) if finding is not None and finding.mistake else ()
+        results.append(CaseResult(case, False, err, message, mistakes, finding))
+    return summarise(check, results, f"agrees with finite differences of the objective on {len(results)} case{'s' if len(results) > 1 else ''}")

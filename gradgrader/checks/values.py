@@ -1,0 +1,190 @@
+"""Checks on values: against the reference, stability, sums and invariances."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from gradgrader.checks import check_kind
+from gradgrader.checks.base import (
+    CaseResult,
+    CheckContext,
+    CheckResult,
+    Failure,
+    Finding,
+    case_label,
+    rel_error,
+    summarise,
+)
+from gradgrader.diagnose import diagnose, error_map
+from gradgrader.spec import CheckSpec
+
+
+def output_label(ctx: CheckContext, function: str, output: str) -> str:
+    fn = ctx.assignment.functions[function]
+    return f"{function}'s {output}" if len(fn.outputs) > 1 else f"{function}(…)"
+
+
+def failure_case(ctx: CheckContext, check: CheckSpec, case: str, got: Failure, args: Mapping[str, Any], ref: Mapping[str, np.ndarray] | None) -> CaseResult:
+    """A case whose call gave nothing comparable; a wrong shape is still diagnosed (transposed)."""
+    finding = None
+    if got.value is not None and got.output is not None:
+        ref = ref if ref is not None else ctx.reference(check.function, args)
+        finding = diagnose(ctx, check.function, got.output, got.value, ref[got.output], args, ctx.course.dims(case))
+    mistakes = (finding.mistake,) if finding is not None and finding.mistake else got.mistakes
+    message = f"{got.message} on {case_label(ctx, case, args)}"
+    if finding is not None and finding.summary:
+        message += f": {finding.summary}"
+    return CaseResult(case, False, None, message, mistakes, finding)
+
+
+def nonfinite_case(ctx: CheckContext, check: CheckSpec, case: str, output: str, s: np.ndarray, args: Mapping[str, Any], mistake: str) -> CaseResult:
+    bad = int(np.size(s) - np.count_nonzero(np.isfinite(s)))
+    label = output_label(ctx, check.function, output)
+    summary = f"{label} has {bad} NaN/inf entr{'y' if bad == 1 else 'ies'}"
+    finding = Finding(mistake, summary, "", None)
+    return CaseResult(case, False, float("inf"), f"{summary} on {case_label(ctx, case, args)}", (mistake,), finding)
+
+
+def compare_case(ctx: CheckContext, check: CheckSpec, case: str, rtol: float, outputs: list[str], nonfinite_mistake: str = "nan-output") -> CaseResult:
+    """One case of a comparison with the reference, with diagnosis on failure."""
+    fn = check.function
+    args = ctx.inputs(fn, case)
+    dims = ctx.course.dims(case)
+    ref = ctx.reference(fn, args)
+    got = ctx.student(fn, args, dims, need=outputs)
+    if isinstance(got, Failure):
+        return failure_case(ctx, check, case, got, args, ref)
+    worst = 0.0
+    for name in outputs:
+        s, r = got[name], ref[name]
+        if not np.all(np.isfinite(s)) and np.all(np.isfinite(r)):
+            return nonfinite_case(ctx, check, case, name, s, args, nonfinite_mistake)
+        err = rel_error(s, r)
+        if not err <= rtol:
+            finding = diagnose(ctx, fn, name, s, r, args, dims)
+            label = output_label(ctx, fn, name)
+            message = f"{label} differs from the reference on {case_label(ctx, case, args)}: relative error {err:.2g}"
+            if finding is not None and finding.summary:
+                message += f"; {finding.summary}"
+            if finding is not None and finding.where:
+                message += f" ({finding.where})"
+            mistakes = (finding.mistake,) if finding is not None and finding.mistake else ()
+            return CaseResult(case, False, err, message, mistakes, finding)
+        worst = max(worst, err)
+    return CaseResult(case, True, worst)
+
+
+def _outputs(ctx: CheckContext, check: CheckSpec) -> list[str]:
+    fn = ctx.assignment.functions[check.function]
+    chosen = check.params.get("output")
+    return [chosen] if chosen else [o.name for o in fn.outputs]
+
+
+def _passed_message(results: list[CaseResult], what: str) -> str:
+    worst = max((c.error or 0.0) for c in results)
+    n = len(results)
+    return f"{what} on {n} case{'s' if n > 1 else ''} (largest relative error {worst:.1e})"
+
+
+@check_kind("compare", params={"output", "rtol"})
+def compare(check: CheckSpec, ctx: CheckContext) -> CheckResult:
+    """Values against the reference (relative Frobenius error ≤ rtol on every case)."""
+    rtol = float(check.params.get("rtol", ctx.assignment.rtol))
+    results = [compare_case(ctx, check, case, rtol, _outputs(ctx, check)) for case in check.cases]
+    return summarise(check, results, _passed_message(results, "matches the reference"))
+
+
+# Stability cases push float32 code harder: a logit of 1000 carries an absolute float32
+# rounding error of about 6e-5, which the softmax turns into ~1e-5 relative error. 1e-4
+# passes correct float32 code and still fails any overflow, NaN or clipping "fix".
+STABILITY_RTOL = 1e-4
+
+
+@check_kind("stability", params={"output", "rtol"}, required={"mistake"})
+def stability(check: CheckSpec, ctx: CheckContext) -> CheckResult:
+    """Finite and right on extreme inputs (huge logits, far points); names the instability."""
+    rtol = float(check.params.get("rtol", STABILITY_RTOL))
+    mistake = str(check.params["mistake"])
+    results = [compare_case(ctx, check, case, rtol, _outputs(ctx, check), mistake) for case in check.cases]
+    return summarise(check, results, _passed_message(results, "finite and correct on extreme inputs"))
+
+
+# Sums of outputs that are O(1) accumulate one rounding error per term: float32 code
+# summing K ≤ 100 probabilities is off by at most ~K·6e-8 < 1e-5.
+SUM_ATOL = 1e-5
+
+
+@check_kind("sums", params={"output", "axis", "value", "atol", "mistake", "what"}, required={"axis", "value"})
+def sums(check: CheckSpec, ctx: CheckContext) -> CheckResult:
+    """An output summed over an axis is constant (rows of probabilities sum to 1, ...)."""
+    output = _outputs(ctx, check)[0]
+    axis = check.params["axis"]
+    axis = tuple(axis) if isinstance(axis, list) else int(axis)
+    target = float(check.params["value"])
+    atol = float(check.params.get("atol", SUM_ATOL))
+    what = check.params.get("what", f"{output} summed over axis {axis} equals {target:g}")
+    mistake = check.params.get("mistake")
+    results: list[CaseResult] = []
+    for case in check.cases:
+        args = ctx.inputs(check.function, case)
+        got = ctx.student(check.function, args, ctx.course.dims(case), need=[output])
+        if isinstance(got, Failure):
+            results.append(failure_case(ctx, check, case, got, args, None))
+            continue
+        s = got[output]
+        total = s.sum(axis=axis)
+        scale = max(1.0, float(np.max(np.abs(s))) if s.size else 1.0)
+        err = float(np.max(np.abs(total - target))) / scale if total.size else 0.0
+        if not err <= atol:
+            worst = np.unravel_index(int(np.argmax(np.abs(total - target))), total.shape) if total.ndim else ()
+            at = f" (e.g. at index {tuple(int(i) for i in worst)}: {float(total[worst]):.6g})" if total.ndim else f" ({float(total):.6g})"
+            message = f"{output_label(ctx, check.function, output)}: expected {what}, but it does not on {case_label(ctx, case, args)}{at}"
+            emap = error_map(np.atleast_1d(total), np.full(np.atleast_1d(total).shape, target)) if target else None
+            finding = Finding(mistake, f"not {what}", "", emap)
+            results.append(CaseResult(case, False, err, message, (mistake,) if mistake else (), finding))
+        else:
+            results.append(CaseResult(case, True, err))
+    return summarise(check, results, f"{what} on {len(results)} case{'s' if len(results) > 1 else ''}")
+
+
+@check_kind("invariance", params={"output", "rtol", "add", "scale", "what"}, required={"what"})
+def invariance(check: CheckSpec, ctx: CheckContext) -> CheckResult:
+    """f(transformed inputs) equals f(inputs), e.g. softmax(Z + c) = softmax(Z)."""
+    rtol = float(check.params.get("rtol", ctx.assignment.rtol))
+    add: Mapping[str, float] = check.params.get("add", {})
+    mul: Mapping[str, float] = check.params.get("scale", {})
+    what = str(check.params["what"])
+    outputs = _outputs(ctx, check)
+    results: list[CaseResult] = []
+    for case in check.cases:
+        args = ctx.inputs(check.function, case)
+        dims = ctx.course.dims(case)
+        moved = dict(args)
+        for name, c in add.items():
+            moved[name] = args[name] + float(c)
+        for name, c in mul.items():
+            moved[name] = args[name] * float(c)
+        base = ctx.student(check.function, args, dims)
+        other = ctx.student(check.function, moved, dims)
+        bad = base if isinstance(base, Failure) else other if isinstance(other, Failure) else None
+        if bad is not None:
+            results.append(failure_case(ctx, check, case, bad, args, None))
+            continue
+        assert not isinstance(base, Failure) and not isinstance(other, Failure)
+        worst = 0.0
+        failed = None
+        for name in outputs:
+            err = rel_error(other[name], base[name])
+            worst = max(worst, err) if np.isfinite(err) else float("inf")
+            if not err <= rtol:
+                failed = CaseResult(
+                    case, False, err,
+                    f"{output_label(ctx, check.function, name)} should not change when {what}, but it changes by {err:.2g} (relative) on {case_label(ctx, case, args)}",
+                    (), Finding(None, f"not invariant when {what}", "", error_map(other[name], base[name])),
+                )
+                break
+        results.append(failed or CaseResult(case, True, worst))
+    return summarise(check, results, f"unchanged when {what}, on {len(results)} case{'s' if len(results) > 1 else ''}")

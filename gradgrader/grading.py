@@ -1,0 +1,189 @@
+"""One submission in, one Result out; a batch is a map over submissions.
+
+submission → sandbox (Session) → raw outputs → checks → diagnosis → rubric → Result.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+
+from gradgrader import __version__
+from gradgrader.checks import run_check
+from gradgrader.checks.base import CheckContext, CheckResult, Course
+from gradgrader.ingest import Submission
+from gradgrader.results import CheckRecord, Result
+from gradgrader.rubric import Rubric
+from gradgrader.sandbox import ChildLimits, Sandbox, Session
+from gradgrader.sandbox.runner import Problem
+from gradgrader.spec import Assignment
+
+
+def _feedback(assignment: Assignment, check: CheckResult) -> dict | None:
+    if check.finding is None:
+        return None
+    out = check.finding.to_json()
+    if check.finding.mistake and check.finding.mistake in assignment.feedback:
+        fb = assignment.feedback[check.finding.mistake]
+        out["title"] = fb.title
+        out["explanation"] = fb.explanation
+        if fb.next_step:
+            out["next_step"] = fb.next_step
+    return out
+
+
+def _record(assignment: Assignment, rubric: Rubric, check: CheckResult) -> CheckRecord:
+    item = rubric.items[check.id]
+    cases = tuple(
+        {"case": c.case, "passed": c.passed, **({"error": c.error} if c.error is not None else {})} for c in check.cases
+    )
+    return CheckRecord(
+        id=check.id,
+        function=check.function,
+        passed=check.passed,
+        score=item.score(check.fraction),
+        max_score=item.points,
+        message=check.message,
+        mistakes=check.mistakes,
+        kind=check.kind,
+        diagnosis=_feedback(assignment, check),
+        feedback=item.feedback if not check.passed else "",
+        cases=cases,
+    )
+
+
+def load_message(assignment: Assignment, problem: Problem | None) -> str:
+    name = assignment.filename
+    if problem is None:
+        return f"{name} could not be loaded"
+    if problem.exc_type == "SyntaxError" or problem.exc_type == "IndentationError":
+        where = f" on line {problem.line}" if problem.line else ""
+        code = f": {problem.code.strip()}" if problem.code.strip() else ""
+        return f"{name} has a syntax error{where}{code} ({problem.message}); fix it and run again"
+    if problem.kind == "timeout":
+        return f"importing {name} did not finish: {problem.message}. Move slow work out of the module's top level"
+    return f"{name} fails when it is imported: {problem.describe()}"
+
+
+def child_limits(assignment: Assignment) -> ChildLimits:
+    return ChildLimits(memory_mb=assignment.limits.memory_mb, cpu_s=assignment.limits.budget + 5)
+
+
+def grade_submission(course: Course, rubric: Rubric, submission: Submission, sandbox: Sandbox) -> Result:
+    """Grade one submission; never raises for anything the submission does."""
+    assignment = course.assignment
+    start = time.perf_counter()
+
+    def result(status: str, checks: tuple[CheckRecord, ...], message: str = "", output: str = "") -> Result:
+        mistakes: list[str] = []
+        for c in checks:
+            mistakes += [m for m in c.mistakes if m not in mistakes]
+        return Result(
+            submission=submission.id,
+            path=str(submission.path or submission.folder or ""),
+            assignment=assignment.name,
+            status=status,
+            score=round(sum(c.score for c in checks), 6),
+            max_score=rubric.max_score,
+            checks=checks,
+            mistakes=tuple(mistakes),
+            elapsed_s=round(time.perf_counter() - start, 4),
+            message=message,
+            output=output,
+            sha256=submission.digest(),
+            extra={**submission.extra, "gradgrader": __version__},
+        )
+
+    if submission.path is None:
+        return result("error", (), submission.problem or "no file to grade")
+    sys_path = [str(submission.folder)] if submission.folder is not None else []
+    session = Session(
+        sandbox,
+        submission.path.resolve(),
+        assignment.module_name,
+        list(assignment.functions),
+        child_limits(assignment),
+        budget=assignment.limits.budget,
+        sys_path=sys_path,
+        output_cap=assignment.limits.output_kb << 10,
+    )
+    try:
+        if not session.load.ok:
+            return result("error", (), load_message(assignment, session.load.problem), session.output())
+        ctx = CheckContext(course, session)
+        records = tuple(
+            _record(assignment, rubric, run_check(check, ctx)) for check in assignment.checks if check.id in rubric.items
+        )
+    finally:
+        session.close()
+    return result("graded", records, "", session.output())
+
+
+class Grader:
+    """Grades submissions of one assignment, ``jobs`` at a time (one sandbox each)."""
+
+    def __init__(self, assignment: Assignment, rubric: Rubric, jobs: int = 1) -> None:
+        self.course = Course(assignment)
+        self.rubric = rubric
+        self.jobs = max(1, jobs)
+        self._scratch = Path(tempfile.mkdtemp(prefix="gradgrader-"))
+        self._local = threading.local()
+        self._sandboxes: list[Sandbox] = []
+        self._lock = threading.Lock()
+
+    def _sandbox(self) -> Sandbox:
+        box = getattr(self._local, "sandbox", None)
+        if box is None:
+            folder = self._scratch / f"worker-{threading.get_ident()}"
+            folder.mkdir()
+            box = Sandbox(folder)
+            self._local.sandbox = box
+            with self._lock:
+                self._sandboxes.append(box)
+        return box
+
+    def grade(self, submission: Submission) -> Result:
+        return grade_submission(self.course, self.rubric, submission, self._sandbox())
+
+    def grade_all(self, submissions: Iterable[Submission], stop: Callable[[], bool] = lambda: False) -> Iterator[Result]:
+        """Yield results as submissions finish (not in input order when jobs > 1)."""
+        pending = list(submissions)
+        if self.jobs == 1:
+            for sub in pending:
+                if stop():
+                    return
+                yield self.grade(sub)
+            return
+        with ThreadPoolExecutor(self.jobs, thread_name_prefix="gradgrader") as pool:
+            queue = iter(pending)
+            running: set[Future[Result]] = set()
+            for sub in queue:
+                running.add(pool.submit(self.grade, sub))
+                if len(running) >= self.jobs:
+                    break
+            while running:
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield fut.result()
+                    if not stop():
+                        nxt = next(queue, None)
+                        if nxt is not None:
+                            running.add(pool.submit(self.grade, nxt))
+
+    def close(self) -> None:
+        with self._lock:
+            for box in self._sandboxes:
+                box.close()
+            self._sandboxes.clear()
+        shutil.rmtree(self._scratch, ignore_errors=True)
+
+    def __enter__(self) -> Grader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,199 @@
+"""Result objects (SPEC §4) and their files: ``results.jsonl`` and ``grades.csv``.
+
+``results.jsonl`` is appended one line per submission and flushed to disk at once, so
+a crash loses at most the submission being graded; a torn last line (``kill -9``
+mid-write) is dropped on reading and cut off before the next append. ``grades.csv``
+is always rewritten whole, atomically (write a temporary file, then rename).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+RESULTS = "results.jsonl"
+GRADES = "grades.csv"
+
+
+@dataclass(frozen=True)
+class CheckRecord:
+    id: str
+    function: str
+    passed: bool
+    score: float
+    max_score: float
+    message: str
+    mistakes: tuple[str, ...] = ()
+    kind: str = ""
+    diagnosis: dict[str, Any] | None = None
+    feedback: str = ""
+    cases: tuple[dict[str, Any], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "function": self.function,
+            "passed": self.passed,
+            "score": self.score,
+            "max_score": self.max_score,
+            "message": self.message,
+            "mistakes": list(self.mistakes),
+            "kind": self.kind,
+        }
+        if self.diagnosis:
+            out["diagnosis"] = self.diagnosis
+        if self.feedback:
+            out["feedback"] = self.feedback
+        if self.cases:
+            out["cases"] = list(self.cases)
+        return out
+
+
+@dataclass(frozen=True)
+class Result:
+    submission: str
+    path: str
+    assignment: str
+    status: str  # "graded" or "error"
+    score: float
+    max_score: float
+    checks: tuple[CheckRecord, ...]
+    mistakes: tuple[str, ...]
+    elapsed_s: float
+    message: str = ""
+    output: str = ""  # what the submission printed (truncated), never scored
+    sha256: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def full_marks(self) -> bool:
+        return self.status == "graded" and self.score >= self.max_score - 1e-9
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "submission": self.submission,
+            "path": self.path,
+            "assignment": self.assignment,
+            "status": self.status,
+            "score": self.score,
+            "max_score": self.max_score,
+            "checks": [c.to_json() for c in self.checks],
+            "mistakes": list(self.mistakes),
+            "elapsed_s": self.elapsed_s,
+        }
+        if self.message:
+            out["message"] = self.message
+        if self.output:
+            out["output"] = self.output
+        if self.sha256:
+            out["sha256"] = self.sha256
+        out.update(self.extra)
+        return out
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, float):
+        return None
+    raise TypeError(type(value).__name__)
+
+
+def dumps(result: Result) -> str:
+    """One JSON line; NaN/inf (never valid JSON) become strings."""
+    return json.dumps(_clean(result.to_json()), ensure_ascii=False, allow_nan=False)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not (value == value and abs(value) != float("inf")):
+        return "nan" if value != value else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def read_results(out: Path) -> list[dict[str, Any]]:
+    """Every complete result line of ``out/results.jsonl`` (a torn last line is skipped).
+
+    A submission graded twice (re-grade after a change) keeps its last line."""
+    path = out / RESULTS
+    if not path.is_file():
+        return []
+    latest: dict[str, dict[str, Any]] = {}
+    with path.open("rb") as f:
+        for raw in f:
+            if not raw.endswith(b"\n"):
+                break  # torn write: the process died mid-line
+            try:
+                obj = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(obj, dict) and isinstance(obj.get("submission"), str):
+                latest.pop(obj["submission"], None)
+                latest[obj["submission"]] = obj
+    return list(latest.values())
+
+
+class ResultsWriter:
+    """Appends results to ``out/results.jsonl``, each line flushed and fsynced."""
+
+    def __init__(self, out: Path, fresh: bool) -> None:
+        out.mkdir(parents=True, exist_ok=True)
+        self.path = out / RESULTS
+        if fresh and self.path.exists():
+            self.path.unlink()
+        self._repair()
+        self._f = self.path.open("ab")
+
+    def _repair(self) -> None:
+        """Cut a torn last line left by a killed run, so the next line starts clean."""
+        if not self.path.is_file():
+            return
+        with self.path.open("rb+") as f:
+            data = f.read()
+            if data and not data.endswith(b"\n"):
+                f.truncate(data.rfind(b"\n") + 1)
+
+    def write(self, result: Result) -> None:
+        self._f.write(dumps(result).encode() + b"\n")
+        self._f.flush()
+        os.fsync(self._f.fileno())
+
+    def close(self) -> None:
+        self._f.close()
+
+
+def atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def grades_csv(results: Iterable[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["submission", "score", "max_score", "status", "mistakes"])
+    for r in sorted(results, key=lambda r: r["submission"]):
+        w.writerow([r["submission"], f"{r['score']:g}", f"{r['max_score']:g}", r["status"], " ".join(r.get("mistakes", []))])
+    return buf.getvalue()
+
+
+def write_grades(out: Path) -> Path:
+    """Rewrite ``out/grades.csv`` from ``out/results.jsonl``, atomically."""
+    path = out / GRADES
+    atomic_write(path, grades_csv(read_results(out)))
+    return path

@@ -1,0 +1,81 @@
+"""Message framing between the grader and its sandboxed processes (stdlib only).
+
+This file is loaded by path inside the sandbox as well, so it imports nothing of
+gradgrader. A message is a JSON header plus a list of binary blobs::
+
+    <u32 header length> <u32 blob count> header-json  (<u64 length> blob)*
+
+The reader enforces caps on every length before it allocates, so a hostile peer
+cannot make the grader allocate more than ``max_total`` bytes for one message.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+
+_HEAD = struct.Struct("<II")
+_BLOB = struct.Struct("<Q")
+
+MAX_HEADER = 1 << 20  # 1 MiB of JSON is far more than any honest message needs
+MAX_BLOBS = 64
+
+
+class WireError(Exception):
+    """The peer sent something that is not a well-formed message within the caps."""
+
+
+def send(sock: socket.socket, header: dict, blobs: list[bytes] | tuple[bytes, ...] = (), fds: list[int] | None = None) -> None:
+    data = json.dumps(header, separators=(",", ":")).encode()
+    parts = [_HEAD.pack(len(data), len(blobs)), data]
+    for blob in blobs:
+        parts.append(_BLOB.pack(len(blob)))
+        parts.append(blob)
+    payload = b"".join(parts)
+    if fds:
+        # Send the descriptors with the first byte, the rest as a plain stream.
+        socket.send_fds(sock, [payload[:1]], fds)
+        sock.sendall(payload[1:])
+    else:
+        sock.sendall(payload)
+
+
+def _recv_exact(sock: socket.socket, n: int, first: bytes = b"") -> bytes:
+    buf = bytearray(first)
+    while len(buf) < n:
+        chunk = sock.recv(min(n - len(buf), 1 << 20))
+        if not chunk:
+            raise EOFError("peer closed the connection")
+        buf += chunk
+    return bytes(buf)
+
+
+def recv(sock: socket.socket, max_total: int = 256 << 20, with_fds: int = 0) -> tuple[dict, list[bytes], list[int]]:
+    """Read one message. Raises EOFError on a closed peer, WireError on a malformed one."""
+    fds: list[int] = []
+    first = b""
+    if with_fds:
+        msg, fds, _flags, _addr = socket.recv_fds(sock, 1, with_fds)
+        if not msg:
+            raise EOFError("peer closed the connection")
+        first = msg
+    head = _recv_exact(sock, _HEAD.size, first)
+    hlen, nblobs = _HEAD.unpack(head)
+    if hlen > MAX_HEADER or nblobs > MAX_BLOBS:
+        raise WireError(f"message header too large ({hlen} bytes, {nblobs} blobs)")
+    try:
+        header = json.loads(_recv_exact(sock, hlen))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise WireError(f"message header is not JSON: {exc}") from None
+    if not isinstance(header, dict):
+        raise WireError("message header is not a JSON object")
+    blobs: list[bytes] = []
+    total = 0
+    for _ in range(nblobs):
+        (size,) = _BLOB.unpack(_recv_exact(sock, _BLOB.size))
+        total += size
+        if total > max_total:
+            raise WireError(f"message larger than the {max_total >> 20} MiB cap")
+        blobs.append(_recv_exact(sock, size))
+    return header, blobs, fds

@@ -1,0 +1,345 @@
+"""The sandbox's pre-started process: imports numpy once, forks one child per submission.
+
+Run as ``python -I -B _zygote.py CONTROL_FD`` by :mod:`gradgrader.sandbox.runner`.
+It imports only the standard library and numpy — never gradgrader, the reference,
+hidden inputs or expected values — so a forked child holds none of them in memory.
+
+Per submission the grader sends ``spawn``; the zygote forks a child that
+  * becomes its own session and process group, dies with the zygote (PDEATHSIG);
+  * gets stdin from /dev/null and stdout/stderr into a pipe the grader drains;
+  * runs in a fresh scratch folder under rlimits (address space, CPU, file size,
+    open files, no core dumps) with a scrubbed environment;
+  * imports the student's file, reports what it defines, then answers ``call``
+    requests with plain ``.npy`` arrays until told to stop.
+The zygote hands the grader one end of a socket pair and the output pipe, waits for
+the child, kills anything the child left behind (the zygote is their subreaper), and
+reports how the child ended.
+"""
+
+from __future__ import annotations
+
+import ast
+import ctypes
+import importlib.util
+import inspect
+import os
+import resource
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import traceback
+
+import numpy as np
+
+_here = os.path.dirname(os.path.abspath(__file__))
+_spec = importlib.util.spec_from_file_location("_gradgrader_wire", os.path.join(_here, "_wire.py"))
+wire = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(wire)
+
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+try:
+    _libc = ctypes.CDLL(None, use_errno=True)
+    _prctl = _libc.prctl
+except (OSError, AttributeError):  # not Linux
+    _prctl = None
+
+
+def prctl(option: int, value: int) -> bool:
+    return _prctl is not None and _prctl(option, value, 0, 0, 0) == 0
+
+
+# --------------------------------------------------------------------------- child side
+
+
+def _npy(arr: np.ndarray) -> bytes:
+    """Encode a float/int/bool array as .npy 1.0 bytes (no pickle, C order)."""
+    arr = np.array(arr, order="C", copy=True)
+    header = "{'descr': %r, 'fortran_order': False, 'shape': %r, }" % (arr.dtype.str, arr.shape)
+    pad = 64 - (10 + len(header) + 1) % 64
+    header = header + " " * pad + "\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode("latin1") + arr.tobytes()
+
+
+def _student_frames(tb, path: str) -> list[tuple[int, str]]:
+    return [(f.lineno or 0, f.line or "") for f in traceback.extract_tb(tb) if f.filename == path]
+
+
+def _error(exc: BaseException, path: str) -> dict:
+    frames = _student_frames(exc.__traceback__, path)
+    info = {"type": type(exc).__name__, "message": str(exc)[:2000]}
+    if isinstance(exc, SyntaxError) and exc.filename == path:
+        info["line"], info["code"] = exc.lineno or 0, (exc.text or "").rstrip()[:300]
+    elif frames:
+        info["line"], info["code"] = frames[-1][0], frames[-1][1][:300]
+    if isinstance(exc, NotImplementedError):
+        info["kind"] = "not-implemented"
+    elif isinstance(exc, MemoryError):
+        info["kind"] = "memory-limit"
+    elif isinstance(exc, RecursionError):
+        info["kind"] = "crashed"
+    else:
+        info["kind"] = "exception"
+    return info
+
+
+def _describe(module, names: list[str]) -> dict:
+    found = {}
+    for name in names:
+        fn = module.__dict__.get(name)
+        if fn is None:
+            found[name] = {"defined": False}
+            continue
+        entry = {"defined": True, "callable": callable(fn)}
+        try:
+            params = inspect.signature(fn).parameters.values()
+            entry["required"] = sum(
+                p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params
+            )
+            entry["positional"] = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+            entry["varargs"] = any(p.kind == p.VAR_POSITIONAL for p in params)
+        except (TypeError, ValueError):
+            entry["varargs"] = True
+        found[name] = entry
+    return found
+
+
+def _decode_arg(spec: dict, blobs: list[bytes]):
+    kind = spec["kind"]
+    if kind == "array":
+        data = blobs[spec["blob"]]
+        hlen = int.from_bytes(data[8:10], "little")
+        header = ast.literal_eval(data[10 : 10 + hlen].decode("latin1"))  # written by the grader
+        return np.frombuffer(data[10 + hlen :], dtype=np.dtype(header["descr"])).reshape(header["shape"]).copy()
+    if kind == "int":
+        return int(spec["value"])
+    return float(spec["value"])
+
+
+def _convert(value, name: str, max_bytes: int):
+    """Turn one returned value into (type name, .npy bytes) or an error dict."""
+    tname = type(value).__module__ + "." + type(value).__qualname__
+    tname = tname.replace("builtins.", "")
+    try:
+        arr = np.array(value, copy=True, subok=False)
+    except Exception as exc:  # noqa: BLE001 - anything the student's object raises
+        return tname, None, {"kind": "wrong-type", "message": f"{name} could not be read as numbers: {type(exc).__name__}: {exc}"[:500]}
+    if arr.dtype.kind in "biu":
+        arr = arr.astype(np.float64)
+    elif arr.dtype.kind != "f":
+        return tname, None, {"kind": "wrong-type", "message": f"{name} is a {tname} holding {arr.dtype} values, not numbers"}
+    elif arr.dtype.itemsize > 8:
+        arr = arr.astype(np.float64)
+    if arr.nbytes > max_bytes:
+        return tname, None, {"kind": "too-large", "message": f"{name} is {arr.nbytes} bytes, over the {max_bytes}-byte limit"}
+    return tname, _npy(arr), None
+
+
+def _split_outputs(result, names: list[str]):
+    """Map a return value to the named outputs: the value itself, a sequence, or attributes.
+
+    A NamedTuple or an object with attributes named like the outputs (``mixture.mu``)
+    is read by name; a plain tuple or list of the right length by position.
+    """
+    if len(names) == 1:
+        return [result], None
+    fields = getattr(type(result), "_fields", None)
+    if isinstance(result, tuple) and fields and all(n in fields for n in names):
+        return [getattr(result, n) for n in names], None
+    if isinstance(result, (tuple, list)):
+        if len(result) == len(names):
+            return list(result), None
+        return None, f"expected {len(names)} values ({', '.join(names)}), got a {type(result).__name__} of length {len(result)}"
+    if all(hasattr(result, n) for n in names):
+        return [getattr(result, n) for n in names], None
+    return None, f"expected {len(names)} values ({', '.join(names)}), got a {type(result).__name__}"
+
+
+def child_main(sock: socket.socket, out_fd: int, scratch: str, req: dict) -> None:
+    os.setsid()
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    os.chdir(scratch)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(out_fd, 1)
+    os.dup2(out_fd, 2)
+    keep = sock.fileno()
+    os.closerange(3, keep)
+    os.closerange(keep + 1, 65536)
+    sys.stdin = open(0, closefd=False)  # noqa: SIM115
+    sys.stdout = open(1, "w", buffering=1, closefd=False, errors="replace")  # noqa: SIM115
+    sys.stderr = open(2, "w", buffering=1, closefd=False, errors="replace")  # noqa: SIM115
+
+    limits = req["limits"]
+    mem = limits["memory_mb"] << 20
+    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+    cpu = int(limits["cpu_s"])
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    fsize = limits["fsize_mb"] << 20
+    resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if hasattr(resource, "RLIMIT_NPROC"):
+        try:
+            resource.setrlimit(resource.RLIMIT_NPROC, (limits["nproc"], limits["nproc"]))
+        except (ValueError, OSError):
+            pass
+
+    os.environ.clear()
+    os.environ.update(req["env"])
+    os.environ["HOME"] = os.environ["TMPDIR"] = scratch
+    tempfile.tempdir = scratch
+    sys.argv = [req["path"]]
+    for extra in req.get("sys_path", []):
+        sys.path.append(extra)  # after site-packages: cannot shadow numpy or the stdlib
+
+    path = req["path"]
+    module_name = req["module"]
+    max_bytes = int(req["max_output_bytes"])
+    try:
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt too
+        wire.send(sock, {"op": "loaded", "ok": False, "error": _error(exc, path)})
+        return
+    wire.send(sock, {"op": "loaded", "ok": True, "functions": _describe(module, req["functions"])})
+
+    while True:
+        try:
+            msg, blobs, _ = wire.recv(sock)
+        except EOFError:
+            return
+        if msg.get("op") != "call":
+            return
+        fn = module.__dict__.get(msg["function"])
+        names = msg["outputs"]
+        try:
+            args = [_decode_arg(a, blobs) for a in msg["args"]]
+            result = fn(*args)
+        except BaseException as exc:  # noqa: BLE001
+            wire.send(sock, {"op": "result", "ok": False, "error": _error(exc, path)})
+            continue
+        try:
+            values, problem = _split_outputs(result, names)
+        except BaseException as exc:  # noqa: BLE001 - a hostile __len__ or __getattr__
+            values, problem = None, f"the returned {type(result).__name__} could not be unpacked: {type(exc).__name__}"
+        if problem:
+            wire.send(sock, {"op": "result", "ok": False, "error": {"kind": "wrong-output", "message": problem}})
+            continue
+        outs, out_blobs = [], []
+        for name, value in zip(names, values):
+            try:
+                tname, data, err = _convert(value, name, max_bytes)
+            except BaseException as exc:  # noqa: BLE001
+                tname, data, err = "?", None, {"kind": "wrong-type", "message": f"{name}: {type(exc).__name__}"}
+            if err:
+                outs.append({"type": tname, "error": err})
+            else:
+                outs.append({"type": tname, "blob": len(out_blobs)})
+                out_blobs.append(data)
+        wire.send(sock, {"op": "result", "ok": True, "outputs": outs}, out_blobs)
+
+
+# --------------------------------------------------------------------------- zygote side
+
+
+def _kill_descendants() -> None:
+    """Kill every process re-parented to us (we are their subreaper) and reap them."""
+    me = os.getpid()
+    for _ in range(100):
+        victims = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            fields = stat[stat.rfind(b")") + 2 :].split()
+            if int(fields[1]) == me:
+                victims.append(int(entry))
+        if not victims:
+            return
+        for pid in victims:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for pid in victims:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+
+
+def _status(status: int) -> dict:
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = f"signal {sig}"
+        return {"signal": sig, "signal_name": name}
+    return {"exit_code": os.waitstatus_to_exitcode(status)}
+
+
+def main() -> None:
+    ctrl = socket.socket(fileno=int(sys.argv[1]))
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    have_subreaper = prctl(PR_SET_CHILD_SUBREAPER, 1) and os.path.isdir("/proc")
+    wire.send(
+        ctrl,
+        {
+            "op": "ready",
+            "pid": os.getpid(),
+            "python": sys.version.split()[0],
+            "numpy": np.__version__,
+            "subreaper": bool(have_subreaper),
+        },
+    )
+    while True:
+        try:
+            req, _, _ = wire.recv(ctrl)
+        except EOFError:
+            return
+        if req.get("op") != "spawn":
+            return
+        scratch = tempfile.mkdtemp(prefix="sub-", dir=req["scratch_root"])
+        parent_sock, child_sock = socket.socketpair()
+        out_r, out_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into the zygote's loop
+            code = 0
+            try:
+                ctrl.close()
+                parent_sock.close()
+                os.close(out_r)
+                child_main(child_sock, out_w, scratch, req)
+            except BaseException:  # noqa: BLE001
+                code = 70
+            finally:
+                os._exit(code)
+        child_sock.close()
+        os.close(out_w)
+        wire.send(ctrl, {"op": "spawned", "pid": pid}, fds=[parent_sock.fileno(), out_r])
+        parent_sock.close()
+        os.close(out_r)
+        _, status = os.waitpid(pid, 0)
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        if have_subreaper:
+            _kill_descendants()
+        shutil.rmtree(scratch, ignore_errors=True)
+        wire.send(ctrl, {"op": "exited", "pid": pid, **_status(status)})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""Strict decoding of the arrays a sandboxed process returns.
+
+Only the ``.npy`` format (version 1.0/2.0) with a float, integer or boolean dtype is
+accepted, with a bounded header, at most ``MAX_NDIM`` dimensions and a data section
+whose size is exactly what the header promises. No pickle, no object dtype, no
+structured dtype, no memory mapping: the result is always a fresh float64 array.
+"""
+
+from __future__ import annotations
+
+import ast
+
+import numpy as np
+
+MAGIC = b"\x93NUMPY"
+MAX_HEADER = 4096
+MAX_NDIM = 8
+ALLOWED_KINDS = {"f", "i", "u", "b"}
+
+
+class DecodeError(ValueError):
+    """The bytes are not an array gradgrader accepts; the message says why."""
+
+
+def decode_array(data: bytes, max_elements: int = 1 << 25) -> np.ndarray:
+    """Parse ``.npy`` bytes into a float64 array, rejecting anything unexpected."""
+    if len(data) < 10 or data[:6] != MAGIC:
+        raise DecodeError("not an .npy array (bad magic)")
+    major = data[6]
+    if major == 1:
+        hlen, start = int.from_bytes(data[8:10], "little"), 10
+    elif major in (2, 3):
+        if len(data) < 12:
+            raise DecodeError("truncated .npy header")
+        hlen, start = int.from_bytes(data[8:12], "little"), 12
+    else:
+        raise DecodeError(f"unsupported .npy version {major}")
+    if hlen > MAX_HEADER:
+        raise DecodeError(f".npy header of {hlen} bytes is over the {MAX_HEADER}-byte cap")
+    if len(data) < start + hlen:
+        raise DecodeError("truncated .npy header")
+    try:
+        header = ast.literal_eval(data[start : start + hlen].decode("latin1"))
+    except (ValueError, SyntaxError, MemoryError, RecursionError) as exc:
+        raise DecodeError(f"unreadable .npy header: {exc}") from None
+    if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"}:
+        raise DecodeError("the .npy header must have exactly descr, fortran_order and shape")
+    descr, fortran, shape = header["descr"], header["fortran_order"], header["shape"]
+    if not isinstance(descr, str) or not isinstance(fortran, bool):
+        raise DecodeError("bad descr or fortran_order in .npy header")
+    try:
+        dtype = np.dtype(descr)
+    except TypeError:
+        raise DecodeError(f"unknown dtype {descr!r}") from None
+    if dtype.kind not in ALLOWED_KINDS or dtype.hasobject or dtype.fields is not None or dtype.subdtype:
+        raise DecodeError(f"dtype {descr!r} is not numeric (only float, int and bool arrays are accepted)")
+    if (
+        not isinstance(shape, tuple)
+        or len(shape) > MAX_NDIM
+        or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape)
+    ):
+        raise DecodeError(f"bad shape {shape!r} in .npy header")
+    count = 1
+    for n in shape:
+        count *= n
+        if count > max_elements:
+            raise DecodeError(f"array of shape {shape} has more than {max_elements} elements")
+    body = data[start + hlen :]
+    if len(body) != count * dtype.itemsize:
+        raise DecodeError(
+            f"array data has {len(body)} bytes but shape {shape} of {descr} needs {count * dtype.itemsize}"
+        )
+    arr = np.frombuffer(body, dtype=dtype, count=count)
+    arr = arr.reshape(shape, order="F" if fortran else "C")
+    return np.array(arr, dtype=np.float64, order="C")

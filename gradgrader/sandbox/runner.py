@@ -1,0 +1,433 @@
+"""Grader side of the sandbox: start the zygote, run one student process, talk to it.
+
+Only this package starts or talks to processes that run untrusted code. Everything
+that comes back is treated as hostile: messages are size-capped, arrays go through
+the strict decoder, and a process that stops answering is killed with its whole
+process group.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gradgrader.errors import SandboxError
+from gradgrader.sandbox import _wire as wire
+from gradgrader.sandbox.decode import DecodeError, decode_array
+
+ZYGOTE = Path(__file__).with_name("_zygote.py")
+
+# The only environment a sandboxed process ever sees. One BLAS thread: grading runs
+# one process per core, and a fixed thread count keeps float results reproducible.
+SAFE_ENV = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+    "LC_ALL": "C.UTF-8",
+    "PYTHONHASHSEED": "0",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+    "VECLIB_MAXIMUM_THREADS": "1",
+}
+
+
+@dataclass(frozen=True)
+class ChildLimits:
+    """rlimits of one student process (see the zygote's ``child_main``)."""
+
+    memory_mb: int = 1024
+    cpu_s: float = 120.0
+    fsize_mb: int = 16
+    nproc: int = 64
+    max_output_bytes: int = 64 << 20  # one returned array
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a load or a call produced no usable value, in words for the student."""
+
+    kind: str  # not-implemented, exception, timeout, crashed, memory-limit, wrong-output, wrong-type, ...
+    message: str
+    exc_type: str = ""
+    line: int | None = None
+    code: str = ""
+
+    def describe(self) -> str:
+        where = f" (line {self.line}: {self.code.strip()})" if self.line else ""
+        if self.kind == "exception" or (self.exc_type and self.kind in {"not-implemented", "memory-limit"}):
+            text = f"{self.exc_type}: {self.message}" if self.message else self.exc_type
+            return f"raised {text}{where}"
+        return f"{self.message}{where}"
+
+
+@dataclass(frozen=True)
+class Returned:
+    """What one call returned: per output, an array (float64) or a problem; plus type names."""
+
+    values: tuple[np.ndarray | None, ...]
+    types: tuple[str, ...]
+    problems: tuple[Problem | None, ...]
+    elapsed: float
+
+
+@dataclass
+class ExitInfo:
+    exit_code: int | None = None
+    signal_name: str | None = None
+
+    def describe(self) -> str:
+        if self.signal_name == "SIGSEGV":
+            return "the process crashed with a segmentation fault"
+        if self.signal_name in {"SIGXCPU"}:
+            return "the process used up its CPU time"
+        if self.signal_name:
+            return f"the process was killed by {self.signal_name}"
+        return f"the process exited with status {self.exit_code} (exit() or os._exit() in the submission)"
+
+
+def _problem(info: Any) -> Problem:
+    if not isinstance(info, dict):
+        return Problem("crashed", "the sandboxed process sent a malformed reply")
+    line = info.get("line")
+    return Problem(
+        kind=str(info.get("kind", "exception"))[:40],
+        message=str(info.get("message", ""))[:2000],
+        exc_type=str(info.get("type", ""))[:100],
+        line=line if isinstance(line, int) and not isinstance(line, bool) else None,
+        code=str(info.get("code", ""))[:300],
+    )
+
+
+def encode_array(arr: np.ndarray) -> bytes:
+    arr = np.array(arr, order="C", copy=True)
+    header = "{'descr': %r, 'fortran_order': False, 'shape': %r, }" % (arr.dtype.str, arr.shape)
+    header += " " * (64 - (10 + len(header) + 1) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode("latin1") + arr.tobytes()
+
+
+def _encode_args(args: list[Any]) -> tuple[list[dict], list[bytes]]:
+    specs, blobs = [], []
+    for a in args:
+        if isinstance(a, np.ndarray):
+            specs.append({"kind": "array", "blob": len(blobs)})
+            blobs.append(encode_array(a))
+        elif isinstance(a, (bool, int, np.integer)):
+            specs.append({"kind": "int", "value": int(a)})
+        else:
+            specs.append({"kind": "float", "value": float(a)})
+    return specs, blobs
+
+
+class _Drain(threading.Thread):
+    """Reads a child's stdout/stderr pipe to the end, keeping only the first ``cap`` bytes."""
+
+    def __init__(self, fd: int, cap: int) -> None:
+        super().__init__(daemon=True)
+        self.fd, self.cap = fd, cap
+        self.kept = bytearray()
+        self.total = 0
+
+    def run(self) -> None:
+        try:
+            while chunk := os.read(self.fd, 65536):
+                self.total += len(chunk)
+                if len(self.kept) < self.cap:
+                    self.kept += chunk[: self.cap - len(self.kept)]
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+
+    def text(self) -> str:
+        text = self.kept.decode("utf-8", errors="replace")
+        if self.total > len(self.kept):
+            text += f"\n[… {self.total - len(self.kept)} more bytes of output not kept]"
+        return text
+
+
+class Zygote:
+    """The pre-started process that forks student processes (see ``_zygote.py``)."""
+
+    def __init__(self, scratch_root: Path) -> None:
+        self.scratch_root = scratch_root
+        ours, theirs = socket.socketpair()
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-I", "-B", str(ZYGOTE), str(theirs.fileno())],
+                pass_fds=[theirs.fileno()],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                env=SAFE_ENV,
+                cwd=str(scratch_root),
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise SandboxError(f"cannot start the sandbox interpreter {sys.executable}: {exc}") from None
+        finally:
+            theirs.close()
+        self.ctrl = ours
+        self.ctrl.settimeout(60)
+        try:
+            hello, _, _ = wire.recv(self.ctrl, max_total=1 << 16)
+        except (EOFError, OSError, wire.WireError):
+            err = self.proc.stderr.read().decode(errors="replace")[-2000:] if self.proc.stderr else ""
+            self.proc.kill()
+            raise SandboxError(f"the sandbox interpreter failed to start: {err.strip() or 'no output'}") from None
+        if self.proc.stderr:
+            self.proc.stderr.close()
+        self.info = hello
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def spawn(self, request: dict) -> tuple[int, socket.socket, int]:
+        self.ctrl.settimeout(30)
+        wire.send(self.ctrl, {"op": "spawn", **request})
+        reply, _, fds = wire.recv(self.ctrl, max_total=1 << 16, with_fds=2)
+        if reply.get("op") != "spawned" or len(fds) != 2:
+            for fd in fds:
+                os.close(fd)
+            raise SandboxError(f"the sandbox answered {reply.get('op')!r} to spawn")
+        return int(reply["pid"]), socket.socket(fileno=fds[0]), fds[1]
+
+    def wait_exited(self, timeout: float) -> dict:
+        self.ctrl.settimeout(timeout)
+        reply, _, _ = wire.recv(self.ctrl, max_total=1 << 16)
+        return reply
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.ctrl.close()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=5)
+
+
+class Sandbox:
+    """One zygote and the student processes it forks, one at a time.
+
+    Not thread-safe: batch grading gives each worker thread its own Sandbox.
+    """
+
+    def __init__(self, scratch_root: Path | None = None) -> None:
+        self._own_tmp = scratch_root is None
+        self.scratch_root = Path(tempfile.mkdtemp(prefix="gradgrader-")) if scratch_root is None else scratch_root
+        self._zygote: Zygote | None = None
+
+    @property
+    def zygote(self) -> Zygote:
+        if self._zygote is None or not self._zygote.alive():
+            if self._zygote is not None:
+                self._zygote.close()
+            self._zygote = Zygote(self.scratch_root)
+        return self._zygote
+
+    def start(
+        self,
+        path: Path,
+        module: str,
+        functions: list[str],
+        limits: ChildLimits,
+        sys_path: list[str] | None = None,
+        output_cap: int = 64 << 10,
+        load_timeout: float = 30.0,
+    ) -> StudentProcess:
+        request = {
+            "path": str(path),
+            "module": module,
+            "functions": functions,
+            "scratch_root": str(self.scratch_root),
+            "sys_path": list(sys_path or []),
+            "env": SAFE_ENV,
+            "max_output_bytes": limits.max_output_bytes,
+            "limits": {
+                "memory_mb": limits.memory_mb,
+                "cpu_s": max(1, int(limits.cpu_s)),
+                "fsize_mb": limits.fsize_mb,
+                "nproc": limits.nproc,
+            },
+        }
+        try:
+            pid, sock, out_fd = self.zygote.spawn(request)
+        except (EOFError, OSError, wire.WireError) as exc:
+            self.close_zygote()
+            raise SandboxError(f"the sandbox could not start a process: {exc}") from None
+        proc = StudentProcess(self, pid, sock, out_fd, output_cap, limits.max_output_bytes)
+        proc._await_load(load_timeout)
+        return proc
+
+    def close_zygote(self) -> None:
+        if self._zygote is not None:
+            self._zygote.close()
+            self._zygote = None
+
+    def close(self) -> None:
+        self.close_zygote()
+        if self._own_tmp:
+            import shutil
+
+            shutil.rmtree(self.scratch_root, ignore_errors=True)
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass
+class LoadReport:
+    ok: bool
+    problem: Problem | None = None
+    functions: dict[str, dict] = field(default_factory=dict)
+    elapsed: float = 0.0
+
+
+class StudentProcess:
+    """One running student module: call its functions, then close it."""
+
+    def __init__(self, sandbox: Sandbox, pid: int, sock: socket.socket, out_fd: int, cap: int, max_out: int) -> None:
+        self.sandbox, self.pid, self.sock = sandbox, pid, sock
+        self._drain = _Drain(out_fd, cap)
+        self._drain.start()
+        self._max_msg = max_out * 8 + (1 << 20)
+        self.dead = False
+        self.exit: ExitInfo | None = None
+        self.load = LoadReport(False)
+
+    # -- lifecycle
+
+    def _kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(self.pid, signal.SIGKILL)
+
+    def _reap(self, timeout: float = 5.0) -> ExitInfo:
+        """Collect the zygote's report of how the process ended (killing it if needed)."""
+        if self.exit is not None:
+            return self.exit
+        with contextlib.suppress(OSError):
+            self.sock.close()
+        zyg = self.sandbox._zygote
+        info = ExitInfo()
+        if zyg is not None:
+            try:
+                try:
+                    reply = zyg.wait_exited(timeout)
+                except (socket.timeout, TimeoutError):
+                    self._kill()
+                    reply = zyg.wait_exited(10.0)
+                info = ExitInfo(
+                    exit_code=reply.get("exit_code") if isinstance(reply.get("exit_code"), int) else None,
+                    signal_name=str(reply["signal_name"]) if reply.get("signal_name") else None,
+                )
+            except (EOFError, OSError, wire.WireError):
+                self._kill()
+                self.sandbox.close_zygote()
+        self.dead = True
+        self.exit = info
+        self._drain.join(timeout=2.0)
+        return info
+
+    def close(self) -> ExitInfo:
+        return self._reap()
+
+    def output(self) -> str:
+        """The captured stdout/stderr so far (first bytes only), for display, never for scoring."""
+        return self._drain.text()
+
+    # -- protocol
+
+    def _receive(self, timeout: float) -> tuple[dict, list[bytes]] | Problem:
+        self.sock.settimeout(max(timeout, 0.001))
+        try:
+            msg, blobs, _ = wire.recv(self.sock, max_total=self._max_msg)
+            return msg, blobs
+        except (socket.timeout, TimeoutError):
+            self._kill()
+            self._reap()
+            return Problem("timeout", f"did not finish within {timeout:.3g} s (wall clock); stopped")
+        except wire.WireError as exc:
+            self._kill()
+            self._reap()
+            return Problem("crashed", f"sent a malformed reply ({exc})")
+        except (EOFError, OSError):
+            info = self._reap()
+            if info.signal_name == "SIGXCPU" or (info.signal_name == "SIGKILL" and info.exit_code is None):
+                return Problem("timeout", f"{info.describe()}: CPU time limit reached")
+            kind = "crashed"
+            return Problem(kind, info.describe())
+
+    def _await_load(self, timeout: float) -> None:
+        start = time.perf_counter()
+        got = self._receive(timeout)
+        elapsed = time.perf_counter() - start
+        if isinstance(got, Problem):
+            self.load = LoadReport(False, got, elapsed=elapsed)
+            return
+        msg, _ = got
+        if msg.get("ok"):
+            funcs = msg.get("functions")
+            self.load = LoadReport(True, functions=funcs if isinstance(funcs, dict) else {}, elapsed=elapsed)
+        else:
+            self.load = LoadReport(False, _problem(msg.get("error")), elapsed=elapsed)
+
+    def call(self, function: str, args: list[Any], outputs: list[str], timeout: float) -> Returned | Problem:
+        """Call ``function(*args)`` in the student process; a Problem if it produced nothing."""
+        if self.dead:
+            return Problem("crashed", "the submission's process is no longer running")
+        specs, blobs = _encode_args(args)
+        start = time.perf_counter()
+        try:
+            wire.send(self.sock, {"op": "call", "function": function, "args": specs, "outputs": outputs}, blobs)
+        except OSError:
+            info = self._reap()
+            return Problem("crashed", info.describe())
+        got = self._receive(timeout)
+        elapsed = time.perf_counter() - start
+        if isinstance(got, Problem):
+            return got
+        msg, data = got
+        if not msg.get("ok"):
+            return _problem(msg.get("error"))
+        outs = msg.get("outputs")
+        if not isinstance(outs, list) or len(outs) != len(outputs):
+            return Problem("crashed", "the sandboxed process sent a malformed reply")
+        values: list[np.ndarray | None] = []
+        types: list[str] = []
+        problems: list[Problem | None] = []
+        for name, out in zip(outputs, outs):
+            if not isinstance(out, dict):
+                return Problem("crashed", "the sandboxed process sent a malformed reply")
+            types.append(str(out.get("type", "?"))[:100])
+            if "error" in out:
+                values.append(None)
+                problems.append(_problem(out["error"]))
+                continue
+            index = out.get("blob")
+            if not isinstance(index, int) or not 0 <= index < len(data):
+                return Problem("crashed", "the sandboxed process sent a malformed reply")
+            try:
+                values.append(decode_array(data[index]))
+                problems.append(None)
+            except DecodeError as exc:
+                values.append(None)
+                problems.append(Problem("wrong-type", f"{name} could not be decoded: {exc}"))
+        return Returned(tuple(values), tuple(types), tuple(problems), elapsed)

@@ -1,0 +1,132 @@
+"""One submission's time in the sandbox: load once, call many times, within a budget.
+
+A :class:`Session` memoises calls (two checks asking for the same call on the same
+inputs cost one call), restarts the student process after a crash or time-out so
+the other functions are still graded, and never calls a function again once it has
+killed its process (that failure is sticky for the function).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gradgrader.sandbox.runner import ChildLimits, LoadReport, Problem, Returned, Sandbox, StudentProcess
+
+MAX_RESTARTS = 4  # after this many process deaths the remaining calls are not attempted
+
+
+def _key(function: str, args: list[Any]) -> str:
+    h = hashlib.sha1(function.encode())
+    for a in args:
+        if isinstance(a, np.ndarray):
+            h.update(str((a.dtype.str, a.shape)).encode())
+            h.update(np.ascontiguousarray(a).tobytes())
+        else:
+            h.update(repr((type(a).__name__, a)).encode())
+    return h.hexdigest()
+
+
+class Session:
+    """Calls into one submission, through a :class:`Sandbox`."""
+
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        path: Path,
+        module: str,
+        functions: list[str],
+        limits: ChildLimits,
+        budget: float,
+        sys_path: list[str] | None = None,
+        output_cap: int = 64 << 10,
+    ) -> None:
+        self.sandbox, self.path, self.module = sandbox, path, module
+        self.functions, self.limits, self.sys_path = functions, limits, sys_path
+        self.output_cap = output_cap
+        self.deadline = time.monotonic() + budget
+        self.budget = budget
+        self._proc: StudentProcess | None = None
+        self._memo: dict[str, Returned | Problem] = {}
+        self._sticky: dict[str, Problem] = {}
+        self._outputs: list[str] = []
+        self.restarts = 0
+        self.calls = 0
+        self.load: LoadReport = self._start()
+
+    def _start(self) -> LoadReport:
+        remaining = max(self.deadline - time.monotonic(), 0.5)
+        self._proc = self.sandbox.start(
+            self.path,
+            self.module,
+            self.functions,
+            self.limits,
+            sys_path=self.sys_path,
+            output_cap=self.output_cap,
+            load_timeout=min(30.0, remaining),
+        )
+        return self._proc.load
+
+    def _retire(self) -> None:
+        if self._proc is not None:
+            self._proc.close()
+            self._outputs.append(self._proc.output())
+            self._proc = None
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def call(self, function: str, args: list[Any], outputs: list[str], timeout: float) -> Returned | Problem:
+        """``function(*args)`` in the student's process (memoised); a Problem if it gave nothing."""
+        if function in self._sticky:
+            return self._sticky[function]
+        key = _key(function, args)
+        if key in self._memo:
+            return self._memo[key]
+        remaining = self.remaining()
+        if remaining <= 0:
+            return Problem("timeout", f"not run: the submission used up its {self.budget:.0f} s time budget")
+        if self._proc is None or self._proc.dead:
+            if self._proc is not None:
+                self._retire()
+            if self.restarts >= MAX_RESTARTS:
+                return Problem("crashed", "not run: the submission's process died too many times")
+            self.restarts += 1
+            load = self._start()
+            if not load.ok:
+                return load.problem or Problem("crashed", "the submission no longer loads")
+        assert self._proc is not None
+        self.calls += 1
+        budget_bound = remaining < timeout
+        got = self._proc.call(function, args, outputs, min(timeout, remaining))
+        if isinstance(got, Problem):
+            if got.kind == "timeout" and budget_bound:
+                got = Problem("timeout", f"stopped: the submission used up its {self.budget:.0f} s time budget")
+            if self._proc.dead:
+                self._sticky[function] = got
+        else:
+            for v in got.values:
+                if v is not None:
+                    v.flags.writeable = False
+        self._memo[key] = got
+        return got
+
+    def output(self) -> str:
+        """Everything the submission printed (first bytes of each process run)."""
+        parts = list(self._outputs)
+        if self._proc is not None:
+            parts.append(self._proc.output())
+        return "\n".join(p for p in parts if p)
+
+    def close(self) -> None:
+        self._retire()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

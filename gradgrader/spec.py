@@ -1,0 +1,454 @@
+"""Assignment models, loaded from an assignment folder and validated.
+
+An assignment is a folder::
+
+    assignment.toml   functions, inputs, cases, checks, diagnosis (this module reads it)
+    feedback.toml     explanation and next step for each mistake id (optional)
+    reference.py      the course's solution; a valid submission itself
+    hooks.py          course code the TOML names: input generators, gradient terms,
+                      wrong variants, objectives, property checks (optional)
+    starter.py        what students start from
+    samples/          a class folder of example submissions
+
+Everything here is a frozen value; nothing in this module runs course or student code.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from gradgrader._toml import load_toml
+from gradgrader.errors import ConfigError
+
+ASSIGNMENT_FILE = "assignment.toml"
+FEEDBACK_FILE = "feedback.toml"
+
+Dim = int | str  # a literal size or the name of a case dimension ("N", "K", ...)
+
+
+def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping))
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """One value a student function returns: its name and its exact shape."""
+
+    name: str
+    shape: tuple[Dim, ...]
+
+    def resolve(self, dims: Mapping[str, int]) -> tuple[int, ...]:
+        return tuple(d if isinstance(d, int) else dims[d] for d in self.shape)
+
+    def describe(self) -> str:
+        if not self.shape:
+            return f"{self.name} (a number)"
+        return f"{self.name} of shape ({', '.join(str(d) for d in self.shape)}{',' if len(self.shape) == 1 else ''})"
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """A function the student writes: ``name(*args) -> outputs``."""
+
+    name: str
+    args: tuple[str, ...]
+    outputs: tuple[OutputSpec, ...]
+    timeout: float
+    description: str = ""
+
+    @property
+    def signature(self) -> str:
+        return f"{self.name}({', '.join(self.args)})"
+
+    def output(self, name: str) -> OutputSpec:
+        for out in self.outputs:
+            if out.name == name:
+                return out
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """How to make one argument: a generator name and its parameters, or a literal."""
+
+    name: str
+    gen: str
+    params: Mapping[str, Any] = field(default_factory=lambda: _frozen({}))
+
+
+@dataclass(frozen=True)
+class CaseSpec:
+    """A named set of sizes (and input overrides) that functions are called on."""
+
+    name: str
+    dims: Mapping[str, int]
+    inputs: Mapping[str, InputSpec]
+    description: str = ""
+    public: bool = True
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """One gradable check: a registered kind applied to one function on some cases."""
+
+    id: str
+    function: str
+    kind: str
+    cases: tuple[str, ...]
+    params: Mapping[str, Any]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What a student reads about a mistake: the explanation and one next step."""
+
+    title: str
+    explanation: str
+    next_step: str = ""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one submission's sandboxed process."""
+
+    call_timeout: float = 10.0  # wall seconds for one call, unless the function sets its own
+    budget: float = 120.0  # wall seconds for the whole submission
+    memory_mb: int = 1024  # address space; numpy needs >= 128 MiB to import
+    output_kb: int = 64  # captured stdout/stderr kept per submission
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A validated assignment folder."""
+
+    name: str
+    title: str
+    root: Path
+    filename: str  # what the student's file is called, e.g. "softmax.py"
+    seed: int
+    rtol: float
+    limits: Limits
+    functions: Mapping[str, FunctionSpec]
+    inputs: Mapping[str, InputSpec]
+    cases: Mapping[str, CaseSpec]
+    checks: tuple[CheckSpec, ...]
+    diagnosis: Mapping[str, Mapping[str, Any]]
+    feedback: Mapping[str, Feedback]
+    helpers: tuple[str, ...] = ()  # course modules copied read-only beside each submission
+
+    @property
+    def reference_path(self) -> Path:
+        return self.root / "reference.py"
+
+    @property
+    def hooks_path(self) -> Path:
+        return self.root / "hooks.py"
+
+    @property
+    def module_name(self) -> str:
+        return Path(self.filename).stem
+
+    def check(self, check_id: str) -> CheckSpec:
+        for c in self.checks:
+            if c.id == check_id:
+                return c
+        raise KeyError(check_id)
+
+
+# --------------------------------------------------------------------------- locating
+
+
+def data_roots() -> list[Path]:
+    """Folders searched for shipped assignments and rubrics, most specific first.
+
+    ``GRADGRADER_HOME`` (a checkout or course folder holding ``assignments/`` and
+    ``rubrics/``), then the data installed with the wheel, then the source checkout
+    this package lives in (an editable install).
+    """
+    roots: list[Path] = []
+    env = os.environ.get("GRADGRADER_HOME")
+    if env:
+        roots.append(Path(env))
+    here = Path(__file__).resolve().parent
+    roots.append(here / "_data")
+    roots.append(here.parent)
+    return [r for r in roots if (r / "assignments").is_dir()]
+
+
+def shipped_assignments() -> dict[str, Path]:
+    """Names of the assignments shipped with gradgrader, mapped to their folders."""
+    found: dict[str, Path] = {}
+    for root in reversed(data_roots()):
+        for folder in sorted((root / "assignments").iterdir()):
+            if (folder / ASSIGNMENT_FILE).is_file():
+                found[folder.name] = folder
+    return dict(sorted(found.items()))
+
+
+def find_assignment(name_or_path: str) -> Path:
+    """Resolve ``--assignment``: a shipped assignment's name, or a path to a folder."""
+    candidate = Path(name_or_path)
+    if candidate.is_dir():
+        if not (candidate / ASSIGNMENT_FILE).is_file():
+            raise ConfigError(
+                f"{candidate}: not an assignment folder (it has no {ASSIGNMENT_FILE})"
+            )
+        return candidate.resolve()
+    if candidate.suffix == ".toml" and candidate.is_file():
+        return candidate.resolve().parent
+    shipped = shipped_assignments()
+    if name_or_path in shipped:
+        return shipped[name_or_path]
+    known = ", ".join(shipped) or "none"
+    raise ConfigError(
+        f"unknown assignment {name_or_path!r}: give a shipped name ({known}) "
+        f"or the path of an assignment folder"
+    )
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+class _Reader:
+    """Typed access to a TOML table that names file and key in every error."""
+
+    def __init__(self, path: Path, table: Mapping[str, Any], where: str) -> None:
+        self.path, self.table, self.where = path, table, where
+
+    def fail(self, key: str | None, problem: str) -> ConfigError:
+        at = f"{self.where}.{key}" if key and self.where else (key or self.where)
+        return ConfigError(f"{self.path}: [{at}] {problem}")
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
+        if key not in self.table:
+            if default is ...:
+                raise self.fail(key, "is required but missing")
+            return default
+        value = self.table[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            raise self.fail(key, f"must be a {names}, not {type(value).__name__} {value!r}")
+        return value
+
+    def positive(self, key: str, default: float) -> float:
+        value = self.get(key, float, default)
+        if not (value > 0 and math.isfinite(value)):
+            raise self.fail(key, f"must be a positive number, not {value!r}")
+        return value
+
+    def sub(self, key: str) -> _Reader:
+        value = self.get(key, dict)
+        return _Reader(self.path, value, f"{self.where}.{key}" if self.where else key)
+
+    def unknown_keys(self, allowed: set[str]) -> None:
+        extra = sorted(set(self.table) - allowed)
+        if extra:
+            raise self.fail(
+                None, f"unknown key(s) {', '.join(extra)}; allowed: {', '.join(sorted(allowed))}"
+            )
+
+
+def _parse_shape(r: _Reader, key: str, value: Any) -> tuple[Dim, ...]:
+    if not isinstance(value, list):
+        raise r.fail(key, f"shape must be a list like [\"N\", \"K\"] or [], not {value!r}")
+    shape: list[Dim] = []
+    for d in value:
+        if isinstance(d, bool) or not isinstance(d, (int, str)) or (isinstance(d, int) and d < 0):
+            raise r.fail(key, f"shape entries are sizes or dimension names, not {d!r}")
+        shape.append(d)
+    return tuple(shape)
+
+
+def _parse_outputs(r: _Reader) -> tuple[OutputSpec, ...]:
+    raw = r.table.get("returns")
+    if raw is None:
+        raise r.fail("returns", "is required: a table {name, shape} or a list of them")
+    items = raw if isinstance(raw, list) else [raw]
+    outputs = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise r.fail("returns", f"entry {i} must be a table {{name = ..., shape = [...]}}")
+        ir = _Reader(r.path, item, f"{r.where}.returns[{i}]")
+        ir.unknown_keys({"name", "shape"})
+        outputs.append(OutputSpec(ir.get("name", str), _parse_shape(ir, "shape", ir.get("shape", list))))
+    names = [o.name for o in outputs]
+    if len(set(names)) != len(names):
+        raise r.fail("returns", f"output names must be distinct, got {names}")
+    return tuple(outputs)
+
+
+def _parse_input(r: _Reader, name: str, value: Any) -> InputSpec:
+    if isinstance(value, bool) or isinstance(value, (int, float, list)):
+        return InputSpec(name, "constant", _frozen({"value": value}))
+    if not isinstance(value, dict) or "gen" not in value:
+        raise r.fail(name, "must be a literal number/list or a table with gen = \"...\"")
+    params = {k: v for k, v in value.items() if k != "gen"}
+    if not isinstance(value["gen"], str):
+        raise r.fail(name, "gen must be a generator name")
+    if "shape" in params:
+        params["shape"] = _parse_shape(r, name, params["shape"])
+    return InputSpec(name, value["gen"], _frozen(params))
+
+
+def _parse_feedback(path: Path) -> Mapping[str, Feedback]:
+    if not path.is_file():
+        return _frozen({})
+    data = load_toml(path)
+    out: dict[str, Feedback] = {}
+    for mistake, table in data.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [{mistake}] must be a table with title and explanation")
+        r = _Reader(path, table, mistake)
+        r.unknown_keys({"title", "explanation", "next_step"})
+        out[mistake] = Feedback(
+            title=r.get("title", str, mistake),
+            explanation=r.get("explanation", str).strip(),
+            next_step=r.get("next_step", str, "").strip(),
+        )
+    return _frozen(out)
+
+
+def load_assignment(name_or_path: str | Path) -> Assignment:
+    """Load and validate an assignment by shipped name or folder path."""
+    root = find_assignment(str(name_or_path))
+    path = root / ASSIGNMENT_FILE
+    data = load_toml(path)
+    top = _Reader(path, data, "")
+    top.unknown_keys({"assignment", "functions", "inputs", "cases", "checks", "diagnosis"})
+
+    meta = top.sub("assignment")
+    meta.unknown_keys(
+        {"name", "title", "file", "seed", "rtol", "timeout", "budget", "memory_mb", "output_kb", "helpers"}
+    )
+    limits = Limits(
+        call_timeout=meta.positive("timeout", Limits.call_timeout),
+        budget=meta.positive("budget", Limits.budget),
+        memory_mb=int(meta.positive("memory_mb", Limits.memory_mb)),
+        output_kb=int(meta.positive("output_kb", Limits.output_kb)),
+    )
+    if limits.memory_mb < 256:
+        raise meta.fail("memory_mb", "must be at least 256: numpy alone needs about 128 MiB")
+    filename = meta.get("file", str)
+    if not filename.endswith(".py") or "/" in filename:
+        raise meta.fail("file", f"must be a plain Python file name like 'softmax.py', not {filename!r}")
+    helpers = tuple(meta.get("helpers", list, []))
+    for h in helpers:
+        if not isinstance(h, str) or not (root / h).is_file():
+            raise meta.fail("helpers", f"{h!r} is not a file in {root}")
+
+    functions: dict[str, FunctionSpec] = {}
+    fr = top.sub("functions")
+    for fname in fr.table:
+        f = fr.sub(fname)
+        f.unknown_keys({"args", "returns", "timeout", "description"})
+        args = f.get("args", list)
+        if not all(isinstance(a, str) and a.isidentifier() for a in args):
+            raise f.fail("args", f"must be a list of argument names, not {args!r}")
+        functions[fname] = FunctionSpec(
+            name=fname,
+            args=tuple(args),
+            outputs=_parse_outputs(f),
+            timeout=f.positive("timeout", limits.call_timeout),
+            description=f.get("description", str, ""),
+        )
+
+    ir = top.sub("inputs")
+    inputs = {name: _parse_input(ir, name, value) for name, value in ir.table.items()}
+    for fn in functions.values():
+        for arg in fn.args:
+            if arg not in inputs:
+                raise fr.fail(f"{fn.name}.args", f"argument {arg!r} has no generator in [inputs]")
+
+    cases: dict[str, CaseSpec] = {}
+    cr = top.sub("cases")
+    for cname in cr.table:
+        c = cr.sub(cname)
+        c.unknown_keys({"dims", "inputs", "description", "public"})
+        dims = c.get("dims", dict)
+        for d, v in dims.items():
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise c.fail("dims", f"{d} must be a positive whole number, not {v!r}")
+        overrides_r = c.sub("inputs") if "inputs" in c.table else _Reader(path, {}, "")
+        overrides = {n: _parse_input(overrides_r, n, v) for n, v in overrides_r.table.items()}
+        cases[cname] = CaseSpec(
+            name=cname,
+            dims=_frozen(dims),
+            inputs=_frozen(overrides),
+            description=c.get("description", str, ""),
+            public=c.get("public", bool, True),
+        )
+
+    checks: list[CheckSpec] = []
+    raw_checks = data.get("checks")
+    if not isinstance(raw_checks, list) or not raw_checks:
+        raise top.fail("checks", "must be a non-empty array of tables [[checks]]")
+    seen: set[str] = set()
+    for i, table in enumerate(raw_checks):
+        k = _Reader(path, table, f"checks[{i}]")
+        cid = k.get("id", str)
+        if cid in seen:
+            raise k.fail("id", f"{cid!r} is used by two checks")
+        seen.add(cid)
+        fname = k.get("function", str)
+        if fname not in functions:
+            raise k.fail("function", f"{fname!r} is not one of [functions]: {', '.join(functions)}")
+        case_names = tuple(k.get("cases", list, []))
+        for cn in case_names:
+            if cn not in cases:
+                raise k.fail("cases", f"{cn!r} is not one of [cases]: {', '.join(cases)}")
+        params = {
+            key: v for key, v in table.items() if key not in {"id", "function", "kind", "cases", "description"}
+        }
+        checks.append(
+            CheckSpec(
+                id=cid,
+                function=fname,
+                kind=k.get("kind", str),
+                cases=case_names,
+                params=_frozen(params),
+                description=k.get("description", str, ""),
+            )
+        )
+
+    diagnosis: dict[str, Mapping[str, Any]] = {}
+    if "diagnosis" in data:
+        dr = top.sub("diagnosis")
+        for key in dr.table:
+            fname, _, oname = key.partition(".")
+            if fname not in functions or (oname and oname not in {o.name for o in functions[fname].outputs}):
+                raise dr.fail(key, "must name a function's output as \"function.output\"")
+            diagnosis[key] = _frozen(dr.sub(key).table)
+
+    assignment = Assignment(
+        name=meta.get("name", str),
+        title=meta.get("title", str, ""),
+        root=root,
+        filename=filename,
+        seed=meta.get("seed", int, 0),
+        rtol=meta.positive("rtol", 1e-5),
+        limits=limits,
+        functions=_frozen(functions),
+        inputs=_frozen(inputs),
+        cases=_frozen(cases),
+        checks=tuple(checks),
+        diagnosis=_frozen(diagnosis),
+        feedback=_parse_feedback(root / FEEDBACK_FILE),
+        helpers=helpers,
+    )
+    if not assignment.reference_path.is_file():
+        raise ConfigError(f"{root}: the assignment has no reference.py")
+    # Check kinds validate their own parameters (imported here to keep spec free of checks at import).
+    from gradgrader.checks import validate_check
+
+    for check in assignment.checks:
+        validate_check(assignment, check, path)
+    return assignment
