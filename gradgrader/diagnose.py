@@ -189,6 +189,11 @@ def _scale(config: Mapping[str, Any], s: np.ndarray, r: np.ndarray, name: str, d
     return _finding(None, f"{name} is the correct value times {c:.4g}: a constant factor is off", s, r)
 
 
+def _coef(c: float) -> str:
+    """A fitted coefficient for people: 4.3e-17 is 0, 0.99999998 is 1."""
+    return f"{round(c, 6):.4g}".replace("-0", "0") if abs(c) >= 1e-9 else "0"
+
+
 def _terms(ctx: CheckContext, config: Mapping[str, Any], s: np.ndarray, r: np.ndarray, args: Mapping[str, Any], name: str, dims: Mapping[str, int]) -> Finding | None:
     terms = config.get("terms")
     if not terms:
@@ -213,7 +218,7 @@ def _terms(ctx: CheckContext, config: Mapping[str, Any], s: np.ndarray, r: np.nd
     if not _close(s, fit):
         return None
     found = {labels[i]: float(c) for i, c in zip(active, coef)}
-    described = ", ".join(f"{label} × {found[label]:.3g}" if label in found else f"{label} (zero here)" for label in labels)
+    described = ", ".join(f"{label} × {_coef(found[label])}" if label in found else f"{label} (zero here)" for label in labels)
     for pattern in config.get("patterns", []):
         want = pattern.get("coef", [])
         if len(want) != len(labels):

@@ -299,6 +299,12 @@ def _parse_input(r: _Reader, name: str, value: Any) -> InputSpec:
     return InputSpec(name, value["gen"], _frozen(params))
 
 
+def _reflow(text: str) -> str:
+    """Join the lines of each paragraph (TOML multi-line strings keep the file's line breaks)."""
+    paragraphs = [" ".join(p.split()) for p in text.strip().split("\n\n")]
+    return "\n\n".join(p for p in paragraphs if p)
+
+
 def _parse_feedback(path: Path) -> Mapping[str, Feedback]:
     if not path.is_file():
         return _frozen({})
@@ -311,8 +317,8 @@ def _parse_feedback(path: Path) -> Mapping[str, Feedback]:
         r.unknown_keys({"title", "explanation", "next_step"})
         out[mistake] = Feedback(
             title=r.get("title", str, mistake),
-            explanation=r.get("explanation", str).strip(),
-            next_step=r.get("next_step", str, "").strip(),
+            explanation=_reflow(r.get("explanation", str)),
+            next_step=_reflow(r.get("next_step", str, "")),
         )
     return _frozen(out)
 

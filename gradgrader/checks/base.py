@@ -223,8 +223,16 @@ class CheckContext:
             expected = spec.resolve(dims)
             if value.shape != expected and (need is None or spec.name in need):
                 what = spec.name if len(fn.outputs) > 1 else "it"
+                mistake = "wrong-shape"
+                if value.ndim == 2 and value.shape[::-1] == expected:
+                    # Name a transposed layout only when the numbers really are the transpose.
+                    from gradgrader.diagnose import MATCH_RTOL
+
+                    ref = self.reference(function, args)[spec.name]
+                    if np.all(np.isfinite(value)) and rel_error(value.T, ref) <= MATCH_RTOL:
+                        mistake = "transposed"
                 return Failure(
-                    ("wrong-shape",),
+                    (mistake,),
                     f"{fn.name} returned {what} with {shape_text(value.shape)} ({kind}); expected {shape_text(expected)}",
                     output=spec.name,
                     value=value,

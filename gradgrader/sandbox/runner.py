@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -98,16 +99,25 @@ class ExitInfo:
         return f"the process exited with status {self.exit_code} (exit() or os._exit() in the submission)"
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def sanitize(text: str) -> str:
+    """Drop terminal control characters (escape sequences, bells, carriage returns) from
+    text that came out of a student process, so none of it can act on a terminal."""
+    return _CONTROL.sub("", text)
+
+
 def _problem(info: Any) -> Problem:
     if not isinstance(info, dict):
         return Problem("crashed", "the sandboxed process sent a malformed reply")
     line = info.get("line")
     return Problem(
         kind=str(info.get("kind", "exception"))[:40],
-        message=str(info.get("message", ""))[:2000],
-        exc_type=str(info.get("type", ""))[:100],
+        message=sanitize(str(info.get("message", ""))[:2000]),
+        exc_type=sanitize(str(info.get("type", ""))[:100]),
         line=line if isinstance(line, int) and not isinstance(line, bool) else None,
-        code=str(info.get("code", ""))[:300],
+        code=sanitize(str(info.get("code", ""))[:300]),
     )
 
 
@@ -153,7 +163,7 @@ class _Drain(threading.Thread):
                 os.close(self.fd)
 
     def text(self) -> str:
-        text = self.kept.decode("utf-8", errors="replace")
+        text = sanitize(self.kept.decode("utf-8", errors="replace"))
         if self.total > len(self.kept):
             text += f"\n[… {self.total - len(self.kept)} more bytes of output not kept]"
         return text
@@ -416,7 +426,7 @@ class StudentProcess:
         for name, out in zip(outputs, outs):
             if not isinstance(out, dict):
                 return Problem("crashed", "the sandboxed process sent a malformed reply")
-            types.append(str(out.get("type", "?"))[:100])
+            types.append(sanitize(str(out.get("type", "?"))[:100]))
             if "error" in out:
                 values.append(None)
                 problems.append(_problem(out["error"]))

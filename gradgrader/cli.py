@@ -1,0 +1,197 @@
+"""The ``gradgrader`` command: parses, calls the engine, renders. No grading logic here."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from gradgrader.errors import GradgraderError
+
+app = typer.Typer(
+    name="gradgrader",
+    help="Grade gradient homework: sandboxed runs, reference and finite-difference checks, named mistakes.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True, highlight=False)
+
+AssignmentOpt = Annotated[
+    str,
+    typer.Option("--assignment", "-a", help="A shipped assignment's name (e.g. softmax, gmm) or the path of an assignment folder."),
+]
+RubricOpt = Annotated[
+    Path | None, typer.Option("--rubric", help="Rubric TOML (default: the assignment's own, else rubrics/NAME.toml).")
+]
+
+
+@contextmanager
+def _user_errors():
+    """Turn gradgrader's errors into one readable line and exit code 2."""
+    try:
+        yield
+    except GradgraderError as exc:
+        err.print(f"[bold red]gradgrader:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def _load(assignment: str, rubric: Path | None):
+    from gradgrader.rubric import resolve_rubric
+    from gradgrader.spec import load_assignment
+
+    spec = load_assignment(assignment)
+    return spec, resolve_rubric(spec, rubric)
+
+
+@app.command()
+def check(
+    path: Annotated[Path, typer.Argument(help="The student's .py file, or a folder holding it.")],
+    assignment: AssignmentOpt,
+    rubric: RubricOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print exactly one result object (JSON) on stdout.")] = False,
+    failed_only: Annotated[bool, typer.Option("--failed", help="Show only the failing checks.")] = False,
+) -> None:
+    """Grade one submission and explain every failing check. Exit 0: full marks; 1: not; 2: usage error."""
+    from gradgrader.grading import Grader
+    from gradgrader.ingest import single
+    from gradgrader.results import dumps
+
+    with _user_errors():
+        spec, rub = _load(assignment, rubric)
+        submission = single(path, spec.filename)
+        with Grader(spec, rub, jobs=1) as grader:
+            result = grader.grade(submission)
+    if as_json:
+        typer.echo(dumps(result))
+    else:
+        from gradgrader.render import result_view
+
+        Console(highlight=False).print(result_view(json.loads(dumps(result)), show_passed=not failed_only))
+    raise typer.Exit(0 if result.full_marks else 1)
+
+
+class _Progress:
+    """A rich progress bar on a terminal; plain periodic lines otherwise (CI logs)."""
+
+    def __init__(self, total: int, label: str) -> None:
+        self.total, self.done, self.start = total, 0, time.monotonic()
+        self.tty = sys.stderr.isatty()
+        self._last = 0.0
+        self.bar = None
+        if self.tty:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(
+                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=err, transient=False,
+            )
+            self.task = self.bar.add_task(label, total=total, rate="")
+            self.bar.start()
+
+    def advance(self, submission: str) -> None:
+        self.done += 1
+        elapsed = time.monotonic() - self.start
+        rate = f"{self.done / elapsed:.1f} sub/s" if elapsed > 0 else ""
+        if self.bar is not None:
+            self.bar.update(self.task, advance=1, rate=rate)
+        elif self.done == self.total or time.monotonic() - self._last > 2.0:
+            self._last = time.monotonic()
+            err.print(f"graded {self.done}/{self.total} ({rate}), last: {submission}", highlight=False, markup=False)
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+@app.command()
+def grade(
+    folder: Annotated[Path, typer.Argument(help="The class folder: one sub-folder or .py file per student.")],
+    assignment: AssignmentOpt,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for results.jsonl and grades.csv.")],
+    rubric: RubricOpt = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Submissions graded at once (0, the default: one per core).")] = 0,
+    resume: Annotated[bool, typer.Option("--resume", help="Keep results of unchanged submissions already in OUT; grade the rest.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary table.")] = False,
+) -> None:
+    """Grade every submission in FOLDER; write OUT/results.jsonl (as each finishes) and OUT/grades.csv."""
+    from gradgrader.grading import Grader
+    from gradgrader.ingest import discover
+    from gradgrader.render import class_summary, summary_table
+    from gradgrader.results import ResultsWriter, read_results, write_grades
+
+    with _user_errors():
+        spec, rub = _load(assignment, rubric)
+        submissions = discover(folder, spec.filename)
+        if out.exists() and not out.is_dir():
+            raise GradgraderError(f"{out}: exists and is not a folder")
+        done: dict[str, str] = {}
+        if resume:
+            done = {r["submission"]: r.get("sha256", "") for r in read_results(out)}
+        todo = [s for s in submissions if not (s.id in done and done[s.id] == s.digest())]
+        kept = len(submissions) - len(todo)
+        jobs = jobs or os.cpu_count() or 1
+        err.print(
+            f"grading {len(todo)} submission(s) of {spec.name} from {folder} with {min(jobs, max(len(todo), 1))} job(s)"
+            + (f"; {kept} unchanged kept from {out}" if kept else "")
+            + f"; rubric: {rub.source}",
+            highlight=False, markup=False,
+        )
+        try:
+            writer = ResultsWriter(out, fresh=not resume)
+        except OSError as exc:
+            raise GradgraderError(f"{out}: cannot write results there ({exc.strerror})") from None
+    progress = _Progress(len(todo), spec.name)
+    stopped = False
+    try:
+        with Grader(spec, rub, jobs=jobs) as grader:
+            try:
+                for result in grader.grade_all(todo, stop=lambda: stopped):
+                    writer.write(result)
+                    progress.advance(result.submission)
+            except KeyboardInterrupt:
+                stopped = True
+    finally:
+        progress.stop()
+        writer.close()
+        grades = write_grades(out)
+    results = read_results(out)
+    if stopped:
+        err.print(
+            f"interrupted: {len(results)} of {len(submissions)} submissions have results in {out}; "
+            f"run the same command with --resume to grade the rest",
+            highlight=False, markup=False,
+        )
+        raise typer.Exit(130)
+    console = Console(highlight=False)
+    if not quiet:
+        console.print(summary_table(results))
+    console.print(class_summary(results))
+    console.print(f"results: {out / 'results.jsonl'}\ngrades:  {grades}", markup=False)
+
+
+@app.command("assignments")
+def list_assignments() -> None:
+    """List the assignments shipped with gradgrader."""
+    from gradgrader.spec import load_assignment, shipped_assignments
+
+    with _user_errors():
+        for name, folder in shipped_assignments().items():
+            spec = load_assignment(folder)
+            typer.echo(f"{name:12s} {spec.title}  ({', '.join(spec.functions)})")
+
+
+def main() -> Any:
+    """Console-script entry point."""
+    return app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""Rich renderables for results: what a student reads after ``check``, what a TA sees
+after ``grade``. Student-derived text is always wrapped in ``Text`` (never parsed as
+markup) and has been stripped of control characters by the sandbox."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
+
+
+def _num(x: float) -> str:
+    return f"{x:.2f}".rstrip("0").rstrip(".")
+
+
+def _score(score: float, max_score: float) -> str:
+    return f"{_num(score)}/{_num(max_score)}"
+
+
+def result_view(result: dict[str, Any], show_passed: bool = True) -> RenderableType:
+    """One submission: header, then each function's checks with ✔/✘, message, diagnosis."""
+    parts: list[RenderableType] = []
+    full = result["status"] == "graded" and result["score"] >= result["max_score"] - 1e-9
+    head = Text()
+    head.append(f"{result['submission']}", style="bold")
+    head.append(f"  ({result['path']}, assignment {result['assignment']})  ", style="dim")
+    head.append(f"score {_score(result['score'], result['max_score'])}", style="bold green" if full else "bold yellow")
+    parts.append(head)
+    if result["status"] == "error":
+        parts.append(Padding(Text(f"✘ {result.get('message', 'could not be graded')}", style="red"), (0, 0, 0, 2)))
+        return Group(*parts)
+    by_fn: dict[str, list[dict[str, Any]]] = {}
+    for check in result["checks"]:
+        by_fn.setdefault(check["function"], []).append(check)
+    explained: set[str] = set()
+    for fn, checks in by_fn.items():
+        ok = all(c["passed"] for c in checks)
+        if ok and not show_passed:
+            continue
+        parts.append(Text(f"{fn}", style="bold green" if ok else "bold red"))
+        for c in checks:
+            if c["passed"] and not show_passed:
+                continue
+            line = Text("  ")
+            line.append("✔ " if c["passed"] else "✘ ", style="green" if c["passed"] else "red")
+            line.append(f"{c['id']} ", style="bold")
+            line.append(f"[{_score(c['score'], c['max_score'])}] ", style="dim")
+            line.append(c["message"])
+            parts.append(line)
+            diag = c.get("diagnosis") or {}
+            if not c["passed"] and diag.get("mistake"):
+                d = Text("      ")
+                d.append(f"{diag['mistake']}", style="bold magenta")
+                if diag.get("title"):
+                    d.append(f" — {diag['title']}")
+                parts.append(d)
+                if diag["mistake"] in explained:
+                    pass
+                elif diag.get("explanation"):
+                    parts.append(Padding(Text(diag["explanation"], style="italic"), (0, 0, 0, 6)))
+                if diag.get("next_step") and diag["mistake"] not in explained:
+                    parts.append(Padding(Text(f"Next step: {diag['next_step']}"), (0, 0, 0, 6)))
+                explained.add(diag["mistake"])
+            elif not c["passed"] and diag.get("where"):
+                parts.append(Padding(Text(f"where: {diag['where']}", style="magenta"), (0, 0, 0, 6)))
+            if not c["passed"] and c.get("feedback"):
+                parts.append(Padding(Text(f"From your TA: {c['feedback']}", style="cyan"), (0, 0, 0, 6)))
+    if result.get("output"):
+        lines = result["output"].count("\n") + 1
+        parts.append(Text(f"(your file printed {lines} line{'s' if lines > 1 else ''}; printing is ignored by the grader)", style="dim"))
+    return Group(*parts)
+
+
+def summary_table(results: Iterable[dict[str, Any]]) -> Table:
+    table = Table(title="Grades", show_lines=False)
+    table.add_column("submission")
+    table.add_column("score", justify="right")
+    table.add_column("status")
+    table.add_column("mistakes")
+    for r in sorted(results, key=lambda r: r["submission"]):
+        full = r["status"] == "graded" and r["score"] >= r["max_score"] - 1e-9
+        table.add_row(
+            Text(r["submission"]),
+            Text(_score(r["score"], r["max_score"]), style="green" if full else "yellow"),
+            Text(r["status"], style="red" if r["status"] == "error" else ""),
+            Text(", ".join(r.get("mistakes", [])) or ("" if r["status"] == "graded" else (r.get("message", "")[:60]))),
+        )
+    return table
+
+
+def class_summary(results: list[dict[str, Any]]) -> Text:
+    graded = [r for r in results if r["status"] == "graded"]
+    scores = sorted(r["score"] for r in graded)
+    text = Text()
+    text.append(f"{len(results)} submissions: {len(graded)} graded, {len(results) - len(graded)} could not be loaded")
+    if scores:
+        mean = sum(scores) / len(scores)
+        median = scores[len(scores) // 2] if len(scores) % 2 else (scores[len(scores) // 2 - 1] + scores[len(scores) // 2]) / 2
+        text.append(f"; mean {mean:.2f}, median {median:.2f} of {results[0]['max_score']:g}")
+    common = Counter(m for r in results for m in r.get("mistakes", [])).most_common(5)
+    if common:
+        text.append("\nmost common mistakes: " + ", ".join(f"{m} ({n})" for m, n in common))
+    return text
