@@ -191,7 +191,7 @@ def _scale(config: Mapping[str, Any], s: np.ndarray, r: np.ndarray, name: str, d
 
 def _coef(c: float) -> str:
     """A fitted coefficient for people: 4.3e-17 is 0, 0.99999998 is 1."""
-    return f"{round(c, 6):.4g}".replace("-0", "0") if abs(c) >= 1e-9 else "0"
+    return f"{round(c, 6):.4g}" if abs(c) >= 1e-9 else "0"
 
 
 def _terms(ctx: CheckContext, config: Mapping[str, Any], s: np.ndarray, r: np.ndarray, args: Mapping[str, Any], name: str, dims: Mapping[str, int]) -> Finding | None:
