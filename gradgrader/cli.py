@@ -125,7 +125,8 @@ def grade(
     from gradgrader.grading import Grader
     from gradgrader.ingest import discover
     from gradgrader.render import class_summary, summary_table
-    from gradgrader.results import ResultsWriter, read_results, write_grades
+    from gradgrader import __version__
+    from gradgrader.results import ResultsWriter, read_results, write_grades, write_run
 
     with _user_errors():
         spec, rub = _load(assignment, rubric)
@@ -146,6 +147,13 @@ def grade(
         )
         try:
             writer = ResultsWriter(out, fresh=not resume)
+            write_run(out, {
+                "assignment": spec.name,
+                "assignment_path": str(spec.root),
+                "rubric": rub.source,
+                "class_folder": str(folder.resolve()),
+                "gradgrader": __version__,
+            })
         except OSError as exc:
             raise GradgraderError(f"{out}: cannot write results there ({exc.strerror})") from None
     progress = _Progress(len(todo), spec.name)

@@ -20,6 +20,7 @@ from typing import Any
 
 RESULTS = "results.jsonl"
 GRADES = "grades.csv"
+RUN = "run.json"  # what was graded and how: lets review re-grade and --resume check settings
 
 
 @dataclass(frozen=True)
@@ -197,3 +198,17 @@ def write_grades(out: Path) -> Path:
     path = out / GRADES
     atomic_write(path, grades_csv(read_results(out)))
     return path
+
+
+def write_run(out: Path, info: dict[str, Any]) -> None:
+    """Record the run's settings (assignment folder, rubric file, class folder, version)."""
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(out / RUN, json.dumps(info, indent=2, ensure_ascii=False) + "\n")
+
+
+def read_run(out: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((out / RUN).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
