@@ -28,6 +28,16 @@ AssignmentOpt = Annotated[
     str,
     typer.Option("--assignment", "-a", help="A shipped assignment's name (e.g. softmax, gmm) or the path of an assignment folder."),
 ]
+WeakOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-weak-sandbox",
+        help="Grade even when this machine gives only process isolation and rlimits "
+        "(no Landlock, no namespaces): a submission could then read the reference solution, "
+        "other students' files and the network.",
+        rich_help_panel="Sandbox",
+    ),
+]
 RubricOpt = Annotated[
     Path | None, typer.Option("--rubric", help="Rubric TOML (default: the assignment's own, else rubrics/NAME.toml).")
 ]
@@ -41,6 +51,22 @@ def _user_errors():
     except GradgraderError as exc:
         err.print(f"[bold red]gradgrader:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
+
+
+def _isolation(allow_weak: bool, strict: bool):
+    """Probe the sandbox layers, say once which level is in force, refuse a weak one."""
+    from gradgrader.sandbox.layers import probe
+
+    iso = probe()
+    err.print(iso.summary(), style="dim", highlight=False, markup=False)
+    if iso.level == "weak" and strict and not allow_weak:
+        raise GradgraderError(
+            "refusing to grade other people's code with only process isolation and rlimits "
+            "(no Landlock, no namespaces: a submission could read the reference solution and other "
+            "students' files). Run `gradgrader doctor` to see what is missing, or pass "
+            "--allow-weak-sandbox to accept that risk"
+        )
+    return iso
 
 
 def _load(assignment: str, rubric: Path | None):
@@ -58,6 +84,7 @@ def check(
     rubric: RubricOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print exactly one result object (JSON) on stdout.")] = False,
     failed_only: Annotated[bool, typer.Option("--failed", help="Show only the failing checks.")] = False,
+    allow_weak: WeakOpt = False,
 ) -> None:
     """Grade one submission and explain every failing check. Exit 0: full marks; 1: not; 2: usage error."""
     from gradgrader.grading import Grader
@@ -67,7 +94,8 @@ def check(
     with _user_errors():
         spec, rub = _load(assignment, rubric)
         submission = single(path, spec.filename)
-        with Grader(spec, rub, jobs=1) as grader:
+        iso = _isolation(allow_weak, strict=False)
+        with Grader(spec, rub, jobs=1, isolation=iso) as grader:
             result = grader.grade(submission)
     if as_json:
         typer.echo(dumps(result))
@@ -120,6 +148,7 @@ def grade(
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Submissions graded at once (0, the default: one per core).")] = 0,
     resume: Annotated[bool, typer.Option("--resume", help="Keep results of unchanged submissions already in OUT; grade the rest.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary table.")] = False,
+    allow_weak: WeakOpt = False,
 ) -> None:
     """Grade every submission in FOLDER; write OUT/results.jsonl (as each finishes) and OUT/grades.csv."""
     from gradgrader.grading import Grader
@@ -131,6 +160,7 @@ def grade(
     with _user_errors():
         spec, rub = _load(assignment, rubric)
         submissions = discover(folder, spec.filename)
+        iso = _isolation(allow_weak, strict=True)
         if out.exists() and not out.is_dir():
             raise GradgraderError(f"{out}: exists and is not a folder")
         done: dict[str, str] = {}
@@ -159,7 +189,7 @@ def grade(
     progress = _Progress(len(todo), spec.name)
     stopped = False
     try:
-        with Grader(spec, rub, jobs=jobs) as grader:
+        with Grader(spec, rub, jobs=jobs, isolation=iso, hidden=[folder, out]) as grader:
             try:
                 for result in grader.grade_all(todo, stop=lambda: stopped):
                     writer.write(result)
@@ -183,6 +213,34 @@ def grade(
         console.print(summary_table(results))
     console.print(class_summary(results))
     console.print(f"results: {out / 'results.jsonl'}\ngrades:  {grades}", markup=False)
+
+
+@app.command()
+def doctor() -> None:
+    """Show which sandbox layers this machine gives, and the sandbox's Python and numpy."""
+    from rich.table import Table
+
+    from gradgrader.sandbox import Sandbox
+    from gradgrader.sandbox.layers import probe
+
+    iso = probe()
+    table = Table(title=f"sandbox level: {iso.level}")
+    table.add_column("layer")
+    table.add_column("status")
+    table.add_column("detail")
+    for layer in iso.layers:
+        table.add_row(layer.name, "[green]yes[/]" if layer.available else "[red]no[/]", layer.detail)
+    console = Console()
+    console.print(table)
+    with _user_errors(), Sandbox(isolation=iso) as box:
+        info = box.zygote.info
+        console.print(
+            f"sandbox interpreter: {sys.executable} (Python {info.get('python')}, numpy {info.get('numpy')}); "
+            f"grader: Python {sys.version.split()[0]}",
+            markup=False, highlight=False,
+        )
+    if iso.level != "strong":
+        console.print("To get every layer on Debian/Ubuntu: apt-get install bubblewrap; Linux ≥ 5.13 for Landlock; pip install pyseccomp (and libseccomp2).", markup=False)
 
 
 @app.command("assignments")

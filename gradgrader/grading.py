@@ -21,7 +21,8 @@ from gradgrader.results import CheckRecord, Result
 from gradgrader.rubric import Rubric
 from gradgrader.sandbox import ChildLimits, Sandbox, Session
 from gradgrader.sandbox.runner import Problem
-from gradgrader.spec import Assignment
+from gradgrader.sandbox.layers import Isolation, probe
+from gradgrader.spec import Assignment, data_roots
 
 
 def _feedback(assignment: Assignment, check: CheckResult) -> dict | None:
@@ -96,12 +97,11 @@ def grade_submission(course: Course, rubric: Rubric, submission: Submission, san
             message=message,
             output=output,
             sha256=submission.digest(),
-            extra={**submission.extra, "gradgrader": __version__},
+            extra={**submission.extra, "gradgrader": __version__, "sandbox": sandbox.isolation.level},
         )
 
     if submission.path is None:
         return result("error", (), submission.problem or "no file to grade")
-    sys_path = [str(submission.folder)] if submission.folder is not None else []
     session = Session(
         sandbox,
         submission.path.resolve(),
@@ -109,7 +109,8 @@ def grade_submission(course: Course, rubric: Rubric, submission: Submission, san
         list(assignment.functions),
         child_limits(assignment),
         budget=assignment.limits.budget,
-        sys_path=sys_path,
+        folder=submission.folder.resolve() if submission.folder is not None else None,
+        helpers=[assignment.root / h for h in assignment.helpers],
         output_cap=assignment.limits.output_kb << 10,
     )
     try:
@@ -127,11 +128,23 @@ def grade_submission(course: Course, rubric: Rubric, submission: Submission, san
 class Grader:
     """Grades submissions of one assignment, ``jobs`` at a time (one sandbox each)."""
 
-    def __init__(self, assignment: Assignment, rubric: Rubric, jobs: int = 1) -> None:
+    def __init__(
+        self,
+        assignment: Assignment,
+        rubric: Rubric,
+        jobs: int = 1,
+        isolation: Isolation | None = None,
+        hidden: Iterable[Path] = (),
+    ) -> None:
         self.course = Course(assignment)
         self.rubric = rubric
         self.jobs = max(1, jobs)
+        self.isolation = isolation if isolation is not None else probe()
         self._scratch = Path(tempfile.mkdtemp(prefix="gradgrader-"))
+        # What a student process must not see even read-only (under namespaces): the
+        # course's folders (references, hidden cases), the class and results folders
+        # given by the caller, and the other workers' scratch space.
+        self.hidden = [self._scratch, assignment.root, *(r / d for r in data_roots() for d in ("assignments", "rubrics")), *hidden]
         self._local = threading.local()
         self._sandboxes: list[Sandbox] = []
         self._lock = threading.Lock()
@@ -141,7 +154,7 @@ class Grader:
         if box is None:
             folder = self._scratch / f"worker-{threading.get_ident()}"
             folder.mkdir()
-            box = Sandbox(folder)
+            box = Sandbox(folder, self.isolation, self.hidden)
             self._local.sandbox = box
             with self._lock:
                 self._sandboxes.append(box)

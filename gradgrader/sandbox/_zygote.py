@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import ast
 import ctypes
+import errno
 import importlib.util
 import inspect
 import os
 import resource
+import select
 import shutil
 import signal
 import socket
@@ -34,9 +36,21 @@ import traceback
 import numpy as np
 
 _here = os.path.dirname(os.path.abspath(__file__))
-_spec = importlib.util.spec_from_file_location("_gradgrader_wire", os.path.join(_here, "_wire.py"))
-wire = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(wire)
+
+
+def _load_sibling(name: str):
+    spec = importlib.util.spec_from_file_location(f"_gradgrader_{name}", os.path.join(_here, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+wire = _load_sibling("_wire")
+landlock = _load_sibling("_landlock")
+try:  # optional: libseccomp through ctypes
+    import pyseccomp
+except Exception:  # noqa: BLE001 - missing package or missing libseccomp
+    pyseccomp = None
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
@@ -157,6 +171,41 @@ def _split_outputs(result, names: list[str]):
     return None, f"expected {len(names)} values ({', '.join(names)}), got a {type(result).__name__}"
 
 
+DENIED_SYSCALLS = [
+    # no new sockets (the grader's socket pair is already open), no other programs
+    "socket", "socketpair", "execve", "execveat",
+    # no processes (threads are clone() with CLONE_THREAD, allowed below)
+    "fork", "vfork",
+    # no looking into or steering other processes
+    "ptrace", "process_vm_readv", "process_vm_writev", "pidfd_open", "pidfd_getfd", "pidfd_send_signal",
+    # no namespaces, mounts or kernel interfaces a numpy function never needs
+    "mount", "umount2", "unshare", "setns", "pivot_root", "chroot", "bpf", "perf_event_open",
+    "userfaultfd", "keyctl", "add_key", "request_key", "kexec_load", "init_module", "finit_module",
+    "delete_module", "reboot", "swapon", "swapoff", "acct", "quotactl", "setsid", "setpgid",
+]
+CLONE_THREAD = 0x10000
+TIOCSTI = 0x5412
+
+
+def apply_seccomp() -> None:
+    """Deny, with EPERM, the system calls a gradient function has no business making."""
+    me = os.getpid()
+    f = pyseccomp.SyscallFilter(defaction=pyseccomp.ALLOW)
+    for name in DENIED_SYSCALLS:
+        try:
+            f.add_rule(pyseccomp.ERRNO(errno.EPERM), name)
+        except (RuntimeError, ValueError, OSError):
+            pass  # not a syscall on this architecture
+    # clone3 cannot be filtered by its flags (they sit in a struct): say it does not
+    # exist, and glibc falls back to clone(), whose flags are filtered.
+    f.add_rule(pyseccomp.ERRNO(errno.ENOSYS), "clone3")
+    f.add_rule(pyseccomp.ERRNO(errno.EPERM), "clone", pyseccomp.Arg(0, pyseccomp.MASKED_EQ, CLONE_THREAD, 0))
+    for name in ("kill", "tkill", "tgkill"):  # signals to ourselves only
+        f.add_rule(pyseccomp.ERRNO(errno.EPERM), name, pyseccomp.Arg(0, pyseccomp.NE, me))
+    f.add_rule(pyseccomp.ERRNO(errno.EPERM), "ioctl", pyseccomp.Arg(1, pyseccomp.EQ, TIOCSTI))
+    f.load()
+
+
 def child_main(sock: socket.socket, out_fd: int, scratch: str, req: dict) -> None:
     os.setsid()
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -195,6 +244,12 @@ def child_main(sock: socket.socket, out_fd: int, scratch: str, req: dict) -> Non
     sys.argv = [req["path"]]
     for extra in req.get("sys_path", []):
         sys.path.append(extra)  # after site-packages: cannot shadow numpy or the stdlib
+
+    layers = req.get("layers", {})
+    if layers.get("landlock"):
+        landlock.restrict(read=layers["read"], write=[scratch] + layers.get("write", []))
+    if layers.get("seccomp"):
+        apply_seccomp()
 
     path = req["path"]
     module_name = req["module"]
@@ -248,6 +303,29 @@ def child_main(sock: socket.socket, out_fd: int, scratch: str, req: dict) -> Non
 # --------------------------------------------------------------------------- zygote side
 
 
+def read_paths() -> list[str]:
+    """What a student process may read: the interpreter's standard library, the
+    installed packages (each one separately, never gradgrader itself, whose data may
+    hold reference solutions), shared libraries and a few devices."""
+    import sysconfig
+
+    paths = {sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"], os.path.dirname(os.__file__)}
+    paths.add(os.path.join(sys.base_prefix, "lib"))
+    for d in {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"], os.path.dirname(os.path.dirname(np.__file__))}:
+        try:
+            entries = os.listdir(d)
+        except OSError:
+            continue
+        for entry in entries:
+            low = entry.lower()
+            if low.startswith(("gradgrader", "__editable__", "_gradgrader")) or low.endswith(".pth"):
+                continue
+            paths.add(os.path.join(d, entry))
+    paths.update(["/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/local/lib", "/dev/null", "/dev/urandom", "/dev/zero",
+                  "/etc/ld.so.cache", "/usr/share/zoneinfo"])
+    return sorted(p for p in paths if os.path.exists(p))
+
+
 def _kill_descendants() -> None:
     """Kill every process re-parented to us (we are their subreaper) and reap them."""
     me = os.getpid()
@@ -289,6 +367,39 @@ def _status(status: int) -> dict:
     return {"exit_code": os.waitstatus_to_exitcode(status)}
 
 
+def _wait_or_kill(ctrl: socket.socket, pid: int) -> int:
+    """Wait for the child; meanwhile obey {"op": "kill"} from the grader (pids inside a
+    pid namespace mean nothing outside it, so only the zygote may signal its child)."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        pidfd = None
+    try:
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return status
+            waitables = [ctrl] + ([pidfd] if pidfd is not None else [])
+            ready, _, _ = select.select(waitables, [], [], None if pidfd is not None else 0.02)
+            if ctrl in ready:
+                try:
+                    msg, _, _ = wire.recv(ctrl)
+                except EOFError:
+                    msg = {"op": "kill", "then": "exit"}
+                if msg.get("op") == "kill":
+                    for kill in (os.killpg, os.kill):
+                        try:
+                            kill(pid, signal.SIGKILL)
+                        except (ProcessLookupError, PermissionError):
+                            pass
+                    if msg.get("then") == "exit":
+                        os.waitpid(pid, 0)
+                        sys.exit(0)
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+
+
 def main() -> None:
     ctrl = socket.socket(fileno=int(sys.argv[1]))
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -301,6 +412,9 @@ def main() -> None:
             "python": sys.version.split()[0],
             "numpy": np.__version__,
             "subreaper": bool(have_subreaper),
+            "landlock": landlock.abi_version(),
+            "seccomp": pyseccomp is not None,
+            "read_paths": read_paths(),
         },
     )
     while True:
@@ -308,6 +422,8 @@ def main() -> None:
             req, _, _ = wire.recv(ctrl)
         except EOFError:
             return
+        if req.get("op") == "kill":
+            continue  # a kill that crossed the child's own exit
         if req.get("op") != "spawn":
             return
         scratch = tempfile.mkdtemp(prefix="sub-", dir=req["scratch_root"])
@@ -330,7 +446,7 @@ def main() -> None:
         wire.send(ctrl, {"op": "spawned", "pid": pid}, fds=[parent_sock.fileno(), out_r])
         parent_sock.close()
         os.close(out_r)
-        _, status = os.waitpid(pid, 0)
+        status = _wait_or_kill(ctrl, pid)
         try:
             os.killpg(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):

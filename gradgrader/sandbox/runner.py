@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -27,8 +28,10 @@ import numpy as np
 from gradgrader.errors import SandboxError
 from gradgrader.sandbox import _wire as wire
 from gradgrader.sandbox.decode import DecodeError, decode_array
+from gradgrader.sandbox.layers import Isolation, namespace_args, probe
 
 ZYGOTE = Path(__file__).with_name("_zygote.py")
+STAGE_CAP = 20 << 20  # bytes of a student's folder copied into the sandbox (the graded file always is)
 
 # The only environment a sandboxed process ever sees. One BLAS thread: grading runs
 # one process per core, and a fixed thread count keeps float results reproducible.
@@ -172,12 +175,16 @@ class _Drain(threading.Thread):
 class Zygote:
     """The pre-started process that forks student processes (see ``_zygote.py``)."""
 
-    def __init__(self, scratch_root: Path) -> None:
+    def __init__(self, scratch_root: Path, isolation: Isolation, hidden: list[Path]) -> None:
         self.scratch_root = scratch_root
         ours, theirs = socket.socketpair()
+        command = [sys.executable, "-I", "-B", str(ZYGOTE), str(theirs.fileno())]
+        if isolation.has("namespaces"):
+            bwrap = shutil.which("bwrap") or "bwrap"
+            command = [bwrap, *namespace_args([scratch_root], hidden), "--", *command]
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-I", "-B", str(ZYGOTE), str(theirs.fileno())],
+                command,
                 pass_fds=[theirs.fileno()],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -215,6 +222,16 @@ class Zygote:
             raise SandboxError(f"the sandbox answered {reply.get('op')!r} to spawn")
         return int(reply["pid"]), socket.socket(fileno=fds[0]), fds[1]
 
+    def kill_child(self) -> bool:
+        """Ask the zygote to SIGKILL its current child (only it knows the child's pid in
+        its pid namespace). False if the zygote itself is gone or stuck."""
+        try:
+            self.ctrl.settimeout(5)
+            wire.send(self.ctrl, {"op": "kill"})
+            return True
+        except OSError:
+            return False
+
     def wait_exited(self, timeout: float) -> dict:
         self.ctrl.settimeout(timeout)
         reply, _, _ = wire.recv(self.ctrl, max_total=1 << 16)
@@ -235,18 +252,49 @@ class Sandbox:
     Not thread-safe: batch grading gives each worker thread its own Sandbox.
     """
 
-    def __init__(self, scratch_root: Path | None = None) -> None:
+    def __init__(self, scratch_root: Path | None = None, isolation: Isolation | None = None, hidden: list[Path] | None = None) -> None:
         self._own_tmp = scratch_root is None
         self.scratch_root = Path(tempfile.mkdtemp(prefix="gradgrader-")) if scratch_root is None else scratch_root
+        self.isolation = isolation if isolation is not None else probe()
+        self.hidden = [Path(p).resolve() for p in (hidden or []) if Path(p).exists()]
         self._zygote: Zygote | None = None
+        self._stage = self.scratch_root / "stage"
+        self._staged = 0
 
     @property
     def zygote(self) -> Zygote:
         if self._zygote is None or not self._zygote.alive():
             if self._zygote is not None:
                 self._zygote.close()
-            self._zygote = Zygote(self.scratch_root)
+            self._zygote = Zygote(self.scratch_root, self.isolation, self.hidden)
         return self._zygote
+
+    def _stage_copy(self, path: Path, folder: Path | None) -> tuple[Path, Path | None]:
+        """Copy the submission beside the scratch folders: the student process reads its
+        own copy and never learns (or, under Landlock, may read) the class folder."""
+        shutil.rmtree(self._stage, ignore_errors=True)
+        self._staged += 1
+        target = self._stage / f"s{self._staged}"
+        target.mkdir(parents=True)
+        if folder is None:
+            dest = target / path.name
+            shutil.copyfile(path, dest)
+            return dest, None
+        copied = 0
+
+        def ignore(src: str, names: list[str]) -> set[str]:
+            nonlocal copied
+            skip = {n for n in names if n in {"__pycache__", ".git", ".ipynb_checkpoints"}}
+            for n in names:
+                p = os.path.join(src, n)
+                if n not in skip and os.path.isfile(p):
+                    copied += os.path.getsize(p)
+                    if copied > STAGE_CAP and not os.path.samefile(p, path):
+                        skip.add(n)
+            return skip
+
+        shutil.copytree(folder, target / "work", ignore=ignore, symlinks=False, ignore_dangling_symlinks=True)
+        return target / "work" / path.relative_to(folder), target / "work"
 
     def start(
         self,
@@ -254,16 +302,28 @@ class Sandbox:
         module: str,
         functions: list[str],
         limits: ChildLimits,
-        sys_path: list[str] | None = None,
+        folder: Path | None = None,
+        helpers: list[Path] | None = None,
         output_cap: int = 64 << 10,
         load_timeout: float = 30.0,
     ) -> StudentProcess:
+        try:
+            staged, staged_folder = self._stage_copy(path, folder)
+        except OSError as exc:
+            raise SandboxError(f"cannot copy the submission {path} into the sandbox: {exc}") from None
+        zygote = self.zygote
+        readable = [str(staged_folder or staged), *(str(h) for h in helpers or [])]
         request = {
-            "path": str(path),
+            "path": str(staged),
             "module": module,
             "functions": functions,
             "scratch_root": str(self.scratch_root),
-            "sys_path": list(sys_path or []),
+            "sys_path": ([str(staged_folder)] if staged_folder else []) + [str(h) for h in helpers or [] if Path(h).is_dir()],
+            "layers": {
+                "landlock": self.isolation.has("landlock"),
+                "seccomp": self.isolation.has("seccomp"),
+                "read": list(zygote.info.get("read_paths", [])) + readable,
+            },
             "env": SAFE_ENV,
             "max_output_bytes": limits.max_output_bytes,
             "limits": {
@@ -274,7 +334,7 @@ class Sandbox:
             },
         }
         try:
-            pid, sock, out_fd = self.zygote.spawn(request)
+            pid, sock, out_fd = zygote.spawn(request)
         except (EOFError, OSError, wire.WireError) as exc:
             self.close_zygote()
             raise SandboxError(f"the sandbox could not start a process: {exc}") from None
@@ -324,10 +384,9 @@ class StudentProcess:
     # -- lifecycle
 
     def _kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(self.pid, signal.SIGKILL)
+        zyg = self.sandbox._zygote
+        if zyg is None or not zyg.kill_child():
+            self.sandbox.close_zygote()  # the whole sandbox goes, and the child with it
 
     def _reap(self, timeout: float = 5.0) -> ExitInfo:
         """Collect the zygote's report of how the process ended (killing it if needed)."""

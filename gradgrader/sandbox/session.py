@@ -42,11 +42,12 @@ class Session:
         functions: list[str],
         limits: ChildLimits,
         budget: float,
-        sys_path: list[str] | None = None,
+        folder: Path | None = None,
+        helpers: list[Path] | None = None,
         output_cap: int = 64 << 10,
     ) -> None:
         self.sandbox, self.path, self.module = sandbox, path, module
-        self.functions, self.limits, self.sys_path = functions, limits, sys_path
+        self.functions, self.limits, self.folder, self.helpers = functions, limits, folder, helpers
         self.output_cap = output_cap
         self.deadline = time.monotonic() + budget
         self.budget = budget
@@ -65,7 +66,8 @@ class Session:
             self.module,
             self.functions,
             self.limits,
-            sys_path=self.sys_path,
+            folder=self.folder,
+            helpers=self.helpers,
             output_cap=self.output_cap,
             load_timeout=min(30.0, remaining),
         )

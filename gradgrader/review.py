@@ -1,0 +1,444 @@
+"""What ``gradgrader review`` knows, as plain functions: loading a results folder,
+filtering, sorting, class statistics, locating a submission's source, re-grading one
+submission. The terminal UI (``gradgrader.tui``) only calls these; nothing here imports
+textual, so all of it is tested without a screen.
+
+Results are the JSON dicts of SPEC §4 (as ``results.read_results`` returns them), with
+TA overrides applied (``gradgrader.overrides``): ``score`` is the score to report,
+``override.original_score`` the grader's.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import os
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gradgrader.overrides import apply_overrides, load_overrides
+from gradgrader.results import RESULTS, read_results, read_run
+
+Result = dict[str, Any]
+
+# --- sanitising student-derived text -------------------------------------------------
+
+# Terminal escape sequences: CSI (ESC [ … final), OSC (ESC ] … BEL/ST), DCS/SOS/PM/APC
+# strings (ESC P/X/^/_ … ST), two-byte escapes, and the 8-bit CSI (0x9b). Removed whole so
+# that no "[31m" debris is left behind.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
+    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"
+    r"|\x1b[ -/]*[0-~]"
+    r"|\x9b[0-?]*[ -/]*[@-~]"
+)
+# Whatever control remains (C0 but tab and newline, DEL, C1), plus bidi overrides and
+# isolates that could make displayed code read differently from what runs ("Trojan source").
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_SUSPECT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean(text: Any) -> str:
+    """``text`` safe to put on a terminal: escape sequences removed, carriage returns made
+    newlines, tabs and newlines kept, every other control character shown as ``�``."""
+    s = text if isinstance(text, str) else str(text)
+    if _SUSPECT.search(s) is None:
+        return s
+    s = _ESCAPES.sub("", s).replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROLS.sub("\ufffd", s)
+
+
+# --- scores and states ---------------------------------------------------------------
+
+
+def num(x: Any) -> str:
+    """A score as people write it: 7.25, 10, 8.3 (at most two decimals)."""
+    if not isinstance(x, (int, float)) or isinstance(x, bool) or not math.isfinite(x):
+        return "?"
+    return f"{x:.2f}".rstrip("0").rstrip(".")
+
+
+def score_of(r: Result) -> float:
+    s = r.get("score")
+    return float(s) if isinstance(s, (int, float)) and not isinstance(s, bool) and math.isfinite(s) else 0.0
+
+
+def max_of(r: Result) -> float:
+    s = r.get("max_score")
+    return float(s) if isinstance(s, (int, float)) and not isinstance(s, bool) and math.isfinite(s) else 0.0
+
+
+def original_score(r: Result) -> float:
+    """The grader's score, before any TA override."""
+    o = r.get("override")
+    if isinstance(o, dict) and isinstance(o.get("original_score"), (int, float)):
+        return float(o["original_score"])
+    return score_of(r)
+
+
+def is_failing(r: Result) -> bool:
+    """Something to review: not loadable, a failing check, or short of full marks.
+    Judged on the grader's findings, so overriding a score does not hide the failure."""
+    if r.get("status") != "graded":
+        return True
+    if any(not c.get("passed", False) for c in r.get("checks", ())):
+        return True
+    return original_score(r) < max_of(r) - 1e-9
+
+
+def has_override(r: Result) -> bool:
+    return isinstance(r.get("override"), dict)
+
+
+# --- loading -------------------------------------------------------------------------
+
+
+def load(out: Path) -> list[Result]:
+    """The results of ``out`` (latest line per submission) with TA overrides applied,
+    sorted by submission id."""
+    results = read_results(out)
+    results.sort(key=lambda r: r["submission"])
+    return apply_overrides(results, load_overrides(out))
+
+
+def load_run(out: Path | None) -> dict[str, Any]:
+    """``out/run.json`` (the settings of the grade run), ``{}`` when missing."""
+    return read_run(out) if out is not None else {}
+
+
+# --- filtering and sorting ------------------------------------------------------------
+
+STATUSES = ("graded", "error")
+SORT_KEYS = ("submission", "score", "status", "mistakes")
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Which submissions the table shows. Every set criterion must hold."""
+
+    failing_only: bool = False
+    mistake: str | None = None  # submissions whose result names this mistake id
+    status: str | None = None  # "graded" or "error"
+    text: str = ""  # every word must occur in the submission's searchable text
+
+    @property
+    def active(self) -> bool:
+        return self.failing_only or self.mistake is not None or self.status is not None or bool(self.text.strip())
+
+    def describe(self) -> str:
+        parts = []
+        if self.failing_only:
+            parts.append("failing")
+        if self.mistake:
+            parts.append(f"mistake={self.mistake}")
+        if self.status:
+            parts.append(f"status={self.status}")
+        if self.text.strip():
+            parts.append(f'search "{self.text.strip()}"')
+        return " · ".join(parts) if parts else "all"
+
+
+def search_text(r: Result) -> str:
+    """What the search box matches, lowercased: id, status, mistakes, the load message,
+    failing check ids and messages, and the TA's comment."""
+    parts = [r.get("submission", ""), r.get("status", ""), " ".join(r.get("mistakes", ())), r.get("message", "")]
+    for c in r.get("checks", ()):
+        if not c.get("passed", False):
+            parts += [c.get("id", ""), c.get("message", "")]
+    o = r.get("override")
+    if isinstance(o, dict):
+        parts.append(o.get("comment", ""))
+    return " ".join(p for p in parts if isinstance(p, str)).lower()
+
+
+def matches(r: Result, f: Filter) -> bool:
+    if f.failing_only and not is_failing(r):
+        return False
+    if f.mistake is not None and f.mistake not in r.get("mistakes", ()):
+        return False
+    if f.status is not None and r.get("status") != f.status:
+        return False
+    words = f.text.lower().split()
+    if words:
+        hay = search_text(r)
+        return all(w in hay for w in words)
+    return True
+
+
+def filter_results(results: Iterable[Result], f: Filter) -> list[Result]:
+    return [r for r in results if matches(r, f)]
+
+
+def sort_results(results: Iterable[Result], key: str = "submission", reverse: bool = False) -> list[Result]:
+    """Sorted by one of ``SORT_KEYS``; ties (same score, status…) keep id order."""
+    if key not in SORT_KEYS:
+        raise ValueError(f"cannot sort by {key!r}; choose one of {', '.join(SORT_KEYS)}")
+    by_id = sorted(results, key=lambda r: r.get("submission", ""))
+    if key == "submission":
+        return by_id[::-1] if reverse else by_id
+    if key == "score":
+        k: Any = lambda r: (score_of(r) / max_of(r)) if max_of(r) > 0 else score_of(r)  # noqa: E731
+    elif key == "status":
+        k = lambda r: r.get("status", "")  # noqa: E731
+    else:
+        k = lambda r: (len(r.get("mistakes", ())), " ".join(r.get("mistakes", ())))  # noqa: E731
+    return sorted(by_id, key=k, reverse=reverse)
+
+
+def step_failing(results: Sequence[Result], index: int, step: int) -> int | None:
+    """The index of the next (``step=1``) or previous (``step=-1``) failing result after
+    ``index``, wrapping around the list; ``None`` when no other result is failing."""
+    n = len(results)
+    for k in range(1, n + 1):
+        i = (index + step * k) % n
+        if i != index and is_failing(results[i]):
+            return i
+    return None
+
+
+# --- class statistics ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stats:
+    """The class at a glance. Mean, median and histogram are over graded submissions
+    (a submission that could not be loaded has no meaningful score; it is counted apart)."""
+
+    total: int
+    graded: int
+    errors: int
+    full: int
+    failing: int
+    overridden: int
+    mean: float | None
+    median: float | None
+    max_score: float
+    histogram: tuple[int, ...]  # counts per bin of [0, max_score]
+    edges: tuple[float, ...]  # len(histogram) + 1 bin edges
+    mistakes: tuple[tuple[str, int], ...]  # (id, number of submissions), most common first
+
+
+def histogram(scores: Sequence[float], top: float, bins: int = 10) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """Counts of ``scores`` in ``bins`` equal bins over [0, top]; the last bin includes
+    ``top`` and scores outside the range go to the nearest end bin."""
+    top = top if top > 0 else max([*scores, 1.0])
+    edges = tuple(top * i / bins for i in range(bins + 1))
+    counts = [0] * bins
+    for s in scores:
+        i = int(s / top * bins) if top > 0 else 0
+        counts[min(max(i, 0), bins - 1)] += 1
+    return tuple(counts), edges
+
+
+def mistake_counts(results: Iterable[Result]) -> list[tuple[str, int]]:
+    """Each mistake id with the number of submissions that have it, most common first
+    (ties by id)."""
+    counts = Counter(m for r in results for m in set(r.get("mistakes", ())))
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def median(values: Sequence[float]) -> float | None:
+    s = sorted(values)
+    if not s:
+        return None
+    mid = len(s) // 2
+    return s[mid] if len(s) % 2 else (s[mid - 1] + s[mid]) / 2
+
+
+def class_stats(results: Sequence[Result], bins: int = 10) -> Stats:
+    graded = [r for r in results if r.get("status") == "graded"]
+    scores = [score_of(r) for r in graded]
+    top = max((max_of(r) for r in results), default=0.0)
+    hist, edges = histogram(scores, top, bins)
+    return Stats(
+        total=len(results),
+        graded=len(graded),
+        errors=len(results) - len(graded),
+        full=sum(1 for r in graded if score_of(r) >= max_of(r) - 1e-9),
+        failing=sum(1 for r in results if is_failing(r)),
+        overridden=sum(1 for r in results if has_override(r)),
+        mean=sum(scores) / len(scores) if scores else None,
+        median=median(scores),
+        max_score=top,
+        histogram=hist,
+        edges=edges,
+        mistakes=tuple(mistake_counts(results)),
+    )
+
+
+# --- one submission in detail -------------------------------------------------------
+
+
+def checks_by_function(r: Result) -> dict[str, list[dict[str, Any]]]:
+    """The result's checks grouped by the function they grade, in the order they ran."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for c in r.get("checks", ()):
+        groups.setdefault(c.get("function", "?"), []).append(c)
+    return groups
+
+
+def failing_functions(r: Result) -> list[str]:
+    return [fn for fn, checks in checks_by_function(r).items() if any(not c.get("passed", False) for c in checks)]
+
+
+def function_lines(source: str, name: str) -> tuple[int, int] | None:
+    """The first and last line (1-based) of the definition of function ``name`` in
+    ``source``, decorators included; the top-level one if several exist. ``None`` when
+    the source does not parse or has no such function."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    found: list[tuple[int, ast.FunctionDef | ast.AsyncFunctionDef]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+            depth = 0 if node in tree.body else 1
+            found.append((depth, node))
+    if not found:
+        return None
+    node = min(found, key=lambda dn: (dn[0], dn[1].lineno))[1]
+    first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+    return first, node.end_lineno or node.lineno
+
+
+def highlight_lines(source: str, functions: Iterable[str]) -> set[int]:
+    """Every line of the definitions of ``functions`` in ``source``."""
+    lines: set[int] = set()
+    for fn in functions:
+        span = function_lines(source, fn)
+        if span:
+            lines.update(range(span[0], span[1] + 1))
+    return lines
+
+
+def source_path(r: Result, run: dict[str, Any] | None = None) -> Path | None:
+    """The student's file: the recorded path when it still exists (a relative path is
+    relative to where ``grade`` ran, usually here), else the same file under the run's
+    class folder (``class_folder/ID/…`` or ``class_folder/ID.py``)."""
+    recorded = Path(r.get("path") or "")
+    if recorded.name and recorded.is_file():
+        return recorded
+    folder = (run or {}).get("class_folder")
+    sid = r.get("submission", "")
+    if not (folder and sid and recorded.name):
+        return None
+    parts = recorded.parts
+    inside = parts[parts.index(sid) + 1 :] if sid in parts else (recorded.name,)
+    for candidate in (Path(folder, sid, *inside), Path(folder, sid, recorded.name), Path(folder, f"{sid}.py")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_source(r: Result, run: dict[str, Any] | None = None, limit: int = 1 << 20) -> tuple[Path | None, str | None]:
+    """The student's file and its text (undecodable bytes replaced, at most ``limit`` bytes)."""
+    path = source_path(r, run)
+    if path is None:
+        return None, None
+    try:
+        with path.open("rb") as f:
+            data = f.read(limit)
+    except OSError:
+        return path, None
+    return path, data.decode("utf-8", errors="replace")
+
+
+# --- re-grading ---------------------------------------------------------------------
+
+
+def locate_submission(r: Result, run: dict[str, Any], filename: str):  # -> ingest.Submission
+    """The submission behind a result, found as ``grade`` found it: the student's folder
+    (or ``ID.py``) in the run's class folder, else the recorded path."""
+    from gradgrader.errors import SubmissionError
+    from gradgrader.ingest import Submission, pick_file
+
+    sid = r["submission"]
+    folder = run.get("class_folder")
+    if folder:
+        d = Path(folder) / sid
+        if d.is_dir():
+            file, problem = pick_file(d, filename)
+            return Submission(sid, file, d, problem)
+        if (Path(folder) / f"{sid}.py").is_file():
+            return Submission(sid, Path(folder) / f"{sid}.py", None)
+    recorded = Path(r.get("path") or "")
+    if str(recorded) not in ("", ".") and recorded.exists():
+        if recorded.is_dir():
+            file, problem = pick_file(recorded, filename)
+            return Submission(sid, file, recorded, problem)
+        # ``check`` on a folder names the submission after the folder: keep that folder
+        # importable (sys.path) as it was for the first grading.
+        owner = next((p for p in recorded.resolve().parents if p.name == sid), None)
+        return Submission(sid, recorded, owner)
+    raise SubmissionError(f"cannot find submission {sid!r} any more (looked in {folder or 'the recorded path'} and {recorded})")
+
+
+def regrade(r: Result, run: dict[str, Any]) -> Result:
+    """Grade ``r``'s submission again with the run's assignment and rubric; return the new
+    result as a JSON dict (nothing is written). Slow (a sandbox starts): call it off the UI
+    thread."""
+    from gradgrader.errors import ConfigError
+    from gradgrader.grading import Grader
+    from gradgrader.results import dumps
+    from gradgrader.rubric import resolve_rubric
+    from gradgrader.spec import load_assignment
+
+    where = run.get("assignment_path") or run.get("assignment") or r.get("assignment")
+    if not where:
+        raise ConfigError("no assignment recorded for this result (run.json is missing): cannot re-grade")
+    spec = load_assignment(where)
+    rubric_file = run.get("rubric")
+    rubric = resolve_rubric(spec, Path(rubric_file) if rubric_file and Path(rubric_file).is_file() else None)
+    submission = locate_submission(r, run, spec.filename)
+    with Grader(spec, rubric, jobs=1) as grader:
+        result = grader.grade(submission)
+    return json.loads(dumps(result))
+
+
+def append_result(out: Path, result: Result) -> None:
+    """Append one result line to ``out/results.jsonl``, flushed and fsynced.
+    ``read_results`` keeps the last line of a submission, so this supersedes the old
+    line without editing it; a torn last line (a killed run) is cut off first, as
+    ``ResultsWriter`` does."""
+    path = out / RESULTS
+    out.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(result, ensure_ascii=False, allow_nan=False).encode() + b"\n"
+    with path.open("ab+") as f:
+        size = f.seek(0, os.SEEK_END)
+        if size:
+            f.seek(size - 1)
+            if f.read(1) != b"\n":
+                start = max(0, size - (1 << 20))
+                f.seek(start)
+                cut = f.read().rfind(b"\n")
+                if cut >= 0 or start == 0:
+                    f.truncate(start + cut + 1)
+                else:  # a torn line longer than 1 MiB: end it; read_results skips it as invalid
+                    line = b"\n" + line
+        f.write(line)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+# --- key bindings ---------------------------------------------------------------------
+
+
+def load_keymap(path: Path) -> dict[str, str]:
+    """A user's key remapping: a TOML file with a ``[keymap]`` table of binding id =
+    "keys" (comma-separated), e.g. ``next-failing = "j,n"``. Missing file: ``{}``."""
+    from gradgrader._toml import load_toml
+    from gradgrader.errors import ConfigError
+
+    if not path.is_file():
+        return {}
+    data = load_toml(path)
+    table = data.get("keymap", {})
+    if not isinstance(table, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in table.items()):
+        raise ConfigError(f"{path}: [keymap] must map binding ids to key strings, e.g. next-failing = \"j\"")
+    return dict(table)

@@ -1,0 +1,97 @@
+"""Landlock from Python with ctypes: filesystem allow-lists, TCP denial, scoping.
+
+Stdlib only (it is also loaded by path inside the sandbox). Landlock is unprivileged:
+a process restricts itself and every process it later starts, and cannot undo it.
+See Documentation/userspace-api/landlock.rst in the Linux kernel for the constants.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import platform
+
+SYS_CREATE_RULESET, SYS_ADD_RULE, SYS_RESTRICT_SELF = 444, 445, 446  # same on x86_64 and arm64
+CREATE_RULESET_VERSION = 1
+RULE_PATH_BENEATH, RULE_NET_PORT = 1, 2
+PR_SET_NO_NEW_PRIVS = 38
+
+EXECUTE, WRITE_FILE, READ_FILE, READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
+REMOVE_DIR, REMOVE_FILE, MAKE_CHAR, MAKE_DIR = 1 << 4, 1 << 5, 1 << 6, 1 << 7
+MAKE_REG, MAKE_SOCK, MAKE_FIFO, MAKE_BLOCK, MAKE_SYM = 1 << 8, 1 << 9, 1 << 10, 1 << 11, 1 << 12
+REFER, TRUNCATE, IOCTL_DEV = 1 << 13, 1 << 14, 1 << 15
+NET_BIND_TCP, NET_CONNECT_TCP = 1 << 0, 1 << 1
+SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL = 1 << 0, 1 << 1
+
+_FS_BY_ABI = {1: (1 << 13) - 1, 2: (1 << 14) - 1, 3: (1 << 15) - 1, 4: (1 << 15) - 1, 5: (1 << 16) - 1}
+FILE_READ = READ_FILE | EXECUTE
+DIR_READ = READ_FILE | READ_DIR | EXECUTE
+
+
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
+
+
+class _PathBeneath(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+def _libc():
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def abi_version() -> int:
+    """The kernel's Landlock ABI (0 when Landlock is missing or disabled, or not Linux)."""
+    if platform.system() != "Linux" or platform.machine() not in {"x86_64", "aarch64", "arm64"}:
+        return 0
+    try:
+        libc = _libc()
+        v = libc.syscall(SYS_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(CREATE_RULESET_VERSION))
+    except (OSError, AttributeError):
+        return 0
+    return max(int(v), 0)
+
+
+def restrict(read: list[str], write: list[str], deny_tcp: bool = True, scope: bool = True) -> int:
+    """Allow reading only beneath ``read`` and writing only beneath ``write``; deny TCP
+    bind/connect (ABI ≥ 4); keep signals and abstract unix sockets inside (ABI ≥ 6).
+
+    Returns the ABI used. Raises OSError if the kernel refuses."""
+    abi = abi_version()
+    if abi < 1:
+        raise OSError("Landlock is not available")
+    libc = _libc()
+    fs = _FS_BY_ABI.get(abi, (1 << 16) - 1)
+    attr = _RulesetAttr(fs, (NET_BIND_TCP | NET_CONNECT_TCP) if deny_tcp and abi >= 4 else 0,
+                        (SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL) if scope and abi >= 6 else 0)
+    size = ctypes.sizeof(_RulesetAttr) if abi >= 4 else 8
+    if abi >= 4 and abi < 6:
+        size = 16
+    rfd = libc.syscall(SYS_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
+    if rfd < 0:
+        raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
+    try:
+        for paths, access in ((read, None), (write, fs)):
+            for path in paths:
+                try:
+                    fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+                except OSError:
+                    continue  # a path that does not exist grants nothing
+                try:
+                    is_dir = os.path.isdir(path)
+                    allowed = access if access is not None else (DIR_READ if is_dir else FILE_READ)
+                    if not is_dir:
+                        allowed &= READ_FILE | WRITE_FILE | EXECUTE | TRUNCATE | IOCTL_DEV
+                    rule = _PathBeneath(allowed & fs, fd)
+                    if libc.syscall(SYS_ADD_RULE, ctypes.c_int(rfd), ctypes.c_int(RULE_PATH_BENEATH), ctypes.byref(rule), ctypes.c_uint32(0)) != 0:
+                        raise OSError(ctypes.get_errno(), f"landlock_add_rule failed for {path}")
+                finally:
+                    os.close(fd)
+        if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+        if libc.syscall(SYS_RESTRICT_SELF, ctypes.c_int(rfd), ctypes.c_uint32(0)) != 0:
+            raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
+    finally:
+        os.close(rfd)
+    return abi

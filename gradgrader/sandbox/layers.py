@@ -1,0 +1,129 @@
+"""Which isolation layers this machine gives, probed once per process.
+
+| layer      | what it gives                                                            |
+|------------|--------------------------------------------------------------------------|
+| process    | student code never runs in the grader's process (always)                 |
+| rlimits    | address space, CPU time, file size, open files, no core dumps (always)   |
+| namespaces | bubblewrap: own pid/net/ipc/uts namespaces, read-only root, no caps      |
+| landlock   | read only the interpreter, packages and the submission; write only scratch; no TCP; signals scoped |
+| seccomp    | no sockets, fork, exec, ptrace, kill of others, mount/unshare, TIOCSTI   |
+
+``GRADGRADER_DISABLE=namespaces,landlock,seccomp`` turns layers off (to test the weaker
+modes, or to work around a broken one).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from gradgrader.sandbox import _landlock
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str
+    available: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class Isolation:
+    layers: tuple[Layer, ...]
+
+    def has(self, name: str) -> bool:
+        return any(layer.name == name and layer.available for layer in self.layers)
+
+    @property
+    def level(self) -> str:
+        """``strong`` (all layers), ``standard`` (process + rlimits + Landlock or
+        namespaces: the minimum to grade other people's code), else ``weak``."""
+        if self.has("namespaces") and self.has("landlock") and self.has("seccomp"):
+            return "strong"
+        if self.has("landlock") or self.has("namespaces"):
+            return "standard"
+        return "weak"
+
+    def summary(self) -> str:
+        on = [layer.name for layer in self.layers if layer.available]
+        off = [layer.name for layer in self.layers if not layer.available]
+        text = f"sandbox: {self.level} ({', '.join(on)})"
+        return text + (f"; missing: {', '.join(off)}" if off else "")
+
+
+def _disabled() -> set[str]:
+    return {x.strip() for x in os.environ.get("GRADGRADER_DISABLE", "").split(",") if x.strip()}
+
+
+@functools.lru_cache(maxsize=1)
+def _probe_bwrap() -> tuple[bool, str]:
+    exe = shutil.which("bwrap")
+    if exe is None:
+        return False, "bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+    try:
+        proc = subprocess.run(
+            [exe, *namespace_args([]), sys.executable, "-I", "-c", "import numpy"],
+            stdin=subprocess.DEVNULL, capture_output=True, timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, f"bubblewrap does not run here: {exc}"
+    if proc.returncode != 0:
+        why = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
+        return False, f"bubblewrap cannot create namespaces here ({why[0]}); user namespaces may be disabled"
+    return True, f"{exe}: pid, net, ipc, uts namespaces; read-only root; no capabilities"
+
+
+@functools.lru_cache(maxsize=1)
+def _probe_seccomp() -> tuple[bool, str]:
+    try:
+        import pyseccomp
+
+        pyseccomp.SyscallFilter(defaction=pyseccomp.ALLOW)
+    except Exception as exc:  # noqa: BLE001 - missing package or libseccomp
+        return False, f"pyseccomp/libseccomp unavailable ({type(exc).__name__}: {exc})"
+    return True, "libseccomp via pyseccomp: sockets, fork, exec, ptrace, foreign signals denied"
+
+
+def probe() -> Isolation:
+    """Probe every layer (cheap after the first call)."""
+    off = _disabled()
+    layers = [
+        Layer("process", True, "a forked child of a numpy-only interpreter, never the grader's process"),
+        Layer("rlimits", os.name == "posix", "address space, CPU, file size, open files, core dumps"),
+    ]
+    ok, detail = _probe_bwrap() if sys.platform.startswith("linux") else (False, "Linux only")
+    layers.append(Layer("namespaces", ok and "namespaces" not in off, detail if "namespaces" not in off else "disabled by GRADGRADER_DISABLE"))
+    abi = _landlock.abi_version()
+    layers.append(
+        Layer(
+            "landlock",
+            abi >= 1 and "landlock" not in off,
+            (f"ABI {abi}: read/write allow-lists" + (", TCP denied" if abi >= 4 else "") + (", signals scoped" if abi >= 6 else ""))
+            if abi >= 1 and "landlock" not in off
+            else ("disabled by GRADGRADER_DISABLE" if "landlock" in off else "the kernel has no Landlock (Linux ≥ 5.13 with landlock in the LSM list)"),
+        )
+    )
+    ok, detail = _probe_seccomp() if sys.platform.startswith("linux") else (False, "Linux only")
+    layers.append(Layer("seccomp", ok and "seccomp" not in off, detail if "seccomp" not in off else "disabled by GRADGRADER_DISABLE"))
+    return Isolation(tuple(layers))
+
+
+def namespace_args(writable: list[Path], hidden: list[Path] = ()) -> list[str]:
+    """bubblewrap arguments: new namespaces, the host's root read-only, ``hidden`` folders
+    replaced by empty ones, ``writable`` folders bound back read-write (in that order)."""
+    args = [
+        "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+        "--die-with-parent", "--cap-drop", "ALL",
+        "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+    ]
+    for path in hidden:
+        if Path(path).is_dir():
+            args += ["--tmpfs", str(path)]
+    for path in writable:
+        args += ["--bind", str(path), str(path)]
+    return args

@@ -1,0 +1,125 @@
+"""Shared fixtures: the softmax course material, its sample class graded once, and
+helpers to make broken or fast copies of an assignment in a temporary folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gradgrader.grading import Grader
+from gradgrader.ingest import Submission, discover
+from gradgrader.results import Result, dumps
+from gradgrader.rubric import Rubric, resolve_rubric
+from gradgrader.spec import Assignment, load_assignment
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parent.parent
+SOFTMAX = ROOT / "assignments" / "softmax"
+SAMPLES = SOFTMAX / "samples"
+EXPECTED: dict[str, dict[str, Any]] = tomllib.loads((SAMPLES / "EXPECTED.toml").read_text(encoding="utf-8"))
+REFERENCE_SOURCE = (SOFTMAX / "reference.py").read_text(encoding="utf-8")
+
+FUNCTIONS = ("logsumexp", "softmax", "softmax_jacobian", "log_partition_grad", "log_likelihood_grad", "softmax_loss")
+
+
+def from_reference(extra: str = "") -> str:
+    """A submission made of the reference's six functions, then ``extra`` (which may
+    redefine some of them). The reference runs in a namespace of its own (``_ref``), so
+    its functions keep calling the right helpers whatever ``extra`` redefines."""
+    lines = ["_ref = {}", f"exec({REFERENCE_SOURCE!r}, _ref)"]
+    lines += [f"{name} = _ref[{name!r}]" for name in FUNCTIONS]
+    return "\n".join(lines) + "\n\n" + extra
+
+
+# A test-local submission that fails the four checks no sample fails (see
+# test_softmax_samples.py): logsumexp off by 0.5, softmax neither normalised nor
+# shift-invariant; the other four functions are the reference's.
+PROBE_ID = "probe-softmax-wrong"
+PROBE_SOURCE = from_reference(
+    """
+def logsumexp(z):
+    return _ref["logsumexp"](z) + 0.5
+
+
+def softmax(Z):
+    return _ref["softmax"](Z) + 0.01 * Z
+"""
+)
+
+
+def sample_path(sample_id: str) -> Path:
+    """The file or folder of a sample submission, by its id."""
+    folder = SAMPLES / sample_id
+    return folder if folder.is_dir() else SAMPLES / f"{sample_id}.py"
+
+
+def comparable(result: Result | Mapping[str, Any]) -> dict[str, Any]:
+    """A result's JSON without the one field allowed to differ between runs."""
+    obj = json.loads(dumps(result)) if isinstance(result, Result) else dict(result)
+    obj.pop("elapsed_s", None)
+    return obj
+
+
+def copy_assignment(
+    dest: Path, replacements: Mapping[str, str] = {}, append: str = "", source: Path = SOFTMAX
+) -> Path:
+    """Copy an assignment folder (without its samples) to ``dest`` and edit its TOML text:
+    replace the first occurrence of each key by its value, then append ``append``.
+
+    Each replacement must match: a test that edits nothing by mistake would pass vacuously."""
+    shutil.copytree(source, dest, ignore=shutil.ignore_patterns("samples", "__pycache__"))
+    toml = dest / "assignment.toml"
+    text = toml.read_text(encoding="utf-8")
+    for old, new in replacements.items():
+        assert old in text, f"{old!r} is not in {toml}"
+        text = text.replace(old, new, 1)
+    toml.write_text(text + append, encoding="utf-8")
+    return dest
+
+
+def write_submission(folder: Path, source: str, name: str = "softmax.py") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(source, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def softmax() -> Assignment:
+    return load_assignment("softmax")
+
+
+@pytest.fixture(scope="session")
+def softmax_rubric(softmax: Assignment) -> Rubric:
+    return resolve_rubric(softmax)
+
+
+@pytest.fixture(scope="session")
+def graded_class(softmax: Assignment, softmax_rubric: Rubric, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Result]:
+    """Every sample, the reference and the probe, graded once with two jobs, by id."""
+    probe = write_submission(tmp_path_factory.mktemp("probe"), PROBE_SOURCE)
+    submissions = [
+        *discover(SAMPLES, softmax.filename),
+        Submission("reference", SOFTMAX / "reference.py", None),
+        Submission(PROBE_ID, probe, None),
+    ]
+    with Grader(softmax, softmax_rubric, jobs=2) as grader:
+        results = {r.submission: r for r in grader.grade_all(submissions)}
+    assert len(results) == len(submissions)
+    return results
+
+
+@pytest.fixture(scope="session")
+def graded_samples(graded_class: dict[str, Result]) -> dict[str, Result]:
+    """The sample class only (EXPECTED.toml's ids)."""
+    return {k: v for k, v in graded_class.items() if k not in {"reference", PROBE_ID}}
