@@ -107,6 +107,49 @@ def load(out: Path) -> list[Result]:
     return apply_overrides(results, load_overrides(out))
 
 
+_ID_PREFIX = b'{"submission": '
+
+
+def preview(out: Path, first: int = 100) -> tuple[int, list[Result]]:
+    """The number of submissions in ``out`` and the ``first`` of them by id, fast: only
+    the ids of all lines are decoded (``results.dumps`` writes the id first), and only the
+    shown lines are parsed. What a screen needs before ``load`` has read everything
+    (toolong's trick); ``load`` stays the authority (e.g. for a corrupt last line)."""
+    try:
+        data = (out / RESULTS).read_bytes()
+    except OSError:
+        return 0, []
+    decoder = json.JSONDecoder()
+    latest: dict[str, bytes] = {}
+    for line in data.split(b"\n")[:-1]:  # the last piece is empty or a torn line
+        sid: Any = None
+        if line.startswith(_ID_PREFIX):
+            try:
+                sid = decoder.raw_decode(line[len(_ID_PREFIX) : len(_ID_PREFIX) + 1024].decode("utf-8", "replace"))[0]
+            except ValueError:
+                sid = None
+        if not isinstance(sid, str):
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                continue
+            sid = obj.get("submission") if isinstance(obj, dict) else None
+            if not isinstance(sid, str):
+                continue
+        latest[sid] = line
+    shown: list[Result] = []
+    for sid in sorted(latest):
+        if len(shown) >= first:
+            break
+        try:
+            obj = json.loads(latest[sid])
+        except ValueError:
+            continue
+        if isinstance(obj, dict) and obj.get("submission") == sid:
+            shown.append(obj)
+    return len(latest), apply_overrides(shown, load_overrides(out))
+
+
 def load_run(out: Path | None) -> dict[str, Any]:
     """``out/run.json`` (the settings of the grade run), ``{}`` when missing."""
     return read_run(out) if out is not None else {}

@@ -205,16 +205,29 @@ class CheckContext:
     ) -> dict[str, np.ndarray] | Failure:
         """The student's outputs for ``args``, by name; those in ``need`` (default: all)
         must have their exact shape, the others are passed through as they are."""
+        return self.student_many(function, [args], dims, need)[0]
+
+    def student_many(
+        self, function: str, arg_sets: list[Mapping[str, Any]], dims: Mapping[str, int], need: list[str] | None = None
+    ) -> list[dict[str, np.ndarray] | Failure]:
+        """:meth:`student` for several argument sets, in one round trip to the sandbox."""
         fn = self.assignment.functions[function]
         problem = self.function_problem(function)
         if problem is not None:
-            return problem
-        got = self.session.call(
-            function, [copy_value(args[a]) for a in fn.args], [o.name for o in fn.outputs], fn.timeout
+            return [problem] * len(arg_sets)
+        got = self.session.call_many(
+            function,
+            [[copy_value(args[a]) for a in fn.args] for args in arg_sets],
+            [o.name for o in fn.outputs],
+            fn.timeout,
         )
+        return [self._validate(fn, g, args, dims, need) for g, args in zip(got, arg_sets)]
+
+    def _validate(
+        self, fn: FunctionSpec, got: Returned | Problem, args: Mapping[str, Any], dims: Mapping[str, int], need: list[str] | None
+    ) -> dict[str, np.ndarray] | Failure:
         if isinstance(got, Problem):
             return describe_problem(fn, got)
-        assert isinstance(got, Returned)
         out: dict[str, np.ndarray] = {}
         for spec, value, kind, problem_ in zip(fn.outputs, got.values, got.types, got.problems):
             if problem_ is not None or value is None:
@@ -228,7 +241,7 @@ class CheckContext:
                     # Name a transposed layout only when the numbers really are the transpose.
                     from gradgrader.diagnose import MATCH_RTOL
 
-                    ref = self.reference(function, args)[spec.name]
+                    ref = self.reference(fn.name, args)[spec.name]
                     if np.all(np.isfinite(value)) and rel_error(value.T, ref) <= MATCH_RTOL:
                         mistake = "transposed"
                 return Failure(

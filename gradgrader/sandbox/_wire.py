@@ -19,7 +19,7 @@ _HEAD = struct.Struct("<II")
 _BLOB = struct.Struct("<Q")
 
 MAX_HEADER = 1 << 20  # 1 MiB of JSON is far more than any honest message needs
-MAX_BLOBS = 64
+MAX_BLOBS = 4096  # a batch of calls carries a few arrays per call
 
 
 class WireError(Exception):

@@ -18,7 +18,6 @@ reports how the child ended.
 
 from __future__ import annotations
 
-import ast
 import ctypes
 import errno
 import importlib.util
@@ -122,11 +121,8 @@ def _describe(module, names: list[str]) -> dict:
 
 def _decode_arg(spec: dict, blobs: list[bytes]):
     kind = spec["kind"]
-    if kind == "array":
-        data = blobs[spec["blob"]]
-        hlen = int.from_bytes(data[8:10], "little")
-        header = ast.literal_eval(data[10 : 10 + hlen].decode("latin1"))  # written by the grader
-        return np.frombuffer(data[10 + hlen :], dtype=np.dtype(header["descr"])).reshape(header["shape"]).copy()
+    if kind == "array":  # raw bytes; dtype and shape in the header (written by the grader)
+        return np.frombuffer(blobs[spec["blob"]], dtype=np.dtype(spec["dtype"])).reshape(spec["shape"]).copy()
     if kind == "int":
         return int(spec["value"])
     return float(spec["value"])
@@ -269,35 +265,41 @@ def child_main(sock: socket.socket, out_fd: int, scratch: str, req: dict) -> Non
             msg, blobs, _ = wire.recv(sock)
         except EOFError:
             return
-        if msg.get("op") != "call":
+        if msg.get("op") != "calls":
             return
-        fn = module.__dict__.get(msg["function"])
-        names = msg["outputs"]
+        replies, out_blobs = [], []
+        for call in msg["calls"]:
+            replies.append(_one_call(module, call, blobs, out_blobs, path, max_bytes))
+        wire.send(sock, {"op": "results", "results": replies}, out_blobs)
+
+
+def _one_call(module, call: dict, blobs: list[bytes], out_blobs: list[bytes], path: str, max_bytes: int) -> dict:
+    """Run one call; its arrays are appended to ``out_blobs`` and named by index."""
+    fn = module.__dict__.get(call["function"])
+    names = call["outputs"]
+    try:
+        args = [_decode_arg(a, blobs) for a in call["args"]]
+        result = fn(*args)
+    except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt too
+        return {"ok": False, "error": _error(exc, path)}
+    try:
+        values, problem = _split_outputs(result, names)
+    except BaseException as exc:  # noqa: BLE001 - a hostile __len__ or __getattr__
+        values, problem = None, f"the returned {type(result).__name__} could not be unpacked: {type(exc).__name__}"
+    if problem:
+        return {"ok": False, "error": {"kind": "wrong-output", "message": problem}}
+    outs = []
+    for name, value in zip(names, values):
         try:
-            args = [_decode_arg(a, blobs) for a in msg["args"]]
-            result = fn(*args)
+            tname, data, err = _convert(value, name, max_bytes)
         except BaseException as exc:  # noqa: BLE001
-            wire.send(sock, {"op": "result", "ok": False, "error": _error(exc, path)})
-            continue
-        try:
-            values, problem = _split_outputs(result, names)
-        except BaseException as exc:  # noqa: BLE001 - a hostile __len__ or __getattr__
-            values, problem = None, f"the returned {type(result).__name__} could not be unpacked: {type(exc).__name__}"
-        if problem:
-            wire.send(sock, {"op": "result", "ok": False, "error": {"kind": "wrong-output", "message": problem}})
-            continue
-        outs, out_blobs = [], []
-        for name, value in zip(names, values):
-            try:
-                tname, data, err = _convert(value, name, max_bytes)
-            except BaseException as exc:  # noqa: BLE001
-                tname, data, err = "?", None, {"kind": "wrong-type", "message": f"{name}: {type(exc).__name__}"}
-            if err:
-                outs.append({"type": tname, "error": err})
-            else:
-                outs.append({"type": tname, "blob": len(out_blobs)})
-                out_blobs.append(data)
-        wire.send(sock, {"op": "result", "ok": True, "outputs": outs}, out_blobs)
+            tname, data, err = "?", None, {"kind": "wrong-type", "message": f"{name}: {type(exc).__name__}"}
+        if err:
+            outs.append({"type": tname, "error": err})
+        else:
+            outs.append({"type": tname, "blob": len(out_blobs)})
+            out_blobs.append(data)
+    return {"ok": True, "outputs": outs}
 
 
 # --------------------------------------------------------------------------- zygote side
@@ -438,7 +440,12 @@ def main() -> None:
                 os.close(out_r)
                 child_main(child_sock, out_w, scratch, req)
             except BaseException:  # noqa: BLE001
-                code = 70
+                code = 70  # EX_SOFTWARE: the sandbox's own code failed; say why on stderr
+                try:
+                    traceback.print_exc()
+                    sys.stderr.flush()
+                except BaseException:  # noqa: BLE001
+                    pass
             finally:
                 os._exit(code)
         child_sock.close()

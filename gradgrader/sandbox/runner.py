@@ -131,12 +131,14 @@ def encode_array(arr: np.ndarray) -> bytes:
     return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode("latin1") + arr.tobytes()
 
 
-def _encode_args(args: list[Any]) -> tuple[list[dict], list[bytes]]:
-    specs, blobs = [], []
+def _encode_args(args: list[Any], blobs: list[bytes] | None = None) -> tuple[list[dict], list[bytes]]:
+    specs: list[dict] = []
+    blobs = [] if blobs is None else blobs
     for a in args:
         if isinstance(a, np.ndarray):
-            specs.append({"kind": "array", "blob": len(blobs)})
-            blobs.append(encode_array(a))
+            a = np.ascontiguousarray(a) if a.ndim else a.reshape(())
+            specs.append({"kind": "array", "blob": len(blobs), "dtype": a.dtype.str, "shape": list(a.shape)})
+            blobs.append(a.tobytes())
         elif isinstance(a, (bool, int, np.integer)):
             specs.append({"kind": "int", "value": int(a)})
         else:
@@ -376,7 +378,7 @@ class StudentProcess:
         self.sandbox, self.pid, self.sock = sandbox, pid, sock
         self._drain = _Drain(out_fd, cap)
         self._drain.start()
-        self._max_msg = max_out * 8 + (1 << 20)
+        self._max_msg = max(256 << 20, max_out * 2)
         self.dead = False
         self.exit: ExitInfo | None = None
         self.load = LoadReport(False)
@@ -460,20 +462,42 @@ class StudentProcess:
 
     def call(self, function: str, args: list[Any], outputs: list[str], timeout: float) -> Returned | Problem:
         """Call ``function(*args)`` in the student process; a Problem if it produced nothing."""
+        return self.call_many(function, [args], outputs, timeout)[0]
+
+    def call_many(
+        self, function: str, arg_lists: list[list[Any]], outputs: list[str], timeout: float
+    ) -> list[Returned | Problem]:
+        """Several calls of ``function`` in one round trip (``timeout`` is for all of them).
+
+        An exception in one call does not stop the others; a dead process leaves the
+        calls without a reply as Problems."""
         if self.dead:
-            return Problem("crashed", "the submission's process is no longer running")
-        specs, blobs = _encode_args(args)
+            return [Problem("crashed", "the submission's process is no longer running")] * len(arg_lists)
+        blobs: list[bytes] = []
+        calls = []
+        for args in arg_lists:
+            specs, _ = _encode_args(args, blobs)
+            calls.append({"function": function, "args": specs, "outputs": outputs})
         start = time.perf_counter()
         try:
-            wire.send(self.sock, {"op": "call", "function": function, "args": specs, "outputs": outputs}, blobs)
+            wire.send(self.sock, {"op": "calls", "calls": calls}, blobs)
         except OSError:
             info = self._reap()
-            return Problem("crashed", info.describe())
+            return [Problem("crashed", info.describe())] * len(arg_lists)
         got = self._receive(timeout)
         elapsed = time.perf_counter() - start
         if isinstance(got, Problem):
-            return got
+            return [got] * len(arg_lists)
         msg, data = got
+        replies = msg.get("results")
+        if not isinstance(replies, list) or len(replies) != len(arg_lists):
+            return [Problem("crashed", "the sandboxed process sent a malformed reply")] * len(arg_lists)
+        return [self._parse(reply, outputs, data, elapsed / len(arg_lists)) for reply in replies]
+
+    @staticmethod
+    def _parse(msg: Any, outputs: list[str], data: list[bytes], elapsed: float) -> Returned | Problem:
+        if not isinstance(msg, dict):
+            return Problem("crashed", "the sandboxed process sent a malformed reply")
         if not msg.get("ok"):
             return _problem(msg.get("error"))
         outs = msg.get("outputs")
@@ -491,7 +515,7 @@ class StudentProcess:
                 problems.append(_problem(out["error"]))
                 continue
             index = out.get("blob")
-            if not isinstance(index, int) or not 0 <= index < len(data):
+            if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(data):
                 return Problem("crashed", "the sandboxed process sent a malformed reply")
             try:
                 values.append(decode_array(data[index]))

@@ -84,38 +84,58 @@ class Session:
 
     def call(self, function: str, args: list[Any], outputs: list[str], timeout: float) -> Returned | Problem:
         """``function(*args)`` in the student's process (memoised); a Problem if it gave nothing."""
+        return self.call_many(function, [args], outputs, timeout)[0]
+
+    def call_many(
+        self, function: str, arg_lists: list[list[Any]], outputs: list[str], timeout: float
+    ) -> list[Returned | Problem]:
+        """Several calls in one round trip; ``timeout`` applies to each call (the batch gets
+        their sum, capped by the remaining budget). Memoised per call."""
         if function in self._sticky:
-            return self._sticky[function]
-        key = _key(function, args)
-        if key in self._memo:
-            return self._memo[key]
+            return [self._sticky[function]] * len(arg_lists)
+        keys = [_key(function, args) for args in arg_lists]
+        todo = sorted({i for i, k in enumerate(keys) if k not in self._memo}, key=lambda i: i)
+        unique: dict[str, int] = {}
+        for i in todo:
+            unique.setdefault(keys[i], i)
+        if unique:
+            batch = list(unique.values())
+            got = self._run(function, [arg_lists[i] for i in batch], outputs, timeout)
+            for i, g in zip(batch, got):
+                self._memo[keys[i]] = g
+        return [self._memo[k] for k in keys]
+
+    def _run(self, function: str, arg_lists: list[list[Any]], outputs: list[str], timeout: float) -> list[Returned | Problem]:
         remaining = self.remaining()
         if remaining <= 0:
-            return Problem("timeout", f"not run: the submission used up its {self.budget:.0f} s time budget")
+            return [Problem("timeout", f"not run: the submission used up its {self.budget:.0f} s time budget")] * len(arg_lists)
         if self._proc is None or self._proc.dead:
             if self._proc is not None:
                 self._retire()
             if self.restarts >= MAX_RESTARTS:
-                return Problem("crashed", "not run: the submission's process died too many times")
+                return [Problem("crashed", "not run: the submission's process died too many times")] * len(arg_lists)
             self.restarts += 1
             load = self._start()
             if not load.ok:
-                return load.problem or Problem("crashed", "the submission no longer loads")
+                return [load.problem or Problem("crashed", "the submission no longer loads")] * len(arg_lists)
         assert self._proc is not None
-        self.calls += 1
-        budget_bound = remaining < timeout
-        got = self._proc.call(function, args, outputs, min(timeout, remaining))
-        if isinstance(got, Problem):
-            if got.kind == "timeout" and budget_bound:
-                got = Problem("timeout", f"stopped: the submission used up its {self.budget:.0f} s time budget")
-            if self._proc.dead:
-                self._sticky[function] = got
-        else:
-            for v in got.values:
-                if v is not None:
-                    v.flags.writeable = False
-        self._memo[key] = got
-        return got
+        self.calls += len(arg_lists)
+        total = timeout * len(arg_lists)
+        budget_bound = remaining < total
+        got = self._proc.call_many(function, arg_lists, outputs, min(total, remaining))
+        out: list[Returned | Problem] = []
+        for g in got:
+            if isinstance(g, Problem):
+                if g.kind == "timeout" and budget_bound:
+                    g = Problem("timeout", f"stopped: the submission used up its {self.budget:.0f} s time budget")
+                if self._proc.dead:
+                    self._sticky[function] = g
+            else:
+                for v in g.values:
+                    if v is not None:
+                        v.flags.writeable = False
+            out.append(g)
+        return out
 
     def output(self) -> str:
         """Everything the submission printed (first bytes of each process run)."""

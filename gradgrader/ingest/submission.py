@@ -1,0 +1,153 @@
+"""One student's work, as the grader sees it: an id, the file to grade, their folder.
+
+A notebook is graded through the module made of its code cells (:mod:`.notebook`):
+that module is written into a cache folder gradgrader owns, beside a copy of the
+student's other files (so their helper modules still import), and the submission keeps
+the map back to the notebook's cells so that messages can name them
+(:meth:`Submission.relocate`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gradgrader.errors import SubmissionError
+from gradgrader.ingest.notebook import NotebookModule, notebook_module
+
+if TYPE_CHECKING:
+    from gradgrader.results import Result
+
+IGNORED_DIRS = {"__pycache__", ".git", ".ipynb_checkpoints", "__MACOSX"}
+GRADABLE = (".py", ".ipynb")
+COPY_CAP = 50 << 20  # bytes of a student's folder copied beside a generated module
+
+
+def default_cache() -> Path:
+    """Where notebooks are converted when the caller names no folder: the user's cache."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "gradgrader" / "notebooks"
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One student's work: its id, the file to grade (or why there is none).
+
+    ``path`` may name a notebook (``.ipynb``): it is then converted at once into a
+    module in :func:`default_cache` and ``path``/``folder`` point at the converted copy
+    (``extra["notebook"]`` keeps the original). :func:`notebook_submission` does the same
+    into a folder of the caller's choosing."""
+
+    id: str
+    path: Path | None
+    folder: Path | None = None  # the student's own folder (its other modules may be imported)
+    problem: str = ""  # set when no gradable file was found
+    extra: dict[str, object] = field(default_factory=dict)  # merged into the result's JSON
+    notebook: NotebookModule | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.path is not None and self.path.suffix == ".ipynb" and self.notebook is None:
+            made = notebook_submission(self.id, self.path, self.folder, default_cache(), self.extra)
+            for f in dataclasses.fields(self):
+                object.__setattr__(self, f.name, getattr(made, f.name))
+
+    def digest(self) -> str:
+        """Content hash of the graded file (for --resume): changed file, new grade."""
+        if self.path is None:
+            return ""
+        try:
+            return hashlib.sha256(self.path.read_bytes()).hexdigest()
+        except OSError:
+            return ""
+
+    def locate(self, line: int) -> tuple[int, int] | None:
+        """For a notebook, (cell, line in cell) of a line of the graded module; else None."""
+        return self.notebook.locate(line) if self.notebook is not None else None
+
+    def relocate_text(self, text: str) -> str:
+        """A message about the graded file, said in the student's terms (cells of their
+        notebook); unchanged for a .py submission."""
+        return self.notebook.relocate(text) if self.notebook is not None else text
+
+    def relocate(self, result: Result) -> Result:
+        """``result`` with its messages (the result's and every check's) pointing at the
+        notebook's cells instead of the generated module's lines. Idempotent; the same
+        result for a .py submission."""
+        if self.notebook is None:
+            return result
+        fix = self.notebook.relocate
+        checks = tuple(dataclasses.replace(c, message=fix(c.message)) for c in result.checks)
+        return dataclasses.replace(result, message=fix(result.message), checks=checks)
+
+
+def _safe_name(text: str) -> str:
+    name = re.sub(r"[^\w.-]+", "_", text).strip("._") or "submission"
+    return name[:80]
+
+
+def _copy_folder(src: Path, dest: Path) -> None:
+    """Copy a student's folder (no symlinks, no caches, at most COPY_CAP bytes)."""
+    copied = 0
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        nonlocal copied
+        skip = {n for n in names if n in IGNORED_DIRS or os.path.islink(os.path.join(directory, n))}
+        for n in names:
+            p = os.path.join(directory, n)
+            if n not in skip and os.path.isfile(p):
+                copied += os.path.getsize(p)
+                if copied > COPY_CAP:
+                    skip.add(n)
+        return skip
+
+    shutil.copytree(src, dest, ignore=ignore, symlinks=True)
+
+
+def notebook_submission(
+    sid: str, notebook: Path, folder: Path | None, cache: Path, extra: dict[str, Any] | None = None, filename: str = ""
+) -> Submission:
+    """The submission ``sid`` whose work is the notebook at ``notebook``.
+
+    The generated module is written as ``filename`` (default: the notebook's name with
+    ``.py``) into ``cache/<id>-<hash>/``: alone when the notebook has no folder of its
+    own (``folder`` None), else into a fresh copy of ``folder`` at the notebook's place,
+    so the student's helper modules still import. A notebook that cannot be read gives
+    a submission with a ``problem`` (graded as an error), never an exception."""
+    extra = {**(extra or {}), "notebook": str(notebook)}
+    name = filename or notebook.with_suffix(".py").name
+    try:
+        module = notebook_module(notebook, name)
+    except SubmissionError as exc:
+        return Submission(sid, None, folder, str(exc), extra, None)
+    key = hashlib.sha256(f"{notebook.resolve()}\0{module.source}".encode()).hexdigest()[:12]
+    target = cache / f"{_safe_name(sid)}-{key}"
+    try:
+        if target.exists():
+            shutil.rmtree(target)
+        cache.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if folder is None or not notebook.resolve().is_relative_to(folder.resolve()):
+            folder = None
+            target.mkdir()
+            path = target / name
+            new_folder = None
+        else:
+            _copy_folder(folder, target)
+            path = target / notebook.resolve().parent.relative_to(folder.resolve()) / name
+            new_folder = target
+            if path.exists():
+                return Submission(
+                    sid, None, folder,
+                    f"{notebook.name} would be graded as {name}, but {path.relative_to(target)} already exists "
+                    f"beside it: keep one of the two", extra, None,
+                )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(module.source, encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        raise SubmissionError(f"cannot write the module converted from {notebook} into {cache}: {exc}") from None
+    return Submission(sid, path, new_folder, "", extra, module)

@@ -1,0 +1,340 @@
+"""Rich renderables for the review screens: heatmap, class overview, one submission's
+checks, its source and its output. Plain rich, no textual: the screens place these in
+widgets, and tests can render them on a rich Console.
+
+Student-derived text (ids, messages, output, source) is passed through
+``review.clean`` and wrapped in ``Text``/``Syntax``, never parsed as markup.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
+from rich.padding import Padding
+from rich.segment import Segment
+from rich.style import Style
+from rich.syntax import Syntax
+from rich.text import Text
+
+from gradgrader.review import Result, Stats, checks_by_function, clean, has_override, num
+
+# --- heatmap ---------------------------------------------------------------------------
+
+# Low error is a calm blue, high error red; yellow in between keeps mid values readable on
+# dark and light themes alike. NaN/inf (a gradient that blew up) are magenta.
+_STOPS = ((0.0, (27, 42, 73)), (0.35, (59, 111, 182)), (0.65, (224, 195, 65)), (1.0, (215, 25, 28)))
+_BAD = (200, 0, 200)
+
+
+def _value(v: Any) -> float:
+    if isinstance(v, bool):
+        return float("nan")
+    if isinstance(v, (int, float)):
+        return float(v)
+    try:
+        return float(v)  # "nan" / "inf" as results.dumps writes them
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def colour(v: float, vmax: float) -> str:
+    """Hex colour of ``v`` on the 0..``vmax`` scale."""
+    if not math.isfinite(v):
+        r, g, b = _BAD
+        return f"#{r:02x}{g:02x}{b:02x}"
+    t = 0.0 if vmax <= 0 else min(max(v / vmax, 0.0), 1.0)
+    for (t0, c0), (t1, c1) in zip(_STOPS, _STOPS[1:]):
+        if t <= t1:
+            f = (t - t0) / (t1 - t0) if t1 > t0 else 0.0
+            r, g, b = (round(a + (z - a) * f) for a, z in zip(c0, c1))
+            return f"#{r:02x}{g:02x}{b:02x}"
+    r, g, b = _STOPS[-1][1]
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+class Heatmap:
+    """A matrix of errors drawn with half blocks: each terminal line shows two matrix rows
+    (``▀`` with the upper row as foreground, the lower as background), each matrix column
+    ``cell`` characters wide, so a cell is roughly square."""
+
+    def __init__(self, matrix: Sequence[Sequence[Any]], cell: int = 2) -> None:
+        self.rows = [[_value(v) for v in row] for row in matrix if isinstance(row, (list, tuple))]
+        self.width = max((len(r) for r in self.rows), default=0)
+        finite = [v for r in self.rows for v in r if math.isfinite(v)]
+        self.vmax = max(finite, default=0.0)
+        self.cell = cell
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        w = self.width * self.cell
+        return Measurement(w, w)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        block = "▀" * self.cell
+        for top in range(0, len(self.rows), 2):
+            upper = self.rows[top]
+            lower = self.rows[top + 1] if top + 1 < len(self.rows) else None
+            for j in range(self.width):
+                fg = colour(upper[j], self.vmax) if j < len(upper) else None
+                bg = colour(lower[j], self.vmax) if lower is not None and j < len(lower) else None
+                if fg is None and bg is None:
+                    yield Segment(" " * self.cell)
+                elif fg is None:
+                    yield Segment("▄" * self.cell, Style(color=bg))
+                else:
+                    yield Segment(block, Style(color=fg, bgcolor=bg))
+            yield Segment.line()
+
+    def legend(self) -> Text:
+        """``0 ■■■■■ max`` with the scale the colours use."""
+        text = Text("0 ", style="dim")
+        for k in range(6):
+            text.append("█", style=colour(self.vmax * k / 5, self.vmax))
+        text.append(f" {self.vmax:.3g}", style="dim")
+        if any(not math.isfinite(v) for r in self.rows for v in r):
+            text.append("  █", style=colour(float("nan"), 1.0))
+            text.append(" nan/inf", style="dim")
+        return text
+
+
+def heatmap_block(diagnosis: dict[str, Any]) -> RenderableType | None:
+    """The diagnosis's error map with a caption, or None when it has none."""
+    matrix = diagnosis.get("error_map")
+    if not isinstance(matrix, list) or not matrix or not all(isinstance(r, list) and r for r in matrix):
+        return None
+    hm = Heatmap(matrix)
+    rows, cols = len(hm.rows), hm.width
+    caption = Text("where it differs: |yours − reference| / max|reference|", style="dim")
+    axes = clean(diagnosis.get("error_axes") or "")
+    size = Text(f"{rows}×{cols}" + (f" ({axes})" if axes else "") + ("  pooled" if rows >= 16 or cols >= 16 else ""), style="dim")
+    return Group(caption, hm, Text.assemble(hm.legend(), "  ", size))
+
+
+# --- submissions table -------------------------------------------------------------------
+
+
+def score_cell(r: Result) -> Text:
+    full = r.get("status") == "graded" and r.get("score", 0) >= r.get("max_score", 0) - 1e-9
+    text = Text(f"{num(r.get('score'))}/{num(r.get('max_score'))}", style="green" if full else "yellow")
+    if has_override(r) and r["override"].get("score") is not None:
+        text.append("*", style="bold cyan")
+    elif has_override(r):
+        text.append("✎", style="cyan")
+    return text
+
+
+def status_cell(r: Result) -> Text:
+    status = clean(r.get("status", "?"))
+    return Text(status, style="red" if status != "graded" else "")
+
+
+def mistakes_cell(r: Result) -> Text:
+    mistakes = [clean(m) for m in r.get("mistakes", ())]
+    if mistakes:
+        return Text(", ".join(mistakes), style="magenta")
+    if r.get("status") != "graded":
+        return Text(clean(r.get("message", "could not be graded")).split("\n", 1)[0], style="red dim")
+    failed = sum(1 for c in r.get("checks", ()) if not c.get("passed", False))
+    return Text(f"{failed} check(s) failed" if failed else "", style="dim")
+
+
+def table_row(r: Result) -> tuple[Text, Text, Text, Text]:
+    return Text(clean(r.get("submission", "?"))), score_cell(r), status_cell(r), mistakes_cell(r)
+
+
+# --- overview ---------------------------------------------------------------------------
+
+
+def summary_text(stats: Stats, shown: int | None = None) -> Text:
+    """Counts and central scores in two lines."""
+    t = Text()
+    t.append(f"{stats.total}", style="bold")
+    t.append(" submissions: ")
+    t.append(f"{stats.graded} graded", style="green")
+    t.append(", ")
+    t.append(f"{stats.errors} could not be loaded", style="red" if stats.errors else "dim")
+    t.append(f", {stats.full} full marks, ")
+    t.append(f"{stats.failing} to review", style="yellow" if stats.failing else "dim")
+    if stats.overridden:
+        t.append(f", {stats.overridden} overridden", style="cyan")
+    t.append("\n")
+    if stats.mean is not None and stats.median is not None:
+        t.append("mean ")
+        t.append(num(stats.mean), style="bold")
+        t.append("  median ")
+        t.append(num(stats.median), style="bold")
+        t.append(f"  of {num(stats.max_score)} (graded submissions)")
+    else:
+        t.append("no graded submission yet", style="dim")
+    return t
+
+
+def histogram_view(stats: Stats, width: int = 36) -> Text:
+    """One line per score bin: range, bar, count."""
+    t = Text()
+    peak = max(stats.histogram, default=0) or 1
+    labels = [f"{num(a)}–{num(b)}" for a, b in zip(stats.edges, stats.edges[1:])]
+    lw = max((len(x) for x in labels), default=0)
+    nw = len(str(peak))
+    bar_w = max(4, width - lw - nw - 3)
+    for i, (label, n) in enumerate(zip(labels, stats.histogram)):
+        if i:
+            t.append("\n")
+        t.append(label.rjust(lw), style="dim")
+        t.append(" ")
+        units = n / peak * bar_w
+        full = int(units)
+        bar = "█" * full + (" ▏▎▍▌▋▊▉"[int((units - full) * 8)] if full < bar_w and units - full >= 0.125 else "")
+        t.append(bar.ljust(bar_w), style="green" if i == len(labels) - 1 else "blue")
+        t.append(" ")
+        t.append(str(n).rjust(nw))
+    return t
+
+
+def mistake_line(mistake: str, count: int, total: int, width: int = 36) -> Text:
+    """``sign-flipped ······ 12 (6%)`` for the overview's list of mistakes."""
+    pct = f"{count} ({count / total:.0%})" if total else str(count)
+    name = clean(mistake)
+    gap = max(1, width - len(name) - len(pct))
+    return Text.assemble((name, "magenta"), (" " + "·" * (gap - 2) + " " if gap > 2 else " ", "dim"), pct)
+
+
+# --- one submission ---------------------------------------------------------------------
+
+
+def detail_header(r: Result, path: str | None = None) -> Text:
+    t = Text()
+    t.append(clean(r.get("submission", "?")), style="bold")
+    t.append("  ")
+    t.append_text(score_cell(r))
+    t.append("  ")
+    t.append_text(status_cell(r))
+    o = r.get("override")
+    if isinstance(o, dict):
+        t.append("\n")
+        if o.get("score") is not None:
+            t.append(f"overridden: {num(o.get('original_score'))} → {num(o.get('score'))}", style="cyan")
+        else:
+            t.append("comment", style="cyan")
+        t.append(f" by {clean(o.get('by', '?'))} at {clean(o.get('at', '?'))}", style="dim")
+        if o.get("comment"):
+            t.append(": ")
+            t.append(clean(o["comment"]), style="italic")
+    t.append("\n")
+    t.append(clean(path or r.get("path") or "(no file)"), style="dim")
+    return t
+
+
+def _check_line(c: dict[str, Any]) -> Text:
+    ok = bool(c.get("passed"))
+    line = Text("  ")
+    line.append("✔ " if ok else "✘ ", style="green" if ok else "bold red")
+    line.append(clean(c.get("id", "?")), style="bold" if not ok else "")
+    line.append(f" [{num(c.get('score'))}/{num(c.get('max_score'))}] ", style="dim")
+    line.append(clean(c.get("message", "")), style="dim" if ok else "")
+    return line
+
+
+def _cases_line(cases: Iterable[dict[str, Any]]) -> Text | None:
+    cases = [c for c in cases if isinstance(c, dict)]
+    if not cases:
+        return None
+    t = Text("cases: ", style="dim")
+    for i, c in enumerate(cases):
+        if i:
+            t.append("  ")
+        ok = bool(c.get("passed"))
+        t.append(clean(c.get("case", "?")))
+        t.append(" ✔" if ok else " ✘", style="green" if ok else "red")
+        err = c.get("error")
+        if isinstance(err, (int, float)) and not isinstance(err, bool) and not ok:
+            t.append(f" {err:.2g}", style="dim")
+    return t
+
+
+def checks_view(r: Result) -> RenderableType:
+    """The checks grouped by function: ✔/✘, score, message; for a failing check its
+    diagnosis (mistake, title, explanation once per mistake, next step), the error
+    heatmap, the cases and the TA's rubric feedback."""
+    if r.get("status") != "graded":
+        return Group(
+            Text("✘ could not be graded", style="bold red"),
+            Padding(Text(clean(r.get("message", "no message"))), (0, 0, 0, 2)),
+        )
+    groups = checks_by_function(r)
+    if not groups:
+        return Text("no checks ran", style="dim")
+    parts: list[RenderableType] = []
+    explained: set[str] = set()
+    drawn: set[str] = set()
+    for fn, checks in groups.items():
+        ok = all(c.get("passed") for c in checks)
+        got = sum(c.get("score", 0) or 0 for c in checks)
+        top = sum(c.get("max_score", 0) or 0 for c in checks)
+        head = Text()
+        head.append("✔ " if ok else "✘ ", style="green" if ok else "bold red")
+        head.append(clean(fn), style="bold green" if ok else "bold red")
+        head.append(f"  {num(got)}/{num(top)}", style="dim")
+        if parts:
+            parts.append(Text(""))
+        parts.append(head)
+        for c in checks:
+            parts.append(_check_line(c))
+            if c.get("passed"):
+                continue
+            body: list[RenderableType] = []
+            diag = c.get("diagnosis") if isinstance(c.get("diagnosis"), dict) else {}
+            mistake = clean(diag.get("mistake") or "")
+            if mistake:
+                d = Text()
+                d.append(mistake, style="bold magenta")
+                if diag.get("title"):
+                    d.append(f" — {clean(diag['title'])}")
+                body.append(d)
+                if mistake not in explained:
+                    if diag.get("explanation"):
+                        body.append(Text(clean(diag["explanation"]), style="italic"))
+                    if diag.get("next_step"):
+                        body.append(Text.assemble(("Next step: ", "bold"), clean(diag["next_step"])))
+                    explained.add(mistake)
+            elif diag.get("summary"):
+                body.append(Text(clean(diag["summary"]), style="magenta"))
+            if diag.get("where"):
+                body.append(Text(f"where: {clean(diag['where'])}", style="magenta"))
+            key = repr(diag.get("error_map"))
+            block = heatmap_block(diag) if key not in drawn else None
+            if block is not None:
+                drawn.add(key)
+                body.append(block)
+            cases = _cases_line(c.get("cases", ()))
+            if cases is not None:
+                body.append(cases)
+            if c.get("feedback"):
+                body.append(Text(f"From your TA: {clean(c['feedback'])}", style="cyan"))
+            if body:
+                parts.append(Padding(Group(*body), (0, 0, 0, 6)))
+    return Group(*parts)
+
+
+def source_view(code: str, highlight: set[int], theme: str = "ansi_dark") -> Syntax:
+    """The student's file with line numbers, the failing functions' lines highlighted."""
+    return Syntax(
+        clean(code),
+        "python",
+        line_numbers=True,
+        highlight_lines=highlight,
+        theme=theme,
+        word_wrap=False,
+        tab_size=4,
+        background_color="default",
+    )
+
+
+def output_view(output: str | None) -> Text:
+    """What the submission printed, made safe for the terminal (escape sequences removed)."""
+    if not output:
+        return Text("(the submission printed nothing)", style="dim")
+    return Text(clean(output).expandtabs(8))
