@@ -16,6 +16,7 @@ from gradgrader.grading import Grader
 from gradgrader.ingest import Submission, discover
 from gradgrader.results import Result, dumps
 from gradgrader.rubric import Rubric, resolve_rubric
+from gradgrader.sandbox.layers import Isolation, Layer, probe
 from gradgrader.spec import Assignment, load_assignment
 
 if sys.version_info >= (3, 11):
@@ -85,6 +86,13 @@ def copy_assignment(
         text = text.replace(old, new, 1)
     toml.write_text(text + append, encoding="utf-8")
     return dest
+
+
+def isolation(*off: str) -> Isolation:
+    """This machine's sandbox layers with ``off`` turned off (like GRADGRADER_DISABLE)."""
+    return Isolation(
+        tuple(Layer(layer.name, False, "turned off by the test") if layer.name in off else layer for layer in probe().layers)
+    )
 
 
 def write_submission(folder: Path, source: str, name: str = "softmax.py") -> Path:

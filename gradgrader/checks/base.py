@@ -215,9 +215,11 @@ class CheckContext:
         problem = self.function_problem(function)
         if problem is not None:
             return [problem] * len(arg_sets)
+        # No copies needed: arguments are serialised, and the student's process decodes
+        # a fresh copy for every call (a submission that mutates them harms nobody).
         got = self.session.call_many(
             function,
-            [[copy_value(args[a]) for a in fn.args] for args in arg_sets],
+            [[args[a] for a in fn.args] for args in arg_sets],
             [o.name for o in fn.outputs],
             fn.timeout,
         )

@@ -20,12 +20,22 @@ from gradgrader.sandbox.runner import ChildLimits, LoadReport, Problem, Returned
 MAX_RESTARTS = 4  # after this many process deaths the remaining calls are not attempted
 
 
-def _key(function: str, args: list[Any]) -> str:
+def _digest(a: np.ndarray) -> bytes:
+    return hashlib.sha1(str((a.dtype.str, a.shape)).encode() + np.ascontiguousarray(a).tobytes()).digest()
+
+
+def _key(function: str, args: list[Any], cache: dict[int, bytes] | None = None) -> str:
+    """The memo key of a call: the function and the exact bytes of its arguments.
+    ``cache`` (id → digest) hashes an array shared by many calls of a batch once."""
     h = hashlib.sha1(function.encode())
     for a in args:
         if isinstance(a, np.ndarray):
-            h.update(str((a.dtype.str, a.shape)).encode())
-            h.update(np.ascontiguousarray(a).tobytes())
+            if cache is None:
+                h.update(_digest(a))
+            else:
+                if id(a) not in cache:
+                    cache[id(a)] = _digest(a)
+                h.update(cache[id(a)])
         else:
             h.update(repr((type(a).__name__, a)).encode())
     return h.hexdigest()
@@ -93,7 +103,8 @@ class Session:
         their sum, capped by the remaining budget). Memoised per call."""
         if function in self._sticky:
             return [self._sticky[function]] * len(arg_lists)
-        keys = [_key(function, args) for args in arg_lists]
+        cache: dict[int, bytes] = {}
+        keys = [_key(function, args, cache) for args in arg_lists]
         todo = sorted({i for i, k in enumerate(keys) if k not in self._memo}, key=lambda i: i)
         unique: dict[str, int] = {}
         for i in todo:

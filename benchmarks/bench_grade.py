@@ -1,0 +1,119 @@
+"""Batch-grading throughput against a naive baseline, and a CS231n-size submission.
+
+    python benchmarks/bench_grade.py --n 1000          # by hand (figures in README)
+    python benchmarks/bench_grade.py --n 20            # CI: reports, never fails on timing
+
+1. Generates ``n`` softmax submissions (a mix of the shipped correct and wrong samples,
+   each made unique by a comment so no cache can help) and grades them with
+   ``gradgrader grade --jobs J`` (every check of the assignment, full sandbox).
+2. The naive baseline: one fresh ``python -c`` per submission that only imports numpy,
+   loads the file and calls ``softmax_loss`` once — what a container- or
+   interpreter-per-submission grader pays before it checks anything.
+3. One correct submission graded fully on a copy of the assignment whose ``medium``
+   case has CS231n's size (W of 10 × 3073, N = 500).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "assignments" / "softmax" / "samples"
+MIX = [
+    "correct-vectorized", "correct-float32", "sign-flipped", "missing-normalization",
+    "wrong-regularization", "missing-indicator-term", "unstable-softmax", "transposed",
+    "correct-vectorized", "jacobian-missing-diagonal",
+]
+GRADGRADER = [sys.executable, "-m", "gradgrader"]
+
+
+def make_class(folder: Path, n: int) -> None:
+    for i in range(n):
+        source = (SAMPLES / MIX[i % len(MIX)] / "softmax.py").read_text()
+        student = folder / f"student{i:05d}"
+        student.mkdir(parents=True)
+        (student / "softmax.py").write_text(f"# submission {i}\n{source}")
+
+
+def grade(folder: Path, out: Path, jobs: int, assignment: str = "softmax") -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        [*GRADGRADER, "grade", str(folder), "--assignment", assignment, "--out", str(out), "--jobs", str(jobs), "--quiet"],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - start
+
+
+NAIVE = """
+import importlib.util, numpy as np
+spec = importlib.util.spec_from_file_location("softmax", {path!r})
+m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
+rng = np.random.default_rng(0)
+m.softmax_loss(rng.standard_normal((5, 12)), rng.standard_normal((40, 12)), rng.integers(0, 5, 40), 0.1)
+"""
+
+
+def naive(folder: Path, n: int) -> float:
+    subs = sorted(folder.iterdir())[:n]
+    start = time.perf_counter()
+    for sub in subs:
+        subprocess.run([sys.executable, "-c", NAIVE.format(path=str(sub / "softmax.py"))], check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return (time.perf_counter() - start) / len(subs)
+
+
+def cs231n_size(tmp: Path) -> float:
+    copy = tmp / "softmax-cs231n"
+    shutil.copytree(ROOT / "assignments" / "softmax", copy, ignore=shutil.ignore_patterns("samples"))
+    toml = (copy / "assignment.toml").read_text()
+    toml = re.sub(r"\[cases\.medium\]\ndims = \{[^}]*\}", "[cases.medium]\ndims = { N = 500, D = 3073, K = 10, M = 9 }", toml)
+    toml = toml.replace('W = { gen = "normal", shape = ["K", "D"], scale = 0.5 }', 'W = { gen = "normal", shape = ["K", "D"], scale = 0.001 }')
+    (copy / "assignment.toml").write_text(toml)
+    (copy / "rubric.toml").write_text((ROOT / "rubrics" / "softmax.toml").read_text())
+    sub = tmp / "one" / "student"
+    sub.mkdir(parents=True)
+    shutil.copy(SAMPLES / "correct-vectorized" / "softmax.py", sub / "softmax.py")
+    out = tmp / "out-cs231n"
+    grade(tmp / "one", out, 1, str(copy))
+    result = json.loads((out / "results.jsonl").read_text().splitlines()[0])
+    assert result["score"] == result["max_score"], result
+    return float(result["elapsed_s"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=200, help="submissions to grade")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--naive", type=int, default=50, help="submissions run through the naive baseline")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="gradgrader-bench-") as tmp_:
+        tmp = Path(tmp_)
+        make_class(tmp / "class", args.n)
+        wall = grade(tmp / "class", tmp / "out", args.jobs)
+        results = [json.loads(line) for line in (tmp / "out" / "results.jsonl").read_text().splitlines()]
+        assert len(results) == args.n, f"{len(results)} results for {args.n} submissions"
+        base = naive(tmp / "class", min(args.naive, args.n))
+        big = cs231n_size(tmp)
+        sandbox = results[0].get("sandbox", "?")
+    per = wall / args.n
+    print(f"machine: {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}; sandbox: {sandbox}")
+    print(f"{'what':52s} {'sub/s':>8s} {'ms/sub':>8s}")
+    print(f"{f'gradgrader grade, {args.n} submissions, --jobs {args.jobs} (all checks)':52s} {1 / per:8.1f} {per * 1e3:8.1f}")
+    print(f"{'naive: fresh python per submission, one call':52s} {1 / base:8.1f} {base * 1e3:8.1f}")
+    print(f"whole submission vs naive baseline: {per / base:.2f}× the time (target < 0.5×); "
+          f"1,000 submissions would take {per * 1000:.0f} s (target < 60 s)")
+    print(f"CS231n-size softmax (W 10 × 3073, N = 500), all checks: {big:.2f} s (target < 1 s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,176 @@
+"""Unpacking a zip someone else made, without trusting it.
+
+A class export is a zip of files written by students, so nothing in it is trusted:
+
+- an entry whose name is absolute (``/etc/x``, ``C:/x``) or climbs out with ``..`` is
+  skipped and reported: no file is ever written outside the extraction folder (the
+  final path is checked again after normalisation);
+- an entry marked as a symbolic link (Unix mode bits in the zip) is skipped: links are
+  never created, so none can be followed later;
+- caps bound the work: the number of entries (checked before anything is written), the
+  size of one entry and of all of them (declared sizes checked first, real bytes counted
+  while copying, since a header can lie), and the compression ratio of large entries
+  (a zip bomb is small on disk and huge unpacked).
+
+Only regular files and folders are created, with permissions 0644/0755.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from gradgrader.errors import SubmissionError
+
+NOISE = ("__MACOSX/", ".DS_Store", "Thumbs.db")  # archive tools' litter: skipped silently
+CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    """Caps on one archive. The defaults fit a class of a few hundred notebooks."""
+
+    max_entries: int = 20_000
+    max_entry_bytes: int = 200 << 20
+    max_total_bytes: int = 2 << 30
+    max_ratio: float = 200.0  # uncompressed / compressed, for entries above ratio_floor
+    ratio_floor: int = 1 << 20  # small entries may compress well (a file of blanks) harmlessly
+
+
+@dataclass
+class Extracted:
+    """What :func:`safe_extract` did: the files written and the entries it refused."""
+
+    root: Path
+    files: list[Path] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (entry name, why)
+
+
+def _is_symlink(info: zipfile.ZipInfo) -> bool:
+    return stat.S_ISLNK(info.external_attr >> 16)
+
+
+def entry_path(name: str) -> PurePosixPath | None:
+    """The relative path an entry may be written to, or None if the name is unsafe
+    (absolute, a drive letter, ``..``, NUL)."""
+    text = name.replace("\\", "/")
+    if not text or "\x00" in text or text.startswith("/") or (len(text) > 1 and text[1] == ":"):
+        return None
+    parts = [p for p in text.split("/") if p not in ("", ".")]
+    if not parts or any(p == ".." for p in parts):
+        return None
+    return PurePosixPath(*parts)
+
+
+def safe_extract(archive: Path, dest: Path, limits: ZipLimits = ZipLimits()) -> Extracted:
+    """Unpack ``archive`` into ``dest`` (created; must be empty), refusing what is unsafe
+    (see the module docstring). Raises SubmissionError when the archive is unreadable or
+    as a whole over the caps; a single bad entry is only skipped and reported."""
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise SubmissionError(f"{archive}: not a readable zip file ({exc})") from None
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > limits.max_entries:
+            raise SubmissionError(
+                f"{archive}: {len(infos)} entries, more than the {limits.max_entries} allowed; not unpacked"
+            )
+        dest.mkdir(parents=True, exist_ok=True)
+        if any(dest.iterdir()):
+            raise SubmissionError(f"{dest}: the extraction folder must be empty")
+        root = dest.resolve()
+        done = Extracted(dest)
+        plan: list[tuple[zipfile.ZipInfo, Path]] = []
+        total = 0
+        for info in infos:
+            name = info.filename
+            if name.startswith(NOISE) or PurePosixPath(name.replace("\\", "/")).name in NOISE or "/__MACOSX/" in name:
+                continue
+            rel = entry_path(name)
+            if rel is None:
+                done.skipped.append((name, "unsafe path (absolute or with '..'): would land outside the extraction folder"))
+                continue
+            target = (root / rel).resolve()
+            if not target.is_relative_to(root) or target == root:
+                done.skipped.append((name, "unsafe path: would land outside the extraction folder"))
+                continue
+            if _is_symlink(info):
+                done.skipped.append((name, "symbolic link: links are never extracted"))
+                continue
+            if info.is_dir():
+                plan.append((info, target))
+                continue
+            if info.file_size > limits.max_entry_bytes:
+                done.skipped.append((name, f"{_mb(info.file_size)} unpacked, more than the {_mb(limits.max_entry_bytes)} allowed per file"))
+                continue
+            if info.file_size > limits.ratio_floor and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+                ratio = info.file_size / max(info.compress_size, 1)
+                done.skipped.append((name, f"compressed {ratio:.0f}:1, more than {limits.max_ratio:.0f}:1 (a zip bomb?)"))
+                continue
+            total += info.file_size
+            plan.append((info, target))
+        if total > limits.max_total_bytes:
+            raise SubmissionError(
+                f"{archive}: would unpack to {_mb(total)}, more than the {_mb(limits.max_total_bytes)} allowed; not unpacked"
+            )
+        written = 0
+        for info, target in plan:
+            if info.is_dir():
+                _mkdirs(root, target)
+                continue
+            try:
+                _mkdirs(root, target.parent)
+                written += _copy(zf, info, target, min(info.file_size, limits.max_entry_bytes), limits.max_total_bytes - written)
+            except _TooBig as exc:
+                target.unlink(missing_ok=True)
+                done.skipped.append((info.filename, str(exc)))
+                continue
+            except (OSError, zipfile.BadZipFile, EOFError, RuntimeError, NotImplementedError) as exc:
+                target.unlink(missing_ok=True)
+                done.skipped.append((info.filename, f"unreadable entry ({exc})"))
+                continue
+            done.files.append(target)
+    return done
+
+
+class _TooBig(Exception):
+    pass
+
+
+def _mkdirs(root: Path, folder: Path) -> None:
+    """Create ``folder`` under ``root``, refusing to pass through anything but a real
+    folder (a file or link of the same name made earlier)."""
+    rel = folder.relative_to(root)
+    current = root
+    for part in rel.parts:
+        current = current / part
+        if current.is_symlink() or (current.exists() and not current.is_dir()):
+            raise OSError(f"{current.relative_to(root)} is not a folder")
+        if not current.exists():
+            current.mkdir(mode=0o755)
+
+
+def _copy(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, declared: int, budget: int) -> int:
+    """Copy one entry, counting real bytes: more than declared (a lying header) or than
+    the remaining budget stops it."""
+    if target.is_symlink() or target.is_dir():
+        raise OSError(f"{target.name} exists and is not a file")
+    count = 0
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    with zf.open(info) as src, os.fdopen(fd, "wb") as out:
+        while chunk := src.read(CHUNK):
+            count += len(chunk)
+            if count > declared:
+                raise _TooBig("larger than its header says: stopped")
+            if count > budget:
+                raise _TooBig("over the archive's total size cap: stopped")
+            out.write(chunk)
+    return count
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1 << 20):.1f} MB" if n < 1 << 30 else f"{n / (1 << 30):.1f} GB"

@@ -1,0 +1,100 @@
+"""A plain class folder: one sub-folder per student (its id is the folder's name), or one
+file per student directly in it (its id is the file name without ``.py``/``.ipynb``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gradgrader.errors import SubmissionError
+from gradgrader.ingest.submission import GRADABLE, IGNORED_DIRS, Submission, default_cache, notebook_submission
+
+
+def gradable_files(folder: Path) -> list[Path]:
+    """Every .py and .ipynb file under ``folder`` (caches and checkpoints left out), sorted."""
+    found = []
+    for p in folder.rglob("*"):
+        rel = p.relative_to(folder).parts
+        if p.suffix in GRADABLE and p.is_file() and not p.is_symlink() and not set(rel) & IGNORED_DIRS:
+            if not any(part.startswith(".") for part in rel):
+                found.append(p)
+    return sorted(found)
+
+
+def pick_file(folder: Path, filename: str) -> tuple[Path | None, str]:
+    """The file to grade in a student's folder: the one the assignment names (``softmax.py``,
+    or the notebook ``softmax.ipynb``), at the top or, if unique, anywhere below; else the
+    only .py or .ipynb file; otherwise say what is ambiguous (never guess)."""
+    notebook = Path(filename).stem + ".ipynb"
+    for name in (filename, notebook):
+        if (folder / name).is_file():
+            return folder / name, ""
+    files = gradable_files(folder)
+    for name in (filename, notebook):
+        matches = [p for p in files if p.name == name]
+        if len(matches) == 1:
+            return matches[0], ""
+    if len(files) == 1:
+        return files[0], ""
+    if not files:
+        return None, f"no {filename} (and no other .py file or notebook) in {folder.name}/"
+    names = ", ".join(str(p.relative_to(folder)) for p in files[:6]) + (", ..." if len(files) > 6 else "")
+    return None, (
+        f"no {filename} in {folder.name}/ but several .py files or notebooks ({names}): "
+        f"rename the one to grade to {filename}"
+    )
+
+
+def submission_in(
+    sid: str, folder: Path, filename: str, cache: Path | None = None, extra: dict[str, Any] | None = None
+) -> Submission:
+    """Student ``sid``'s submission in their own ``folder`` (a notebook converted into ``cache``)."""
+    path, problem = pick_file(folder, filename)
+    if path is not None and path.suffix == ".ipynb":
+        return notebook_submission(sid, path, folder, cache or default_cache(), extra, filename)
+    return Submission(sid, path, folder, problem, dict(extra or {}))
+
+
+def file_submission(
+    sid: str, path: Path, filename: str, cache: Path | None = None, extra: dict[str, Any] | None = None
+) -> Submission:
+    """A submission that is a single file (no folder of its own)."""
+    if path.suffix == ".ipynb":
+        return notebook_submission(sid, path, None, cache or default_cache(), extra, filename)
+    return Submission(sid, path, None, "", dict(extra or {}))
+
+
+def discover(root: Path, filename: str, cache: Path | None = None) -> list[Submission]:
+    """Every submission under ``root``, sorted by id (notebooks converted into ``cache``)."""
+    if not root.exists():
+        raise SubmissionError(f"{root}: no such folder")
+    if not root.is_dir():
+        raise SubmissionError(f"{root}: not a folder (give the folder that holds the class's submissions)")
+    found: list[Submission] = []
+    for entry in sorted(root.iterdir()):
+        if entry.name.startswith(".") or entry.name in IGNORED_DIRS:
+            continue
+        if entry.is_dir():
+            found.append(submission_in(entry.name, entry, filename, cache))
+        elif entry.suffix in GRADABLE and entry.is_file():
+            found.append(file_submission(entry.stem, entry, filename, cache))
+    ids = [s.id for s in found]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise SubmissionError(f"{root}: two submissions share the id(s) {', '.join(dupes)} (a folder and a file?)")
+    return found
+
+
+def single(path: Path, filename: str, cache: Path | None = None) -> Submission:
+    """The submission ``gradgrader check PATH`` means: a .py file, a notebook, or a folder
+    holding one."""
+    if not path.exists():
+        raise SubmissionError(f"{path}: no such file or folder")
+    if path.is_dir():
+        sub = submission_in(path.resolve().name, path, filename, cache)
+        if sub.path is None:
+            raise SubmissionError(f"{path}: {sub.problem}")
+        return sub
+    if path.suffix not in GRADABLE:
+        raise SubmissionError(f"{path}: not a Python file or a Jupyter notebook (expected {filename})")
+    return file_submission(path.stem, path, filename, cache)  # an unreadable notebook: graded as an error
