@@ -173,20 +173,36 @@ class Grader:
                 yield self.grade(sub)
             return
         with ThreadPoolExecutor(self.jobs, thread_name_prefix="gradgrader") as pool:
-            queue = iter(pending)
-            running: set[Future[Result]] = set()
-            for sub in queue:
-                running.add(pool.submit(self.grade, sub))
-                if len(running) >= self.jobs:
-                    break
-            while running:
-                done, running = wait(running, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    yield fut.result()
-                    if not stop():
-                        nxt = next(queue, None)
-                        if nxt is not None:
-                            running.add(pool.submit(self.grade, nxt))
+            try:
+                yield from self._pipeline(pool, pending, stop)
+            except BaseException:
+                # Ctrl-C (or a failure): kill the sandboxes so that the submissions in
+                # progress end at once instead of running out their time budget.
+                self.abort()
+                raise
+
+    def _pipeline(self, pool: ThreadPoolExecutor, pending: list[Submission], stop: Callable[[], bool]) -> Iterator[Result]:
+        """Keep ``jobs`` submissions in flight; yield each result as it completes."""
+        queue = iter(pending)
+        running: set[Future[Result]] = set()
+        for sub in queue:
+            running.add(pool.submit(self.grade, sub))
+            if len(running) >= self.jobs:
+                break
+        while running:
+            done, running = wait(running, return_when=FIRST_COMPLETED)
+            for fut in done:
+                yield fut.result()
+                if not stop():
+                    nxt = next(queue, None)
+                    if nxt is not None:
+                        running.add(pool.submit(self.grade, nxt))
+
+    def abort(self) -> None:
+        """Kill every sandbox now (their submissions in progress get no result)."""
+        with self._lock:
+            for box in self._sandboxes:
+                box.close_zygote()
 
     def close(self) -> None:
         with self._lock:

@@ -50,6 +50,20 @@ def submission_in(
 ) -> Submission:
     """Student ``sid``'s submission in their own ``folder`` (a notebook converted into ``cache``)."""
     path, problem = pick_file(folder, filename)
+    return make_submission(sid, path, folder, problem, filename, cache, extra)
+
+
+def make_submission(
+    sid: str,
+    path: Path | None,
+    folder: Path | None,
+    problem: str,
+    filename: str,
+    cache: Path | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Submission:
+    """The submission for a picked file (:func:`pick_file`); a notebook is converted into
+    ``cache`` (default: the user's cache folder)."""
     if path is not None and path.suffix == ".ipynb":
         return notebook_submission(sid, path, folder, cache or default_cache(), extra, filename)
     return Submission(sid, path, folder, problem, dict(extra or {}))
@@ -59,9 +73,7 @@ def file_submission(
     sid: str, path: Path, filename: str, cache: Path | None = None, extra: dict[str, Any] | None = None
 ) -> Submission:
     """A submission that is a single file (no folder of its own)."""
-    if path.suffix == ".ipynb":
-        return notebook_submission(sid, path, None, cache or default_cache(), extra, filename)
-    return Submission(sid, path, None, "", dict(extra or {}))
+    return make_submission(sid, path, None, "", filename, cache, extra)
 
 
 def discover(root: Path, filename: str, cache: Path | None = None) -> list[Submission]:

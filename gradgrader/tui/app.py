@@ -216,9 +216,9 @@ class TableScreen(Screen[None]):
         Binding("slash", "app.search", "Search", id="search"),
         Binding("f", "app.toggle_failing", "Failing", id="filter-failing"),
         Binding("m", "app.pick_mistake", "Mistake", id="filter-mistake"),
-        Binding("t", "app.cycle_status", "Status", id="filter-status"),
+        Binding("t", "app.cycle_status", "Status", id="filter-status", show=False),
         Binding("x", "app.clear_filters", "Clear filters", id="clear-filters", show=False),
-        Binding("s", "app.cycle_sort", "Sort", id="sort"),
+        Binding("s", "app.cycle_sort", "Sort", id="sort", show=False),
         Binding("S", "app.reverse_sort", "Reverse sort", id="sort-reverse", show=False),
         Binding("g", "app.regrade", "Re-grade", id="regrade", show=False),
         Binding("e", "app.override", "Override", id="override", show=False),
@@ -232,10 +232,11 @@ class TableScreen(Screen[None]):
         yield Static("", id="status")
         table: DataTable[Text] = DataTable(id="table", cursor_type="row", zebra_stripes=True)
         yield table
-        yield Footer()
+        yield Footer(compact=True)
 
     ready = False
     fill_generation = 0
+    _widths: dict[str, int] = {}
 
     def on_mount(self) -> None:
         self.ready = True
@@ -292,9 +293,14 @@ class TableScreen(Screen[None]):
 
     async def _fill(self, rows: list[Result], selected: str | None, generation: int) -> None:
         table = self.table
-        table.clear()
-        if not table.columns:
-            self._add_columns(table, rows)
+        widths = views.column_widths(rows, self.app.size.width)
+        if widths != self._widths:
+            table.clear(columns=True)
+            for key, width in widths.items():
+                table.add_column(key, width=width, key=key)
+            self._widths = widths
+        else:
+            table.clear()
         target = next((i for i, r in enumerate(rows) if r["submission"] == selected), 0)
         pos = 0
         while pos < len(rows):
@@ -312,16 +318,6 @@ class TableScreen(Screen[None]):
         assert isinstance(app, ReviewApp)
         if rows:
             app.selected = str(rows[min(table.cursor_row, len(rows) - 1)]["submission"])
-
-    def _add_columns(self, table: DataTable[Text], rows: list[Result]) -> None:
-        # Fixed widths: measuring every cell of a large class is what makes a table slow.
-        sid = max([10, *(len(r["submission"]) for r in rows[:FIRST_PAGE])])
-        width = self.app.size.width
-        sid = min(sid, max(16, width // 3))
-        table.add_column("submission", width=sid, key="submission")
-        table.add_column("score", width=11, key="score")
-        table.add_column("status", width=6, key="status")
-        table.add_column("mistakes", width=max(20, width - sid - 11 - 6 - 10), key="mistakes")
 
     def update_row(self, r: Result) -> None:
         table = self.table
@@ -355,9 +351,9 @@ class OverviewScreen(Screen[None]):
                 yield Label("Scores (graded submissions)", classes="section-title")
                 yield Static("", id="histogram")
             with Vertical(id="mistakes-box"):
-                yield Label("Most common mistakes (Enter: show them)", classes="section-title")
+                yield Label("Mistakes (Enter: filter by it)", classes="section-title")
                 yield OptionList(id="mistakes")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.refresh_stats()
@@ -430,7 +426,7 @@ class DetailScreen(Screen[None]):
             with TabPane("Output", id="output"):
                 with VerticalScroll(id="output-scroll"):
                     yield Static("", id="output-body")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.show(self.result)
@@ -486,7 +482,7 @@ class ReviewApp(App[None]):
     BINDINGS = [
         Binding("o", "overview", "Overview", id="overview"),
         Binding("question_mark,f1", "help", "Help", id="help"),
-        Binding("q", "quit", "Quit", id="quit"),
+        Binding("q", "quit", "Quit", id="quit", show=False),
     ]
 
     filter: var[Filter] = var(Filter(), init=False)

@@ -14,10 +14,10 @@ from typing import Any
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.measure import Measurement
-from rich.padding import Padding
 from rich.segment import Segment
 from rich.style import Style
 from rich.syntax import Syntax
+from rich.table import Table
 from rich.text import Text
 
 from gradgrader.review import Result, Stats, checks_by_function, clean, has_override, num
@@ -141,6 +141,17 @@ def mistakes_cell(r: Result) -> Text:
     return Text(f"{failed} check(s) failed" if failed else "", style="dim")
 
 
+def column_widths(rows: Sequence[Result], width: int) -> dict[str, int]:
+    """Fixed column widths for the submissions table, from the data and the terminal width
+    (fixed widths spare the table from measuring every cell of a large class)."""
+    sid = max([len("submission"), *(len(r.get("submission", "")) for r in rows)])
+    sid = min(sid, max(16, width // 3))
+    score = max([len("score"), *(len(score_cell(r)) for r in rows)])
+    status = len("graded")
+    rest = width - sid - score - status - 2 * 4 - 2  # cell padding, scrollbar
+    return {"submission": sid, "score": score, "status": status, "mistakes": max(20, rest)}
+
+
 def table_row(r: Result) -> tuple[Text, Text, Text, Text]:
     return Text(clean(r.get("submission", "?"))), score_cell(r), status_cell(r), mistakes_cell(r)
 
@@ -228,14 +239,8 @@ def detail_header(r: Result, path: str | None = None) -> Text:
     return t
 
 
-def _check_line(c: dict[str, Any]) -> Text:
-    ok = bool(c.get("passed"))
-    line = Text("  ")
-    line.append("✔ " if ok else "✘ ", style="green" if ok else "bold red")
-    line.append(clean(c.get("id", "?")), style="bold" if not ok else "")
-    line.append(f" [{num(c.get('score'))}/{num(c.get('max_score'))}] ", style="dim")
-    line.append(clean(c.get("message", "")), style="dim" if ok else "")
-    return line
+def _mark(ok: bool) -> Text:
+    return Text("✔", style="green") if ok else Text("✘", style="bold red")
 
 
 def _cases_line(cases: Iterable[dict[str, Any]]) -> Text | None:
@@ -255,68 +260,87 @@ def _cases_line(cases: Iterable[dict[str, Any]]) -> Text | None:
     return t
 
 
+def _diagnosis(c: dict[str, Any], explained: set[str], drawn: set[str]) -> list[RenderableType]:
+    """What a failing check found: mistake and title, the explanation and next step (once
+    per mistake), where, the error heatmap (once per distinct map), cases, TA feedback."""
+    body: list[RenderableType] = []
+    diag = c.get("diagnosis") if isinstance(c.get("diagnosis"), dict) else {}
+    mistake = clean(diag.get("mistake") or "")
+    if mistake:
+        d = Text()
+        d.append(mistake, style="bold magenta")
+        if diag.get("title"):
+            d.append(f" — {clean(diag['title'])}")
+        body.append(d)
+        if mistake not in explained:
+            if diag.get("explanation"):
+                body.append(Text(clean(diag["explanation"]), style="italic"))
+            if diag.get("next_step"):
+                body.append(Text.assemble(("Next step: ", "bold"), clean(diag["next_step"])))
+            explained.add(mistake)
+    elif diag.get("summary"):
+        body.append(Text(clean(diag["summary"]), style="magenta"))
+    if diag.get("where"):
+        body.append(Text(f"where: {clean(diag['where'])}", style="magenta"))
+    key = repr(diag.get("error_map"))
+    block = heatmap_block(diag) if key not in drawn else None
+    if block is not None:
+        drawn.add(key)
+        body.append(block)
+    cases = _cases_line(c.get("cases", ()))
+    if cases is not None:
+        body.append(cases)
+    if c.get("feedback"):
+        body.append(Text(f"From your TA: {clean(c['feedback'])}", style="cyan"))
+    return body
+
+
 def checks_view(r: Result) -> RenderableType:
-    """The checks grouped by function: ✔/✘, score, message; for a failing check its
-    diagnosis (mistake, title, explanation once per mistake, next step), the error
-    heatmap, the cases and the TA's rubric feedback."""
+    """The checks grouped by function. A function whose checks all pass takes one line;
+    a failing one lists its checks with ✔/✘, score and message, and under each failing
+    check its diagnosis (see ``_diagnosis``). Text wraps with a hanging indent."""
     if r.get("status") != "graded":
-        return Group(
-            Text("✘ could not be graded", style="bold red"),
-            Padding(Text(clean(r.get("message", "no message"))), (0, 0, 0, 2)),
-        )
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(width=1)
+        grid.add_column(ratio=1)
+        grid.add_row(_mark(False), Text("could not be graded", style="bold red"))
+        grid.add_row("", Text(clean(r.get("message", "no message"))))
+        return grid
     groups = checks_by_function(r)
     if not groups:
         return Text("no checks ran", style="dim")
-    parts: list[RenderableType] = []
+    grid = Table.grid(padding=(0, 1), expand=True)
+    grid.add_column(width=1)
+    grid.add_column(ratio=1)
     explained: set[str] = set()
     drawn: set[str] = set()
     for fn, checks in groups.items():
         ok = all(c.get("passed") for c in checks)
         got = sum(c.get("score", 0) or 0 for c in checks)
         top = sum(c.get("max_score", 0) or 0 for c in checks)
-        head = Text()
-        head.append("✔ " if ok else "✘ ", style="green" if ok else "bold red")
-        head.append(clean(fn), style="bold green" if ok else "bold red")
+        head = Text(clean(fn), style="bold green" if ok else "bold red")
         head.append(f"  {num(got)}/{num(top)}", style="dim")
-        if parts:
-            parts.append(Text(""))
-        parts.append(head)
+        if ok:
+            head.append(f"  all {len(checks)} check(s) pass", style="dim")
+            grid.add_row(_mark(True), head)
+            continue
+        grid.add_row(_mark(False), head)
+        inner = Table.grid(padding=(0, 1), expand=True)
+        inner.add_column(width=1)
+        inner.add_column(ratio=1)
         for c in checks:
-            parts.append(_check_line(c))
-            if c.get("passed"):
+            passed = bool(c.get("passed"))
+            line = Text()
+            line.append(clean(c.get("id", "?")), style="" if passed else "bold")
+            line.append(f" [{num(c.get('score'))}/{num(c.get('max_score'))}] ", style="dim")
+            line.append(clean(c.get("message", "")), style="dim" if passed else "")
+            if passed:
+                line.no_wrap, line.overflow = True, "ellipsis"
+                inner.add_row(_mark(True), line)
                 continue
-            body: list[RenderableType] = []
-            diag = c.get("diagnosis") if isinstance(c.get("diagnosis"), dict) else {}
-            mistake = clean(diag.get("mistake") or "")
-            if mistake:
-                d = Text()
-                d.append(mistake, style="bold magenta")
-                if diag.get("title"):
-                    d.append(f" — {clean(diag['title'])}")
-                body.append(d)
-                if mistake not in explained:
-                    if diag.get("explanation"):
-                        body.append(Text(clean(diag["explanation"]), style="italic"))
-                    if diag.get("next_step"):
-                        body.append(Text.assemble(("Next step: ", "bold"), clean(diag["next_step"])))
-                    explained.add(mistake)
-            elif diag.get("summary"):
-                body.append(Text(clean(diag["summary"]), style="magenta"))
-            if diag.get("where"):
-                body.append(Text(f"where: {clean(diag['where'])}", style="magenta"))
-            key = repr(diag.get("error_map"))
-            block = heatmap_block(diag) if key not in drawn else None
-            if block is not None:
-                drawn.add(key)
-                body.append(block)
-            cases = _cases_line(c.get("cases", ()))
-            if cases is not None:
-                body.append(cases)
-            if c.get("feedback"):
-                body.append(Text(f"From your TA: {clean(c['feedback'])}", style="cyan"))
-            if body:
-                parts.append(Padding(Group(*body), (0, 0, 0, 6)))
-    return Group(*parts)
+            inner.add_row(_mark(False), Group(line, *_diagnosis(c, explained, drawn)))
+        grid.add_row("", inner)
+    return grid
 
 
 def source_view(code: str, highlight: set[int], theme: str = "ansi_dark") -> Syntax:
