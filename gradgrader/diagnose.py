@@ -111,19 +111,20 @@ def localise(student: np.ndarray, reference: np.ndarray, name: str, row_label: s
         eye = np.broadcast_to(np.eye(student.shape[-1], dtype=bool), student.shape)
         if not bad[~eye].any():
             return f"only the diagonal of {name} differs"
-    if student.ndim >= 1 and student.shape[0] > 1:
-        flat_bad = bad.reshape(bad.shape[0], -1).any(axis=1)
-        rows = np.flatnonzero(flat_bad)
-        if 0 < len(rows) < student.shape[0]:
-            label = f" ({row_label} {', '.join(map(str, rows[:6]))})" if row_label else ""
-            zero = [int(k) for k in rows if not np.any(student[k]) and np.any(reference[k])]
-            if zero and len(zero) == len(rows):
-                return f"row{'s' if len(zero) > 1 else ''} {', '.join(map(str, zero[:6]))}{label} of {name} {'are' if len(zero) > 1 else 'is'} zero"
-            return f"only row{'s' if len(rows) > 1 else ''} {', '.join(map(str, rows[:6]))}{label} of {name} differ{'s' if len(rows) == 1 else ''}"
+    rows = np.flatnonzero(bad.reshape(bad.shape[0], -1).any(axis=1)) if student.ndim >= 1 else np.array([], int)
+    some_rows = student.ndim >= 1 and student.shape[0] > 1 and 0 < len(rows) < student.shape[0]
+    label = f" ({row_label} {', '.join(map(str, rows[:6]))})" if row_label else ""
+    if some_rows:
+        zero = [int(k) for k in rows if not np.any(student[k]) and np.any(reference[k])]
+        if zero and len(zero) == len(rows):
+            plural = len(zero) > 1
+            return f"row{'s' if plural else ''} {', '.join(map(str, zero[:6]))}{label} of {name} {'are' if plural else 'is'} zero"
     if n_bad <= 4 and student.size > n_bad:
         idx = [tuple(int(i) for i in ix) for ix in np.argwhere(bad)]
         text = ", ".join(str(i if len(i) > 1 else i[0]) for i in idx)
         return f"only entr{'y' if n_bad == 1 else 'ies'} {text} of {name} differ{'s' if n_bad == 1 else ''}"
+    if some_rows:
+        return f"only row{'s' if len(rows) > 1 else ''} {', '.join(map(str, rows[:6]))}{label} of {name} differ{'s' if len(rows) == 1 else ''}"
     return ""
 
 

@@ -110,7 +110,7 @@ def load(out: Path) -> list[Result]:
 _ID_PREFIX = b'{"submission": '
 
 
-def preview(out: Path, first: int = 100) -> tuple[int, list[Result]]:
+def preview(out: Path, first: int = 60) -> tuple[int, list[Result]]:
     """The number of submissions in ``out`` and the ``first`` of them by id, fast: only
     the ids of all lines are decoded (``results.dumps`` writes the id first), and only the
     shown lines are parsed. What a screen needs before ``load`` has read everything
@@ -120,29 +120,32 @@ def preview(out: Path, first: int = 100) -> tuple[int, list[Result]]:
     except OSError:
         return 0, []
     decoder = json.JSONDecoder()
-    latest: dict[str, bytes] = {}
-    for line in data.split(b"\n")[:-1]:  # the last piece is empty or a torn line
+    latest: dict[str, tuple[int, int]] = {}  # id -> span of its last line; no copies of lines
+    start, end = 0, data.find(b"\n")
+    while end >= 0:  # a torn last line has no newline and is left out, as read_results does
         sid: Any = None
-        if line.startswith(_ID_PREFIX):
+        if data.startswith(_ID_PREFIX, start):
+            head = data[start + len(_ID_PREFIX) : min(end, start + len(_ID_PREFIX) + 1024)]
             try:
-                sid = decoder.raw_decode(line[len(_ID_PREFIX) : len(_ID_PREFIX) + 1024].decode("utf-8", "replace"))[0]
+                sid = decoder.raw_decode(head.decode("utf-8", "replace"))[0]
             except ValueError:
                 sid = None
         if not isinstance(sid, str):
             try:
-                obj = json.loads(line)
+                obj = json.loads(data[start:end])
             except ValueError:
-                continue
+                obj = None
             sid = obj.get("submission") if isinstance(obj, dict) else None
-            if not isinstance(sid, str):
-                continue
-        latest[sid] = line
+        if isinstance(sid, str):
+            latest[sid] = (start, end)
+        start, end = end + 1, data.find(b"\n", end + 1)
     shown: list[Result] = []
     for sid in sorted(latest):
         if len(shown) >= first:
             break
         try:
-            obj = json.loads(latest[sid])
+            a, b = latest[sid]
+            obj = json.loads(data[a:b])
         except ValueError:
             continue
         if isinstance(obj, dict) and obj.get("submission") == sid:

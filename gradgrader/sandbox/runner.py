@@ -305,6 +305,21 @@ class Sandbox:
         shutil.copytree(folder, target / "work", ignore=ignore, symlinks=False, ignore_dangling_symlinks=True)
         return target / "work" / path.relative_to(folder), target / "work"
 
+    def _stage_helpers(self, helpers: list[Path]) -> Path | None:
+        """Copy the course's helper modules and data files (e.g. ``common.py``) into a
+        folder of their own: the student process may read them, never the rest of the
+        assignment folder (its reference solution)."""
+        if not helpers:
+            return None
+        target = self._stage / "course"
+        target.mkdir(parents=True, exist_ok=True)
+        for helper in helpers:
+            if Path(helper).is_dir():
+                shutil.copytree(helper, target / Path(helper).name, dirs_exist_ok=True, symlinks=False)
+            else:
+                shutil.copyfile(helper, target / Path(helper).name)
+        return target
+
     def start(
         self,
         path: Path,
@@ -318,16 +333,19 @@ class Sandbox:
     ) -> StudentProcess:
         try:
             staged, staged_folder = self._stage_copy(path, folder)
+            course = self._stage_helpers(helpers or [])
         except OSError as exc:
             raise SandboxError(f"cannot copy the submission {path} into the sandbox: {exc}") from None
         zygote = self.zygote
-        readable = [str(staged_folder or staged), *(str(h) for h in helpers or [])]
+        readable = [str(staged_folder or staged)] + ([str(course)] if course else [])
         request = {
             "path": str(staged),
             "module": module,
             "functions": functions,
             "scratch_root": str(self.scratch_root),
-            "sys_path": ([str(staged_folder)] if staged_folder else []) + [str(h) for h in helpers or [] if Path(h).is_dir()],
+            # The student's own folder first (their helper modules), then the course's
+            # helpers; both after site-packages, so neither can shadow numpy.
+            "sys_path": ([str(staged_folder)] if staged_folder else []) + ([str(course)] if course else []),
             "layers": {
                 "landlock": self.isolation.has("landlock"),
                 "seccomp": self.isolation.has("seccomp"),

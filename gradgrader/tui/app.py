@@ -35,8 +35,8 @@ from gradgrader.results import GRADES, atomic_write, read_results
 from gradgrader.review import Filter, Result
 from gradgrader.tui import views
 
-FIRST_PAGE = 120  # rows parsed before the first screen: more than any terminal shows
-FILL_CHUNK = 400  # rows added to the table between two screen refreshes
+FIRST_PAGE = 60  # rows read before the first screen: a tall terminal's worth
+FILL_CHUNK = 250  # rows added to the table between two screen refreshes (~25 ms each)
 
 
 def keymap_path() -> Path:
@@ -207,6 +207,17 @@ class HelpScreen(ModalScreen[None]):
 # --- screens -------------------------------------------------------------------------------
 
 
+class SubmissionsTable(DataTable[Text]):
+    """A DataTable whose columns all have fixed widths never needs to measure its cells;
+    DataTable measures every new cell anyway, which is most of the cost of filling a large
+    class. Skip it when no column is auto-sized."""
+
+    def _update_column_widths(self, updated_cells: Any) -> None:
+        if any(column.auto_width for column in self.columns.values()):
+            super()._update_column_widths(updated_cells)
+
+
+
 class TableScreen(Screen[None]):
     """The submissions: search box, filter line, table."""
 
@@ -230,13 +241,13 @@ class TableScreen(Screen[None]):
         yield Header(show_clock=False, icon="✎")
         yield Input(placeholder="/ search ids, mistakes, messages, comments", id="search", compact=True)
         yield Static("", id="status")
-        table: DataTable[Text] = DataTable(id="table", cursor_type="row", zebra_stripes=True)
-        yield table
+        yield SubmissionsTable(id="table", cursor_type="row", zebra_stripes=True)
         yield Footer(compact=True)
 
     ready = False
     fill_generation = 0
     _widths: dict[str, int] = {}
+    _shown: list[Result] = []
 
     def on_mount(self) -> None:
         self.ready = True
@@ -294,15 +305,18 @@ class TableScreen(Screen[None]):
     async def _fill(self, rows: list[Result], selected: str | None, generation: int) -> None:
         table = self.table
         widths = views.column_widths(rows, self.app.size.width)
+        shown, self._shown = self._shown, rows
+        pos = 0
         if widths != self._widths:
             table.clear(columns=True)
             for key, width in widths.items():
                 table.add_column(key, width=width, key=key)
             self._widths = widths
+        elif len(shown) <= len(rows) and table.row_count == len(shown) and all(a == b for a, b in zip(shown, rows)):
+            pos = len(shown)  # the rows shown are still right (the first page, then the whole class): add the rest
         else:
             table.clear()
         target = next((i for i, r in enumerate(rows) if r["submission"] == selected), 0)
-        pos = 0
         while pos < len(rows):
             end = min(len(rows), pos + (FIRST_PAGE if pos == 0 else FILL_CHUNK))
             for r in rows[pos:end]:
@@ -477,7 +491,7 @@ class ReviewApp(App[None]):
     """Review a class's results: ``ReviewApp(out=Path("OUT"))`` or ``ReviewApp(results=[...])``."""
 
     TITLE = "gradgrader review"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     COMMANDS = App.COMMANDS | {ReviewCommands}
     BINDINGS = [
         Binding("o", "overview", "Overview", id="overview"),
@@ -529,6 +543,10 @@ class ReviewApp(App[None]):
         if self._given is not None:
             self._set_data(self._given, {})
         elif self.out is not None:
+            # The first screenful is read here (tens of ms even for a large class); the
+            # whole file, which takes longer, in a worker.
+            total, first = review.preview(self.out, max(FIRST_PAGE, self.size.height))
+            self._show_preview(total, first)
             self._load()
 
     @property
@@ -545,8 +563,6 @@ class ReviewApp(App[None]):
     @work(thread=True, exclusive=True, group="load")
     def _load(self) -> None:
         assert self.out is not None
-        total, first = review.preview(self.out, FIRST_PAGE)
-        self.call_from_thread(self._show_preview, total, first)
         raw = read_results(self.out)
         raw.sort(key=lambda r: r["submission"])
         overrides = load_overrides(self.out)

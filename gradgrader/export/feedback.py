@@ -1,0 +1,120 @@
+"""Per-student feedback in Markdown, from one result object (SPEC §4).
+
+A file says the score, lists every check with its points, then for each failing check
+what was found, the named mistake's explanation and the next step (each explanation
+once, however many checks share the mistake), and the course's rubric note. Text that
+came from the grader's checks is escaped so it renders as written; the feedback texts
+of the assignment (``feedback.toml``) are Markdown already and are kept as they are.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from gradgrader.export.gradebook import number
+
+_SPECIAL = re.compile(r"([\\`*\[\]<>|])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def escape(text: Any) -> str:
+    """Plain text made safe to embed in Markdown (no emphasis, links, HTML or table breaks)."""
+    return _SPECIAL.sub(r"\\\1", _CONTROL.sub("", str(text)))
+
+
+def _block(text: str) -> str:
+    """Multi-line plain text as an indented quote."""
+    return "\n".join(f"> {escape(line)}" if line.strip() else ">" for line in text.splitlines())
+
+
+def file_name(submission: str) -> str:
+    """A file name for a submission id (anything but letters, digits, ``.-_`` becomes ``_``)."""
+    name = re.sub(r"[^\w.-]+", "_", submission, flags=re.UNICODE).strip("._")
+    return (name or "submission")[:100]
+
+
+def feedback_markdown(r: Mapping[str, Any], title: str = "") -> str:
+    """The feedback file for one result."""
+    checks = [c for c in r.get("checks", []) if isinstance(c, dict)]
+    lms = r.get("lms") if isinstance(r.get("lms"), dict) else {}
+    who = escape(r.get("submission", ""))
+    people = [p.get("name") for p in lms.get("students", []) if isinstance(p, dict) and p.get("name")]
+    if lms.get("name"):
+        people = [lms["name"]]
+    out = [f"# {escape(title or r.get('assignment', ''))}: feedback for {who}", ""]
+    if people:
+        out += [f"Students: {escape(', '.join(people))}", ""]
+    score = f"**Score: {number(r.get('score'))} / {number(r.get('max_score'))}**"
+    notes = []
+    if r.get("late") is True:
+        notes.append("submitted late")
+    if r.get("notebook"):
+        notes.append(f"graded from the notebook {escape(Path(str(r['notebook'])).name)}; cells are counted from 1, markdown cells included")
+    out += [score + (f" ({'; '.join(notes)})" if notes else ""), ""]
+    if r.get("status") != "graded":
+        out += ["Your file could not be graded:", "", _block(str(r.get("message") or "it could not be loaded")), ""]
+        printed = str(r.get("output") or "").strip()
+        if printed:
+            lines = printed.splitlines()[-20:]
+            out += ["What it printed before stopping (last lines):", "", *(f"    {line}" for line in lines), ""]
+        out += ["Fix this first: none of your functions could be checked until the file loads.", ""]
+        return "\n".join(out)
+    failing = [c for c in checks if not c.get("passed")]
+    if not failing:
+        out += ["Every check passed. Well done.", ""]
+    out += ["## Checks", "", "| | check | function | points |", "|---|---|---|---|"]
+    for c in checks:
+        mark = "✅" if c.get("passed") else "❌"
+        out.append(
+            f"| {mark} | {escape(c.get('id', ''))} | `{escape(c.get('function', ''))}` "
+            f"| {number(c.get('score'))} / {number(c.get('max_score'))} |"
+        )
+    out.append("")
+    if failing:
+        out += ["## What to fix", ""]
+    explained: set[str] = set()
+    for c in failing:
+        out += [f"### {escape(c.get('id', ''))} ({number(c.get('score'))} / {number(c.get('max_score'))})", ""]
+        out += [escape(c.get("message", "")), ""]
+        d = c.get("diagnosis") if isinstance(c.get("diagnosis"), dict) else {}
+        mistake = str(d.get("mistake") or "")
+        if d.get("where"):
+            out += [f"Where: {escape(d['where'])}", ""]
+        if mistake and mistake in explained:
+            out += [f"Diagnosis: **{d.get('title') or escape(mistake)}** (`{escape(mistake)}`), explained above.", ""]
+        elif d.get("title") or d.get("explanation"):
+            explained.add(mistake)
+            head = f"Diagnosis: **{d.get('title') or escape(mistake)}**" + (f" (`{escape(mistake)}`)" if mistake else "")
+            out += [head, ""]
+            if d.get("explanation"):
+                out += [str(d["explanation"]).strip(), ""]
+            if d.get("next_step"):
+                out += [f"**Next step:** {str(d['next_step']).strip()}", ""]
+        elif mistake:
+            out += [f"Diagnosis: `{escape(mistake)}`", ""]
+        if c.get("feedback"):
+            out += [f"*From the course staff:* {str(c['feedback']).strip()}", ""]
+    return "\n".join(out)
+
+
+def write_feedback(folder: Path, results: Iterable[Mapping[str, Any]], title: str = "") -> list[Path]:
+    """One ``<id>.md`` per result in ``folder`` (created); files of an earlier run that no
+    result names any more are removed. Returns the files written, sorted."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    for r in sorted(results, key=lambda r: str(r.get("submission", ""))):
+        base = file_name(str(r.get("submission", "")))
+        name, n = f"{base}.md", 1
+        while name in written:
+            n += 1
+            name = f"{base}-{n}.md"
+        path = folder / name
+        path.write_text(feedback_markdown(r, title), encoding="utf-8")
+        written[name] = path
+    for old in folder.glob("*.md"):
+        if old.name not in written:
+            old.unlink()
+    return sorted(written.values())

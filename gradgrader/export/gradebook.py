@@ -1,0 +1,185 @@
+"""A gradebook CSV the LMS's own import accepts, filled from result objects (SPEC §4).
+
+Three forms; :func:`default_form` picks the one matching where the class came from:
+
+``canvas`` — Canvas's Gradebook import ("Import" in the Gradebook). Columns, in the
+order its importer insists on::
+
+    Student, ID, SIS User ID, SIS Login ID, Section, <assignment column>
+
+then a "Points Possible" row (the importer uses it for an assignment it creates).
+``ID`` is the Canvas user id from the download's file names (what Canvas matches a row
+on); ``Student`` is the download's login (``smithjohn``); ``SIS User ID``, ``SIS Login
+ID`` and ``Section`` are not in a download and stay empty unless a roster (Canvas's
+own Gradebook export CSV) is given, which fills them (and the real name) by ``ID``.
+The assignment column is named as the caller says: ``"Softmax HW (12345)"`` — the title
+and Canvas's assignment id, as in Canvas's export — updates that assignment; a title
+Canvas does not know creates a new one. Every column the importer does not recognise
+becomes a new assignment, so the late flag is an opt-in last column ("Late": yes/no)
+— Canvas already knows which submissions were late (it named the files LATE) and
+applies the course's late policy itself.
+
+``moodle`` — the assignment's "Upload grading worksheet" (offline grading worksheet):
+``Identifier`` ("Participant N", the number in the download's names), ``Full name``,
+``Grade``, ``Maximum Grade``, ``Last modified (grade)`` (the export's time: Moodle skips
+rows older than a grade changed in Moodle since) and ``Feedback comments`` (a one-line
+summary; the full feedback is in the Markdown files).
+
+``plain`` — one row per student for anything else (plain folders; a Gradescope group
+submission gives a row per member): ``submission, student, sid, email, score,
+max_score, status, late, mistakes``.
+
+A submission that could not be loaded scores 0, as in the results.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+FORMS = ("canvas", "moodle", "plain")
+CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
+MOODLE_COLUMNS = (
+    "Identifier", "Full name", "Email address", "Status", "Grade", "Maximum Grade", "Grade can be changed",
+    "Last modified (submission)", "Last modified (grade)", "Feedback comments",
+)
+PLAIN_COLUMNS = ("submission", "student", "sid", "email", "score", "max_score", "status", "late", "mistakes")
+
+
+def default_form(kind: str) -> str:
+    """The gradebook form for a class export of ``kind`` (see ingest.KINDS)."""
+    return kind if kind in ("canvas", "moodle") else "plain"
+
+
+def number(x: Any) -> str:
+    """A score as a gradebook wants it: at most 4 decimals, no trailing zeros."""
+    try:
+        value = float(x)
+    except (TypeError, ValueError):
+        return ""
+    if value != value or value in (float("inf"), float("-inf")):
+        return ""
+    text = f"{value:.4f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _lms(r: Mapping[str, Any]) -> dict[str, Any]:
+    lms = r.get("lms")
+    return lms if isinstance(lms, dict) else {}
+
+
+def _late(r: Mapping[str, Any]) -> bool:
+    return r.get("late") is True
+
+
+def summary_line(r: Mapping[str, Any]) -> str:
+    """One line about a result, for a gradebook's comment column."""
+    score = f"{number(r.get('score'))}/{number(r.get('max_score'))}"
+    if r.get("status") != "graded":
+        return f"{score}: {r.get('message') or 'could not be graded'}"
+    mistakes = r.get("mistakes") or []
+    failing = sorted({c.get("function", "") for c in r.get("checks", []) if not c.get("passed")})
+    if not failing:
+        return f"{score}: every check passed"
+    text = f"{score}: checks fail in {', '.join(failing)}"
+    return text + (f" ({', '.join(mistakes)})" if mistakes else "")
+
+
+def read_canvas_roster(path: Path) -> dict[str, dict[str, str]]:
+    """Canvas's own Gradebook export, as {ID: {Student, SIS User ID, SIS Login ID, Section}}."""
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    roster = {}
+    for row in rows:
+        sid = (row.get("ID") or "").strip()
+        if sid.isdigit():
+            roster[sid] = {k: (row.get(k) or "").strip() for k in CANVAS_COLUMNS}
+    return roster
+
+
+def canvas_csv(
+    results: Iterable[Mapping[str, Any]],
+    column: str,
+    max_score: float | None = None,
+    late_column: bool = False,
+    roster: Mapping[str, Mapping[str, str]] | None = None,
+) -> str:
+    """The Canvas Gradebook import CSV (see the module docstring)."""
+    rows = sorted(results, key=lambda r: str(r.get("submission", "")))
+    if max_score is None:
+        max_score = max((float(r.get("max_score", 0) or 0) for r in rows), default=0.0)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([*CANVAS_COLUMNS, column, *(["Late"] if late_column else [])])
+    w.writerow(["Points Possible", "", "", "", "", number(max_score), *([""] if late_column else [])])
+    for r in rows:
+        lms = _lms(r)
+        uid = str(lms.get("user_id", "")) if lms.get("kind") == "canvas" else ""
+        known = dict((roster or {}).get(uid, {}))
+        student = known.get("Student") or str(lms.get("login") or r.get("submission", ""))
+        line = [student, uid, known.get("SIS User ID", ""), known.get("SIS Login ID", ""), known.get("Section", ""),
+                number(r.get("score"))]
+        if late_column:
+            line.append("yes" if _late(r) else "no")
+        w.writerow(line)
+    return buf.getvalue()
+
+
+def moodle_csv(results: Iterable[Mapping[str, Any]], now: datetime | None = None) -> str:
+    """The Moodle grading worksheet (see the module docstring)."""
+    stamp = (now or datetime.now()).strftime("%Y-%m-%d %H:%M:%S")
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(MOODLE_COLUMNS)
+    for r in sorted(results, key=lambda r: str(r.get("submission", ""))):
+        lms = _lms(r)
+        pid = str(lms.get("participant", "")) if lms.get("kind") == "moodle" else ""
+        name = str(lms.get("name") or r.get("submission", ""))
+        status = "Graded by gradgrader" + (" (late)" if _late(r) else "")
+        w.writerow([
+            f"Participant {pid}" if pid else "", name, "", status, number(r.get("score")), number(r.get("max_score")),
+            "Yes", "", stamp, summary_line(r),
+        ])
+    return buf.getvalue()
+
+
+def plain_csv(results: Iterable[Mapping[str, Any]]) -> str:
+    """One row per student (see the module docstring)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(PLAIN_COLUMNS)
+    for r in sorted(results, key=lambda r: str(r.get("submission", ""))):
+        lms = _lms(r)
+        sid = str(r.get("submission", ""))
+        people = [p for p in lms.get("students", []) if isinstance(p, dict)] if lms.get("kind") == "gradescope" else []
+        if not people:
+            name = lms.get("login") or lms.get("name") or sid
+            people = [{"name": str(name), "sid": str(lms.get("user_id") or lms.get("participant") or ""), "email": ""}]
+        for p in people:
+            w.writerow([
+                sid, p.get("name", ""), p.get("sid", ""), p.get("email", ""), number(r.get("score")),
+                number(r.get("max_score")), r.get("status", ""), "yes" if _late(r) else "no", " ".join(r.get("mistakes", [])),
+            ])
+    return buf.getvalue()
+
+
+def gradebook_csv(
+    results: Iterable[Mapping[str, Any]],
+    form: str,
+    column: str,
+    late_column: bool = False,
+    roster: Mapping[str, Mapping[str, str]] | None = None,
+    now: datetime | None = None,
+) -> str:
+    """The gradebook in ``form`` (one of FORMS); ``column`` names Canvas's assignment column."""
+    if form == "canvas":
+        return canvas_csv(results, column, late_column=late_column, roster=roster)
+    if form == "moodle":
+        return moodle_csv(results, now)
+    if form == "plain":
+        return plain_csv(results)
+    raise ValueError(f"unknown gradebook form {form!r} (one of {', '.join(FORMS)})")
