@@ -77,14 +77,24 @@ def _load(assignment: str, rubric: Path | None):
     return spec, resolve_rubric(spec, rubric)
 
 
+OptionalAssignmentOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--assignment", "-a",
+        help="A shipped assignment's name or an assignment folder (default: found from the file's name or functions).",
+    ),
+]
+
+
 @app.command()
 def check(
     path: Annotated[Path, typer.Argument(help="The student's .py file, or a folder holding it.")],
-    assignment: AssignmentOpt,
+    assignment: OptionalAssignmentOpt = None,
     rubric: RubricOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print exactly one result object (JSON) on stdout.")] = False,
     failed_only: Annotated[bool, typer.Option("--failed", help="Show only the failing checks.")] = False,
     allow_weak: WeakOpt = False,
+    watch: Annotated[bool, typer.Option("--watch", "-w", help="Check again every time the file is saved (Ctrl-C to stop).")] = False,
 ) -> None:
     """Grade one submission and explain every failing check. Exit 0: full marks; 1: not; 2: usage error."""
     from gradgrader.grading import Grader
@@ -92,18 +102,63 @@ def check(
     from gradgrader.results import dumps
 
     with _user_errors():
-        spec, rub = _load(assignment, rubric)
+        if assignment is None:
+            from gradgrader.authoring import detect_assignment
+            from gradgrader.rubric import resolve_rubric
+
+            spec, why = detect_assignment(path)
+            rub = resolve_rubric(spec, rubric)
+            err.print(f"assignment: {spec.name} (chosen because {why})", highlight=False, markup=False)
+        else:
+            spec, rub = _load(assignment, rubric)
         submission = single(path, spec.filename)
         iso = _isolation(allow_weak, strict=False)
-        with Grader(spec, rub, jobs=1, isolation=iso) as grader:
+        grader = Grader(spec, rub, jobs=1, isolation=iso)
+    console = Console(highlight=False)
+    try:
+        while True:
             result = grader.grade(submission)
-    if as_json:
-        typer.echo(dumps(result))
-    else:
-        from gradgrader.render import result_view
+            if as_json:
+                typer.echo(dumps(result))
+            else:
+                from gradgrader.render import result_view
 
-        Console(highlight=False).print(result_view(json.loads(dumps(result)), show_passed=not failed_only))
+                console.print(result_view(json.loads(dumps(result)), show_passed=not failed_only))
+            if not watch:
+                break
+            err.print(f"watching {submission.path} — save it to check again, Ctrl-C to stop", style="dim", highlight=False, markup=False)
+            if not _wait_for_change(submission.path):
+                break
+            if not as_json:
+                console.clear()
+    except KeyboardInterrupt:
+        raise typer.Exit(0 if result.full_marks else 1) from None
+    finally:
+        grader.close()
     raise typer.Exit(0 if result.full_marks else 1)
+
+
+def _wait_for_change(path: Path | None, poll: float = 0.3) -> bool:
+    """Block until ``path`` changes (its mtime or size); False if it disappears."""
+    if path is None:
+        return False
+
+    def stamp() -> tuple[int, int] | None:
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
+    first = stamp()
+    while True:
+        time.sleep(poll)
+        now = stamp()
+        if now is None:
+            return False
+        if now != first:
+            time.sleep(0.1)  # let the editor finish writing
+            return True
 
 
 class _Progress:
@@ -149,6 +204,9 @@ def grade(
     resume: Annotated[bool, typer.Option("--resume", help="Keep results of unchanged submissions already in OUT; grade the rest.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary table.")] = False,
     allow_weak: WeakOpt = False,
+    skip_validation: Annotated[
+        bool, typer.Option("--skip-validation", help="Do not grade the reference against its own checks first.")
+    ] = False,
 ) -> None:
     """Grade every submission in FOLDER; write OUT/results.jsonl (as each finishes) and OUT/grades.csv."""
     from gradgrader.grading import Grader
@@ -161,6 +219,16 @@ def grade(
         spec, rub = _load(assignment, rubric)
         submissions = discover(folder, spec.filename)
         iso = _isolation(allow_weak, strict=True)
+        if not skip_validation:
+            from gradgrader.authoring import validate as validate_assignment
+
+            report = validate_assignment(spec, iso)
+            if not report.ok:
+                raise GradgraderError(
+                    f"the assignment {spec.name} ({spec.root}) fails its own validation, so no one is graded:\n  "
+                    + "\n  ".join(report.problems)
+                    + "\nFix the reference or the assignment (see `gradgrader validate`), or pass --skip-validation"
+                )
         if out.exists() and not out.is_dir():
             raise GradgraderError(f"{out}: exists and is not a folder")
         done: dict[str, str] = {}
@@ -213,6 +281,64 @@ def grade(
         console.print(summary_table(results))
     console.print(class_summary(results))
     console.print(f"results: {out / 'results.jsonl'}\ngrades:  {grades}", markup=False)
+
+
+@app.command()
+def init(
+    assignment: Annotated[str, typer.Argument(help="The assignment (shipped name or folder).")],
+    folder: Annotated[Path, typer.Option("--dir", help="Where to write the starter file.")] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write the assignment's starter file (e.g. softmax.py) into the current folder."""
+    from gradgrader.authoring import write_starter
+    from gradgrader.spec import load_assignment
+
+    with _user_errors():
+        spec = load_assignment(assignment)
+        target = write_starter(spec, folder, force)
+    typer.echo(f"wrote {target}: implement its functions, then run `gradgrader check {target}`")
+
+
+@app.command()
+def validate(
+    assignment: Annotated[str, typer.Argument(help="The assignment (shipped name or folder).")],
+    allow_weak: WeakOpt = False,
+) -> None:
+    """Check an assignment before anyone is graded: the reference must pass every one of its
+    checks (finite differences of its own objectives included) and the diagnosis terms must
+    add up to it. Exit 0 when it does, 1 when it does not."""
+    from gradgrader.authoring import validate as validate_assignment
+    from gradgrader.spec import load_assignment
+
+    with _user_errors():
+        spec = load_assignment(assignment)
+        iso = _isolation(allow_weak, strict=False)
+        report = validate_assignment(spec, iso)
+    console = Console(highlight=False)
+    n = len(report.result.checks) if report.result else 0
+    if report.ok:
+        console.print(f"[green]✔[/] {spec.name}: the reference passes all {n} checks; the assignment loads, generates its cases and diagnoses consistently")
+        raise typer.Exit(0)
+    console.print(f"[red]✘[/] {spec.name} ({spec.root}) has {len(report.problems)} problem(s):")
+    for problem in report.problems:
+        console.print(f"  • {problem}", markup=False)
+    raise typer.Exit(1)
+
+
+@app.command("new-assignment")
+def new_assignment(
+    name: Annotated[str, typer.Argument(help="Name of the new assignment (also its folder's name).")],
+    parent: Annotated[Path, typer.Option("--dir", help="Folder to create it in.")] = Path("assignments"),
+) -> None:
+    """Scaffold an assignment folder that already grades (a worked least-squares example)."""
+    from gradgrader.authoring import scaffold
+
+    with _user_errors():
+        target = scaffold(name, parent)
+    typer.echo(
+        f"created {target}\n  gradgrader validate {target}\n"
+        f"  gradgrader grade {target / 'samples'} --assignment {target} --out out/{name}"
+    )
 
 
 @app.command()

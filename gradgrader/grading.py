@@ -22,23 +22,31 @@ from gradgrader.rubric import Rubric
 from gradgrader.sandbox import ChildLimits, Sandbox, Session
 from gradgrader.sandbox.runner import Problem
 from gradgrader.sandbox.layers import Isolation, probe
-from gradgrader.spec import Assignment, data_roots
+from gradgrader.spec import Assignment, CheckSpec, data_roots
 
 
-def _feedback(assignment: Assignment, check: CheckResult) -> dict | None:
-    if check.finding is None:
+def _feedback(assignment: Assignment, spec: CheckSpec, check: CheckResult) -> dict | None:
+    """The diagnosis shown under a failing check: the finding, the named mistake's title,
+    explanation and next step from the assignment's feedback.toml, else the check's own
+    next step."""
+    if check.passed:
         return None
-    out = check.finding.to_json()
-    if check.finding.mistake and check.finding.mistake in assignment.feedback:
-        fb = assignment.feedback[check.finding.mistake]
-        out["title"] = fb.title
-        out["explanation"] = fb.explanation
-        if fb.next_step:
-            out["next_step"] = fb.next_step
-    return out
+    out = check.finding.to_json() if check.finding is not None else {}
+    mistake = (check.finding.mistake if check.finding is not None else None) or (check.mistakes[0] if check.mistakes else None)
+    if mistake:
+        out["mistake"] = mistake
+        fb = assignment.feedback.get(mistake)
+        if fb is not None:
+            out["title"] = fb.title
+            out["explanation"] = fb.explanation
+            if fb.next_step:
+                out["next_step"] = fb.next_step
+    if "next_step" not in out and spec.next_step:
+        out["next_step"] = spec.next_step
+    return out or None
 
 
-def _record(assignment: Assignment, rubric: Rubric, check: CheckResult) -> CheckRecord:
+def _record(assignment: Assignment, rubric: Rubric, spec: CheckSpec, check: CheckResult) -> CheckRecord:
     item = rubric.items[check.id]
     cases = tuple(
         {"case": c.case, "passed": c.passed, **({"error": c.error} if c.error is not None else {})} for c in check.cases
@@ -52,7 +60,7 @@ def _record(assignment: Assignment, rubric: Rubric, check: CheckResult) -> Check
         message=check.message,
         mistakes=check.mistakes,
         kind=check.kind,
-        diagnosis=_feedback(assignment, check),
+        diagnosis=_feedback(assignment, spec, check),
         feedback=item.feedback if not check.passed else "",
         cases=cases,
     )
@@ -118,7 +126,7 @@ def grade_submission(course: Course, rubric: Rubric, submission: Submission, san
             return result("error", (), load_message(assignment, session.load.problem), session.output())
         ctx = CheckContext(course, session)
         records = tuple(
-            _record(assignment, rubric, run_check(check, ctx)) for check in assignment.checks if check.id in rubric.items
+            _record(assignment, rubric, check, run_check(check, ctx)) for check in assignment.checks if check.id in rubric.items
         )
     finally:
         session.close()

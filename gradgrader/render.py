@@ -53,27 +53,37 @@ def result_view(result: dict[str, Any], show_passed: bool = True) -> RenderableT
             line.append(c["message"])
             parts.append(line)
             diag = c.get("diagnosis") or {}
-            if not c["passed"] and diag.get("mistake"):
-                d = Text("      ")
-                d.append(f"{diag['mistake']}", style="bold magenta")
-                if diag.get("title"):
-                    d.append(f" — {diag['title']}")
-                parts.append(d)
-                if diag["mistake"] in explained:
-                    pass
-                elif diag.get("explanation"):
-                    parts.append(Padding(Text(diag["explanation"], style="italic"), (0, 0, 0, 6)))
-                if diag.get("next_step") and diag["mistake"] not in explained:
-                    parts.append(Padding(Text(f"Next step: {diag['next_step']}"), (0, 0, 0, 6)))
-                explained.add(diag["mistake"])
-            elif not c["passed"] and diag.get("where"):
-                parts.append(Padding(Text(f"where: {diag['where']}", style="magenta"), (0, 0, 0, 6)))
+            if not c["passed"]:
+                parts.extend(_diagnosis_lines(diag, explained, c["message"]))
             if not c["passed"] and c.get("feedback"):
                 parts.append(Padding(Text(f"From your TA: {c['feedback']}", style="cyan"), (0, 0, 0, 6)))
     if result.get("output"):
         lines = result["output"].count("\n") + 1
         parts.append(Text(f"(your file printed {lines} line{'s' if lines > 1 else ''}; printing is ignored by the grader)", style="dim"))
     return Group(*parts)
+
+
+def _diagnosis_lines(diag: dict[str, Any], explained: set[str], message: str = "") -> list[RenderableType]:
+    """Under a failing check: the mistake and its title, the explanation (once per
+    mistake), where the error is, and one next step."""
+    lines: list[RenderableType] = []
+    mistake = diag.get("mistake")
+    if mistake:
+        d = Text("      ")
+        d.append(mistake, style="bold magenta")
+        if diag.get("title"):
+            d.append(f" — {diag['title']}")
+        lines.append(d)
+    if diag.get("where") and diag["where"] not in message:
+        lines.append(Padding(Text(f"where: {diag['where']}", style="magenta"), (0, 0, 0, 6)))
+    first_time = not mistake or mistake not in explained
+    if diag.get("explanation") and first_time:
+        lines.append(Padding(Text(diag["explanation"], style="italic"), (0, 0, 0, 6)))
+    if diag.get("next_step") and first_time:
+        lines.append(Padding(Text(f"Next step: {diag['next_step']}"), (0, 0, 0, 6)))
+    if mistake:
+        explained.add(mistake)
+    return lines
 
 
 def summary_table(results: Iterable[dict[str, Any]]) -> Table:

@@ -103,6 +103,7 @@ class CheckSpec:
     cases: tuple[str, ...]
     params: Mapping[str, Any]
     description: str = ""
+    next_step: str = ""  # shown under the check when it fails and no mistake gives a better one
 
 
 @dataclass(frozen=True)
@@ -412,7 +413,7 @@ def load_assignment(name_or_path: str | Path) -> Assignment:
             if cn not in cases:
                 raise k.fail("cases", f"{cn!r} is not one of [cases]: {', '.join(cases)}")
         params = {
-            key: v for key, v in table.items() if key not in {"id", "function", "kind", "cases", "description"}
+            key: v for key, v in table.items() if key not in {"id", "function", "kind", "cases", "description", "next_step"}
         }
         checks.append(
             CheckSpec(
@@ -422,6 +423,7 @@ def load_assignment(name_or_path: str | Path) -> Assignment:
                 cases=case_names,
                 params=_frozen(params),
                 description=k.get("description", str, ""),
+                next_step=k.get("next_step", str, ""),
             )
         )
 

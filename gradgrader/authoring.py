@@ -1,0 +1,173 @@
+"""For students and course staff: find the assignment of a file, write the starter,
+validate an assignment before anyone is graded, scaffold a new assignment."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from gradgrader.cases import case_inputs
+from gradgrader.course import hook, reference_module
+from gradgrader.errors import ConfigError, SubmissionError
+from gradgrader.grading import Grader
+from gradgrader.ingest import Submission
+from gradgrader.results import Result
+from gradgrader.rubric import default_rubric
+from gradgrader.sandbox.layers import Isolation
+from gradgrader.spec import Assignment, load_assignment, shipped_assignments
+
+# ----------------------------------------------------------------- which assignment?
+
+
+def _defined_functions(path: Path) -> set[str]:
+    """Top-level function names of a Python file, read with ast (never executed)."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+    except SyntaxError:
+        return set()
+    return {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
+def detect_assignment(path: Path) -> tuple[Assignment, str]:
+    """The one shipped assignment ``path`` belongs to, and why it was chosen.
+
+    By file name first (``softmax.py`` → the assignment whose file is softmax.py), else
+    by the functions the file defines. Ambiguity is an error, never a guess."""
+    if not path.exists():
+        raise SubmissionError(f"{path}: no such file or folder")
+    assignments = [load_assignment(folder) for folder in shipped_assignments().values()]
+    files = [path] if path.is_file() else sorted(p for p in path.glob("*.py"))
+    by_name = [a for a in assignments if any(f.name == a.filename for f in files)]
+    if len(by_name) == 1:
+        return by_name[0], f"the file is named {by_name[0].filename}"
+    defined: set[str] = set()
+    for f in files:
+        defined |= _defined_functions(f)
+    scores = {a.name: len(defined & set(a.functions)) for a in assignments}
+    best = max(scores.values(), default=0)
+    winners = [a for a in assignments if scores[a.name] == best and best > 0]
+    if len(winners) == 1:
+        a = winners[0]
+        return a, f"it defines {best} of its {len(a.functions)} functions ({', '.join(sorted(defined & set(a.functions)))})"
+    names = ", ".join(a.name for a in (winners or assignments))
+    raise ConfigError(f"{path}: cannot tell which assignment this is ({names}); give --assignment NAME")
+
+
+# ----------------------------------------------------------------- init
+
+
+def write_starter(assignment: Assignment, folder: Path, force: bool = False) -> Path:
+    """Copy the assignment's starter file into ``folder`` under the name students submit."""
+    starter = assignment.root / "starter.py"
+    if not starter.is_file():
+        raise ConfigError(f"{assignment.root}: the assignment has no starter.py")
+    target = folder / assignment.filename
+    if target.exists() and not force:
+        raise SubmissionError(f"{target} already exists; pass --force to overwrite it")
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(starter, target)
+    return target
+
+
+# ----------------------------------------------------------------- validate
+
+
+@dataclass
+class Validation:
+    """The verdict on an assignment's reference and configuration."""
+
+    assignment: Assignment
+    problems: list[str] = field(default_factory=list)
+    result: Result | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+# Terms must add up to the reference to float64 precision: they are the reference's own
+# formula split into parts, evaluated on the same inputs.
+TERMS_RTOL = 1e-8
+
+
+def _check_diagnosis(assignment: Assignment, problems: list[str]) -> None:
+    ref = reference_module(assignment)
+    for key, config in assignment.diagnosis.items():
+        fname, _, oname = key.partition(".")
+        fn = assignment.functions[fname]
+        cases = sorted({c for check in assignment.checks if check.function == fname for c in check.cases})
+        for case in cases:
+            args = case_inputs(assignment, fname, case)
+            out = getattr(ref, fname)(*[(args[a].copy() if isinstance(args[a], np.ndarray) else args[a]) for a in fn.args])
+            names = [o.name for o in fn.outputs]
+            value = out if len(names) == 1 else (out[names.index(oname)] if oname else out[0])
+            r = np.asarray(value, dtype=float)
+            terms = config.get("terms") or {}
+            if terms:
+                total = sum(np.asarray(hook(assignment, h, key)(**args), dtype=float) for h in terms.values())
+                err = float(np.linalg.norm(total - r)) / max(float(np.linalg.norm(r)), 1e-300)
+                if not err <= TERMS_RTOL:
+                    problems.append(
+                        f"diagnosis terms of {key} ({', '.join(terms)}) do not add up to the reference on case "
+                        f"'{case}' (relative error {err:.2g}): a term hook or the reference is wrong"
+                    )
+            for mistake, h in (config.get("variants") or {}).items():
+                v = np.asarray(hook(assignment, h, key)(**args), dtype=float)
+                if v.shape == r.shape and np.allclose(v, r, rtol=1e-12, atol=0):
+                    problems.append(f"diagnosis variant {mistake!r} of {key} equals the reference on case '{case}'")
+
+
+def validate(assignment: Assignment, isolation: Isolation | None = None) -> Validation:
+    """Grade the reference with every check of the assignment (not only the rubric's):
+    it must pass all of them — including the finite-difference checks of its own
+    objectives, which catch a reference with a dropped ½ — and the diagnosis terms must
+    add up to it."""
+    report = Validation(assignment)
+    try:
+        _check_diagnosis(assignment, report.problems)
+    except ConfigError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the course's own code failed
+        report.problems.append(f"the diagnosis hooks fail: {type(exc).__name__}: {exc}")
+    rubric = default_rubric(assignment)
+    with Grader(assignment, rubric, jobs=1, isolation=isolation) as grader:
+        result = grader.grade(Submission("reference", assignment.reference_path, None))
+    report.result = result
+    if result.status != "graded":
+        report.problems.append(f"reference.py does not load in the sandbox: {result.message}")
+    for check in result.checks:
+        if not check.passed:
+            report.problems.append(f"the reference fails its own check {check.id}: {check.message}")
+    if result.mistakes:
+        report.problems.append(f"the reference is diagnosed with mistakes: {', '.join(result.mistakes)}")
+    return report
+
+
+# ----------------------------------------------------------------- new-assignment
+
+TEMPLATE = Path(__file__).with_name("templates") / "assignment"
+
+
+def scaffold(name: str, parent: Path) -> Path:
+    """Write a new assignment folder ``parent/name`` that already grades (a worked
+    least-squares example with reference, starter, hooks, feedback, rubric, samples)."""
+    module = "".join(c if c.isalnum() else "_" for c in name).strip("_").lower()
+    if not module or module[0].isdigit():
+        raise ConfigError(f"{name!r} cannot name an assignment: use letters, digits, - and _ (starting with a letter)")
+    target = parent / name
+    if target.exists():
+        raise ConfigError(f"{target} already exists")
+    seed = sum(ord(c) * 31**i for i, c in enumerate(name)) % 2**31
+    for src in sorted(TEMPLATE.rglob("*")):
+        if src.is_dir() or "__pycache__" in src.parts:
+            continue
+        rel = src.relative_to(TEMPLATE)
+        dest = target / str(rel).replace("MODULE", module)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        text = src.read_text(encoding="utf-8")
+        dest.write_text(text.replace("{{name}}", name).replace("{{module}}", module).replace("{{seed}}", str(seed)), encoding="utf-8")
+    return target
