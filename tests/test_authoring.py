@@ -1,0 +1,181 @@
+"""Student self-check and course-authored assignments (no change to gradgrader's code)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from gradgrader.authoring import detect_assignment, scaffold, validate, write_starter
+from gradgrader.cli import app
+from gradgrader.errors import ConfigError, SubmissionError
+from gradgrader.grading import Grader
+from gradgrader.ingest import discover
+from gradgrader.rubric import resolve_rubric
+from gradgrader.spec import load_assignment
+
+ROOT = Path(__file__).resolve().parents[1]
+SOFTMAX = ROOT / "assignments" / "softmax"
+CORRECT = SOFTMAX / "samples" / "correct-vectorized" / "softmax.py"
+runner = CliRunner()
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+def test_check_finds_the_assignment_by_file_name(tmp_path: Path) -> None:
+    shutil.copy(CORRECT, tmp_path / "softmax.py")
+    spec, why = detect_assignment(tmp_path / "softmax.py")
+    assert spec.name == "softmax" and "softmax.py" in why
+
+
+def test_check_finds_the_assignment_by_its_functions(tmp_path: Path) -> None:
+    shutil.copy(CORRECT, tmp_path / "my_homework.py")
+    spec, why = detect_assignment(tmp_path / "my_homework.py")
+    assert spec.name == "softmax" and "defines" in why
+
+
+def test_an_unrecognisable_file_asks_for_the_assignment(tmp_path: Path) -> None:
+    (tmp_path / "notes.py").write_text("x = 1\n")
+    with pytest.raises(ConfigError, match="--assignment"):
+        detect_assignment(tmp_path / "notes.py")
+    result = runner.invoke(app, ["check", str(tmp_path / "notes.py")])
+    assert result.exit_code == 2
+
+
+def test_check_without_assignment_says_which_it_chose(tmp_path: Path) -> None:
+    shutil.copy(CORRECT, tmp_path / "softmax.py")
+    result = runner.invoke(app, ["check", str(tmp_path / "softmax.py"), "--json"])
+    assert result.exit_code == 0
+    assert "assignment: softmax (chosen because the file is named softmax.py)" in result.stderr
+    assert json.loads(result.stdout)["assignment"] == "softmax"
+
+
+def test_init_writes_the_starter_and_never_overwrites(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["init", "softmax", "--dir", str(tmp_path)])
+    assert result.exit_code == 0
+    written = tmp_path / "softmax.py"
+    assert written.read_text() == (SOFTMAX / "starter.py").read_text()
+    with pytest.raises(SubmissionError, match="already exists"):
+        write_starter(load_assignment("softmax"), tmp_path)
+    assert runner.invoke(app, ["init", "softmax", "--dir", str(tmp_path)]).exit_code == 2
+
+
+def test_a_failing_check_shows_a_next_step(tmp_path: Path) -> None:
+    sample = SOFTMAX / "samples" / "sign-flipped" / "softmax.py"
+    result = runner.invoke(app, ["check", str(sample), "--failed"])
+    assert result.exit_code == 1
+    assert "Next step:" in result.stdout and "sign-flipped" in result.stdout
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="POSIX signals")
+def test_watch_checks_again_when_the_file_is_saved(tmp_path: Path) -> None:
+    target = tmp_path / "softmax.py"
+    shutil.copy(SOFTMAX / "samples" / "sign-flipped" / "softmax.py", target)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gradgrader", "check", str(target), "--watch", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        first = json.loads(proc.stdout.readline())
+        assert first["score"] < first["max_score"]
+        time.sleep(0.5)
+        shutil.copy(CORRECT, target)
+        second = json.loads(proc.stdout.readline())
+        assert second["score"] == second["max_score"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=20)
+
+
+# ----------------------------------------------------------------- validate
+
+
+def broken_copy(tmp_path: Path, file: str, old: str, new: str) -> Path:
+    copy = tmp_path / "softmax-copy"
+    shutil.copytree(SOFTMAX, copy, ignore=shutil.ignore_patterns("samples"))
+    shutil.copy(ROOT / "rubrics" / "softmax.toml", copy / "rubric.toml")
+    text = (copy / file).read_text()
+    assert old in text, f"{old!r} not in {file}"
+    (copy / file).write_text(text.replace(old, new))
+    return copy
+
+
+def test_the_shipped_assignments_validate() -> None:
+    report = validate(load_assignment("softmax"))
+    assert report.ok, report.problems
+
+
+def test_validate_catches_a_reference_with_a_dropped_half(tmp_path: Path) -> None:
+    # The loss keeps (reg/2)‖W‖²'s ½ out: reg·‖W‖², while dW stays reg·W. Comparing the
+    # reference with itself would pass; finite differences of its own loss do not.
+    copy = broken_copy(tmp_path, "reference.py", "0.5 * reg", "reg")
+    report = validate(load_assignment(copy))
+    assert not report.ok
+    assert any("softmax_loss.self_consistency" in p for p in report.problems)
+
+
+def test_grade_refuses_an_assignment_whose_reference_fails(tmp_path: Path) -> None:
+    copy = broken_copy(tmp_path, "reference.py", "0.5 * reg", "reg")
+    cls = tmp_path / "class" / "alice"
+    cls.mkdir(parents=True)
+    shutil.copy(CORRECT, cls / "softmax.py")
+    result = runner.invoke(app, ["grade", str(tmp_path / "class"), "-a", str(copy), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "fails its own validation" in result.stderr
+    assert not (tmp_path / "out" / "results.jsonl").exists()
+
+
+def test_validate_catches_terms_that_do_not_add_up(tmp_path: Path) -> None:
+    copy = broken_copy(tmp_path, "hooks.py", "return reg * W", "return 2 * reg * W")
+    report = validate(load_assignment(copy))
+    assert any("do not add up" in p for p in report.problems)
+
+
+# ----------------------------------------------------------------- new assignments
+
+
+def expected(folder: Path) -> dict:
+    return tomllib.loads((folder / "EXPECTED.toml").read_text())
+
+
+def grade_folder(assignment_folder: Path, samples: Path) -> dict[str, dict]:
+    spec = load_assignment(assignment_folder)
+    with Grader(spec, resolve_rubric(spec)) as grader:
+        return {r.submission: r.to_json() for r in grader.grade_all(discover(samples, spec.filename))}
+
+
+def test_new_assignment_scaffold_already_grades(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["new-assignment", "ridge", "--dir", str(tmp_path)])
+    assert result.exit_code == 0, result.stderr
+    folder = tmp_path / "ridge"
+    assert validate(load_assignment(folder)).ok
+    results = grade_folder(folder, folder / "samples")
+    for sid, want in expected(folder / "samples").items():
+        assert (results[sid]["score"] == results[sid]["max_score"]) == want["full_marks"], sid
+        assert sorted(results[sid]["mistakes"]) == sorted(want["mistakes"]), sid
+    with pytest.raises(ConfigError, match="already exists"):
+        scaffold("ridge", tmp_path)
+
+
+def test_a_course_assignment_defined_only_in_tests_grades_end_to_end(tmp_path: Path) -> None:
+    folder = ROOT / "tests" / "assignments" / "logistic"
+    assert validate(load_assignment(folder)).ok
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["grade", str(folder / "samples"), "-a", str(folder), "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    lines = {json.loads(line)["submission"]: json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()}
+    assert lines["correct"]["score"] == 10
+    assert lines["sign-flipped"]["mistakes"] == ["sign-flipped"]
+    assert lines["naive-sigmoid"]["mistakes"] == ["unstable-softmax"]
+    failing = {c["id"] for c in lines["naive-sigmoid"]["checks"] if not c["passed"]}
+    assert failing == {"sigmoid.stable"}
