@@ -127,6 +127,11 @@ def validate(assignment: Assignment, isolation: Isolation | None = None) -> Vali
     objectives, which catch a reference with a dropped ½ — and the diagnosis terms must
     add up to it."""
     report = Validation(assignment)
+    from gradgrader.pack import is_pack
+
+    if is_pack(assignment.root):
+        report.problems.append(f"{assignment.root} is a student pack: it has no reference to validate (its course validated it when the pack was made)")
+        return report
     try:
         _check_diagnosis(assignment, report.problems)
     except ConfigError:

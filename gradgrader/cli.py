@@ -49,7 +49,10 @@ def _user_errors():
     try:
         yield
     except GradgraderError as exc:
-        err.print(f"[bold red]gradgrader:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+        from rich.markup import escape
+
+        # The message quotes TOML like [checks."id"]: escape it, or rich takes it for markup.
+        err.print(f"[bold red]gradgrader:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -219,7 +222,9 @@ def grade(
         spec, rub = _load(assignment, rubric)
         submissions = discover(folder, spec.filename)
         iso = _isolation(allow_weak, strict=True)
-        if not skip_validation:
+        from gradgrader.pack import is_pack
+
+        if not skip_validation and not is_pack(spec.root):
             from gradgrader.authoring import validate as validate_assignment
 
             report = validate_assignment(spec, iso)
@@ -339,6 +344,20 @@ def new_assignment(
         f"created {target}\n  gradgrader validate {target}\n"
         f"  gradgrader grade {target / 'samples'} --assignment {target} --out out/{name}"
     )
+
+
+@app.command()
+def pack(
+    assignment: Annotated[str, typer.Argument(help="The assignment (shipped name or folder).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the student pack into (new or empty).")],
+) -> None:
+    """Write a copy of the assignment for students: no reference.py, no hooks, no samples,
+    no hidden cases; the public checks replay recorded expected values, offline."""
+    from gradgrader.pack import make_pack
+
+    with _user_errors():
+        target = make_pack(assignment, out)
+    typer.echo(f"wrote the student pack {target}; students run: gradgrader check softmax.py --assignment {target}")
 
 
 @app.command()

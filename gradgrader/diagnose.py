@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 
 from gradgrader.checks.base import CheckContext, Finding, rel_error, shape_text
-from gradgrader.course import hook
 from gradgrader.errors import ConfigError
 
 # A wrong answer is "recognised" when the student's output equals it to 1e-4 relative:
@@ -74,8 +73,7 @@ def _config(ctx: CheckContext, function: str, output: str) -> Mapping[str, Any]:
 
 
 def _hook_value(ctx: CheckContext, name: str, args: Mapping[str, Any], where: str) -> np.ndarray:
-    fn = hook(ctx.assignment, name, where)
-    return np.asarray(fn(**{k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in args.items()}), dtype=np.float64)
+    return ctx.course.call_hook(name, args, where)
 
 
 # --------------------------------------------------------------------------- error maps

@@ -66,6 +66,19 @@ def _record(assignment: Assignment, rubric: Rubric, spec: CheckSpec, check: Chec
     )
 
 
+def _run_safely(check: CheckSpec, ctx: CheckContext) -> CheckResult:
+    """Run a check; a failure of the course's own code (a hook, a recording) becomes a
+    failed check that says so, instead of losing the whole submission's result."""
+    try:
+        return run_check(check, ctx)
+    except Exception as exc:  # noqa: BLE001 - course code and packs are outside our control
+        message = (
+            f"this check could not run — a problem in the assignment, not in your code: "
+            f"{type(exc).__name__}: {exc}"
+        )
+        return CheckResult(check.id, check.function, check.kind, False, 0.0, message, ("grader-error",))
+
+
 def load_message(assignment: Assignment, problem: Problem | None) -> str:
     name = assignment.filename
     if problem is None:
@@ -126,7 +139,7 @@ def grade_submission(course: Course, rubric: Rubric, submission: Submission, san
             return result("error", (), load_message(assignment, session.load.problem), session.output())
         ctx = CheckContext(course, session)
         records = tuple(
-            _record(assignment, rubric, check, run_check(check, ctx)) for check in assignment.checks if check.id in rubric.items
+            _record(assignment, rubric, check, _run_safely(check, ctx)) for check in assignment.checks if check.id in rubric.items
         )
     finally:
         session.close()

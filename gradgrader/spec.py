@@ -452,7 +452,9 @@ def load_assignment(name_or_path: str | Path) -> Assignment:
         feedback=_parse_feedback(root / FEEDBACK_FILE),
         helpers=helpers,
     )
-    if not assignment.reference_path.is_file():
+    from gradgrader.pack import is_pack
+
+    if not assignment.reference_path.is_file() and not is_pack(root):
         raise ConfigError(f"{root}: the assignment has no reference.py")
     # Check kinds validate their own parameters (imported here to keep spec free of checks at import).
     from gradgrader.checks import validate_check

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from gradgrader.cases import case_inputs, copy_value
-from gradgrader.course import reference_module
+from gradgrader.course import hook, reference_module
+from gradgrader.errors import ConfigError
 from gradgrader.sandbox import Problem, Returned, Session
 from gradgrader.spec import Assignment, CheckSpec, FunctionSpec
 
@@ -113,19 +114,42 @@ def shape_text(shape: tuple[int, ...]) -> str:
 
 class Course:
     """An assignment prepared for grading: its generated inputs and the reference's
-    outputs, computed once and shared by every submission (and every worker thread)."""
+    outputs, computed once and shared by every submission (and every worker thread).
+
+    In a student pack (no reference, no hooks) the same values are replayed from the
+    pack's recording; ``recording`` (a dict) collects them when a pack is made."""
 
     def __init__(self, assignment: Assignment) -> None:
+        from gradgrader.pack import is_pack, load_table
+
         self.assignment = assignment
-        self.reference = reference_module(assignment)
+        self.replay: dict[str, Any] | None = load_table(assignment.root) if is_pack(assignment.root) else None
+        self.reference = None if self.replay is not None else reference_module(assignment)
+        self.recording: dict[str, Any] | None = None
         self._inputs: dict[tuple[str, str], dict[str, Any]] = {}
         self._ref: dict[str, dict[str, np.ndarray]] = {}
+        self._hooks: dict[str, np.ndarray] = {}
+
+    def _replayed(self, key: str, what: str) -> Any:
+        assert self.replay is not None
+        if key not in self.replay:
+            raise ConfigError(
+                f"{what} is not recorded in this student pack (it needs the course's reference); "
+                "the course grades it with the full assignment"
+            )
+        return self.replay[key]
 
     def inputs(self, function: str, case: str) -> dict[str, Any]:
         """Fresh copies of the arguments of ``function`` on ``case`` (safe to mutate)."""
         key = (function, case)
         if key not in self._inputs:
-            self._inputs[key] = case_inputs(self.assignment, function, case)
+            rkey = f"inputs:{function}:{case}"
+            if self.replay is not None:
+                self._inputs[key] = self._replayed(rkey, f"the inputs of {function} on case {case!r}")
+            else:
+                self._inputs[key] = case_inputs(self.assignment, function, case)
+            if self.recording is not None:
+                self.recording[rkey] = self._inputs[key]
         return {k: copy_value(v) for k, v in self._inputs[key].items()}
 
     def dims(self, case: str) -> Mapping[str, int]:
@@ -139,23 +163,48 @@ class Course:
         ordered = [args[a] for a in fn.args]
         key = _key(function, ordered)
         if key not in self._ref:
-            result = getattr(self.reference, function)(*[copy_value(a) for a in ordered])
-            names = [o.name for o in fn.outputs]
-            if len(names) == 1:
-                values = [result]
-            elif isinstance(result, tuple) and getattr(type(result), "_fields", None):
-                values = [getattr(result, n) for n in names]
-            elif isinstance(result, (tuple, list)):
-                values = list(result)
+            if self.replay is not None:
+                out = {n: np.asarray(v, dtype=np.float64) for n, v in self._replayed(f"ref:{key}", f"the reference's {function}").items()}
             else:
-                values = [getattr(result, n) for n in names]
-            out = {}
-            for n, v in zip(names, values):
-                arr = np.array(v, dtype=np.float64)
+                out = self._compute_reference(fn, ordered)
+            for arr in out.values():
                 arr.flags.writeable = False
-                out[n] = arr
             self._ref[key] = out
+        if self.recording is not None:
+            self.recording[f"ref:{key}"] = self._ref[key]
         return self._ref[key]
+
+    def _compute_reference(self, fn: FunctionSpec, ordered: list[Any]) -> dict[str, np.ndarray]:
+        result = getattr(self.reference, fn.name)(*[copy_value(a) for a in ordered])
+        names = [o.name for o in fn.outputs]
+        if len(names) == 1:
+            values = [result]
+        elif isinstance(result, tuple) and getattr(type(result), "_fields", None):
+            values = [getattr(result, n) for n in names]
+        elif isinstance(result, (tuple, list)):
+            values = list(result)
+        else:
+            values = [getattr(result, n) for n in names]
+        return {n: np.array(v, dtype=np.float64) for n, v in zip(names, values)}
+
+    def call_hook(self, name: str, args: Mapping[str, Any], where: str) -> np.ndarray:
+        """A course hook (a diagnosis term, a wrong variant, an objective) on ``args``,
+        as a float64 array; memoised, recorded for packs, replayed in a pack."""
+        from gradgrader.sandbox.session import _key
+
+        names = sorted(args)
+        key = "hook:" + _key(name + "(" + ",".join(names) + ")", [args[n] for n in names])
+        if key not in self._hooks:
+            if self.replay is not None:
+                value = np.asarray(self._replayed(key, f"the course's {name}"), dtype=np.float64)
+            else:
+                fn = hook(self.assignment, name, where)
+                value = np.asarray(fn(**{k: copy_value(v) for k, v in args.items()}), dtype=np.float64)
+            value.flags.writeable = False
+            self._hooks[key] = value
+        if self.recording is not None:
+            self.recording[key] = self._hooks[key]
+        return self._hooks[key]
 
 
 @dataclass

@@ -29,7 +29,6 @@ from gradgrader.checks.base import (
     summarise,
 )
 from gradgrader.checks.values import failure_case, nonfinite_case, output_label
-from gradgrader.course import hook
 from gradgrader.diagnose import diagnose
 from gradgrader.spec import CheckSpec
 
@@ -161,7 +160,7 @@ def self_consistency(check: CheckSpec, ctx: CheckContext) -> CheckResult:
 def objective_gradient(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     """The student's gradient against finite differences of the course's objective."""
     fn_spec = ctx.assignment.functions[check.function]
-    objective_fn = hook(ctx.assignment, str(check.params["objective"]), f"check {check.id!r}")
+    objective = str(check.params["objective"])
     wrt = str(check.params["wrt"])
     grad = fn_spec.outputs[0].name
     n = int(check.params.get("directions", DIRECTIONS))
@@ -183,12 +182,8 @@ def objective_gradient(check: CheckSpec, ctx: CheckContext) -> CheckResult:
         x0 = np.asarray(args[wrt], dtype=np.float64)
 
         def f(xs: list[np.ndarray], args: Mapping[str, Any] = args) -> list[float | Failure]:
-            out: list[float | Failure] = []
-            for x in xs:
-                moved = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in args.items()}
-                moved[wrt] = x
-                out.append(float(objective_fn(**moved)))
-            return out
+            where = f"check {check.id!r}"
+            return [float(ctx.course.call_hook(objective, {**args, wrt: x}, where)) for x in xs]
 
         dirs = random_directions(ctx.rng(check.id, case), g.shape, n, symmetric)
         fd = directional_differences(f, x0, dirs, _step(REFERENCE_STEP, x0))

@@ -16,6 +16,7 @@ is raised again.
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -169,12 +170,13 @@ def run_autograder(
     rubric: Path | None = None,
     visibility: str = "visible",
     isolation: Any = None,
-    cache: Path | None = None,
 ) -> dict[str, Any]:
     """Grade the one submission in ``submission`` (a folder: the file the assignment
     names, else the only .py/.ipynb) and write Gradescope's ``results`` file. Returns what
-    was written. Configuration errors still write a results file (score 0, the reason in
-    ``output``) and are raised again."""
+    was written. ``isolation`` is the sandbox's (or a function returning it, called
+    here, so that a refusal still writes results). Configuration errors still write a
+    results file (score 0, the reason in ``output``) and are raised again."""
+    from gradgrader.errors import SubmissionError
     from gradgrader.grading import Grader
     from gradgrader.ingest import submission_in
     from gradgrader.results import dumps
@@ -183,22 +185,24 @@ def run_autograder(
 
     start = time.perf_counter()
     try:
+        if visibility not in VISIBILITY:
+            raise ValueError(f"visibility must be one of {', '.join(VISIBILITY)}, not {visibility!r}")
         spec = load_assignment(assignment)
         rub = resolve_rubric(spec, rubric)
         if not submission.is_dir():
-            from gradgrader.errors import SubmissionError
-
             raise SubmissionError(f"{submission}: no such folder (Gradescope puts the student's files there)")
-        sub = submission_in("submission", submission, spec.filename, cache or results.parent / ".gradgrader-notebooks")
-        with Grader(spec, rub, jobs=1, isolation=isolation) as grader:
-            result = sub.relocate(grader.grade(sub))
+        iso = isolation() if callable(isolation) else isolation
+        with tempfile.TemporaryDirectory(prefix="gradgrader-notebooks-") as cache:
+            sub = submission_in("submission", submission, spec.filename, Path(cache))
+            with Grader(spec, rub, jobs=1, isolation=iso) as grader:
+                result = sub.relocate(grader.grade(sub))
     except BaseException as exc:
         write_results(results, {
             "score": 0.0,
             "execution_time": round(time.perf_counter() - start, 3),
             "output": f"The autograder could not run ({type(exc).__name__}: {exc}). This is not about your code: "
             "tell the course staff.",
-            "visibility": visibility,
+            "visibility": visibility if visibility in VISIBILITY else "visible",
             "tests": [],
         })
         raise

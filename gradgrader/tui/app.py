@@ -147,7 +147,9 @@ class PickDialog(ModalScreen[str | None]):
             yield Label("↑↓ choose · Enter apply · Esc cancel", id="dialog-hint")
 
     def on_mount(self) -> None:
-        self.query_one(OptionList).focus()
+        picker = self.query_one(OptionList)
+        picker.highlighted = 0
+        picker.focus()
 
     @on(OptionList.OptionSelected)
     def picked(self, event: OptionList.OptionSelected) -> None:
@@ -390,8 +392,7 @@ class OverviewScreen(Screen[None]):
             options.add_options(Option(views.mistake_line(m, n, stats.total, width), id=m) for m, n in stats.mistakes)
         else:
             options.add_option(Option(Text("no mistake recognised", style="dim"), id="", disabled=True))
-        if highlighted is not None and highlighted < options.option_count:
-            options.highlighted = highlighted
+        options.highlighted = highlighted if highlighted is not None and highlighted < options.option_count else 0
 
     @on(OptionList.OptionSelected, "#mistakes")
     def mistake_selected(self, event: OptionList.OptionSelected) -> None:

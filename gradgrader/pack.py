@@ -1,0 +1,182 @@
+"""Student packs: an assignment students can self-check against, without the reference.
+
+``gradgrader pack ASSIGNMENT --out DIR`` writes a copy of the assignment without
+``reference.py``, ``hooks.py``, samples or hidden cases (``public = false``). What the
+checks need from the course's code is recorded instead, for the public cases only: the
+generated inputs, the reference's outputs on them, the diagnosis terms and variants on
+them, and the course objectives at the finite-difference points (which depend only on
+the case and the check, never on the student). ``kind = "hook"`` checks run course code
+on the student's answers, so they stay with the course: a pack leaves them out.
+
+The recording is ``expected.npz`` (plain arrays, loaded with ``allow_pickle=False``)
+plus ``expected.json`` (which array is which).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gradgrader.errors import ConfigError
+
+INDEX = "expected.json"
+ARRAYS = "expected.npz"
+
+
+def is_pack(root: Path) -> bool:
+    return (root / INDEX).is_file() and (root / ARRAYS).is_file()
+
+
+def _value_json(value: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    if isinstance(value, np.ndarray):
+        name = f"a{len(arrays)}"
+        arrays[name] = np.asarray(value)
+        return {"array": name}
+    if isinstance(value, (bool, int, np.integer)):
+        return {"int": int(value)}
+    return {"float": float(value)}
+
+
+def _value_from(entry: dict[str, Any], arrays: Any) -> Any:
+    if "array" in entry:
+        return np.array(arrays[entry["array"]])
+    if "int" in entry:
+        return int(entry["int"])
+    return float(entry["float"])
+
+
+def save_table(table: dict[str, Any], root: Path) -> None:
+    """Write a recording: ``table`` maps keys to a value or a dict of named values."""
+    arrays: dict[str, np.ndarray] = {}
+    index: dict[str, Any] = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            index[key] = {"named": {n: _value_json(v, arrays) for n, v in value.items()}}
+        else:
+            index[key] = {"value": _value_json(value, arrays)}
+    np.savez_compressed(root / ARRAYS, **arrays)
+    (root / INDEX).write_text(json.dumps(index, indent=0, sort_keys=True), encoding="utf-8")
+
+
+def load_table(root: Path) -> dict[str, Any]:
+    try:
+        index = json.loads((root / INDEX).read_text(encoding="utf-8"))
+        with np.load(root / ARRAYS, allow_pickle=False) as arrays:
+            table: dict[str, Any] = {}
+            for key, entry in index.items():
+                if "named" in entry:
+                    table[key] = {n: _value_from(v, arrays) for n, v in entry["named"].items()}
+                else:
+                    table[key] = _value_from(entry["value"], arrays)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError(f"{root}: the pack's recorded values cannot be read ({exc})") from None
+    return table
+
+
+def _public_toml(text: str, keep_cases: set[str], drop_cases: set[str], drop_checks: set[str]) -> str:
+    """The assignment.toml of the pack: hidden cases and hook checks removed."""
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    data = tomllib.loads(text)
+    out_lines: list[str] = []
+    # Rebuild by blocks: each [cases.X] / [[checks]] block is kept or dropped whole.
+    blocks = re.split(r"(?m)^(?=\[)", text)
+    check_i = 0
+    raw_checks = data.get("checks", [])
+    for block in blocks:
+        head = block.split("\n", 1)[0].strip()
+        m = re.match(r"\[cases\.\"?([^\]\".]+)\"?(\.[a-z]+)?\]", head)
+        if m and m.group(1) in drop_cases:
+            continue
+        if head == "[[checks]]":
+            check = raw_checks[check_i]
+            check_i += 1
+            if check["id"] in drop_checks:
+                continue
+            cases = [c for c in check.get("cases", []) if c in keep_cases]
+            if check.get("cases") and cases != check["cases"]:
+                block = re.sub(r"(?m)^cases = \[.*\]$", "cases = " + json.dumps(cases), block)
+        out_lines.append(block)
+    return "".join(out_lines)
+
+
+def make_pack(assignment_name: str, out: Path) -> Path:
+    """Write the student pack of an assignment into ``out`` (a new folder)."""
+    from gradgrader.checks.base import Course
+    from gradgrader.grading import Grader
+    from gradgrader.ingest import Submission
+    from gradgrader.rubric import find_rubric, load_rubric
+    from gradgrader.spec import ASSIGNMENT_FILE, FEEDBACK_FILE, load_assignment
+
+    assignment = load_assignment(assignment_name)
+    if is_pack(assignment.root):
+        raise ConfigError(f"{assignment.root} is already a student pack")
+    if out.exists() and any(out.iterdir()):
+        raise ConfigError(f"{out}: exists and is not empty")
+    hidden = {c.name for c in assignment.cases.values() if not c.public}
+    public = set(assignment.cases) - hidden
+    drop = {c.id for c in assignment.checks if c.kind == "hook" or (c.cases and not set(c.cases) & public)}
+
+    # Record what the public checks need by grading the reference with them, plus the
+    # diagnosis hooks on every public case of their function.
+    from dataclasses import replace
+
+    from gradgrader.rubric import Rubric, RubricItem
+
+    kept = [replace(c, cases=tuple(x for x in c.cases if x in public)) for c in assignment.checks if c.id not in drop]
+    original = assignment
+    assignment = replace(assignment, checks=tuple(kept))  # only what the pack will run
+    course = Course(assignment)
+    course.recording = {}
+    rubric = Rubric(assignment.name, {c.id: RubricItem(c.id, 1.0) for c in kept}, "pack recording")
+    with Grader(assignment, rubric, jobs=1) as grader:
+        grader.course = course
+        result = grader.grade(Submission("reference", assignment.reference_path, None))
+    if result.status != "graded" or result.score != result.max_score:
+        raise ConfigError(f"{assignment.root}: the reference does not pass its own checks; run `gradgrader validate` first")
+    # Checks consult the reference on a case's inputs when the student fails (to tell a
+    # wrong loss from a wrong gradient, or a transposed layout): record all of those.
+    for c in kept:
+        for case in c.cases:
+            course.call_reference(c.function, course.inputs(c.function, case))
+    for key, config in assignment.diagnosis.items():
+        fname = key.partition(".")[0]
+        cases = {case for c in kept if c.function == fname for case in c.cases}
+        for case in sorted(cases):
+            args = course.inputs(fname, case)
+            for hook_name in list((config.get("terms") or {}).values()) + list((config.get("variants") or {}).values()):
+                course.call_hook(hook_name, args, f"diagnosis of {key}")
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / ASSIGNMENT_FILE).write_text(
+        _public_toml((assignment.root / ASSIGNMENT_FILE).read_text(encoding="utf-8"), public, hidden, drop), encoding="utf-8"
+    )
+    for name in (FEEDBACK_FILE, "starter.py", *assignment.helpers):
+        if (assignment.root / name).is_file():
+            shutil.copyfile(assignment.root / name, out / name)
+    rubric_path = find_rubric(original)
+    if rubric_path is not None:
+        full = load_rubric(rubric_path, original)
+        lines = [f'assignment = "{assignment.name}"', ""]
+        for cid, item in full.items.items():
+            if cid in drop:
+                continue
+            lines.append(f'[checks."{cid}"]')
+            lines.append(f"points = {item.points!r}")
+            if not item.partial:
+                lines.append("partial = false")
+            if item.feedback:
+                lines.append(f"feedback = {json.dumps(item.feedback, ensure_ascii=False)}")
+            lines.append("")
+        (out / "rubric.toml").write_text("\n".join(lines), encoding="utf-8")
+    save_table(course.recording, out)
+    return out

@@ -1,0 +1,83 @@
+"""A student pack holds no reference source and grades public cases exactly as the course does."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from gradgrader.cli import app
+from gradgrader.errors import ConfigError
+from gradgrader.grading import Grader
+from gradgrader.ingest import discover
+from gradgrader.pack import make_pack
+from gradgrader.rubric import resolve_rubric
+from gradgrader.spec import load_assignment
+
+ROOT = Path(__file__).resolve().parents[1]
+SOFTMAX = ROOT / "assignments" / "softmax"
+SAMPLES = ["correct-vectorized", "correct-float32", "sign-flipped", "transposed", "unstable-softmax",
+           "loss-gradient-mismatch", "missing-indicator-term", "jacobian-missing-diagonal", "not-implemented"]
+
+
+@pytest.fixture(scope="module")
+def pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("pack") / "softmax-pack"
+    result = CliRunner().invoke(app, ["pack", "softmax", "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+def graded(assignment: str | Path, tmp: Path) -> dict[str, dict]:
+    cls = tmp / "class"
+    if not cls.exists():
+        cls.mkdir()
+        for sid in SAMPLES:
+            (cls / sid).mkdir()
+            (cls / sid / "softmax.py").write_text((SOFTMAX / "samples" / sid / "softmax.py").read_text())
+    spec = load_assignment(assignment)
+    with Grader(spec, resolve_rubric(spec), jobs=2) as grader:
+        return {r.submission: r.to_json() for r in grader.grade_all(discover(cls, spec.filename))}
+
+
+def test_the_pack_contains_no_reference_source(pack: Path) -> None:
+    names = {p.name for p in pack.rglob("*")}
+    assert "reference.py" not in names and "hooks.py" not in names and "samples" not in names
+    reference = (SOFTMAX / "reference.py").read_text()
+    body_lines = [line.strip() for line in reference.splitlines() if line.strip().startswith(("return", "dW", "loss"))]
+    assert body_lines
+    for path in pack.rglob("*"):
+        if path.is_file() and path.suffix != ".npz":
+            text = path.read_text(encoding="utf-8")
+            assert not any(line in text for line in body_lines), f"{path.name} quotes the reference"
+
+
+def test_hidden_cases_and_course_hooks_stay_out(pack: Path) -> None:
+    toml = (pack / "assignment.toml").read_text()
+    assert "[cases.hidden]" not in toml and '"hidden"' not in toml
+    assert 'hook = "train_digits"' not in toml
+    assert not any(":hidden" in key for key in json.loads((pack / "expected.json").read_text()))
+    assert "softmax_loss.training" not in (pack / "rubric.toml").read_text()
+
+
+def test_the_pack_grades_public_cases_exactly_like_the_course(pack: Path, tmp_path: Path) -> None:
+    full = graded("softmax", tmp_path)
+    packed = graded(pack, tmp_path)
+    for sid in SAMPLES:
+        assert packed[sid]["status"] == full[sid]["status"], sid
+        full_checks = {c["id"]: c for c in full[sid]["checks"]}
+        for check in packed[sid]["checks"]:
+            ref = full_checks[check["id"]]
+            want = [c for c in ref.get("cases", []) if c["case"] != "hidden"]
+            assert [(c["case"], c["passed"]) for c in check.get("cases", [])] == [(c["case"], c["passed"]) for c in want], (sid, check["id"])
+            assert set(check["mistakes"]) <= set(ref["mistakes"]) | {"grader-error"} and "grader-error" not in check["mistakes"], (sid, check["id"])
+    assert packed["correct-vectorized"]["score"] == packed["correct-vectorized"]["max_score"]
+
+
+def test_a_pack_cannot_be_validated_or_packed_again(pack: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="already a student pack"):
+        make_pack(str(pack), tmp_path / "again")
+    result = CliRunner().invoke(app, ["validate", str(pack)])
+    assert result.exit_code == 1 and "student pack" in result.stdout
