@@ -149,6 +149,17 @@ def validate(assignment: Assignment, isolation: Isolation | None = None) -> Vali
             report.problems.append(f"the reference fails its own check {check.id}: {check.message}")
     if result.mistakes:
         report.problems.append(f"the reference is diagnosed with mistakes: {', '.join(result.mistakes)}")
+    if assignment.conventions is not None:
+        # Every convention's reference must get full marks, graded against itself.
+        with Grader(assignment, rubric, jobs=1, isolation=isolation) as grader:
+            for option in assignment.conventions.options:
+                r = grader.grade(Submission(option.name, assignment.root / option.reference, None))
+                conv = r.extra.get("convention", {})
+                if conv.get("name") != option.name or not conv.get("matched"):
+                    report.problems.append(f"convention {option.name!r}: {option.reference} is not recognised as following it")
+                for check in r.checks:
+                    if not check.passed:
+                        report.problems.append(f"convention {option.name!r}: {option.reference} fails {check.id}: {check.message}")
     return report
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,18 @@ from gradgrader.course import hook
 from gradgrader.errors import ConfigError
 from gradgrader.spec import Assignment, CaseSpec, Dim, InputSpec
 
-Value = Any  # a float, an int, or a numpy array
+Value = Any  # a float, an int, a numpy array, or a Composite of those
+
+
+@dataclass(frozen=True)
+class Composite:
+    """An argument of the course's own type — e.g. MIT 6.86x's ``GaussianMixture``
+    NamedTuple — built from named plain values by ``factory`` ("module:callable", a
+    module among the assignment's helpers). Only the plain values cross into the
+    sandbox; the object is rebuilt there, and in the grader for the reference."""
+
+    factory: str
+    fields: Mapping[str, Any]
 Generator = Callable[[np.random.Generator, Mapping[str, Any], "_Env"], Value]
 
 GENERATORS: dict[str, Generator] = {}
@@ -91,7 +103,7 @@ class _Resolved(Mapping[str, Any]):
 
     def __getitem__(self, key: str) -> Any:
         value = self._params[key]
-        if key in {"shape", "of"}:
+        if key in {"shape", "of", "factory", "fields"}:
             return value
         return self._env.dim(value) if isinstance(value, str) else value
 
@@ -109,6 +121,8 @@ def case_inputs(assignment: Assignment, function: str, case: str) -> dict[str, V
 
 
 def copy_value(value: Value) -> Value:
+    if isinstance(value, Composite):
+        return Composite(value.factory, {k: copy_value(v) for k, v in value.fields.items()})
     return value.copy() if isinstance(value, np.ndarray) else value
 
 
@@ -179,3 +193,16 @@ def _row(rng: np.random.Generator, p: Mapping[str, Any], env: _Env) -> Value:
     """A copy of one row of another input (e.g. an observed τ among the rows of T)."""
     source = env.get(p["of"])
     return np.array(source[rng.integers(0, source.shape[0])], dtype=np.float64)
+
+
+@generator("object")
+def _object(rng: np.random.Generator, p: Mapping[str, Any], env: _Env) -> Value:
+    """``{ gen = "object", factory = "common:GaussianMixture", fields = { mu = "mu", var = "var", p = "p" } }``:
+    an object of the course's type built from other inputs (a list means same names)."""
+    fields = p["fields"]
+    if isinstance(fields, list):
+        fields = {f: f for f in fields}
+    factory = p["factory"]
+    if not isinstance(factory, str) or ":" not in factory:
+        raise ConfigError(f"object input: factory must be 'module:callable', not {factory!r}")
+    return Composite(factory, {name: env.get(src) for name, src in fields.items()})

@@ -29,6 +29,8 @@ def _load(path: Path, label: str) -> ModuleType:
         raise ConfigError(f"{path}: cannot be loaded as a Python module")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
+    # The course's modules may import its helper modules (``from common import ...``).
+    sys.path.insert(0, str(path.parent))
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
@@ -38,11 +40,35 @@ def _load(path: Path, label: str) -> ModuleType:
             f"{path}: the course's {label} fails to import: {type(exc).__name__}: {exc} "
             f"(line {last.lineno})"
         ) from None
+    finally:
+        sys.path.remove(str(path.parent))
     return module
+
+
+def materialise(assignment: Assignment, value: Any) -> Any:
+    """Build a Composite argument as the course's own object, for the reference and hooks."""
+    from gradgrader.cases import Composite
+
+    if not isinstance(value, Composite):
+        return value
+    module_name, _, attr = value.factory.partition(":")
+    path = assignment.root / f"{module_name}.py"
+    if not path.is_file():
+        raise ConfigError(f"{assignment.root}: factory {value.factory!r} needs {module_name}.py among the assignment's helpers")
+    module = _load(path, f"helper_{module_name}")
+    factory = getattr(module, attr, None)
+    if factory is None:
+        raise ConfigError(f"{path}: defines no {attr!r} (named by factory {value.factory!r})")
+    return factory(**{k: materialise(assignment, v) for k, v in value.fields.items()})
 
 
 def reference_module(assignment: Assignment) -> ModuleType:
     return _load(assignment.reference_path, "reference")
+
+
+def load_course_file(assignment: Assignment, file: str) -> ModuleType:
+    """Another reference of the course (a convention's), by file name."""
+    return _load(assignment.root / file, f"reference_{Path(file).stem}")
 
 
 def hooks_module(assignment: Assignment) -> ModuleType | None:

@@ -80,16 +80,19 @@ def _run_safely(check: CheckSpec, ctx: CheckContext) -> CheckResult:
 
 
 def load_message(assignment: Assignment, problem: Problem | None) -> str:
+    from gradgrader.hints import hint_for
+
     name = assignment.filename
     if problem is None:
         return f"{name} could not be loaded"
-    if problem.exc_type == "SyntaxError" or problem.exc_type == "IndentationError":
+    hint = hint_for(problem.exc_type, problem.message) if problem.exc_type else ""
+    if problem.exc_type in {"SyntaxError", "IndentationError", "TabError"}:
         where = f" on line {problem.line}" if problem.line else ""
         code = f": {problem.code.strip()}" if problem.code.strip() else ""
-        return f"{name} has a syntax error{where}{code} ({problem.message}); fix it and run again"
+        return f"{name} has a syntax error{where}{code} ({problem.message}); " + (hint or "fix it and run again")
     if problem.kind == "timeout":
         return f"importing {name} did not finish: {problem.message}. Move slow work out of the module's top level"
-    return f"{name} fails when it is imported: {problem.describe()}"
+    return f"{name} fails when it is imported: {problem.describe()}" + (f" — {hint}" if hint else "")
 
 
 def child_limits(assignment: Assignment) -> ChildLimits:
@@ -138,12 +141,37 @@ def grade_submission(course: Course, rubric: Rubric, submission: Submission, san
         if not session.load.ok:
             return result("error", (), load_message(assignment, session.load.problem), session.output())
         ctx = CheckContext(course, session)
+        convention = choose_convention(ctx)
         records = tuple(
             _record(assignment, rubric, check, _run_safely(check, ctx)) for check in assignment.checks if check.id in rubric.items
         )
     finally:
         session.close()
-    return result("graded", records, "", session.output())
+    graded = result("graded", records, "", session.output())
+    if convention is not None:
+        graded.extra["convention"] = convention
+    return graded
+
+
+def choose_convention(ctx: CheckContext) -> dict | None:
+    """Pick the accepted convention the submission follows (by its own output on the
+    deciding case) and grade everything against that convention's reference."""
+    from gradgrader.checks.base import Failure, rel_error
+
+    conventions = ctx.assignment.conventions
+    if conventions is None:
+        return None
+    args = ctx.inputs(conventions.function, conventions.case)
+    got = ctx.student(conventions.function, args, ctx.course.dims(conventions.case), need=[conventions.output])
+    chosen, matched = conventions.options[0], False
+    if not isinstance(got, Failure):
+        for option in conventions.options:
+            ref = ctx.course.call_reference(conventions.function, args, option.reference)[conventions.output]
+            if rel_error(got[conventions.output], ref) <= ctx.assignment.rtol:
+                chosen, matched = option, True
+                break
+    ctx.reference_file = chosen.reference
+    return {"name": chosen.name, "label": chosen.label, "matched": matched}
 
 
 class Grader:

@@ -120,6 +120,11 @@ def make_pack(assignment_name: str, out: Path) -> Path:
     assignment = load_assignment(assignment_name)
     if is_pack(assignment.root):
         raise ConfigError(f"{assignment.root} is already a student pack")
+    if assignment.conventions is not None:
+        raise ConfigError(
+            f"{assignment.root}: assignments with several accepted conventions cannot be packed yet "
+            "(the pack would have to record every convention's reference)"
+        )
     if out.exists() and any(out.iterdir()):
         raise ConfigError(f"{out}: exists and is not empty")
     hidden = {c.name for c in assignment.cases.values() if not c.public}

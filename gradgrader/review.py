@@ -399,12 +399,16 @@ def read_source(r: Result, run: dict[str, Any] | None = None, limit: int = 1 << 
 
 
 def locate_submission(r: Result, run: dict[str, Any], filename: str):  # -> ingest.Submission
-    """The submission behind a result, found as ``grade`` found it: the student's folder
-    (or ``ID.py``) in the run's class folder, else the recorded path."""
+    """The submission behind a result, found the way it was found the first time: the
+    path ``check`` was given (``run["check_path"]``), else the student's folder (or
+    ``ID.py``) in the run's class folder, else the recorded file on its own. Never a
+    guessed folder: a submission's folder goes on its import path."""
     from gradgrader.errors import SubmissionError
-    from gradgrader.ingest import Submission, pick_file
+    from gradgrader.ingest import Submission, pick_file, single
 
     sid = r["submission"]
+    if run.get("check_path"):
+        return single(Path(run["check_path"]), filename)
     folder = run.get("class_folder")
     if folder:
         d = Path(folder) / sid
@@ -414,15 +418,9 @@ def locate_submission(r: Result, run: dict[str, Any], filename: str):  # -> inge
         if (Path(folder) / f"{sid}.py").is_file():
             return Submission(sid, Path(folder) / f"{sid}.py", None)
     recorded = Path(r.get("path") or "")
-    if str(recorded) not in ("", ".") and recorded.exists():
-        if recorded.is_dir():
-            file, problem = pick_file(recorded, filename)
-            return Submission(sid, file, recorded, problem)
-        # ``check`` on a folder names the submission after the folder: keep that folder
-        # importable (sys.path) as it was for the first grading.
-        owner = next((p for p in recorded.resolve().parents if p.name == sid), None)
-        return Submission(sid, recorded, owner)
-    raise SubmissionError(f"cannot find submission {sid!r} any more (looked in {folder or 'the recorded path'} and {recorded})")
+    if recorded.name and recorded.is_file():
+        return Submission(sid, recorded, None)
+    raise SubmissionError(f"cannot find submission {sid!r} any more (looked in {folder or 'no class folder'} and at {recorded})")
 
 
 def regrade(r: Result, run: dict[str, Any]) -> Result:

@@ -116,6 +116,26 @@ class Feedback:
 
 
 @dataclass(frozen=True)
+class Convention:
+    """One accepted convention: its own reference file and a label for the student."""
+
+    name: str
+    reference: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Conventions:
+    """Several accepted conventions (e.g. CS231n's reg·ΣW² or ½·reg·ΣW²): each submission
+    is graded against the one its ``function``'s ``output`` follows on ``case``."""
+
+    function: str
+    output: str
+    case: str
+    options: tuple[Convention, ...]
+
+
+@dataclass(frozen=True)
 class Limits:
     """Resource limits of one submission's sandboxed process."""
 
@@ -143,6 +163,7 @@ class Assignment:
     diagnosis: Mapping[str, Mapping[str, Any]]
     feedback: Mapping[str, Feedback]
     helpers: tuple[str, ...] = ()  # course modules copied read-only beside each submission
+    conventions: Conventions | None = None
 
     @property
     def reference_path(self) -> Path:
@@ -330,7 +351,7 @@ def load_assignment(name_or_path: str | Path) -> Assignment:
     path = root / ASSIGNMENT_FILE
     data = load_toml(path)
     top = _Reader(path, data, "")
-    top.unknown_keys({"assignment", "functions", "inputs", "cases", "checks", "diagnosis"})
+    top.unknown_keys({"assignment", "functions", "inputs", "cases", "checks", "diagnosis", "conventions"})
 
     meta = top.sub("assignment")
     meta.unknown_keys(
@@ -436,6 +457,28 @@ def load_assignment(name_or_path: str | Path) -> Assignment:
                 raise dr.fail(key, "must name a function's output as \"function.output\"")
             diagnosis[key] = _frozen(dr.sub(key).table)
 
+    conventions = None
+    if "conventions" in data:
+        cv = top.sub("conventions")
+        cv.unknown_keys({"decide", "options"})
+        decide = cv.sub("decide")
+        decide.unknown_keys({"function", "output", "case"})
+        dfn, dout, dcase = decide.get("function", str), decide.get("output", str), decide.get("case", str)
+        if dfn not in functions or dout not in {o.name for o in functions[dfn].outputs} or dcase not in cases:
+            raise decide.fail(None, "must name a function, one of its outputs and a case of this assignment")
+        opts = []
+        options = cv.sub("options")
+        for oname in options.table:
+            o = options.sub(oname)
+            o.unknown_keys({"reference", "label"})
+            ref = o.get("reference", str)
+            if not (root / ref).is_file():
+                raise o.fail("reference", f"{ref!r} is not a file in {root}")
+            opts.append(Convention(oname, ref, o.get("label", str, oname)))
+        if not opts:
+            raise options.fail(None, "needs at least one option")
+        conventions = Conventions(dfn, dout, dcase, tuple(opts))
+
     assignment = Assignment(
         name=meta.get("name", str),
         title=meta.get("title", str, ""),
@@ -451,6 +494,7 @@ def load_assignment(name_or_path: str | Path) -> Assignment:
         diagnosis=_frozen(diagnosis),
         feedback=_parse_feedback(root / FEEDBACK_FILE),
         helpers=helpers,
+        conventions=conventions,
     )
     from gradgrader.pack import is_pack
 

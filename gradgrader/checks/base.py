@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from gradgrader.cases import case_inputs, copy_value
-from gradgrader.course import hook, reference_module
+from gradgrader.course import hook, materialise, reference_module
 from gradgrader.errors import ConfigError
 from gradgrader.sandbox import Problem, Returned, Session
 from gradgrader.spec import Assignment, CheckSpec, FunctionSpec
@@ -100,12 +100,15 @@ _PROBLEM_MISTAKE = {
 
 
 def describe_problem(fn: FunctionSpec, problem: Problem) -> Failure:
+    from gradgrader.hints import hint_for
+
     mistake = _PROBLEM_MISTAKE.get(problem.kind, "crashed")
     if problem.kind == "not-implemented" and problem.exc_type == "NotImplementedError":
         return Failure((mistake,), f"{fn.name} is not implemented yet (it raises NotImplementedError)")
     if mistake == "memory-limit":
         return Failure((mistake,), f"{fn.name} ran out of memory: {problem.describe()}")
-    return Failure((mistake,), f"{fn.name} {problem.describe()}")
+    hint = hint_for(problem.exc_type, problem.message) if problem.exc_type else ""
+    return Failure((mistake,), f"{fn.name} {problem.describe()}" + (f" — {hint}" if hint else ""))
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
@@ -125,6 +128,7 @@ class Course:
         self.assignment = assignment
         self.replay: dict[str, Any] | None = load_table(assignment.root) if is_pack(assignment.root) else None
         self.reference = None if self.replay is not None else reference_module(assignment)
+        self._modules: dict[str, Any] = {}
         self.recording: dict[str, Any] | None = None
         self._inputs: dict[tuple[str, str], dict[str, Any]] = {}
         self._ref: dict[str, dict[str, np.ndarray]] = {}
@@ -155,18 +159,29 @@ class Course:
     def dims(self, case: str) -> Mapping[str, int]:
         return self.assignment.cases[case].dims
 
-    def call_reference(self, function: str, args: Mapping[str, Any]) -> dict[str, np.ndarray]:
-        """The reference's outputs for ``args``, by output name, as float64 arrays."""
+    def reference_for(self, file: str | None) -> Any:
+        """The reference module of a convention (``None``: reference.py)."""
+        if file is None or file == "reference.py":
+            return self.reference
+        if file not in self._modules:
+            from gradgrader.course import load_course_file
+
+            self._modules[file] = load_course_file(self.assignment, file)
+        return self._modules[file]
+
+    def call_reference(self, function: str, args: Mapping[str, Any], file: str | None = None) -> dict[str, np.ndarray]:
+        """The reference's outputs for ``args``, by output name, as float64 arrays
+        (``file``: the reference of the submission's convention, if it has several)."""
         from gradgrader.sandbox.session import _key
 
         fn = self.assignment.functions[function]
         ordered = [args[a] for a in fn.args]
-        key = _key(function, ordered)
+        key = _key(function if file in (None, "reference.py") else f"{file}:{function}", ordered)
         if key not in self._ref:
             if self.replay is not None:
                 out = {n: np.asarray(v, dtype=np.float64) for n, v in self._replayed(f"ref:{key}", f"the reference's {function}").items()}
             else:
-                out = self._compute_reference(fn, ordered)
+                out = self._compute_reference(fn, ordered, self.reference_for(file))
             for arr in out.values():
                 arr.flags.writeable = False
             self._ref[key] = out
@@ -174,8 +189,8 @@ class Course:
             self.recording[f"ref:{key}"] = self._ref[key]
         return self._ref[key]
 
-    def _compute_reference(self, fn: FunctionSpec, ordered: list[Any]) -> dict[str, np.ndarray]:
-        result = getattr(self.reference, fn.name)(*[copy_value(a) for a in ordered])
+    def _compute_reference(self, fn: FunctionSpec, ordered: list[Any], module: Any) -> dict[str, np.ndarray]:
+        result = getattr(module, fn.name)(*[materialise(self.assignment, copy_value(a)) for a in ordered])
         names = [o.name for o in fn.outputs]
         if len(names) == 1:
             values = [result]
@@ -199,7 +214,7 @@ class Course:
                 value = np.asarray(self._replayed(key, f"the course's {name}"), dtype=np.float64)
             else:
                 fn = hook(self.assignment, name, where)
-                value = np.asarray(fn(**{k: copy_value(v) for k, v in args.items()}), dtype=np.float64)
+                value = np.asarray(fn(**{k: materialise(self.assignment, copy_value(v)) for k, v in args.items()}), dtype=np.float64)
             value.flags.writeable = False
             self._hooks[key] = value
         if self.recording is not None:
@@ -213,7 +228,8 @@ class CheckContext:
 
     course: Course
     session: Session
-    notes: dict[str, Any] = field(default_factory=dict)  # per-submission scratch (e.g. chosen conventions)
+    notes: dict[str, Any] = field(default_factory=dict)  # per-submission scratch
+    reference_file: str | None = None  # the reference of the submission's convention
 
     @property
     def assignment(self) -> Assignment:
@@ -227,7 +243,7 @@ class CheckContext:
         return np.random.default_rng([self.assignment.seed, *(zlib.crc32(k.encode()) for k in keys)])
 
     def reference(self, function: str, args: Mapping[str, Any]) -> dict[str, np.ndarray]:
-        return self.course.call_reference(function, args)
+        return self.course.call_reference(function, args, self.reference_file)
 
     def function_problem(self, function: str) -> Failure | None:
         """A Failure if ``function`` is missing or cannot take the assignment's arguments."""

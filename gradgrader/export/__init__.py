@@ -88,7 +88,9 @@ def export_class(
     out.mkdir(parents=True, exist_ok=True)
     known = read_canvas_roster(roster) if roster is not None else None
     gradebook = out / GRADEBOOK
-    atomic_write(gradebook, gradebook_csv(rows, form, column, late_column=late_column, roster=known, now=now))
+    atomic_write(
+        gradebook, gradebook_csv(rows, form, column, late_column=late_column, roster=known, now=now)
+    )
     students = None
     if form != "plain":
         students = out / STUDENTS

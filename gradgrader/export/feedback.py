@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from gradgrader.export.gradebook import number
+from gradgrader.export.gradebook import field, number
 
 _SPECIAL = re.compile(r"([\\`*\[\]<>|])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -39,11 +39,13 @@ def file_name(submission: str) -> str:
 def feedback_markdown(r: Mapping[str, Any], title: str = "") -> str:
     """The feedback file for one result."""
     checks = [c for c in r.get("checks", []) if isinstance(c, dict)]
-    lms = r.get("lms") if isinstance(r.get("lms"), dict) else {}
+    lms = field(r, "lms")
     who = escape(r.get("submission", ""))
-    people = [p.get("name") for p in lms.get("students", []) if isinstance(p, dict) and p.get("name")]
+    people = [
+        str(p["name"]) for p in lms.get("students", []) if isinstance(p, dict) and p.get("name")
+    ]
     if lms.get("name"):
-        people = [lms["name"]]
+        people = [str(lms["name"])]
     out = [f"# {escape(title or r.get('assignment', ''))}: feedback for {who}", ""]
     if people:
         out += [f"Students: {escape(', '.join(people))}", ""]
@@ -52,14 +54,26 @@ def feedback_markdown(r: Mapping[str, Any], title: str = "") -> str:
     if r.get("late") is True:
         notes.append("submitted late")
     if r.get("notebook"):
-        notes.append(f"graded from the notebook {escape(Path(str(r['notebook'])).name)}; cells are counted from 1, markdown cells included")
+        notes.append(
+            f"graded from the notebook {escape(Path(str(r['notebook'])).name)}; cells are counted from 1, markdown cells included"
+        )
     out += [score + (f" ({'; '.join(notes)})" if notes else ""), ""]
     if r.get("status") != "graded":
-        out += ["Your file could not be graded:", "", _block(str(r.get("message") or "it could not be loaded")), ""]
+        out += [
+            "Your file could not be graded:",
+            "",
+            _block(str(r.get("message") or "it could not be loaded")),
+            "",
+        ]
         printed = str(r.get("output") or "").strip()
         if printed:
             lines = printed.splitlines()[-20:]
-            out += ["What it printed before stopping (last lines):", "", *(f"    {line}" for line in lines), ""]
+            out += [
+                "What it printed before stopping (last lines):",
+                "",
+                *(f"    {line}" for line in lines),
+                "",
+            ]
         out += ["Fix this first: none of your functions could be checked until the file loads.", ""]
         return "\n".join(out)
     failing = [c for c in checks if not c.get("passed")]
@@ -77,17 +91,25 @@ def feedback_markdown(r: Mapping[str, Any], title: str = "") -> str:
         out += ["## What to fix", ""]
     explained: set[str] = set()
     for c in failing:
-        out += [f"### {escape(c.get('id', ''))} ({number(c.get('score'))} / {number(c.get('max_score'))})", ""]
+        out += [
+            f"### {escape(c.get('id', ''))} ({number(c.get('score'))} / {number(c.get('max_score'))})",
+            "",
+        ]
         out += [escape(c.get("message", "")), ""]
-        d = c.get("diagnosis") if isinstance(c.get("diagnosis"), dict) else {}
+        d = field(c, "diagnosis")
         mistake = str(d.get("mistake") or "")
         if d.get("where"):
             out += [f"Where: {escape(d['where'])}", ""]
         if mistake and mistake in explained:
-            out += [f"Diagnosis: **{d.get('title') or escape(mistake)}** (`{escape(mistake)}`), explained above.", ""]
+            out += [
+                f"Diagnosis: **{d.get('title') or escape(mistake)}** (`{escape(mistake)}`), explained above.",
+                "",
+            ]
         elif d.get("title") or d.get("explanation"):
             explained.add(mistake)
-            head = f"Diagnosis: **{d.get('title') or escape(mistake)}**" + (f" (`{escape(mistake)}`)" if mistake else "")
+            head = f"Diagnosis: **{d.get('title') or escape(mistake)}**" + (
+                f" (`{escape(mistake)}`)" if mistake else ""
+            )
             out += [head, ""]
             if d.get("explanation"):
                 out += [str(d["explanation"]).strip(), ""]
@@ -100,7 +122,9 @@ def feedback_markdown(r: Mapping[str, Any], title: str = "") -> str:
     return "\n".join(out)
 
 
-def write_feedback(folder: Path, results: Iterable[Mapping[str, Any]], title: str = "") -> list[Path]:
+def write_feedback(
+    folder: Path, results: Iterable[Mapping[str, Any]], title: str = ""
+) -> list[Path]:
     """One ``<id>.md`` per result in ``folder`` (created); files of an earlier run that no
     result names any more are removed. Returns the files written, sorted."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -44,10 +44,28 @@ from typing import Any
 FORMS = ("canvas", "moodle", "plain")
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 MOODLE_COLUMNS = (
-    "Identifier", "Full name", "Email address", "Status", "Grade", "Maximum Grade", "Grade can be changed",
-    "Last modified (submission)", "Last modified (grade)", "Feedback comments",
+    "Identifier",
+    "Full name",
+    "Email address",
+    "Status",
+    "Grade",
+    "Maximum Grade",
+    "Grade can be changed",
+    "Last modified (submission)",
+    "Last modified (grade)",
+    "Feedback comments",
 )
-PLAIN_COLUMNS = ("submission", "student", "sid", "email", "score", "max_score", "status", "late", "mistakes")
+PLAIN_COLUMNS = (
+    "submission",
+    "student",
+    "sid",
+    "email",
+    "score",
+    "max_score",
+    "status",
+    "late",
+    "mistakes",
+)
 
 
 def default_form(kind: str) -> str:
@@ -67,9 +85,14 @@ def number(x: Any) -> str:
     return "0" if text in ("-0", "") else text
 
 
+def field(r: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """``r[key]`` when it is an object (``lms``, ``diagnosis``), else {}."""
+    value = r.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def _lms(r: Mapping[str, Any]) -> dict[str, Any]:
-    lms = r.get("lms")
-    return lms if isinstance(lms, dict) else {}
+    return field(r, "lms")
 
 
 def _late(r: Mapping[str, Any]) -> bool:
@@ -115,14 +138,22 @@ def canvas_csv(
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow([*CANVAS_COLUMNS, column, *(["Late"] if late_column else [])])
-    w.writerow(["Points Possible", "", "", "", "", number(max_score), *([""] if late_column else [])])
+    w.writerow(
+        ["Points Possible", "", "", "", "", number(max_score), *([""] if late_column else [])]
+    )
     for r in rows:
         lms = _lms(r)
         uid = str(lms.get("user_id", "")) if lms.get("kind") == "canvas" else ""
         known = dict((roster or {}).get(uid, {}))
         student = known.get("Student") or str(lms.get("login") or r.get("submission", ""))
-        line = [student, uid, known.get("SIS User ID", ""), known.get("SIS Login ID", ""), known.get("Section", ""),
-                number(r.get("score"))]
+        line = [
+            student,
+            uid,
+            known.get("SIS User ID", ""),
+            known.get("SIS Login ID", ""),
+            known.get("Section", ""),
+            number(r.get("score")),
+        ]
         if late_column:
             line.append("yes" if _late(r) else "no")
         w.writerow(line)
@@ -140,10 +171,20 @@ def moodle_csv(results: Iterable[Mapping[str, Any]], now: datetime | None = None
         pid = str(lms.get("participant", "")) if lms.get("kind") == "moodle" else ""
         name = str(lms.get("name") or r.get("submission", ""))
         status = "Graded by gradgrader" + (" (late)" if _late(r) else "")
-        w.writerow([
-            f"Participant {pid}" if pid else "", name, "", status, number(r.get("score")), number(r.get("max_score")),
-            "Yes", "", stamp, summary_line(r),
-        ])
+        w.writerow(
+            [
+                f"Participant {pid}" if pid else "",
+                name,
+                "",
+                status,
+                number(r.get("score")),
+                number(r.get("max_score")),
+                "Yes",
+                "",
+                stamp,
+                summary_line(r),
+            ]
+        )
     return buf.getvalue()
 
 
@@ -155,15 +196,34 @@ def plain_csv(results: Iterable[Mapping[str, Any]]) -> str:
     for r in sorted(results, key=lambda r: str(r.get("submission", ""))):
         lms = _lms(r)
         sid = str(r.get("submission", ""))
-        people = [p for p in lms.get("students", []) if isinstance(p, dict)] if lms.get("kind") == "gradescope" else []
+        people = (
+            [p for p in lms.get("students", []) if isinstance(p, dict)]
+            if lms.get("kind") == "gradescope"
+            else []
+        )
         if not people:
             name = lms.get("login") or lms.get("name") or sid
-            people = [{"name": str(name), "sid": str(lms.get("user_id") or lms.get("participant") or ""), "email": ""}]
+            people = [
+                {
+                    "name": str(name),
+                    "sid": str(lms.get("user_id") or lms.get("participant") or ""),
+                    "email": "",
+                }
+            ]
         for p in people:
-            w.writerow([
-                sid, p.get("name", ""), p.get("sid", ""), p.get("email", ""), number(r.get("score")),
-                number(r.get("max_score")), r.get("status", ""), "yes" if _late(r) else "no", " ".join(r.get("mistakes", [])),
-            ])
+            w.writerow(
+                [
+                    sid,
+                    p.get("name", ""),
+                    p.get("sid", ""),
+                    p.get("email", ""),
+                    number(r.get("score")),
+                    number(r.get("max_score")),
+                    r.get("status", ""),
+                    "yes" if _late(r) else "no",
+                    " ".join(r.get("mistakes", [])),
+                ]
+            )
     return buf.getvalue()
 
 

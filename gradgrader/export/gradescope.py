@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from gradgrader.export.gradebook import number
+from gradgrader.export.gradebook import field, number
 
 SUBMISSION = Path("/autograder/submission")
 RESULTS = Path("/autograder/results/results.json")
@@ -88,17 +88,19 @@ RESULTS_SCHEMA: dict[str, Any] = {
 
 def _test_name(check: Mapping[str, Any]) -> str:
     cid, fn = str(check.get("id", "")), str(check.get("function", ""))
-    return f"{fn}: {cid[len(fn) + 1:]}" if fn and cid.startswith(fn + ".") else cid
+    return f"{fn}: {cid[len(fn) + 1 :]}" if fn and cid.startswith(fn + ".") else cid
 
 
 def _check_output(check: Mapping[str, Any]) -> str:
     parts = [str(check.get("message", "")).strip()]
-    d = check.get("diagnosis") if isinstance(check.get("diagnosis"), dict) else {}
+    d = field(check, "diagnosis")
     if not check.get("passed"):
         if d.get("where"):
             parts.append(f"Where: {d['where']}")
         if d.get("title"):
-            parts.append(f"Diagnosis: {d['title']}" + (f" ({d['mistake']})" if d.get("mistake") else ""))
+            parts.append(
+                f"Diagnosis: {d['title']}" + (f" ({d['mistake']})" if d.get("mistake") else "")
+            )
         elif d.get("mistake"):
             parts.append(f"Diagnosis: {d['mistake']}")
         if d.get("explanation"):
@@ -110,38 +112,50 @@ def _check_output(check: Mapping[str, Any]) -> str:
     return "\n\n".join(p for p in parts if p)
 
 
-def results_json(result: Mapping[str, Any], filename: str = "", visibility: str = "visible") -> dict[str, Any]:
+def results_json(
+    result: Mapping[str, Any], filename: str = "", visibility: str = "visible"
+) -> dict[str, Any]:
     """Gradescope's results.json for one result object (SPEC §4)."""
     if visibility not in VISIBILITY:
         raise ValueError(f"visibility must be one of {', '.join(VISIBILITY)}, not {visibility!r}")
     score, max_score = float(result.get("score") or 0), float(result.get("max_score") or 0)
     tests: list[dict[str, Any]] = []
     if result.get("status") != "graded":
-        tests.append({
-            "name": f"loading {filename or 'your file'}",
-            "score": 0.0,
-            "max_score": max_score,
-            "status": "failed",
-            "output": str(result.get("message") or "the file could not be loaded"),
-            "visibility": visibility,
-        })
+        tests.append(
+            {
+                "name": f"loading {filename or 'your file'}",
+                "score": 0.0,
+                "max_score": max_score,
+                "status": "failed",
+                "output": str(result.get("message") or "the file could not be loaded"),
+                "visibility": visibility,
+            }
+        )
     for check in result.get("checks", []):
-        tests.append({
-            "name": _test_name(check),
-            "score": float(check.get("score") or 0),
-            "max_score": float(check.get("max_score") or 0),
-            "status": "passed" if check.get("passed") else "failed",
-            "output": _check_output(check),
-            "visibility": visibility,
-        })
+        tests.append(
+            {
+                "name": _test_name(check),
+                "score": float(check.get("score") or 0),
+                "max_score": float(check.get("max_score") or 0),
+                "status": "passed" if check.get("passed") else "failed",
+                "output": _check_output(check),
+                "visibility": visibility,
+            }
+        )
     summary = f"Score: {number(score)} / {number(max_score)}."
     if result.get("status") != "graded":
         summary += f" {result.get('message') or ''}".rstrip()
     elif result.get("mistakes"):
-        summary += " Mistakes recognised: " + ", ".join(result["mistakes"]) + ". Each failing test below explains its own."
+        summary += (
+            " Mistakes recognised: "
+            + ", ".join(result["mistakes"])
+            + ". Each failing test below explains its own."
+        )
     else:
         failed = sum(1 for t in tests if t["status"] == "failed")
-        summary += " Every check passed." if not failed else f" {failed} check(s) failed; see below."
+        summary += (
+            " Every check passed." if not failed else f" {failed} check(s) failed; see below."
+        )
     return {
         "score": score,
         "execution_time": round(float(result.get("elapsed_s") or 0), 3),
@@ -186,25 +200,32 @@ def run_autograder(
     start = time.perf_counter()
     try:
         if visibility not in VISIBILITY:
-            raise ValueError(f"visibility must be one of {', '.join(VISIBILITY)}, not {visibility!r}")
+            raise ValueError(
+                f"visibility must be one of {', '.join(VISIBILITY)}, not {visibility!r}"
+            )
         spec = load_assignment(assignment)
         rub = resolve_rubric(spec, rubric)
         if not submission.is_dir():
-            raise SubmissionError(f"{submission}: no such folder (Gradescope puts the student's files there)")
+            raise SubmissionError(
+                f"{submission}: no such folder (Gradescope puts the student's files there)"
+            )
         iso = isolation() if callable(isolation) else isolation
         with tempfile.TemporaryDirectory(prefix="gradgrader-notebooks-") as cache:
             sub = submission_in("submission", submission, spec.filename, Path(cache))
             with Grader(spec, rub, jobs=1, isolation=iso) as grader:
                 result = sub.relocate(grader.grade(sub))
     except BaseException as exc:
-        write_results(results, {
-            "score": 0.0,
-            "execution_time": round(time.perf_counter() - start, 3),
-            "output": f"The autograder could not run ({type(exc).__name__}: {exc}). This is not about your code: "
-            "tell the course staff.",
-            "visibility": visibility if visibility in VISIBILITY else "visible",
-            "tests": [],
-        })
+        write_results(
+            results,
+            {
+                "score": 0.0,
+                "execution_time": round(time.perf_counter() - start, 3),
+                "output": f"The autograder could not run ({type(exc).__name__}: {exc}). This is not about your code: "
+                "tell the course staff.",
+                "visibility": visibility if visibility in VISIBILITY else "visible",
+                "tests": [],
+            },
+        )
         raise
     data = results_json(json.loads(dumps(result)), spec.filename, visibility)
     data["execution_time"] = round(time.perf_counter() - start, 3)

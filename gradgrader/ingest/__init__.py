@@ -17,7 +17,12 @@ from gradgrader.ingest.archive import Extracted, ZipLimits, safe_extract
 from gradgrader.ingest.classexport import KINDS, ClassExport, detect, open_class
 from gradgrader.ingest.folders import discover, make_submission, pick_file, single, submission_in
 from gradgrader.ingest.notebook import NotebookModule
-from gradgrader.ingest.submission import IGNORED_DIRS, Submission, default_cache, notebook_submission
+from gradgrader.ingest.submission import (
+    IGNORED_DIRS,
+    Submission,
+    default_cache,
+    notebook_submission,
+)
 
 __all__ = [
     "IGNORED_DIRS",

@@ -6,8 +6,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from gradgrader.ingest.archive import ZipLimits, safe_extract
 from gradgrader.errors import SubmissionError
+from gradgrader.ingest.archive import ZipLimits, safe_extract
 
 
 @dataclass(frozen=True)
@@ -21,11 +21,15 @@ class Skipped:
 def visible(folder: Path) -> list[Path]:
     """The entries of ``folder`` a person put there (no dot files, no archive litter)."""
     return sorted(
-        p for p in folder.iterdir() if not p.name.startswith(".") and p.name not in {"__MACOSX", "Thumbs.db", "desktop.ini"}
+        p
+        for p in folder.iterdir()
+        if not p.name.startswith(".") and p.name not in {"__MACOSX", "Thumbs.db", "desktop.ini"}
     )
 
 
-def gather(files: list[tuple[Path, str]], dest: Path, limits: ZipLimits, label: str) -> list[Skipped]:
+def gather(
+    files: list[tuple[Path, str]], dest: Path, limits: ZipLimits, label: str
+) -> list[Skipped]:
     """Copy ``(source, relative name)`` pairs into the fresh folder ``dest``; a ``.zip`` the
     student uploaded is then unpacked (safely) into a folder named after it."""
     skipped: list[Skipped] = []
@@ -43,12 +47,16 @@ def gather(files: list[tuple[Path, str]], dest: Path, limits: ZipLimits, label: 
     for archive in sorted(dest.glob("*.zip")):
         inner = dest / archive.stem
         if inner.exists():
-            skipped.append(Skipped(f"{label}: {archive.name}", f"not unpacked: {inner.name}/ already exists"))
+            skipped.append(
+                Skipped(f"{label}: {archive.name}", f"not unpacked: {inner.name}/ already exists")
+            )
             continue
         try:
             done = safe_extract(archive, inner, limits)
         except SubmissionError as exc:
-            skipped.append(Skipped(f"{label}: {archive.name}", str(exc).replace(str(archive), archive.name)))
+            skipped.append(
+                Skipped(f"{label}: {archive.name}", str(exc).replace(str(archive), archive.name))
+            )
             continue
         skipped += [Skipped(f"{label}: {archive.name}/{name}", why) for name, why in done.skipped]
     return skipped

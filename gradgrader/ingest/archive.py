@@ -65,10 +65,11 @@ def entry_path(name: str) -> PurePosixPath | None:
     return PurePosixPath(*parts)
 
 
-def safe_extract(archive: Path, dest: Path, limits: ZipLimits = ZipLimits()) -> Extracted:
+def safe_extract(archive: Path, dest: Path, limits: ZipLimits | None = None) -> Extracted:
     """Unpack ``archive`` into ``dest`` (created; must be empty), refusing what is unsafe
     (see the module docstring). Raises SubmissionError when the archive is unreadable or
     as a whole over the caps; a single bad entry is only skipped and reported."""
+    limits = limits or ZipLimits()
     try:
         zf = zipfile.ZipFile(archive)
     except (OSError, zipfile.BadZipFile) as exc:
@@ -88,11 +89,20 @@ def safe_extract(archive: Path, dest: Path, limits: ZipLimits = ZipLimits()) -> 
         total = 0
         for info in infos:
             name = info.filename
-            if name.startswith(NOISE) or PurePosixPath(name.replace("\\", "/")).name in NOISE or "/__MACOSX/" in name:
+            if (
+                name.startswith(NOISE)
+                or PurePosixPath(name.replace("\\", "/")).name in NOISE
+                or "/__MACOSX/" in name
+            ):
                 continue
             rel = entry_path(name)
             if rel is None:
-                done.skipped.append((name, "unsafe path (absolute or with '..'): would land outside the extraction folder"))
+                done.skipped.append(
+                    (
+                        name,
+                        "unsafe path (absolute or with '..'): would land outside the extraction folder",
+                    )
+                )
                 continue
             target = (root / rel).resolve()
             if not target.is_relative_to(root) or target == root:
@@ -105,11 +115,23 @@ def safe_extract(archive: Path, dest: Path, limits: ZipLimits = ZipLimits()) -> 
                 plan.append((info, target))
                 continue
             if info.file_size > limits.max_entry_bytes:
-                done.skipped.append((name, f"{_mb(info.file_size)} unpacked, more than the {_mb(limits.max_entry_bytes)} allowed per file"))
+                done.skipped.append(
+                    (
+                        name,
+                        f"{_mb(info.file_size)} unpacked, more than the {_mb(limits.max_entry_bytes)} allowed per file",
+                    )
+                )
                 continue
-            if info.file_size > limits.ratio_floor and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+            if info.file_size > limits.ratio_floor and info.file_size > limits.max_ratio * max(
+                info.compress_size, 1
+            ):
                 ratio = info.file_size / max(info.compress_size, 1)
-                done.skipped.append((name, f"compressed {ratio:.0f}:1, more than {limits.max_ratio:.0f}:1 (a zip bomb?)"))
+                done.skipped.append(
+                    (
+                        name,
+                        f"compressed {ratio:.0f}:1, more than {limits.max_ratio:.0f}:1 (a zip bomb?)",
+                    )
+                )
                 continue
             total += info.file_size
             plan.append((info, target))
@@ -124,12 +146,24 @@ def safe_extract(archive: Path, dest: Path, limits: ZipLimits = ZipLimits()) -> 
                 continue
             try:
                 _mkdirs(root, target.parent)
-                written += _copy(zf, info, target, min(info.file_size, limits.max_entry_bytes), limits.max_total_bytes - written)
+                written += _copy(
+                    zf,
+                    info,
+                    target,
+                    min(info.file_size, limits.max_entry_bytes),
+                    limits.max_total_bytes - written,
+                )
             except _TooBig as exc:
                 target.unlink(missing_ok=True)
                 done.skipped.append((info.filename, str(exc)))
                 continue
-            except (OSError, zipfile.BadZipFile, EOFError, RuntimeError, NotImplementedError) as exc:
+            except (
+                OSError,
+                zipfile.BadZipFile,
+                EOFError,
+                RuntimeError,
+                NotImplementedError,
+            ) as exc:
                 target.unlink(missing_ok=True)
                 done.skipped.append((info.filename, f"unreadable entry ({exc})"))
                 continue
@@ -154,13 +188,17 @@ def _mkdirs(root: Path, folder: Path) -> None:
             current.mkdir(mode=0o755)
 
 
-def _copy(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, declared: int, budget: int) -> int:
+def _copy(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, declared: int, budget: int
+) -> int:
     """Copy one entry, counting real bytes: more than declared (a lying header) or than
     the remaining budget stops it."""
     if target.is_symlink() or target.is_dir():
         raise OSError(f"{target.name} exists and is not a file")
     count = 0
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    fd = os.open(
+        target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o644
+    )
     with zf.open(info) as src, os.fdopen(fd, "wb") as out:
         while chunk := src.read(CHUNK):
             count += len(chunk)

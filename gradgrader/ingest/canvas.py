@@ -25,7 +25,9 @@ from gradgrader.ingest.archive import ZipLimits
 from gradgrader.ingest.folders import make_submission, pick_file
 from gradgrader.ingest.submission import GRADABLE, Submission
 
-NAME = re.compile(r"^(?P<login>.+?)_(?:(?P<late>LATE)_)?(?P<user>\d+)_(?P<attachment>\d+)_(?P<name>.+)$")
+NAME = re.compile(
+    r"^(?P<login>.+?)_(?:(?P<late>LATE)_)?(?P<user>\d+)_(?P<attachment>\d+)_(?P<name>.+)$"
+)
 RESUBMITTED = re.compile(r"^(?P<stem>.+)-(?P<n>\d+)$")
 
 
@@ -52,21 +54,36 @@ def parse_name(name: str) -> CanvasFile | None:
         # only .py/.ipynb lose the suffix: a module name cannot contain "-" anyway, while
         # a data file called "run-2.csv" may well be meant
         original, version = r["stem"] + suffix, int(r["n"])
-    return CanvasFile(Path(name), m["login"], m["user"], int(m["attachment"]), m["late"] == "LATE", original, version)
+    return CanvasFile(
+        Path(name),
+        m["login"],
+        m["user"],
+        int(m["attachment"]),
+        m["late"] == "LATE",
+        original,
+        version,
+    )
 
 
 def matches(entry: Path) -> bool:
     return entry.is_file() and NAME.match(entry.name) is not None
 
 
-def read(root: Path, filename: str, students: Path, cache: Path, limits: ZipLimits) -> tuple[list[Submission], list[Skipped]]:
+def read(
+    root: Path, filename: str, students: Path, cache: Path, limits: ZipLimits
+) -> tuple[list[Submission], list[Skipped]]:
     """Every student in the Canvas download at ``root``; their files gathered under ``students``."""
     skipped: list[Skipped] = []
     by_user: dict[str, list[CanvasFile]] = {}
     for entry in visible(root):
         parsed = parse_name(entry.name) if entry.is_file() else None
         if parsed is None:
-            skipped.append(Skipped(entry.name, "not named like a Canvas submission (login_userid_attachmentid_name)"))
+            skipped.append(
+                Skipped(
+                    entry.name,
+                    "not named like a Canvas submission (login_userid_attachmentid_name)",
+                )
+            )
             continue
         by_user.setdefault(parsed.user_id, []).append(dataclasses.replace(parsed, path=entry))
     logins: dict[str, set[str]] = {}
@@ -80,7 +97,12 @@ def read(root: Path, filename: str, students: Path, cache: Path, limits: ZipLimi
         for f in sorted(files, key=lambda f: (f.version, f.attachment)):
             if f.original in latest:
                 old = latest[f.original]
-                skipped.append(Skipped(old.path.name, f"older upload of {f.original} (the newer {f.path.name} is graded)"))
+                skipped.append(
+                    Skipped(
+                        old.path.name,
+                        f"older upload of {f.original} (the newer {f.path.name} is graded)",
+                    )
+                )
             latest[f.original] = f
         kept = sorted(latest.values(), key=lambda f: f.original)
         folder = students / sid
@@ -88,6 +110,13 @@ def read(root: Path, filename: str, students: Path, cache: Path, limits: ZipLimi
         path, problem = pick_file(folder, filename)
         graded = next((f for f in kept if path is not None and path == folder / f.original), None)
         late = graded.late if graded is not None else any(f.late for f in kept)
-        lms = {"kind": "canvas", "login": login, "user_id": uid, "files": [f.path.name for f in kept]}
-        submissions.append(make_submission(sid, path, folder, problem, filename, cache, {"late": late, "lms": lms}))
+        lms = {
+            "kind": "canvas",
+            "login": login,
+            "user_id": uid,
+            "files": [f.path.name for f in kept],
+        }
+        submissions.append(
+            make_submission(sid, path, folder, problem, filename, cache, {"late": late, "lms": lms})
+        )
     return submissions, skipped

@@ -39,15 +39,21 @@ class ClassExport:
 
     kind: str  # one of KINDS
     source: Path  # what the caller gave (folder or zip)
-    root: Path  # where each submission is ROOT/<id>/ or ROOT/<id>.py|.ipynb (run.json's class_folder)
+    root: (
+        Path  # where each submission is ROOT/<id>/ or ROOT/<id>.py|.ipynb (run.json's class_folder)
+    )
     submissions: list[Submission]
     skipped: list[Skipped] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
         """One line for the TA: what was read."""
-        what = {"folder": "class folder", "canvas": "Canvas download", "moodle": "Moodle download",
-                "gradescope": "Gradescope export"}[self.kind]
+        what = {
+            "folder": "class folder",
+            "canvas": "Canvas download",
+            "moodle": "Moodle download",
+            "gradescope": "Gradescope export",
+        }[self.kind]
         late = sum(1 for s in self.submissions if s.extra.get("late"))
         notebooks = sum(1 for s in self.submissions if s.notebook is not None)
         parts = [f"{what}: {len(self.submissions)} submission(s)"]
@@ -56,7 +62,9 @@ class ClassExport:
         if late:
             parts.append(f"{late} late")
         if self.skipped:
-            parts.append(f"{len(self.skipped)} entr{'y' if len(self.skipped) == 1 else 'ies'} skipped")
+            parts.append(
+                f"{len(self.skipped)} entr{'y' if len(self.skipped) == 1 else 'ies'} skipped"
+            )
         return ", ".join(parts)
 
 
@@ -92,20 +100,25 @@ def _unwrap(root: Path) -> Path:
     return root
 
 
-def open_class(path: Path, filename: str, workdir: Path, limits: ZipLimits = ZipLimits()) -> ClassExport:
+def open_class(
+    path: Path, filename: str, workdir: Path, limits: ZipLimits | None = None
+) -> ClassExport:
     """Every submission in ``path`` (a folder or a zip; see the module docstring), for the
     assignment whose file is ``filename``. ``workdir`` is gradgrader's own folder (e.g.
     OUT/.extracted): its ``zip``, ``students`` and ``notebooks`` sub-folders are rebuilt
     on every call. Raises SubmissionError for an input that cannot be read at all."""
     if not path.exists():
         raise SubmissionError(f"{path}: no such file or folder")
+    limits = limits or ZipLimits()
     skipped: list[Skipped] = []
     warnings: list[str] = []
     for sub in ("zip", "students", "notebooks"):
         shutil.rmtree(workdir / sub, ignore_errors=True)
     if path.is_file():
         if not zipfile.is_zipfile(path):
-            raise SubmissionError(f"{path}: neither a folder nor a zip file (give the class folder or the LMS's zip)")
+            raise SubmissionError(
+                f"{path}: neither a folder nor a zip file (give the class folder or the LMS's zip)"
+            )
         done = safe_extract(path, workdir / "zip", limits)
         skipped += [Skipped(name, why) for name, why in done.skipped]
         root = workdir / "zip"

@@ -7,7 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from gradgrader.errors import SubmissionError
-from gradgrader.ingest.submission import GRADABLE, IGNORED_DIRS, Submission, default_cache, notebook_submission
+from gradgrader.ingest.submission import (
+    GRADABLE,
+    IGNORED_DIRS,
+    Submission,
+    default_cache,
+    notebook_submission,
+)
 
 
 def gradable_files(folder: Path) -> list[Path]:
@@ -15,9 +21,9 @@ def gradable_files(folder: Path) -> list[Path]:
     found = []
     for p in folder.rglob("*"):
         rel = p.relative_to(folder).parts
-        if p.suffix in GRADABLE and p.is_file() and not p.is_symlink() and not set(rel) & IGNORED_DIRS:
-            if not any(part.startswith(".") for part in rel):
-                found.append(p)
+        hidden = set(rel) & IGNORED_DIRS or any(part.startswith(".") for part in rel)
+        if p.suffix in GRADABLE and p.is_file() and not p.is_symlink() and not hidden:
+            found.append(p)
     return sorted(found)
 
 
@@ -38,7 +44,9 @@ def pick_file(folder: Path, filename: str) -> tuple[Path | None, str]:
         return files[0], ""
     if not files:
         return None, f"no {filename} (and no other .py file or notebook) in {folder.name}/"
-    names = ", ".join(str(p.relative_to(folder)) for p in files[:6]) + (", ..." if len(files) > 6 else "")
+    names = ", ".join(str(p.relative_to(folder)) for p in files[:6]) + (
+        ", ..." if len(files) > 6 else ""
+    )
     return None, (
         f"no {filename} in {folder.name}/ but several .py files or notebooks ({names}): "
         f"rename the one to grade to {filename}"
@@ -46,7 +54,11 @@ def pick_file(folder: Path, filename: str) -> tuple[Path | None, str]:
 
 
 def submission_in(
-    sid: str, folder: Path, filename: str, cache: Path | None = None, extra: dict[str, Any] | None = None
+    sid: str,
+    folder: Path,
+    filename: str,
+    cache: Path | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Submission:
     """Student ``sid``'s submission in their own ``folder`` (a notebook converted into ``cache``)."""
     path, problem = pick_file(folder, filename)
@@ -70,7 +82,11 @@ def make_submission(
 
 
 def file_submission(
-    sid: str, path: Path, filename: str, cache: Path | None = None, extra: dict[str, Any] | None = None
+    sid: str,
+    path: Path,
+    filename: str,
+    cache: Path | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Submission:
     """A submission that is a single file (no folder of its own)."""
     return make_submission(sid, path, None, "", filename, cache, extra)
@@ -81,7 +97,9 @@ def discover(root: Path, filename: str, cache: Path | None = None) -> list[Submi
     if not root.exists():
         raise SubmissionError(f"{root}: no such folder")
     if not root.is_dir():
-        raise SubmissionError(f"{root}: not a folder (give the folder that holds the class's submissions)")
+        raise SubmissionError(
+            f"{root}: not a folder (give the folder that holds the class's submissions)"
+        )
     found: list[Submission] = []
     for entry in sorted(root.iterdir()):
         if entry.name.startswith(".") or entry.name in IGNORED_DIRS:
@@ -93,7 +111,9 @@ def discover(root: Path, filename: str, cache: Path | None = None) -> list[Submi
     ids = [s.id for s in found]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
-        raise SubmissionError(f"{root}: two submissions share the id(s) {', '.join(dupes)} (a folder and a file?)")
+        raise SubmissionError(
+            f"{root}: two submissions share the id(s) {', '.join(dupes)} (a folder and a file?)"
+        )
     return found
 
 
@@ -108,5 +128,9 @@ def single(path: Path, filename: str, cache: Path | None = None) -> Submission:
             raise SubmissionError(f"{path}: {sub.problem}")
         return sub
     if path.suffix not in GRADABLE:
-        raise SubmissionError(f"{path}: not a Python file or a Jupyter notebook (expected {filename})")
-    return file_submission(path.stem, path, filename, cache)  # an unreadable notebook: graded as an error
+        raise SubmissionError(
+            f"{path}: not a Python file or a Jupyter notebook (expected {filename})"
+        )
+    return file_submission(
+        path.stem, path, filename, cache
+    )  # an unreadable notebook: graded as an error

@@ -58,7 +58,9 @@ def read_metadata(path: Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise SubmissionError(f"{path}: not a Gradescope metadata file (expected one entry per submission)")
+        raise SubmissionError(
+            f"{path}: not a Gradescope metadata file (expected one entry per submission)"
+        )
     return {str(k): v for k, v in data.items() if isinstance(v, dict)}
 
 
@@ -71,7 +73,12 @@ def students(record: dict[str, Any]) -> list[dict[str, str]]:
     out = []
     for person in _get(record, "submitters") or []:
         if isinstance(person, dict):
-            out.append({k: "" if _get(person, k) is None else str(_get(person, k)) for k in ("name", "sid", "email")})
+            out.append(
+                {
+                    k: "" if _get(person, k) is None else str(_get(person, k))
+                    for k in ("name", "sid", "email")
+                }
+            )
     return out
 
 
@@ -79,7 +86,9 @@ def matches(root: Path) -> bool:
     return (root / METADATA).is_file()
 
 
-def read(root: Path, filename: str, cache: Path) -> tuple[list[Submission], list[Skipped], list[str]]:
+def read(
+    root: Path, filename: str, cache: Path
+) -> tuple[list[Submission], list[Skipped], list[str]]:
     """Every submission of the Gradescope export at ``root``."""
     meta = read_metadata(root / METADATA)
     skipped: list[Skipped] = []
@@ -90,21 +99,30 @@ def read(root: Path, filename: str, cache: Path) -> tuple[list[Submission], list
         if entry.name == METADATA:
             continue
         if not (entry.is_dir() and entry.name.startswith(PREFIX)):
-            skipped.append(Skipped(entry.name, "not a submission_<id>/ folder (a PDF submission is not graded here)"))
+            skipped.append(
+                Skipped(
+                    entry.name,
+                    "not a submission_<id>/ folder (a PDF submission is not graded here)",
+                )
+            )
             continue
         record = meta.get(entry.name)
         seen.add(entry.name)
         people = students(record) if record else []
         if record is None:
-            warnings.append(f"{entry.name} is not in {METADATA}: graded, but no student is known for it")
+            warnings.append(
+                f"{entry.name} is not in {METADATA}: graded, but no student is known for it"
+            )
         lms = {
             "kind": "gradescope",
-            "submission_id": entry.name[len(PREFIX):],
+            "submission_id": entry.name[len(PREFIX) :],
             "students": people,
             "created_at": str(_get(record, "created_at") or "") if record else "",
         }
         submissions.append(submission_in(entry.name, entry, filename, cache, {"lms": lms}))
     missing = sorted(set(meta) - seen)
     if missing:
-        warnings.append(f"{len(missing)} submission(s) in {METADATA} have no folder: {', '.join(missing[:5])}")
+        warnings.append(
+            f"{len(missing)} submission(s) in {METADATA} have no folder: {', '.join(missing[:5])}"
+        )
     return submissions, skipped, warnings

@@ -22,8 +22,12 @@ from gradgrader.ingest.archive import ZipLimits
 from gradgrader.ingest.folders import submission_in
 from gradgrader.ingest.submission import Submission
 
-FOLDER = re.compile(r"^(?P<name>.+)_(?P<pid>\d+)_assign(?:submission|feedback)_(?P<plugin>[a-z]+)_?$")
-FILE = re.compile(r"^(?P<name>.+)_(?P<pid>\d+)_assign(?:submission|feedback)_(?P<plugin>[a-z]+)_(?P<rest>.+)$")
+FOLDER = re.compile(
+    r"^(?P<name>.+)_(?P<pid>\d+)_assign(?:submission|feedback)_(?P<plugin>[a-z]+)_?$"
+)
+FILE = re.compile(
+    r"^(?P<name>.+)_(?P<pid>\d+)_assign(?:submission|feedback)_(?P<plugin>[a-z]+)_(?P<rest>.+)$"
+)
 
 
 def parse(entry: Path) -> tuple[str, str, str] | None:
@@ -40,14 +44,21 @@ def matches(entry: Path) -> bool:
     return parse(entry) is not None
 
 
-def read(root: Path, filename: str, students: Path, cache: Path, limits: ZipLimits) -> tuple[list[Submission], list[Skipped]]:
+def read(
+    root: Path, filename: str, students: Path, cache: Path, limits: ZipLimits
+) -> tuple[list[Submission], list[Skipped]]:
     """Every student in the Moodle download at ``root``; their files gathered under ``students``."""
     skipped: list[Skipped] = []
     by_pid: dict[str, tuple[str, list[tuple[Path, str]]]] = {}
     for entry in visible(root):
         parsed = parse(entry)
         if parsed is None:
-            skipped.append(Skipped(entry.name, "not named like a Moodle submission (Full Name_participantid_assignsubmission_…)"))
+            skipped.append(
+                Skipped(
+                    entry.name,
+                    "not named like a Moodle submission (Full Name_participantid_assignsubmission_…)",
+                )
+            )
             continue
         name, pid, rest = parsed
         files = by_pid.setdefault(pid, (name, []))[1]

@@ -26,7 +26,9 @@ from gradgrader.errors import SubmissionError
 
 NEWLINE = re.compile(r"\r\n|\r|\n")  # what Python's tokenizer counts as a line break
 # A line magic, a shell escape, or an assignment from one (``x = %timeit f()``, ``out = !ls``).
-MAGIC_LINE = re.compile(r"^(?P<indent>[ \t]*)(?:[A-Za-z_][\w.]*(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*)*[ \t]*=[ \t]*)?[%!]")
+MAGIC_LINE = re.compile(
+    r"^(?P<indent>[ \t]*)(?:[A-Za-z_][\w.]*(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*)*[ \t]*=[ \t]*)?[%!]"
+)
 HELP_LINE = re.compile(r"^[ \t]*(?:\?{1,2}[\w.]+|[\w.]+\?{1,2})[ \t]*$")
 
 
@@ -141,7 +143,9 @@ def read_notebook(path: Path) -> list[dict]:
     except UnicodeDecodeError:
         raise SubmissionError(f"{path.name} is not a Jupyter notebook (not UTF-8 text)") from None
     except ValueError as exc:
-        raise SubmissionError(f"{path.name} is not a readable Jupyter notebook (broken JSON: {exc})") from None
+        raise SubmissionError(
+            f"{path.name} is not a readable Jupyter notebook (broken JSON: {exc})"
+        ) from None
     except OSError as exc:
         raise SubmissionError(f"{path.name} cannot be read ({exc.strerror})") from None
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
@@ -180,7 +184,9 @@ def convert(cells: list[dict], notebook_name: str, generated_name: str = "") -> 
         where.append((number, 1))
         scan = _Scan()
         for i, line in enumerate(lines, start=1):
-            ipython_only = bool(line.strip()) and bool(MAGIC_LINE.match(line) or HELP_LINE.match(line))
+            ipython_only = bool(line.strip()) and bool(
+                MAGIC_LINE.match(line) or HELP_LINE.match(line)
+            )
             if ipython_only and scan.at_statement_start:
                 indent = line[: len(line) - len(line.lstrip())]
                 out.append(f"{indent}pass  # IPython only: {line.strip()}")

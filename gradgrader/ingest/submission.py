@@ -110,7 +110,12 @@ def _copy_folder(src: Path, dest: Path) -> None:
 
 
 def notebook_submission(
-    sid: str, notebook: Path, folder: Path | None, cache: Path, extra: dict[str, Any] | None = None, filename: str = ""
+    sid: str,
+    notebook: Path,
+    folder: Path | None,
+    cache: Path,
+    extra: dict[str, Any] | None = None,
+    filename: str = "",
 ) -> Submission:
     """The submission ``sid`` whose work is the notebook at ``notebook``.
 
@@ -142,12 +147,18 @@ def notebook_submission(
             new_folder = target
             if path.exists():
                 return Submission(
-                    sid, None, folder,
+                    sid,
+                    None,
+                    folder,
                     f"{notebook.name} would be graded as {name}, but {path.relative_to(target)} already exists "
-                    f"beside it: keep one of the two", extra, None,
+                    f"beside it: keep one of the two",
+                    extra,
+                    None,
                 )
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(module.source, encoding="utf-8")
     except (OSError, ValueError) as exc:
-        raise SubmissionError(f"cannot write the module converted from {notebook} into {cache}: {exc}") from None
+        raise SubmissionError(
+            f"cannot write the module converted from {notebook} into {cache}: {exc}"
+        ) from None
     return Submission(sid, path, new_folder, "", extra, module)

@@ -123,6 +123,10 @@ def _decode_arg(spec: dict, blobs: list[bytes]):
     kind = spec["kind"]
     if kind == "array":  # raw bytes; dtype and shape in the header (written by the grader)
         return np.frombuffer(blobs[spec["blob"]], dtype=np.dtype(spec["dtype"])).reshape(spec["shape"]).copy()
+    if kind == "object":  # the course's own type, e.g. common:GaussianMixture
+        module, _, name = spec["factory"].partition(":")
+        factory = getattr(importlib.import_module(module), name)
+        return factory(**{k: _decode_arg(v, blobs) for k, v in spec["fields"].items()})
     if kind == "int":
         return int(spec["value"])
     return float(spec["value"])

@@ -72,7 +72,9 @@ class Problem:
     def describe(self) -> str:
         where = f" (line {self.line}: {self.code.strip()})" if self.line else ""
         if self.kind == "exception" or (self.exc_type and self.kind in {"not-implemented", "memory-limit"}):
-            text = f"{self.exc_type}: {self.message}" if self.message else self.exc_type
+            first = self.message.strip().splitlines()[0] if self.message.strip() else ""
+            more = " …" if self.message.strip().count("\n") else ""
+            text = f"{self.exc_type}: {first}{more}" if first else self.exc_type
             return f"raised {text}{where}"
         return f"{self.message}{where}"
 
@@ -137,20 +139,24 @@ def _encode_args(
     """Arguments as JSON specs plus raw array bytes. An array object passed to several
     calls of one batch (the data X of 40 finite-difference calls) travels once; the
     child still gives every call its own copy."""
-    specs: list[dict] = []
     blobs = [] if blobs is None else blobs
     seen = {} if seen is None else seen
-    for a in args:
-        if isinstance(a, np.ndarray):
-            if id(a) not in seen:
-                seen[id(a)] = len(blobs)
-                blobs.append(np.ascontiguousarray(a).tobytes())
-            specs.append({"kind": "array", "blob": seen[id(a)], "dtype": a.dtype.str, "shape": list(a.shape)})
-        elif isinstance(a, (bool, int, np.integer)):
-            specs.append({"kind": "int", "value": int(a)})
-        else:
-            specs.append({"kind": "float", "value": float(a)})
-    return specs, blobs
+    return [_encode_value(a, blobs, seen) for a in args], blobs
+
+
+def _encode_value(a: Any, blobs: list[bytes], seen: dict[int, int]) -> dict:
+    from gradgrader.cases import Composite
+
+    if isinstance(a, np.ndarray):
+        if id(a) not in seen:
+            seen[id(a)] = len(blobs)
+            blobs.append(np.ascontiguousarray(a).tobytes())
+        return {"kind": "array", "blob": seen[id(a)], "dtype": a.dtype.str, "shape": list(a.shape)}
+    if isinstance(a, Composite):
+        return {"kind": "object", "factory": a.factory, "fields": {k: _encode_value(v, blobs, seen) for k, v in a.fields.items()}}
+    if isinstance(a, (bool, int, np.integer)):
+        return {"kind": "int", "value": int(a)}
+    return {"kind": "float", "value": float(a)}
 
 
 class _Drain(threading.Thread):

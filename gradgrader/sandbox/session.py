@@ -27,9 +27,15 @@ def _digest(a: np.ndarray) -> bytes:
 def _key(function: str, args: list[Any], cache: dict[int, bytes] | None = None) -> str:
     """The memo key of a call: the function and the exact bytes of its arguments.
     ``cache`` (id → digest) hashes an array shared by many calls of a batch once."""
+    from gradgrader.cases import Composite
+
     h = hashlib.sha1(function.encode())
     for a in args:
-        if isinstance(a, np.ndarray):
+        if isinstance(a, Composite):
+            names = sorted(a.fields)
+            h.update(f"object {a.factory} {names}".encode())
+            h.update(_key("", [a.fields[n] for n in names], cache).encode())
+        elif isinstance(a, np.ndarray):
             if cache is None:
                 h.update(_digest(a))
             else:

@@ -416,12 +416,12 @@ class DetailScreen(Screen[None]):
         Binding("escape,backspace", "app.show_table", "Back", id="detail-back"),
         Binding("n", "app.next_failing", "Next ✘", id="detail-next-failing"),
         Binding("p", "app.prev_failing", "Prev ✘", id="detail-prev-failing"),
-        Binding("1", "tab('checks')", "Checks", id="tab-checks"),
-        Binding("2", "tab('source')", "Source", id="tab-source"),
-        Binding("3", "tab('output')", "Output", id="tab-output"),
+        Binding("1", "tab('checks')", "Checks tab", id="tab-checks", show=False),
+        Binding("2", "tab('source')", "Source tab", id="tab-source", show=False),
+        Binding("3", "tab('output')", "Output tab", id="tab-output", show=False),
         Binding("g", "app.regrade", "Re-grade", id="detail-regrade"),
         Binding("e", "app.override", "Override", id="detail-override"),
-        Binding("c", "app.comment", "Comment", id="detail-comment", show=False),
+        Binding("c", "app.comment", "Comment", id="detail-comment"),
     ]
 
     def __init__(self, result: Result) -> None:
@@ -432,13 +432,13 @@ class DetailScreen(Screen[None]):
         yield Header(show_clock=False, icon="✎")
         yield Static("", id="detail-head")
         with TabbedContent(id="detail-tabs", initial="checks"):
-            with TabPane("Checks", id="checks"):
+            with TabPane("1 Checks", id="checks"):
                 with VerticalScroll(id="checks-scroll"):
                     yield Static("", id="checks-body")
-            with TabPane("Source", id="source"):
+            with TabPane("2 Source", id="source"):
                 with ScrollableContainer(id="source-scroll"):
                     yield Static("", id="source-body")
-            with TabPane("Output", id="output"):
+            with TabPane("3 Output", id="output"):
                 with VerticalScroll(id="output-scroll"):
                     yield Static("", id="output-body")
         yield Footer(compact=True)
