@@ -370,8 +370,8 @@ def load_assignment(name_or_path: str | Path) -> Assignment:
         raise meta.fail("file", f"must be a plain Python file name like 'softmax.py', not {filename!r}")
     helpers = tuple(meta.get("helpers", list, []))
     for h in helpers:
-        if not isinstance(h, str) or not (root / h).is_file():
-            raise meta.fail("helpers", f"{h!r} is not a file in {root}")
+        if not isinstance(h, str) or not ((root / h).is_file() or (root / h).is_dir()) or h in {"reference.py", "hooks.py"}:
+            raise meta.fail("helpers", f"{h!r} is not a course module, package or data file in {root}")
 
     functions: dict[str, FunctionSpec] = {}
     fr = top.sub("functions")

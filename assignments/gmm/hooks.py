@@ -15,6 +15,7 @@ linear algebra touches them, so no submission can make a hook raise.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -34,7 +35,7 @@ from gradgrader.checks.base import (
 )
 from gradgrader.checks.gradients import DIRECTIONS, OBJECTIVE_TOL, REFERENCE_STEP, random_directions
 from gradgrader.checks.values import failure_case, nonfinite_case
-from gradgrader.diagnose import diagnose, error_map
+from gradgrader.diagnose import MATCH_RTOL, diagnose, error_map
 from gradgrader.spec import CheckSpec
 
 LOG_2PI = float(np.log(2.0 * np.pi))
@@ -108,6 +109,18 @@ def _q_value(X, q, mu, Lam, pi=None) -> float:
     return float(np.sum(q * a))
 
 
+def quiet(check_fn: Callable[[CheckSpec, CheckContext], CheckResult]) -> Callable[[CheckSpec, CheckContext], CheckResult]:
+    """Run a hook check with numpy's floating-point warnings off: student values may
+    overflow or divide by zero, and every result is tested for finiteness instead."""
+
+    @functools.wraps(check_fn)
+    def run(check: CheckSpec, ctx: CheckContext) -> CheckResult:
+        with np.errstate(all="ignore"):
+            return check_fn(check, ctx)
+
+    return run
+
+
 def _sym(M):
     return 0.5 * (M + np.swapaxes(M, -1, -2))
 
@@ -148,51 +161,63 @@ def Q_of_precision(X, q, mu, Lam):
 
 
 # ------------------------------------------------------------------ wrong variants (diagnosis)
+# Some mistakes cannot show on some inputs: A⁻¹ = A⁻ᵀ and 2G − diag(G) = G when D = 1, x̄ = μ_1
+# when K = 1. There the wrong answer is the right one, and offering it would let the
+# diagnoser name that mistake for any near miss; such a variant is NaN ("nothing to
+# recognise here"), which matches no answer (and passes `gradgrader validate`).
+def _distinct(wrong, right):
+    wrong = np.asarray(wrong, dtype=np.float64)
+    return np.full(wrong.shape, np.nan) if rel_error(wrong, np.asarray(right, dtype=np.float64)) <= MATCH_RTOL else wrong
+
+
 def logdet_inverse(A):
     """A⁻¹ where A⁻ᵀ is right: inverse-not-transposed."""
-    return np.linalg.inv(A)
+    return _distinct(np.linalg.inv(A), REFERENCE.grad_logdet(A))
 
 
 def quadform_wrt_x(A, x):
     """(∇_x xᵀAx) xᵀ = ((A + Aᵀ) x) xᵀ: the gradient with respect to x forced into D × D."""
-    return np.outer((A + A.T) @ x, x)
+    return _distinct(np.outer((A + A.T) @ x, x), REFERENCE.grad_quadform(A, x))
 
 
 def e_step_over_samples(X, pi, mu, Sigma):
     """π_k N(x_n; μ_k, Σ_k) normalised over the points n instead of the components k."""
     a = _log_joint(X, pi, mu, Sigma)
     c = a.max(axis=0, keepdims=True)
-    return np.exp(a - c - np.log(np.sum(np.exp(a - c), axis=0, keepdims=True)))
+    wrong = np.exp(a - c - np.log(np.sum(np.exp(a - c), axis=0, keepdims=True)))
+    return _distinct(wrong, REFERENCE.e_step(X, pi, mu, Sigma))
 
 
 def grad_mu_with_covariance(X, q, mu, Sigma):
     """Σ_k Σ_n q_nk (x_n − μ_k): Σ_k where Λ_k belongs."""
     r = q.T @ X - q.sum(axis=0)[:, None] * mu
-    return np.einsum("kij,kj->ki", Sigma, r)
+    return _distinct(np.einsum("kij,kj->ki", Sigma, r), REFERENCE.grad_mu(X, q, mu, Sigma))
 
 
 def precision_unique_entries(X, q, mu, Sigma):
     """2G − diag(G): the gradient over the unique entries of a symmetric Λ_k."""
     G = REFERENCE.grad_precision(X, q, mu, Sigma)
-    return 2.0 * G - G * np.eye(X.shape[1])
+    return _distinct(2.0 * G - G * np.eye(X.shape[1]), G)
 
 
 def precision_with_precision(X, q, mu, Sigma):
     """½ Σ_n q_nk (Λ_k − d dᵀ): ∇ log det Λ taken as Λ instead of Λ⁻ᵀ = Σ."""
     G = REFERENCE.grad_precision(X, q, mu, Sigma)
     N_k = q.sum(axis=0)[:, None, None]
-    return G + 0.5 * N_k * (np.linalg.inv(Sigma) - Sigma)
+    return _distinct(G + 0.5 * N_k * (np.linalg.inv(Sigma) - Sigma), G)
 
 
 def covariance_around_data_mean(X, q):
     """Σ_n q_nk (x_n − x̄)(x_n − x̄)ᵀ / N_k: the data mean x̄ where the new μ_k belongs."""
     Xc = X - X.mean(axis=0)
-    return np.einsum("nk,ni,nj->kij", q, Xc, Xc) / q.sum(axis=0)[:, None, None]
+    wrong = np.einsum("nk,ni,nj->kij", q, Xc, Xc) / q.sum(axis=0)[:, None, None]
+    return _distinct(wrong, REFERENCE.m_step(X, q)[2])
 
 
 def precision_instead_of_covariance(X, q):
     """Λ_k = Σ_k⁻¹ returned where the covariance Σ_k was asked for."""
-    return np.linalg.inv(REFERENCE.m_step(X, q)[2])
+    Sigma = REFERENCE.m_step(X, q)[2]
+    return _distinct(np.linalg.inv(Sigma), Sigma)
 
 
 # ------------------------------------------------------------------ grad_precision: differences over Λ
@@ -207,6 +232,7 @@ def _differences(f: Callable[[np.ndarray], float], x: np.ndarray, directions: np
     return out
 
 
+@quiet
 def precision_finite_differences(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     """∂Q/∂Λ against fourth-order differences of Q(Λ) at Λ = Σ⁻¹.
 
@@ -237,7 +263,7 @@ def precision_finite_differences(check: CheckSpec, ctx: CheckContext) -> CheckRe
         dirs = random_directions(ctx.rng(check.id, case), lam0.shape, n, symmetric)
         # Same step rule as kind = "objective_gradient": ε₆₄^(1/5) times the RMS entry.
         h = REFERENCE_STEP * max(1.0, float(np.linalg.norm(lam0)) / np.sqrt(lam0.size))
-        fd = _differences(lambda L: Q_of_precision(X, q, mu, L), lam0, dirs, h)
+        fd = _differences(lambda L, X=X, q=q, mu=mu: Q_of_precision(X, q, mu, L), lam0, dirs, h)
         err = rel_error(np.array([np.vdot(g, v) for v in dirs]), fd)
         if err <= tol:
             results.append(CaseResult(case, True, err))
@@ -261,10 +287,11 @@ def precision_finite_differences(check: CheckSpec, ctx: CheckContext) -> CheckRe
                     "",
                     error_map(g, ref["G"]),
                 )
-        elif symmetric and dims["D"] > 1:
-            message += f"; nor is it the unique-entries gradient 2G − diag(G) (that pairing is off by {err_unique:.2g})"
-        if finding is not None and finding.summary:
-            message += f"; {finding.summary}"
+        else:
+            if symmetric and dims["D"] > 1:
+                message += f"; nor is it the unique-entries gradient 2G − diag(G) (that pairing is off by {err_unique:.2g})"
+            if finding is not None and finding.summary:
+                message += f"; {finding.summary}"
         mistakes = (finding.mistake,) if finding is not None and finding.mistake else ()
         results.append(CaseResult(case, False, err, message, mistakes, finding))
     return summarise(
@@ -277,6 +304,10 @@ def precision_finite_differences(check: CheckSpec, ctx: CheckContext) -> CheckRe
 # float32 code at ~1e-7 (sums of ≤ 40 terms), while every mistake is O(1) off.
 SIMPLEX_TOL = 1e-6
 SYMMETRY_TOL = 1e-6
+# ‖∂Q/∂θ_k‖ over Σ_n of the norms of its terms: 0 at the M step's answer, ~1e-16 for
+# float64 code and ≲ √N·6e-8 < 1e-6 for float32 code with N ≤ 40; a wrong mean or
+# covariance leaves a fraction of order 1e-2 or more.
+STATIONARY_TOL = 1e-6
 # A random feasible step moves each block by 1e-3 of its own scale: Q then drops by
 # ~ε² ≈ 1e-6 of its size at a maximum, and rises by ~ε·‖∇Q‖ wherever the gradient is
 # not zero; rounding of Q is ~1e-15 of the size of its terms, far below ASCENT_SLACK.
@@ -302,8 +333,9 @@ def _fail(ctx, case, args, dims, output, value, err, message) -> CaseResult:
     return CaseResult(case, False, err, message, mistakes, finding)
 
 
-def _m_step_cases(check: CheckSpec, ctx: CheckContext, judge: Judge, passed: str) -> CheckResult:
-    """Run ``judge`` on the student's m_step output for every case of the check."""
+def _m_step_cases(check: CheckSpec, ctx: CheckContext, uses: tuple[str, ...], judge: Judge, passed: str) -> CheckResult:
+    """Run ``judge`` on the student's m_step output for every case of the check; ``uses``
+    names the outputs the check reads (only those must be finite)."""
     results: list[CaseResult] = []
     for case in check.cases:
         args = ctx.inputs("m_step", case)
@@ -312,7 +344,7 @@ def _m_step_cases(check: CheckSpec, ctx: CheckContext, judge: Judge, passed: str
         if isinstance(got, Failure):
             results.append(failure_case(ctx, check, case, got, args, None))
             continue
-        bad = next((o for o in ("pi", "mu", "Sigma") if not np.all(np.isfinite(got[o]))), None)
+        bad = next((o for o in uses if not np.all(np.isfinite(got[o]))), None)
         if bad is not None:
             results.append(nonfinite_case(ctx, check, case, bad, got[bad], args, "nan-output"))
             continue
@@ -320,6 +352,7 @@ def _m_step_cases(check: CheckSpec, ctx: CheckContext, judge: Judge, passed: str
     return summarise(check, results, f"{passed} on {len(results)} cases")
 
 
+@quiet
 def m_step_simplex(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     """π is the maximiser of Σ_k N_k log π_k subject to Σ_k π_k = 1.
 
@@ -348,9 +381,10 @@ def m_step_simplex(check: CheckSpec, ctx: CheckContext) -> CheckResult:
             f"where yours gives N_k/π_k from {ratio.min():.4g} to {ratio.max():.4g}",
         )
 
-    return _m_step_cases(check, ctx, judge, "π is on the simplex and N_k/π_k = N (the Lagrangian is stationary)")
+    return _m_step_cases(check, ctx, ("pi",), judge, "π is on the simplex and N_k/π_k = N (the Lagrangian is stationary)")
 
 
+@quiet
 def m_step_spd(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     """Every returned Σ_k is a covariance: symmetric and positive definite."""
 
@@ -360,13 +394,13 @@ def m_step_spd(check: CheckSpec, ctx: CheckContext) -> CheckResult:
             return CaseResult(case, True, 0.0)
         return _fail(ctx, case, args, dims, "Sigma", got["Sigma"], float("inf"), f"{why} on {case_label(ctx, case, args)}")
 
-    return _m_step_cases(check, ctx, judge, "every Σ_k is symmetric positive definite")
+    return _m_step_cases(check, ctx, ("Sigma",), judge, "every Σ_k is symmetric positive definite")
 
 
 def _stationary(check: CheckSpec, ctx: CheckContext, output: str) -> CheckResult:
     """‖∂Q/∂θ_k‖ relative to the size of its terms, at the student's (μ, Σ), where the
     gradient comes from the reference's grad_mu / grad_precision (θ = μ or Λ)."""
-    tol = float(check.params.get("tol", 1e-6))
+    tol = float(check.params.get("tol", STATIONARY_TOL))
 
     def judge(case, args, dims, got):
         X, q = args["X"], args["q"]
@@ -379,18 +413,22 @@ def _stationary(check: CheckSpec, ctx: CheckContext, output: str) -> CheckResult
         at = {"X": X, "q": q, "mu": mu, "Sigma": Sigma}
         d = X[:, None, :] - mu[None, :, :]  # (N, K, D)
         if output == "mu":
-            g = ctx.reference("grad_mu", at)["G"]  # (K, D), unconstrained: no projection
+            g = ctx.course.reference.grad_mu(**at)  # (K, D), unconstrained: no projection
             lam_d = np.linalg.solve(Sigma[None], d[..., None])[..., 0]
             size = np.einsum("nk,nk->k", q, np.linalg.norm(lam_d, axis=-1))  # Σ_n q_nk ‖Λ_k d_nk‖
             ratio = np.linalg.norm(g, axis=-1) / np.maximum(size, 1e-300)
             what, fix = "∂Q/∂μ_k = Σ_n q_nk Λ_k (x_n − μ_k)", "μ_k must be the q-weighted mean Σ_n q_nk x_n / N_k"
         else:
-            g = _sym(ctx.reference("grad_precision", at)["G"])  # projected on symmetric Λ
+            g = _sym(ctx.course.reference.grad_precision(**at))  # projected on symmetric Λ
             N_k = q.sum(axis=0)
             size = 0.5 * (N_k * np.linalg.norm(Sigma, axis=(1, 2)) + np.einsum("nk,nk->k", q, np.sum(d * d, axis=-1)))
             ratio = np.linalg.norm(g, axis=(1, 2)) / np.maximum(size, 1e-300)
             what = "∂Q/∂Λ_k = ½ Σ_n q_nk (Σ_k − d_nk d_nkᵀ)"
             fix = "Σ_k must be the q-weighted covariance of the points around your own μ_k"
+        if not np.all(np.isfinite(ratio)):
+            k = int(np.argmin(np.isfinite(ratio)))
+            return _fail(ctx, case, args, dims, output, got[output], float("inf"),
+                         f"{what} is not finite for component {k} at your (μ, Σ) on {where} (overflow)")
         k = int(np.argmax(ratio))
         err = float(ratio[k])
         if err <= tol:
@@ -402,19 +440,22 @@ def _stationary(check: CheckSpec, ctx: CheckContext, output: str) -> CheckResult
         )
 
     name = "∂Q/∂μ_k = 0" if output == "mu" else "∂Q/∂Λ_k = 0"
-    return _m_step_cases(check, ctx, judge, f"{name} at the returned parameters")
+    return _m_step_cases(check, ctx, ("mu", "Sigma"), judge, f"{name} at the returned parameters")
 
 
+@quiet
 def m_step_stationary_mu(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     """∂Q/∂μ_k = 0 at the returned (μ, Σ)."""
     return _stationary(check, ctx, "mu")
 
 
+@quiet
 def m_step_stationary_precision(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     """∂Q/∂Λ_k = 0 (on symmetric matrices) at the returned (μ, Σ)."""
     return _stationary(check, ctx, "Sigma")
 
 
+@quiet
 def m_step_no_ascent(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     """No small random feasible step increases Q: π moves within Σ_k π_k = const and stays
     positive, μ moves freely, Λ_k moves along symmetric directions and stays positive definite."""
@@ -431,6 +472,8 @@ def m_step_no_ascent(check: CheckSpec, ctx: CheckContext) -> CheckResult:
         lam = _sym(np.linalg.inv(Sigma))
         K, D = mu.shape
         q0 = _q_value(X, q, mu, lam, pi)
+        if not np.isfinite(q0):
+            return _fail(ctx, case, args, dims, "Sigma", Sigma, float("inf"), f"Q is not finite at your (π, μ, Σ) on {where}")
         d = X[:, None, :] - mu[None, :, :]
         sizes = (
             np.abs(np.log(pi))[None, :] + 0.5 * np.abs(np.linalg.slogdet(lam)[1])[None, :]
@@ -455,6 +498,7 @@ def m_step_no_ascent(check: CheckSpec, ctx: CheckContext) -> CheckResult:
             for block, output, move in steps:
                 for s in (1.0, -1.0):
                     rise = (move(s) - q0) / scale
+                    rise = rise if np.isfinite(rise) else float("inf")  # a NaN must not pass
                     if rise > worst[0]:
                         worst = (rise, block, output)
         if worst[0] <= ASCENT_SLACK:
@@ -466,7 +510,7 @@ def m_step_no_ascent(check: CheckSpec, ctx: CheckContext) -> CheckResult:
             f"the returned parameters are not the maximum of Q for this q",
         )
 
-    return _m_step_cases(check, ctx, judge, "no random feasible step of π, μ or Λ increases Q")
+    return _m_step_cases(check, ctx, ("pi", "mu", "Sigma"), judge, "no random feasible step of π, μ or Λ increases Q")
 
 
 # ------------------------------------------------------------------ EM with the student's e_step and m_step
@@ -503,6 +547,7 @@ class _Run:
         self.problem = ""
 
 
+@quiet
 def em_iterations(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     """EM with the student's e_step and m_step from a fixed start: ℓ never decreases and
     ends at the reference's fit. On failure, the function that breaks EM is named by
@@ -512,24 +557,26 @@ def em_iterations(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     N, D = X.shape
     K = start[0].shape[0]
     dims = {"N": N, "D": D, "K": K}
+    # The reference is called directly on values the student produced, not through
+    # ctx.reference, whose cache is shared by the whole class and would only grow.
+    course = ctx.course.reference
 
     def ll(params) -> float:
-        return float(ctx.reference("log_likelihood", {"X": X, "pi": params[0], "mu": params[1], "Sigma": params[2]})["ll"])
+        return float(course.log_likelihood(X, *params))
 
     def e_student(params):
         out = ctx.student("e_step", {"X": X, "pi": params[0], "mu": params[1], "Sigma": params[2]}, dims)
         return out if isinstance(out, Failure) else out["q"]
 
     def e_reference(params):
-        return ctx.reference("e_step", {"X": X, "pi": params[0], "mu": params[1], "Sigma": params[2]})["q"]
+        return np.asarray(course.e_step(X, *params), dtype=np.float64)
 
     def m_student(q):
         out = ctx.student("m_step", {"X": X, "q": q}, dims)
         return out if isinstance(out, Failure) else (out["pi"], out["mu"], out["Sigma"])
 
     def m_reference(q):
-        out = ctx.reference("m_step", {"X": X, "q": q})
-        return out["pi"], out["mu"], out["Sigma"]
+        return tuple(np.asarray(p, dtype=np.float64) for p in course.m_step(X, q))
 
     def run(e, m) -> _Run:
         r = _Run()
@@ -555,6 +602,9 @@ def em_iterations(check: CheckSpec, ctx: CheckContext) -> CheckResult:
                 return r
             params = new
             r.ll.append(ll(params))
+            if not np.isfinite(r.ll[-1]):
+                r.problem = f"iteration {t}: the log-likelihood of the parameters returned by m_step is not finite"
+                return r
         r.params = params
         return r
 
@@ -566,7 +616,7 @@ def em_iterations(check: CheckSpec, ctx: CheckContext) -> CheckResult:
             if r.ll[t] < r.ll[t - 1] - EM_LL_DROP * abs(r.ll[t - 1]):
                 return f"the log-likelihood went down at iteration {t}: {r.ll[t - 1]:.6g} → {r.ll[t]:.6g}"
         off = abs(r.ll[-1] - ref.ll[-1]) > EM_LL_RTOL * abs(ref.ll[-1]) or any(
-            rel_error(p, p_ref) > EM_PARAM_RTOL for p, p_ref in zip(r.params, ref.params)
+            rel_error(p, p_ref) > EM_PARAM_RTOL for p, p_ref in zip(r.params, ref.params, strict=True)
         )
         if off:
             return (
@@ -598,7 +648,7 @@ def em_iterations(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     failure = both.failure
     finding: Finding | None = None
     mistakes: tuple[str, ...] = ()
-    if failure is not None and failure.mistakes and failure.mistakes != ("nan-output",):
+    if failure is not None and failure.message:  # a call raised, timed out, or had the wrong shape
         mistakes = failure.mistakes
     elif function == "e_step":
         args = {"X": X, "pi": start[0], "mu": start[1], "Sigma": start[2]}
@@ -622,4 +672,6 @@ def em_iterations(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     if finding is not None and finding.mistake:
         mistakes = (finding.mistake,)
         message += f" ({finding.summary})" if finding.summary else ""
+    elif not mistakes and failure is not None:
+        mistakes = failure.mistakes  # NaN responsibilities that no variant explains
     return CheckResult(check.id, function, check.kind, False, 0.0, message, mistakes, (), finding)

@@ -298,13 +298,30 @@ class TableScreen(Screen[None]):
     def show_status(self, text: Text) -> None:
         self.query_one("#status", Static).update(text)
 
-    def rebuild(self, rows: list[Result], selected: str | None) -> None:
+    def rebuild(self, rows: list[Result]) -> None:
         """Refill the table with ``rows`` (clear then add: far faster than removing rows),
-        the first screenful at once and the rest in chunks, keeping ``selected`` under the cursor."""
+        the first screenful at once and the rest in chunks, keeping the selected
+        submission under the cursor."""
         self.fill_generation += 1
-        self.run_worker(self._fill(rows, selected, self.fill_generation), group="fill", exclusive=True)
+        self.run_worker(self._fill(rows, self.fill_generation), group="fill", exclusive=True)
 
-    async def _fill(self, rows: list[Result], selected: str | None, generation: int) -> None:
+    def on_resize(self) -> None:
+        # Column widths follow the terminal; refill once the resizing has settled.
+        if self._resize_timer is not None:
+            self._resize_timer.stop()
+        self._resize_timer = self.set_timer(0.2, self._resized)
+
+    _resize_timer: Any = None
+
+    def _resized(self) -> None:
+        self._resize_timer = None
+        if self._widths and views.column_widths(self._shown, self.app.size.width) != self._widths:
+            self.rebuild(self._shown)
+
+    async def _fill(self, rows: list[Result], generation: int) -> None:
+        app = self.app
+        assert isinstance(app, ReviewApp)
+        selected = app.selected
         table = self.table
         widths = views.column_widths(rows, self.app.size.width)
         shown, self._shown = self._shown, rows
@@ -330,10 +347,6 @@ class TableScreen(Screen[None]):
                 await asyncio.sleep(0)  # let the screen refresh and keys through
                 if generation != self.fill_generation:
                     return
-        app = self.app
-        assert isinstance(app, ReviewApp)
-        if rows:
-            app.selected = str(rows[min(table.cursor_row, len(rows) - 1)]["submission"])
 
     def update_row(self, r: Result) -> None:
         table = self.table
@@ -610,7 +623,7 @@ class ReviewApp(App[None]):
             self.selected = self.view[0]["submission"]
         if not self._table_ready():
             return
-        self.table_screen.rebuild(self.view, self.selected)
+        self.table_screen.rebuild(self.view)
         self._refresh_status()
 
     def _refresh_status(self) -> None:
@@ -629,8 +642,15 @@ class ReviewApp(App[None]):
             t.append(f" · re-grading {len(self.regrading)}", style="cyan")
         screen.show_status(t)
 
+    def current_id(self) -> str | None:
+        """The submission the TA is looking at: the detail's, else the table's cursor row."""
+        if isinstance(self.screen, DetailScreen):
+            return str(self.screen.result["submission"])
+        return self.selected
+
     def current(self) -> Result | None:
-        return self.results.get(self.selected) if self.selected is not None else None
+        sid = self.current_id()
+        return self.results.get(sid) if sid is not None else None
 
     # --- actions (keys and command palette) ------------------------------------------
 
@@ -677,8 +697,9 @@ class ReviewApp(App[None]):
         if not self.view:
             return
         ids = [r["submission"] for r in self.view]
-        if self.selected in ids:
-            found = review.step_failing(self.view, ids.index(self.selected), step)
+        here = self.current_id()
+        if here in ids:
+            found = review.step_failing(self.view, ids.index(here), step)
         else:  # nothing selected: start from the first (or last) row itself
             found = review.step_failing(self.view, -1 if step > 0 else len(ids), step)
         if found is None:
