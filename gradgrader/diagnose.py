@@ -86,7 +86,8 @@ def error_map(student: np.ndarray, reference: np.ndarray) -> tuple[tuple[float, 
     pooled by the maximum over blocks, so a single wrong entry stays visible."""
     if student.shape != reference.shape or student.size == 0:
         return None
-    diff = np.abs(student - reference)
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.abs(student - reference)
     diff = np.where(np.isfinite(diff), diff, np.inf)
     scale = max(float(np.max(np.abs(reference))), 1e-300)
     m = (diff / scale).reshape(1, -1) if diff.ndim <= 1 else diff.reshape(diff.shape[0], -1) / scale
@@ -139,6 +140,10 @@ def _variants(ctx: CheckContext, config: Mapping[str, Any], s: np.ndarray, args:
         raise ConfigError(f"diagnosis of {name}: variants must be a table mistake-id = \"hook name\"")
     for mistake, hook_name in variants.items():
         v = _hook_value(ctx, hook_name, args, f"diagnosis variant {mistake!r}")
+        # A variant that coincides with the right answer on these inputs (A⁻¹ = A⁻ᵀ when
+        # D = 1) cannot tell anything here: skip it rather than name a near miss.
+        if _close(v, r):
+            continue
         if _close(s, v):
             title = ctx.assignment.feedback.get(mistake)
             summary = title.title if title else f"{name} matches the known wrong answer '{mistake}'"

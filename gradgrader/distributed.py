@@ -99,6 +99,13 @@ def parse_cluster(spec: str) -> tuple[str, Any]:
     return "address", text
 
 
+def check_cluster(spec: str) -> tuple[str, Any]:
+    """Check ``--cluster`` before any work: the value parses and Dask is installed."""
+    parsed = parse_cluster(spec)
+    require_dask()
+    return parsed
+
+
 # --------------------------------------------------------------------------- packing (client side)
 
 

@@ -505,4 +505,78 @@ def load_assignment(name_or_path: str | Path) -> Assignment:
 
     for check in assignment.checks:
         validate_check(assignment, check, path)
+    _resolve_names(assignment, path)
     return assignment
+
+
+_RAW_PARAMS = {"shape", "of", "factory", "fields"}  # generator parameters that are not dimension names
+
+
+def _resolve_names(assignment: Assignment, path: Path) -> None:
+    """Every name the grader will look up while grading — generators, hooks, dimensions,
+    diagnosis coefficients — must resolve now, not halfway through a class."""
+    from gradgrader.cases import GENERATORS
+    from gradgrader.course import hook
+    from gradgrader.diagnose import parse_coefficient
+    from gradgrader.pack import is_pack
+
+    packed = is_pack(assignment.root)
+
+    def need_hook(name: str, where: str) -> None:
+        if not packed:
+            hook(assignment, name, f"{path}: {where}")
+
+    def check_input(name: str, case: CaseSpec, seen: set[str]) -> None:
+        if name in seen:
+            return
+        seen.add(name)
+        spec = case.inputs.get(name) or assignment.inputs.get(name)
+        where = f"{path}: input {name!r} (case {case.name!r})"
+        if spec is None:
+            raise ConfigError(f"{where}: no generator in [inputs] or in the case")
+        if spec.gen.startswith("hooks."):
+            need_hook(spec.gen[len("hooks."):], f"input {name!r}")
+        elif spec.gen not in GENERATORS:
+            raise ConfigError(
+                f"{where}: unknown generator {spec.gen!r}; built-in ones are {', '.join(sorted(GENERATORS))}, "
+                "or 'hooks.NAME' for a function of hooks.py"
+            )
+        for key, value in spec.params.items():
+            values = value if key == "shape" else ([] if key in _RAW_PARAMS else [value])
+            for v in values:
+                if isinstance(v, str) and v not in case.dims:
+                    raise ConfigError(f"{where}: {key} names dimension {v!r}, but the case's dims are {', '.join(case.dims)}")
+        if spec.gen == "row":
+            check_input(str(spec.params.get("of")), case, seen)
+        if spec.gen == "object":
+            fields = spec.params.get("fields", [])
+            for src in (fields.values() if isinstance(fields, dict) else fields):
+                check_input(str(src), case, seen)
+
+    cases_of: dict[str, set[str]] = {}
+    for check in assignment.checks:
+        cases_of.setdefault(check.function, set()).update(check.cases)
+        if check.kind == "hook":
+            need_hook(str(check.params["hook"]), f"check {check.id!r}")
+        if check.kind == "objective_gradient":
+            need_hook(str(check.params["objective"]), f"check {check.id!r}")
+    for fname, case_names in cases_of.items():
+        for cname in sorted(case_names):
+            seen: set[str] = set()
+            for arg in assignment.functions[fname].args:
+                check_input(arg, assignment.cases[cname], seen)
+    for key, config in assignment.diagnosis.items():
+        fname = key.partition(".")[0]
+        for group in ("terms", "variants"):
+            for label, name in dict(config.get(group) or {}).items():
+                need_hook(str(name), f"diagnosis {key} {group} {label!r}")
+        coefficients = list(dict(config.get("scales") or {}))
+        for pattern in config.get("patterns") or []:
+            coefficients += list(pattern.get("coef", []))
+        for cname in sorted(cases_of.get(fname, ())):
+            dims = assignment.cases[cname].dims
+            for c in coefficients:
+                try:
+                    parse_coefficient(c, dims)
+                except ConfigError as exc:
+                    raise ConfigError(f"{path}: [diagnosis.\"{key}\"] case {cname!r}: {exc}") from None

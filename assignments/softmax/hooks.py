@@ -130,11 +130,11 @@ def train_digits(check, ctx: CheckContext) -> Verdict:
         out = ctx.student("softmax_loss", {"W": W, "X": X, "y": y, "reg": TRAIN_REG}, dims)
         return out if isinstance(out, Failure) else (float(out["loss"]), out["dW"])
 
-    def reference(W):
-        out = ctx.reference("softmax_loss", {"W": W, "X": X, "y": y, "reg": TRAIN_REG})
+    def reference(W, cache=True):
+        out = ctx.reference("softmax_loss", {"W": W, "X": X, "y": y, "reg": TRAIN_REG}, cache=cache)
         return float(out["loss"]), out["dW"]
 
-    W_ref, _ = _descend(reference, X, y)
+    W_ref, _ = _descend(reference, X, y)  # the same for every student: cached
     ref_acc = float(np.mean(np.argmax(X @ W_ref.T, axis=1) == y))
     W, losses = _descend(student, X, y)
     setting = f"{STEPS} steps of gradient descent (rate {LEARNING_RATE}, reg {TRAIN_REG}) on {X.shape[0]} 8×8 binary digits"
@@ -142,7 +142,7 @@ def train_digits(check, ctx: CheckContext) -> Verdict:
         return Verdict(False, f"training stopped: {W.message} ({setting})", 0.0, W.mistakes)
     # Accuracy is scored with the grader's own X @ Wᵀ, from the plain array W.
     acc = float(np.mean(np.argmax(X @ W.T, axis=1) == y))
-    true_loss = [reference(np.zeros_like(W))[0], reference(W)[0]]
+    true_loss = [reference(np.zeros_like(W))[0], reference(W, cache=False)[0]]
     lowered = true_loss[1] < true_loss[0]
     learned = acc >= ref_acc - ACCURACY_MARGIN
     msg = f"after {setting}: accuracy {acc:.0%} (reference {ref_acc:.0%}), loss {true_loss[0]:.3g} → {true_loss[1]:.3g}"

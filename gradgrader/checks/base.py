@@ -169,9 +169,14 @@ class Course:
             self._modules[file] = load_course_file(self.assignment, file)
         return self._modules[file]
 
-    def call_reference(self, function: str, args: Mapping[str, Any], file: str | None = None) -> dict[str, np.ndarray]:
+    def call_reference(
+        self, function: str, args: Mapping[str, Any], file: str | None = None, cache: bool = True
+    ) -> dict[str, np.ndarray]:
         """The reference's outputs for ``args``, by output name, as float64 arrays
-        (``file``: the reference of the submission's convention, if it has several)."""
+        (``file``: the reference of the submission's convention, if it has several).
+
+        ``cache=False`` for arguments that depend on a student's answers (a training
+        loop's weights): the shared cache would otherwise grow with the class."""
         from gradgrader.sandbox.session import _key
 
         fn = self.assignment.functions[function]
@@ -184,6 +189,8 @@ class Course:
                 out = self._compute_reference(fn, ordered, self.reference_for(file))
             for arr in out.values():
                 arr.flags.writeable = False
+            if not cache:
+                return out
             self._ref[key] = out
         if self.recording is not None:
             self.recording[f"ref:{key}"] = self._ref[key]
@@ -242,8 +249,8 @@ class CheckContext:
         """A generator seeded by the assignment and ``keys`` only (deterministic, hidden)."""
         return np.random.default_rng([self.assignment.seed, *(zlib.crc32(k.encode()) for k in keys)])
 
-    def reference(self, function: str, args: Mapping[str, Any]) -> dict[str, np.ndarray]:
-        return self.course.call_reference(function, args, self.reference_file)
+    def reference(self, function: str, args: Mapping[str, Any], cache: bool = True) -> dict[str, np.ndarray]:
+        return self.course.call_reference(function, args, self.reference_file, cache)
 
     def function_problem(self, function: str) -> Failure | None:
         """A Failure if ``function`` is missing or cannot take the assignment's arguments."""

@@ -108,8 +108,26 @@ def stability(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     """Finite and right on extreme inputs (huge logits, far points); names the instability."""
     rtol = float(check.params.get("rtol", STABILITY_RTOL))
     mistake = str(check.params["mistake"])
-    results = [compare_case(ctx, check, case, rtol, _outputs(ctx, check), mistake) for case in check.cases]
+    outputs = _outputs(ctx, check)
+    # NaN on extreme inputs is an instability only if the function is finite on ordinary
+    # ones (the cases of its other checks); NaN everywhere is plain nan-output.
+    if not _finite_on_ordinary_cases(ctx, check, outputs):
+        mistake = "nan-output"
+    results = [compare_case(ctx, check, case, rtol, outputs, mistake) for case in check.cases]
     return summarise(check, results, _passed_message(results, "finite and correct on extreme inputs"))
+
+
+def _finite_on_ordinary_cases(ctx: CheckContext, check: CheckSpec, outputs: list[str]) -> bool:
+    extreme = set(check.cases)
+    ordinary = sorted(
+        {c for other in ctx.assignment.checks if other.function == check.function and other.kind != "stability" for c in other.cases}
+        - extreme
+    )
+    for case in ordinary[:1]:
+        got = ctx.student(check.function, ctx.inputs(check.function, case), ctx.course.dims(case), need=outputs)
+        if not isinstance(got, Failure) and not all(np.all(np.isfinite(got[o])) for o in outputs):
+            return False
+    return True
 
 
 # Sums of outputs that are O(1) accumulate one rounding error per term: float32 code

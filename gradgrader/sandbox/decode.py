@@ -76,6 +76,8 @@ def decode_array(data: bytes, max_elements: int = 1 << 25) -> np.ndarray:
         raise DecodeError(f"bad shape {shape!r} in .npy header")
     count = 1
     for n in shape:
+        if n > max_elements:  # also for empty arrays: a dimension of 2**63 is never honest
+            raise DecodeError(f"array of shape {shape} has a dimension over {max_elements}")
         count *= n
         if count > max_elements:
             raise DecodeError(f"array of shape {shape} has more than {max_elements} elements")

@@ -339,7 +339,7 @@ class TableScreen(Screen[None]):
         while pos < len(rows):
             end = min(len(rows), pos + (FIRST_PAGE if pos == 0 else FILL_CHUNK))
             for r in rows[pos:end]:
-                table.add_row(*views.table_row(r), key=r["submission"])
+                table.add_row(*views.table_row(r, widths), key=r["submission"])
             pos = end
             if target < pos and table.cursor_row != target:
                 table.move_cursor(row=target, animate=False)
@@ -348,10 +348,16 @@ class TableScreen(Screen[None]):
                 if generation != self.fill_generation:
                     return
 
-    def update_row(self, r: Result) -> None:
+    def update_row(self, r: Result, rows: list[Result]) -> None:
+        """Show ``r``'s new state; ``rows`` is the view it belongs to (refilled instead when
+        the new cells need wider columns)."""
+        if views.column_widths(rows, self.app.size.width) != self._widths:
+            self.rebuild(rows)
+            return
+        self._shown = rows
         table = self.table
         try:
-            for key, cell in zip(("submission", "score", "status", "mistakes"), views.table_row(r)):
+            for key, cell in zip(self._widths, views.table_row(r, self._widths)):
                 table.update_cell(r["submission"], key, cell)
         except Exception:  # not shown under the current filter
             pass
@@ -825,7 +831,7 @@ class ReviewApp(App[None]):
         self.results[sid] = r
         self.stats = review.class_stats(list(self.results.values()))
         self.view = [r if v["submission"] == sid else v for v in self.view]
-        self.table_screen.update_row(r)
+        self.table_screen.update_row(r, self.view)
         self._refresh_status()
         for screen in self.screen_stack:
             if isinstance(screen, DetailScreen) and screen.result.get("submission") == sid:

@@ -141,19 +141,39 @@ def mistakes_cell(r: Result) -> Text:
     return Text(f"{failed} check(s) failed" if failed else "", style="dim")
 
 
+WIDE = 100  # from this terminal width on, the table also shows the checks column
+
+
+def checks_cell(r: Result) -> Text:
+    """``12/14 ✔`` checks passed, red when some failed; blank when none ran."""
+    checks = r.get("checks", ())
+    if not checks:
+        return Text("")
+    passed = sum(1 for c in checks if c.get("passed"))
+    return Text(f"{passed}/{len(checks)}", style="green" if passed == len(checks) else "red")
+
+
 def column_widths(rows: Sequence[Result], width: int) -> dict[str, int]:
     """Fixed column widths for the submissions table, from the data and the terminal width
-    (fixed widths spare the table from measuring every cell of a large class)."""
+    (fixed widths spare the table from measuring every cell of a large class). A wide
+    terminal gets a ``checks`` column too; ``mistakes`` takes what is left."""
     sid = max([len("submission"), *(len(r.get("submission", "")) for r in rows)])
     sid = min(sid, max(16, width // 3))
     score = max([len("score"), *(len(score_cell(r)) for r in rows)])
-    status = len("graded")
-    rest = width - sid - score - status - 2 * 4 - 2  # cell padding, scrollbar
-    return {"submission": sid, "score": score, "status": status, "mistakes": max(20, rest)}
+    widths = {"submission": sid, "score": score, "status": len("graded")}
+    if width >= WIDE:
+        widths["checks"] = max([len("checks"), *(len(checks_cell(r)) for r in rows)])
+    rest = width - sum(widths.values()) - 2 * (len(widths) + 1) - 2  # cell padding, scrollbar
+    widths["mistakes"] = max(20, rest)
+    return widths
 
 
-def table_row(r: Result) -> tuple[Text, Text, Text, Text]:
-    return Text(clean(r.get("submission", "?"))), score_cell(r), status_cell(r), mistakes_cell(r)
+_CELLS = {"submission": lambda r: Text(clean(r.get("submission", "?"))), "score": score_cell, "status": status_cell, "checks": checks_cell, "mistakes": mistakes_cell}
+
+
+def table_row(r: Result, columns: Iterable[str] = ("submission", "score", "status", "mistakes")) -> list[Text]:
+    """The cells of one submission for the given columns."""
+    return [_CELLS[c](r) for c in columns]
 
 
 # --- overview ---------------------------------------------------------------------------

@@ -1,0 +1,126 @@
+"""Course code for ``cs231n-softmax``, named from assignment.toml.
+
+Input generators for the shifted-score cases, the terms dW is made of, a known wrong
+answer, and two checks. Runs in the grader's process only, never beside student code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from gradgrader.checks import run_check
+from gradgrader.checks.base import CaseResult, CheckContext, CheckResult, Failure, Finding, case_label, summarise
+from gradgrader.checks.values import compare_case, stability
+from gradgrader.spec import CheckSpec
+
+
+# ------------------------------------------------------------------ input generators
+def with_bias_column(rng, params, env):
+    """Gaussian samples whose last feature is the constant 1, as in the course (the bias
+    trick: CS231n appends a column of ones to X and a row of biases to W)."""
+    a = rng.standard_normal(env.shape(params))
+    a[:, -1] = 1.0
+    return a
+
+
+def with_bias_row(rng, params, env):
+    """Weights (D, C) whose last row — the biases — is ``value`` for every class: with the
+    bias feature of 1 this adds ``value`` to every score without changing the softmax."""
+    a = params.get("scale", 1.0) * rng.standard_normal(env.shape(params))
+    a[-1, :] = params["value"]
+    return a
+
+
+# ------------------------------------------------------------------ gradient terms
+# dW = XᵀP/N − XᵀY/N + 2·reg·W (reference.py) with P = softmax(XW) and Y the one-hot
+# labels; the terms add up to the reference, so the 2016 convention (½·reg·ΣW²,
+# gradient reg·W) is the coefficient pattern (1, 1, 0.5).
+def _probabilities(W, X):
+    s = X @ W
+    e = np.exp(s - s.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def dW_expectation(W, X, y, reg):
+    return X.T @ _probabilities(W, X) / X.shape[0]
+
+
+def dW_data(W, X, y, reg):
+    Y = np.zeros((X.shape[0], W.shape[1]))
+    Y[np.arange(X.shape[0]), np.asarray(y).astype(int)] = 1.0
+    return -(X.T @ Y) / X.shape[0]
+
+
+def dW_regulariser(W, X, y, reg):
+    return 2.0 * reg * W
+
+
+# ------------------------------------------------------------------ wrong variants
+def dW_penalty_in_denominator(W, X, y, reg):
+    """``dW /= num_train + 2 * reg * W``: Python reads it as dW = dW / (N + 2·reg·W),
+    so the penalty's gradient divides the data term (entry by entry) instead of being
+    added to it."""
+    data = dW_expectation(W, X, y, reg) + dW_data(W, X, y, reg)
+    return data * X.shape[0] / (X.shape[0] + 2.0 * reg * W)
+
+
+# ------------------------------------------------------------------ checks
+# Two engine checks with one more rule each (see docs/courses.md, "engine gaps"):
+#
+# * stability_named: a finite but wrong answer on the shifted scores is named too. A
+#   clipping "stabiliser" (np.clip(scores, -30, 30)) never overflows, so kind =
+#   "stability" alone reports it without a mistake id; it is right on ordinary scores
+#   and wrong on shifted ones, which is what unstable-softmax means here.
+# * unless_placeholder: the starter returns loss = 0.0 and dW = 0, which is trivially
+#   self-consistent and sums to zero; such a case earns nothing.
+def stability_named(check: CheckSpec, ctx: CheckContext) -> CheckResult:
+    """kind = "stability" (parameters mistake, output, rtol), and a case whose output is
+    finite but wrong is named ``mistake`` as well when the function matches the reference
+    on every ``baseline`` case (ordinary inputs)."""
+    result = stability(check, ctx)
+    if result.passed:
+        return result
+    mistake = str(check.params["mistake"])
+    baseline = [str(c) for c in check.params.get("baseline", [])]
+    outputs = [o.name for o in ctx.assignment.functions[check.function].outputs]
+
+    def right_on_ordinary_inputs() -> bool:
+        return bool(baseline) and all(compare_case(ctx, check, case, ctx.assignment.rtol, outputs).passed for case in baseline)
+
+    cases = []
+    for c in result.cases:
+        if not c.passed and not c.mistakes and c.error is not None and np.isfinite(c.error) and right_on_ordinary_inputs():
+            names = ", ".join(f"'{b}'" for b in baseline)
+            c = replace(
+                c,
+                message=f"{c.message}; right on ordinary inputs ({names}), wrong once the scores are large",
+                mistakes=(mistake,),
+                finding=replace(c.finding, mistake=mistake) if c.finding is not None else Finding(mistake, ""),
+            )
+        cases.append(c)
+    return summarise(check, cases, result.message)
+
+
+def unless_placeholder(check: CheckSpec, ctx: CheckContext) -> CheckResult:
+    """The engine's check named by ``wraps`` (with this check's other parameters), except
+    that a case where the function returns only zeros (the starter's loss = 0.0,
+    dW = zeros) fails as not implemented."""
+    params = {k: v for k, v in check.params.items() if k not in {"hook", "wraps"}}
+    inner = replace(check, kind=str(check.params["wraps"]), params=params)
+    result = run_check(inner, ctx)
+    cases = []
+    for c in result.cases:
+        if c.passed:
+            args = ctx.inputs(check.function, c.case)
+            got = ctx.student(check.function, args, ctx.course.dims(c.case))
+            if not isinstance(got, Failure) and not any(np.any(v) for v in got.values()):
+                fn = ctx.assignment.functions[check.function]
+                c = CaseResult(
+                    c.case, False, None,
+                    f"{fn.name} returns only zeros on {case_label(ctx, c.case, args)}: that is the starter's placeholder — write {fn.signature}",
+                    ("not-implemented",),
+                )
+        cases.append(c)
+    return replace(summarise(inner, cases, result.message), kind=check.kind)
