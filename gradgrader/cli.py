@@ -178,6 +178,7 @@ class _Progress:
             self.bar = Progress(
                 TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                 TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=err, transient=False,
+                auto_refresh=False,  # no refresh thread: grading forks worker processes
             )
             self.task = self.bar.add_task(label, total=total, rate="")
             self.bar.start()
@@ -188,6 +189,7 @@ class _Progress:
         rate = f"{self.done / elapsed:.1f} sub/s" if elapsed > 0 else ""
         if self.bar is not None:
             self.bar.update(self.task, advance=1, rate=rate)
+            self.bar.refresh()
         elif self.done == self.total or time.monotonic() - self._last > 2.0:
             self._last = time.monotonic()
             err.print(f"graded {self.done}/{self.total} ({rate}), last: {submission}", highlight=False, markup=False)

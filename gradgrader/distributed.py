@@ -482,7 +482,7 @@ class ClusterGrader:
                     n = value or os.cpu_count() or 1
                     self._local = distributed.LocalCluster(
                         n_workers=n, threads_per_worker=1, processes=True,
-                        dashboard_address=None, silence_logs=logging.ERROR,
+                        dashboard_address=":0", silence_logs=logging.ERROR,
                     )
                     self.client = distributed.Client(self._local)
                     where = f"a local Dask cluster of {n} worker process(es)"

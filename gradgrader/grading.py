@@ -5,12 +5,16 @@ submission → sandbox (Session) → raw outputs → checks → diagnosis → ru
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
+import os
 import shutil
+import signal
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from gradgrader import __version__
@@ -174,8 +178,28 @@ def choose_convention(ctx: CheckContext) -> dict | None:
     return {"name": chosen.name, "label": chosen.label, "matched": matched}
 
 
+# The Grader of a forked worker process (multiprocessing needs a module-level target).
+_WORKER: Grader | None = None
+
+
+def _worker_init(grader: Grader) -> None:
+    global _WORKER
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and kills us
+    _WORKER = grader
+
+
+def _grade_in_worker(submission: Submission) -> Result:
+    assert _WORKER is not None
+    return _WORKER.grade(submission)
+
+
 class Grader:
-    """Grades submissions of one assignment, ``jobs`` at a time (one sandbox each)."""
+    """Grades submissions of one assignment, ``jobs`` at a time.
+
+    With ``jobs`` > 1 on Linux and macOS the work is spread over forked worker
+    processes — the grader's own checks are Python too, and threads would share one
+    GIL — each with its own sandbox (zygote). The reference, the generated inputs and
+    their expected values are prepared once in the parent and inherited by the fork."""
 
     def __init__(
         self,
@@ -194,19 +218,19 @@ class Grader:
         # course's folders (references, hidden cases), the class and results folders
         # given by the caller, and the other workers' scratch space.
         self.hidden = [self._scratch, assignment.root, *(r / d for r in data_roots() for d in ("assignments", "rubrics")), *hidden]
-        self._local = threading.local()
-        self._sandboxes: list[Sandbox] = []
+        self._boxes: dict[tuple[int, int], Sandbox] = {}
         self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
 
     def _sandbox(self) -> Sandbox:
-        box = getattr(self._local, "sandbox", None)
+        key = (os.getpid(), threading.get_ident())
+        box = self._boxes.get(key)
         if box is None:
-            folder = self._scratch / f"worker-{threading.get_ident()}"
+            folder = self._scratch / f"worker-{key[0]}-{key[1]}"
             folder.mkdir()
             box = Sandbox(folder, self.isolation, self.hidden)
-            self._local.sandbox = box
             with self._lock:
-                self._sandboxes.append(box)
+                self._boxes[key] = box
         return box
 
     def grade(self, submission: Submission) -> Result:
@@ -215,28 +239,44 @@ class Grader:
     def grade_all(self, submissions: Iterable[Submission], stop: Callable[[], bool] = lambda: False) -> Iterator[Result]:
         """Yield results as submissions finish (not in input order when jobs > 1)."""
         pending = list(submissions)
-        if self.jobs == 1:
+        if self.jobs == 1 or len(pending) <= 1:
             for sub in pending:
                 if stop():
                     return
                 yield self.grade(sub)
             return
-        with ThreadPoolExecutor(self.jobs, thread_name_prefix="gradgrader") as pool:
-            try:
-                yield from self._pipeline(pool, pending, stop)
-            except BaseException:
-                # Ctrl-C (or a failure): kill the sandboxes so that the submissions in
-                # progress end at once instead of running out their time budget.
-                self.abort()
-                raise
+        jobs = min(self.jobs, len(pending))
+        if "fork" in multiprocessing.get_all_start_methods():
+            context = multiprocessing.get_context("fork")
+            pool: ProcessPoolExecutor | ThreadPoolExecutor = ProcessPoolExecutor(
+                jobs, mp_context=context, initializer=_worker_init, initargs=(self,)
+            )
+            self._pool = pool
+            task: Callable[[Submission], Result] = _grade_in_worker
+        else:  # pragma: no cover - Windows: threads, one sandbox each
+            pool = ThreadPoolExecutor(jobs, thread_name_prefix="gradgrader")
+            task = self.grade
+        try:
+            yield from self._pipeline(pool, task, pending, jobs, stop)
+        except BaseException:
+            # Ctrl-C (or a failure): stop the workers and their sandboxes at once
+            # instead of letting the submissions in progress run out their budget.
+            self.abort()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
-    def _pipeline(self, pool: ThreadPoolExecutor, pending: list[Submission], stop: Callable[[], bool]) -> Iterator[Result]:
+    @staticmethod
+    def _pipeline(
+        pool: Executor, task: Callable[[Submission], Result], pending: list[Submission], jobs: int, stop: Callable[[], bool]
+    ) -> Iterator[Result]:
         """Keep ``jobs`` submissions in flight; yield each result as it completes."""
         queue = iter(pending)
         running: set[Future[Result]] = set()
         for sub in queue:
-            running.add(pool.submit(self.grade, sub))
-            if len(running) >= self.jobs:
+            running.add(pool.submit(task, sub))
+            if len(running) >= jobs:
                 break
         while running:
             done, running = wait(running, return_when=FIRST_COMPLETED)
@@ -245,19 +285,25 @@ class Grader:
                 if not stop():
                     nxt = next(queue, None)
                     if nxt is not None:
-                        running.add(pool.submit(self.grade, nxt))
+                        running.add(pool.submit(task, nxt))
 
     def abort(self) -> None:
-        """Kill every sandbox now (their submissions in progress get no result)."""
+        """Kill every worker and sandbox now (submissions in progress get no result)."""
+        pool = self._pool
+        if pool is not None:
+            for proc in list(getattr(pool, "_processes", {}).values()):
+                with contextlib.suppress(Exception):
+                    proc.kill()
         with self._lock:
-            for box in self._sandboxes:
+            for box in self._boxes.values():
                 box.close_zygote()
 
     def close(self) -> None:
         with self._lock:
-            for box in self._sandboxes:
-                box.close()
-            self._sandboxes.clear()
+            for (pid, _), box in self._boxes.items():
+                if pid == os.getpid():
+                    box.close()
+            self._boxes.clear()
         shutil.rmtree(self._scratch, ignore_errors=True)
 
     def __enter__(self) -> Grader:

@@ -28,9 +28,9 @@ def make_class(folder: Path, n: int = 6, slow: int = 2) -> list[str]:
     return ids
 
 
-def grade_cmd(folder: Path, out: Path, *extra: str) -> list[str]:
+def grade_cmd(folder: Path, out: Path, *extra: str, jobs: str = "1") -> list[str]:
     return [sys.executable, "-m", "gradgrader", "grade", str(folder), "--assignment", "softmax",
-            "--out", str(out), "--jobs", "1", "--quiet", *extra]
+            "--out", str(out), "--jobs", jobs, "--quiet", *extra]
 
 
 def wait_for_lines(path: Path, n: int, timeout: float = 60.0) -> None:
@@ -101,10 +101,11 @@ def test_kill_9_mid_batch_then_resume_gives_one_result_per_submission(tmp_path: 
     assert len(grades) == len(ids) + 1
 
 
-def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path: Path) -> None:
-    ids = make_class(tmp_path / "class")
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path: Path, jobs: str) -> None:
+    ids = make_class(tmp_path / "class", n=8)
     out = tmp_path / "out"
-    proc = subprocess.Popen(grade_cmd(tmp_path / "class", out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(grade_cmd(tmp_path / "class", out, jobs=jobs), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for_lines(out / "results.jsonl", 2)
     time.sleep(0.3)  # let it enter the slow submission
     proc.send_signal(signal.SIGINT)

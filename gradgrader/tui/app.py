@@ -678,7 +678,10 @@ class ReviewApp(App[None]):
 
     def action_search(self) -> None:
         self.action_show_table()
-        self.table_screen.query_one("#search", Input).focus()
+        screen = self.table_screen
+        # Focus now, not after a refresh (Widget.focus is deferred): keys typed right
+        # after "/" must land in the search box, not run the table's one-key actions.
+        screen.set_focus(screen.query_one("#search", Input))
 
     def action_open(self) -> None:
         r = self.current()

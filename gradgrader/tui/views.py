@@ -163,7 +163,7 @@ def column_widths(rows: Sequence[Result], width: int) -> dict[str, int]:
     widths = {"submission": sid, "score": score, "status": len("graded")}
     if width >= WIDE:
         widths["checks"] = max([len("checks"), *(len(checks_cell(r)) for r in rows)])
-    rest = width - sum(widths.values()) - 2 * (len(widths) + 1) - 2  # cell padding, scrollbar
+    rest = width - sum(widths.values()) - 2 * (len(widths) + 1) - 4  # cell padding, table margin, scrollbar
     widths["mistakes"] = max(20, rest)
     return widths
 
