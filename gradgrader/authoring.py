@@ -24,10 +24,16 @@ from gradgrader.spec import Assignment, load_assignment, shipped_assignments
 
 
 def _defined_functions(path: Path) -> set[str]:
-    """Top-level function names of a Python file, read with ast (never executed)."""
+    """Top-level function names of a Python file or notebook, read with ast (never executed)."""
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
-    except SyntaxError:
+        if path.suffix == ".ipynb":
+            from gradgrader.ingest.notebook import notebook_module
+
+            source = notebook_module(path, path.with_suffix(".py").name).source
+        else:
+            source = path.read_text(encoding="utf-8", errors="replace")
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, OSError, SubmissionError):
         return set()
     return {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
 
@@ -40,8 +46,11 @@ def detect_assignment(path: Path) -> tuple[Assignment, str]:
     if not path.exists():
         raise SubmissionError(f"{path}: no such file or folder")
     assignments = [load_assignment(folder) for folder in shipped_assignments().values()]
-    files = [path] if path.is_file() else sorted(p for p in path.glob("*.py"))
-    by_name = [a for a in assignments if any(f.name == a.filename for f in files)]
+    files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.suffix in {".py", ".ipynb"})
+    by_name = [
+        a for a in assignments
+        if any(f.name == a.filename or (f.suffix == ".ipynb" and f.stem == Path(a.filename).stem) for f in files)
+    ]
     if len(by_name) == 1:
         return by_name[0], f"the file is named {by_name[0].filename}"
     # Several courses call the file softmax.py: their function names tell them apart.

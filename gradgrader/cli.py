@@ -91,7 +91,7 @@ OptionalAssignmentOpt = Annotated[
 
 @app.command()
 def check(
-    path: Annotated[Path, typer.Argument(help="The student's .py file, or a folder holding it.")],
+    path: Annotated[Path, typer.Argument(help="The student's .py file or Jupyter notebook, or a folder holding one.")],
     assignment: OptionalAssignmentOpt = None,
     rubric: RubricOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print exactly one result object (JSON) on stdout.")] = False,
@@ -129,9 +129,12 @@ def check(
                 console.print(result_view(json.loads(dumps(result)), show_passed=not failed_only))
             if not watch:
                 break
-            err.print(f"watching {submission.path} — save it to check again, Ctrl-C to stop", style="dim", highlight=False, markup=False)
-            if not _wait_for_change(submission.path):
+            watched = Path(str(submission.extra.get("notebook") or submission.path))
+            err.print(f"watching {watched} — save it to check again, Ctrl-C to stop", style="dim", highlight=False, markup=False)
+            if not _wait_for_change(watched):
                 break
+            if submission.notebook is not None:
+                submission = single(path, spec.filename)  # convert the saved notebook again
             if not as_json:
                 console.clear()
     except KeyboardInterrupt:
@@ -201,7 +204,14 @@ class _Progress:
 
 @app.command()
 def grade(
-    folder: Annotated[Path, typer.Argument(help="The class folder: one sub-folder or .py file per student.")],
+    folder: Annotated[
+        Path,
+        typer.Argument(
+            help="The class: a folder (one sub-folder or .py/.ipynb file per student), or an LMS export as a "
+            "folder or .zip (Canvas \"Download Submissions\", Moodle \"Download all submissions\", "
+            "Gradescope \"Export Submissions\"), recognised from its contents."
+        ),
+    ],
     assignment: AssignmentOpt,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for results.jsonl and grades.csv.")],
     rubric: RubricOpt = None,
@@ -212,17 +222,64 @@ def grade(
     skip_validation: Annotated[
         bool, typer.Option("--skip-validation", help="Do not grade the reference against its own checks first.")
     ] = False,
+    column: Annotated[
+        str | None,
+        typer.Option(
+            "--gradebook-column",
+            help="The assignment's column in the LMS gradebook (Canvas: \"Title (assignment id)\" as in its export). "
+            "Default: the assignment's name.",
+            rich_help_panel="Exports",
+        ),
+    ] = None,
+    form: Annotated[
+        str | None,
+        typer.Option(
+            "--gradebook",
+            help="Form of OUT/gradebook.csv: canvas, moodle or plain (default: the input's LMS, else plain).",
+            rich_help_panel="Exports",
+        ),
+    ] = None,
+    late_column: Annotated[
+        bool,
+        typer.Option(
+            "--late-column",
+            help="Add a Late column to a Canvas gradebook (Canvas imports it as a new assignment).",
+            rich_help_panel="Exports",
+        ),
+    ] = False,
+    roster: Annotated[
+        Path | None,
+        typer.Option(
+            "--roster",
+            help="Canvas's own Gradebook export (CSV): fills names, SIS ids and sections by Canvas ID.",
+            rich_help_panel="Exports",
+        ),
+    ] = None,
 ) -> None:
-    """Grade every submission in FOLDER; write OUT/results.jsonl (as each finishes) and OUT/grades.csv."""
+    """Grade every submission in FOLDER (a class folder or an LMS export, folder or zip); write
+    OUT/results.jsonl (as each finishes), OUT/grades.csv, OUT/gradebook.csv and OUT/feedback/."""
+    from gradgrader.export import FORMS, export_class
     from gradgrader.grading import Grader
-    from gradgrader.ingest import discover
+    from gradgrader.ingest import open_class
     from gradgrader.render import class_summary, summary_table
     from gradgrader import __version__
     from gradgrader.results import ResultsWriter, read_results, write_grades, write_run
 
     with _user_errors():
         spec, rub = _load(assignment, rubric)
-        submissions = discover(folder, spec.filename)
+        if form is not None and form not in FORMS:
+            raise GradgraderError(f"--gradebook {form}: not one of {', '.join(FORMS)}")
+        if out.exists() and not out.is_dir():
+            raise GradgraderError(f"{out}: exists and is not a folder")
+        cls = open_class(folder, spec.filename, out / ".extracted")
+        submissions = cls.submissions
+        err.print(cls.describe(), highlight=False, markup=False)
+        for skipped in cls.skipped[:10]:
+            err.print(f"  skipped {skipped.name}: {skipped.reason}", style="dim", highlight=False, markup=False)
+        if len(cls.skipped) > 10:
+            err.print(f"  ... and {len(cls.skipped) - 10} more skipped", style="dim", highlight=False, markup=False)
+        for warning in cls.warnings:
+            err.print(f"warning: {warning}", style="yellow", highlight=False, markup=False)
         iso = _isolation(allow_weak, strict=True)
         from gradgrader.pack import is_pack
 
@@ -236,8 +293,6 @@ def grade(
                     + "\n  ".join(report.problems)
                     + "\nFix the reference or the assignment (see `gradgrader validate`), or pass --skip-validation"
                 )
-        if out.exists() and not out.is_dir():
-            raise GradgraderError(f"{out}: exists and is not a folder")
         done: dict[str, str] = {}
         if resume:
             done = {r["submission"]: r.get("sha256", "") for r in read_results(out)}
@@ -256,7 +311,9 @@ def grade(
                 "assignment": spec.name,
                 "assignment_path": str(spec.root),
                 "rubric": rub.source,
-                "class_folder": str(folder.resolve()),
+                "class_folder": str(cls.root.resolve()),
+                "input": str(folder.resolve()),
+                "input_kind": cls.kind,
                 "gradgrader": __version__,
             })
         except OSError as exc:
@@ -283,11 +340,24 @@ def grade(
             highlight=False, markup=False,
         )
         raise typer.Exit(130)
+    with _user_errors():
+        try:
+            exported = export_class(
+                out, results, cls.kind, column or spec.name, form=form, late_column=late_column, roster=roster, title=spec.title
+            )
+        except OSError as exc:
+            raise GradgraderError(f"cannot write the gradebook or feedback into {out} ({exc})") from None
     console = Console(highlight=False)
     if not quiet:
         console.print(summary_table(results))
     console.print(class_summary(results))
-    console.print(f"results: {out / 'results.jsonl'}\ngrades:  {grades}", markup=False)
+    console.print(
+        f"results:   {out / 'results.jsonl'}\ngrades:    {grades}\n"
+        f"gradebook: {exported.gradebook} ({exported.form} form)\n"
+        + (f"students:  {exported.students}\n" if exported.students else "")
+        + f"feedback:  {exported.feedback}/ ({len(exported.feedback_files)} files)",
+        markup=False,
+    )
 
 
 @app.command()
@@ -360,6 +430,35 @@ def pack(
     with _user_errors():
         target = make_pack(assignment, out)
     typer.echo(f"wrote the student pack {target}; students run: gradgrader check softmax.py --assignment {target}")
+
+
+@app.command()
+def gradescope(
+    assignment: AssignmentOpt,
+    submission: Annotated[
+        Path, typer.Option("--submission", help="The student's files (Gradescope puts them in /autograder/submission).")
+    ] = Path("/autograder/submission"),
+    results: Annotated[
+        Path, typer.Option("--results", help="Where results.json goes (Gradescope reads /autograder/results/results.json).")
+    ] = Path("/autograder/results/results.json"),
+    rubric: RubricOpt = None,
+    visibility: Annotated[
+        str, typer.Option("--visibility", help="Who sees the tests: visible, hidden, after_due_date or after_published.")
+    ] = "visible",
+    allow_weak: WeakOpt = False,
+) -> None:
+    """Gradescope autograder mode: grade the submission, write results.json in Gradescope's format."""
+    from gradgrader.export import run_autograder
+
+    with _user_errors():
+        try:
+            data = run_autograder(
+                assignment, submission, results, rubric, visibility,
+                isolation=lambda: _isolation(allow_weak, strict=True),
+            )
+        except ValueError as exc:
+            raise GradgraderError(str(exc)) from None
+    typer.echo(f"score {data['score']:g}; {len(data['tests'])} test(s) written to {results}")
 
 
 @app.command()

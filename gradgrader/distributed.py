@@ -42,7 +42,7 @@ import socket
 import tempfile
 import threading
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -561,7 +561,8 @@ class ClusterGrader:
         wanted = {s.id for s in pending}
         seen: set[str] = set()
         chunks = _chunks(pending, self.chunk_size)
-        outstanding: dict[Any, list[str]] = {}
+        singles: deque[list[Submission]] = deque()  # a failed chunk's submissions, one by one
+        outstanding: dict[Any, tuple[list[Submission], bool]] = {}  # future -> (chunk, is a re-try alone)
         failed: list[tuple[list[str], str]] = []
         ac = distributed.as_completed()
         index = 0
@@ -570,7 +571,8 @@ class ClusterGrader:
             nonlocal index
             want = self._window()
             while len(outstanding) < want:
-                chunk = next(chunks, None)
+                alone = bool(singles)
+                chunk = singles.popleft() if singles else next(chunks, None)
                 if chunk is None:
                     return
                 packed = [pack_submission(s) for s in chunk]
@@ -579,17 +581,22 @@ class ClusterGrader:
                     key=f"gradgrader-chunk-{self._token}-{index:06d}", retries=self.retries, pure=False,
                 )
                 index += 1
-                outstanding[fut] = [s.id for s in chunk]
+                outstanding[fut] = (chunk, alone)
                 ac.add(fut)
 
         try:
             fill()
             for fut in ac:
-                ids = outstanding.pop(fut, [])
+                chunk, alone = outstanding.pop(fut, ([], True))
                 try:
                     reply = fut.result()
                 except Exception as exc:  # KilledWorker, a chunk that raised after its retries, ...
-                    failed.append((ids, f"{type(exc).__name__}: {exc}"))
+                    if len(chunk) > 1 and not alone:
+                        # Grade its submissions one by one, so that one bad submission
+                        # (or bad luck) costs no one else their result.
+                        singles.extend([s] for s in chunk if s.id not in seen)
+                    else:
+                        failed.append(([s.id for s in chunk], f"{type(exc).__name__}: {exc}"))
                     reply = {"results": []}
                 finally:
                     fut.release()

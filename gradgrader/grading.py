@@ -112,7 +112,8 @@ def grade_submission(course: Course, rubric: Rubric, submission: Submission, san
         mistakes: list[str] = []
         for c in checks:
             mistakes += [m for m in c.mistakes if m not in mistakes]
-        return Result(
+        # a notebook's messages name its cells, not the generated module's lines
+        return submission.relocate(Result(
             submission=submission.id,
             path=str(submission.path or submission.folder or ""),
             assignment=assignment.name,
@@ -126,7 +127,7 @@ def grade_submission(course: Course, rubric: Rubric, submission: Submission, san
             output=output,
             sha256=submission.digest(),
             extra={**submission.extra, "gradgrader": __version__, "sandbox": sandbox.isolation.level},
-        )
+        ))
 
     if submission.path is None:
         return result("error", (), submission.problem or "no file to grade")
@@ -227,7 +228,7 @@ class Grader:
         box = self._boxes.get(key)
         if box is None:
             folder = self._scratch / f"worker-{key[0]}-{key[1]}"
-            folder.mkdir()
+            folder.mkdir(exist_ok=True)  # ids can be reused by a later pool
             box = Sandbox(folder, self.isolation, self.hidden)
             with self._lock:
                 self._boxes[key] = box

@@ -226,7 +226,9 @@ class TableScreen(Screen[None]):
     BINDINGS = [
         Binding("n", "app.next_failing", "Next ✘", id="next-failing"),
         Binding("p", "app.prev_failing", "Prev ✘", id="prev-failing"),
-        Binding("slash", "app.search", "Search", id="search"),
+        # priority: handled as the key arrives, so the keys typed right after it already
+        # find the search box focused (see ReviewApp.check_action for "/" inside it)
+        Binding("slash", "app.search", "Search", id="search", priority=True),
         Binding("f", "app.toggle_failing", "Failing", id="filter-failing"),
         Binding("m", "app.pick_mistake", "Mistake", id="filter-mistake"),
         Binding("t", "app.cycle_status", "Status", id="filter-status", show=False),
@@ -303,7 +305,8 @@ class TableScreen(Screen[None]):
         the first screenful at once and the rest in chunks, keeping the selected
         submission under the cursor."""
         self.fill_generation += 1
-        self.run_worker(self._fill(rows, self.fill_generation), group="fill", exclusive=True)
+        # a callable, not a coroutine: a fill cancelled before it starts leaves nothing un-awaited
+        self.run_worker(partial(self._fill, rows, self.fill_generation), group="fill", exclusive=True)
 
     def on_resize(self) -> None:
         # Column widths follow the terminal; refill once the resizing has settled.
@@ -675,6 +678,11 @@ class ReviewApp(App[None]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "search" and isinstance(self.focused, Input):
+            return False  # "/" typed in a text box is a character, not a command
+        return True
 
     def action_search(self) -> None:
         self.action_show_table()

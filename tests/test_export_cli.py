@@ -1,0 +1,114 @@
+"""The command line on LMS exports: ``grade submissions.zip`` writes results, the
+gradebook and the feedback folder in one go; ``gradgrader gradescope`` writes
+results.json. Skipped until cli.py has the `grade` export options and the `gradescope`
+command (see docs/lms.md)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import SAMPLES
+from typer.testing import CliRunner
+
+from gradgrader.cli import app
+
+COMMANDS = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
+GRADE = next(
+    (c.callback for c in app.registered_commands if (c.name or c.callback.__name__) == "grade"),
+    None,
+)
+HAS_EXPORTS = GRADE is not None and "column" in GRADE.__code__.co_varnames
+WEAK_OK = "--allow-weak-sandbox"
+
+
+def run(*args: object):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@pytest.mark.skipif(not HAS_EXPORTS, reason="cli.py's grade does not read LMS exports yet")
+def test_grade_a_canvas_zip_writes_results_gradebook_and_feedback(tmp_path):
+    archive = tmp_path / "submissions.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr(
+            "alice_1001_5001_softmax.py",
+            (SAMPLES / "correct-vectorized" / "softmax.py").read_bytes(),
+        )
+        zf.writestr(
+            "bob_LATE_1002_5003_softmax-1.py",
+            (SAMPLES / "sign-flipped" / "softmax.py").read_bytes(),
+        )
+    out = tmp_path / "OUT"
+    got = run(
+        "grade",
+        archive,
+        "--assignment",
+        "softmax",
+        "--out",
+        out,
+        "--jobs",
+        "1",
+        "--quiet",
+        "--skip-validation",
+        "--gradebook-column",
+        "HW3 (42)",
+        WEAK_OK,
+    )
+    assert got.exit_code == 0, got.output
+    rows = list(csv.reader(io.StringIO((out / "gradebook.csv").read_text())))
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "HW3 (42)"]
+    assert {r[1]: r[5] for r in rows[2:]}["1001"] == "10"
+    results = {
+        json.loads(line)["submission"]: json.loads(line)
+        for line in (out / "results.jsonl").read_text().splitlines()
+    }
+    assert results["bob"]["late"] is True and results["alice"]["late"] is False
+    assert sorted(p.name for p in (out / "feedback").iterdir()) == ["alice.md", "bob.md"]
+    assert json.loads((out / "run.json").read_text())["input_kind"] == "canvas"
+
+
+@pytest.mark.skipif("gradescope" not in COMMANDS, reason="cli.py has no gradescope command yet")
+def test_gradescope_command_writes_results_json(tmp_path):
+    submission = tmp_path / "submission"
+    submission.mkdir()
+    (submission / "softmax.py").write_bytes((SAMPLES / "transposed" / "softmax.py").read_bytes())
+    results = tmp_path / "results" / "results.json"
+    got = run(
+        "gradescope",
+        "--assignment",
+        "softmax",
+        "--submission",
+        submission,
+        "--results",
+        results,
+        WEAK_OK,
+    )
+    assert got.exit_code == 0, got.output
+    data = json.loads(results.read_text())
+    assert 0 < data["score"] < 10 and data["tests"]
+    bad = run(
+        "gradescope",
+        "--assignment",
+        "no-such",
+        "--submission",
+        submission,
+        "--results",
+        results,
+        WEAK_OK,
+    )
+    assert bad.exit_code == 2 and json.loads(results.read_text())["score"] == 0
+
+
+def test_the_cli_snippets_are_documented():
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "lms.md").read_text(encoding="utf-8")
+    for text in (
+        "gradgrader grade submissions.zip",
+        "gradgrader gradescope",
+        "run_autograder",
+        "setup.sh",
+    ):
+        assert text in doc
