@@ -253,12 +253,44 @@ _isolation: Any = None
 MAX_GRADERS = 3
 
 
+def _worker_parent() -> Path:
+    """The folder (one per user and machine, mode 0700) that holds every worker process's
+    private folder. Every sandbox hides all of it, so that the folders a dead worker left
+    behind (the reference solution, other students' files) stay hidden too."""
+    parent = Path(tempfile.gettempdir()) / f"gradgrader-dask-{os.getuid()}"
+    try:
+        parent.mkdir(mode=0o700, exist_ok=True)
+        st = parent.lstat()
+    except OSError as exc:
+        raise SandboxError(f"worker {socket.gethostname()}: cannot make its private folder {parent}: {exc}") from None
+    if not parent.is_dir() or parent.is_symlink() or st.st_uid != os.getuid():
+        raise SandboxError(f"worker {socket.gethostname()}: {parent} is not a folder of this user's; remove it")
+    if st.st_mode & 0o077:
+        parent.chmod(0o700)
+    return parent
+
+
+def _sweep(parent: Path) -> None:
+    """Remove the private folders of worker processes that are gone (killed, crashed)."""
+    for entry in parent.glob("w*-*"):
+        pid = entry.name[1:].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry, ignore_errors=True)
+        except OSError:
+            pass
+
+
 def _worker_root() -> Path:
-    """This worker process's private folder: assignment copies and chunks being graded.
-    Every sandbox of the process hides it (student code never sees it)."""
+    """This worker process's private folder: assignment copies and chunks being graded."""
     global _root
     if _root is None:
-        _root = Path(tempfile.mkdtemp(prefix="gradgrader-dask-"))
+        parent = _worker_parent()
+        _sweep(parent)
+        _root = Path(tempfile.mkdtemp(prefix=f"w{os.getpid()}-", dir=parent))
         atexit.register(close_worker)
     return _root
 
@@ -286,12 +318,15 @@ def _probe() -> Any:
 
 
 def _dask_local_directory() -> list[Path]:
+    """Dask's working folders on this machine (spilled data may hold submissions): the
+    whole ``dask-scratch-space`` when the worker's folder is in one, else its own."""
     try:
         from distributed import get_worker
 
-        return [Path(get_worker().local_directory)]
+        local = Path(get_worker().local_directory)
     except Exception:
         return []
+    return [local.parent if local.parent.name == "dask-scratch-space" else local]
 
 
 def _safe_rel(rel: str) -> PurePosixPath:
@@ -330,9 +365,9 @@ def _grader_for(payload: dict[str, Any], allow_weak: bool) -> Any:
             tmp.rename(folder)
         assignment = load_assignment(folder)
         rubric = _rubric_from(payload["rubric"])
-        # Hidden from every sandboxed process: this process's private folder (assignment
-        # copies, other students' chunks) and Dask's own working folder (spilled data).
-        grader = Grader(assignment, rubric, jobs=1, isolation=iso, hidden=[root, *_dask_local_directory()])
+        # Hidden from every sandboxed process: every worker's private folder on this
+        # machine (assignment copies, other students' chunks) and Dask's working folders.
+        grader = Grader(assignment, rubric, jobs=1, isolation=iso, hidden=[root.parent, *_dask_local_directory()])
         _graders[key] = grader
         while len(_graders) > MAX_GRADERS:
             _, old = _graders.popitem(last=False)
@@ -536,16 +571,26 @@ class ClusterGrader:
         threads = sum(self.client.nthreads().values())
         self.log(
             f"grading on {where}: {len(info)} worker(s) on {len(hosts)} host(s), {threads} thread(s); "
-            f"sandbox {'/'.join(levels)}; {self.chunk_size} submission(s) per chunk"
+            f"sandbox {'/'.join(levels)}; up to {self.chunk_size} submission(s) per chunk"
         )
+
+    def _threads(self) -> int:
+        try:
+            return sum(self.client.nthreads().values())
+        except Exception:
+            return 0
+
+    def _chunk_for(self, n: int) -> int:
+        """``chunk_size``, made smaller for a small class so that every worker thread
+        gets work (at least two chunks per thread when there are that many submissions)."""
+        threads = self._threads()
+        if threads <= 0:
+            return self.chunk_size
+        return max(1, min(self.chunk_size, -(-n // (2 * threads))))
 
     def _window(self) -> int:
         """Chunks kept in flight: two per worker thread, so no worker waits on this machine."""
-        try:
-            threads = sum(self.client.nthreads().values())
-        except Exception:
-            threads = 0
-        return max(4, 2 * threads)
+        return max(4, 2 * self._threads())
 
     # -- grading
 
@@ -560,7 +605,7 @@ class ClusterGrader:
         pending = list(submissions)
         wanted = {s.id for s in pending}
         seen: set[str] = set()
-        chunks = _chunks(pending, self.chunk_size)
+        chunks = _chunks(pending, self._chunk_for(len(pending)))
         singles: deque[list[Submission]] = deque()  # a failed chunk's submissions, one by one
         outstanding: dict[Any, tuple[list[Submission], bool]] = {}  # future -> (chunk, is a re-try alone)
         failed: list[tuple[list[str], str]] = []

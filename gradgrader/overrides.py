@@ -48,7 +48,13 @@ class Override:
         return self.score is None and not self.comment
 
     def to_json(self) -> dict[str, Any]:
-        return {"submission": self.submission, "score": self.score, "comment": self.comment, "who": self.who, "when": self.when}
+        return {
+            "submission": self.submission,
+            "score": self.score,
+            "comment": self.comment,
+            "who": self.who,
+            "when": self.when,
+        }
 
 
 def _parse(obj: Any) -> Override | None:
@@ -138,7 +144,13 @@ def record_override(
     ``comment=""`` clears the override)."""
     if score is not None and (not math.isfinite(score) or score < 0):
         raise ValueError("a score must be a finite number of at least 0")
-    entry = Override(submission, None if score is None else float(score), comment.strip(), who or current_user(), when or now_utc())
+    entry = Override(
+        submission,
+        None if score is None else float(score),
+        comment.strip(),
+        who or current_user(),
+        when or now_utc(),
+    )
     out.mkdir(parents=True, exist_ok=True)
     path = out / OVERRIDES
     with path.open("ab") as f:
@@ -154,7 +166,9 @@ def record_override(
     return entry
 
 
-def apply_overrides(results: Iterable[dict[str, Any]], overrides: Mapping[str, Override]) -> list[dict[str, Any]]:
+def apply_overrides(
+    results: Iterable[dict[str, Any]], overrides: Mapping[str, Override]
+) -> list[dict[str, Any]]:
     """Results with each override applied: ``score`` replaced when the TA gave one, and
     ``override`` = {score, original_score, comment, by, at} attached. Inputs are not modified."""
     out: list[dict[str, Any]] = []
@@ -165,14 +179,22 @@ def apply_overrides(results: Iterable[dict[str, Any]], overrides: Mapping[str, O
             continue
         r = dict(r)
         original = r.get("score", 0.0)
-        r["override"] = {"score": o.score, "original_score": original, "comment": o.comment, "by": o.who, "at": o.when}
+        r["override"] = {
+            "score": o.score,
+            "original_score": original,
+            "comment": o.comment,
+            "by": o.who,
+            "at": o.when,
+        }
         if o.score is not None:
             r["score"] = o.score
         out.append(r)
     return out
 
 
-def grades_csv_with_overrides(results: Iterable[dict[str, Any]], overrides: Mapping[str, Override]) -> str:
+def grades_csv_with_overrides(
+    results: Iterable[dict[str, Any]], overrides: Mapping[str, Override]
+) -> str:
     """``grades.csv`` text: the grader's columns (submission, score, max_score, status,
     mistakes) with overridden scores, plus override_comment, override_by, override_at
     when any submission has an override (the file is unchanged when none has)."""

@@ -10,7 +10,6 @@ TA overrides applied (``gradgrader.overrides``): ``score`` is the score to repor
 
 from __future__ import annotations
 
-import ast
 import json
 import math
 import os
@@ -66,12 +65,20 @@ def num(x: Any) -> str:
 
 def score_of(r: Result) -> float:
     s = r.get("score")
-    return float(s) if isinstance(s, (int, float)) and not isinstance(s, bool) and math.isfinite(s) else 0.0
+    return (
+        float(s)
+        if isinstance(s, (int, float)) and not isinstance(s, bool) and math.isfinite(s)
+        else 0.0
+    )
 
 
 def max_of(r: Result) -> float:
     s = r.get("max_score")
-    return float(s) if isinstance(s, (int, float)) and not isinstance(s, bool) and math.isfinite(s) else 0.0
+    return (
+        float(s)
+        if isinstance(s, (int, float)) and not isinstance(s, bool) and math.isfinite(s)
+        else 0.0
+    )
 
 
 def original_score(r: Result) -> float:
@@ -175,7 +182,12 @@ class Filter:
 
     @property
     def active(self) -> bool:
-        return self.failing_only or self.mistake is not None or self.status is not None or bool(self.text.strip())
+        return (
+            self.failing_only
+            or self.mistake is not None
+            or self.status is not None
+            or bool(self.text.strip())
+        )
 
     def describe(self) -> str:
         parts = []
@@ -193,7 +205,12 @@ class Filter:
 def search_text(r: Result) -> str:
     """What the search box matches, lowercased: id, status, mistakes, the load message,
     failing check ids and messages, and the TA's comment."""
-    parts = [r.get("submission", ""), r.get("status", ""), " ".join(r.get("mistakes", ())), r.get("message", "")]
+    parts = [
+        r.get("submission", ""),
+        r.get("status", ""),
+        " ".join(r.get("mistakes", ())),
+        r.get("message", ""),
+    ]
     for c in r.get("checks", ()):
         if not c.get("passed", False):
             parts += [c.get("id", ""), c.get("message", "")]
@@ -221,7 +238,9 @@ def filter_results(results: Iterable[Result], f: Filter) -> list[Result]:
     return [r for r in results if matches(r, f)]
 
 
-def sort_results(results: Iterable[Result], key: str = "submission", reverse: bool = False) -> list[Result]:
+def sort_results(
+    results: Iterable[Result], key: str = "submission", reverse: bool = False
+) -> list[Result]:
     """Sorted by one of ``SORT_KEYS``; ties (same score, status…) keep id order."""
     if key not in SORT_KEYS:
         raise ValueError(f"cannot sort by {key!r}; choose one of {', '.join(SORT_KEYS)}")
@@ -270,7 +289,9 @@ class Stats:
     mistakes: tuple[tuple[str, int], ...]  # (id, number of submissions), most common first
 
 
-def histogram(scores: Sequence[float], top: float, bins: int = 10) -> tuple[tuple[int, ...], tuple[float, ...]]:
+def histogram(
+    scores: Sequence[float], top: float, bins: int = 10
+) -> tuple[tuple[int, ...], tuple[float, ...]]:
     """Counts of ``scores`` in ``bins`` equal bins over [0, top]; the last bin includes
     ``top`` and scores outside the range go to the nearest end bin."""
     top = top if top > 0 else max([*scores, 1.0])
@@ -330,18 +351,24 @@ def checks_by_function(r: Result) -> dict[str, list[dict[str, Any]]]:
 
 
 def failing_functions(r: Result) -> list[str]:
-    return [fn for fn, checks in checks_by_function(r).items() if any(not c.get("passed", False) for c in checks)]
+    return [
+        fn
+        for fn, checks in checks_by_function(r).items()
+        if any(not c.get("passed", False) for c in checks)
+    ]
 
 
 def function_lines(source: str, name: str) -> tuple[int, int] | None:
     """The first and last line (1-based) of the definition of function ``name`` in
     ``source``, decorators included; the top-level one if several exist. ``None`` when
     the source does not parse or has no such function."""
+    import ast
+
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return None
-    found: list[tuple[int, ast.FunctionDef | ast.AsyncFunctionDef]] = []
+    found: list[tuple[int, Any]] = []
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
             depth = 0 if node in tree.body else 1
@@ -376,13 +403,19 @@ def source_path(r: Result, run: dict[str, Any] | None = None) -> Path | None:
         return None
     parts = recorded.parts
     inside = parts[parts.index(sid) + 1 :] if sid in parts else (recorded.name,)
-    for candidate in (Path(folder, sid, *inside), Path(folder, sid, recorded.name), Path(folder, f"{sid}.py")):
+    for candidate in (
+        Path(folder, sid, *inside),
+        Path(folder, sid, recorded.name),
+        Path(folder, f"{sid}.py"),
+    ):
         if candidate.is_file():
             return candidate
     return None
 
 
-def read_source(r: Result, run: dict[str, Any] | None = None, limit: int = 1 << 20) -> tuple[Path | None, str | None]:
+def read_source(
+    r: Result, run: dict[str, Any] | None = None, limit: int = 1 << 20
+) -> tuple[Path | None, str | None]:
     """The student's file and its text (undecodable bytes replaced, at most ``limit`` bytes)."""
     path = source_path(r, run)
     if path is None:
@@ -400,11 +433,12 @@ def read_source(r: Result, run: dict[str, Any] | None = None, limit: int = 1 << 
 
 def locate_submission(r: Result, run: dict[str, Any], filename: str):  # -> ingest.Submission
     """The submission behind a result, found the way it was found the first time: the
-    path ``check`` was given (``run["check_path"]``), else the student's folder (or
-    ``ID.py``) in the run's class folder, else the recorded file on its own. Never a
-    guessed folder: a submission's folder goes on its import path."""
+    path ``check`` was given (``run["check_path"]``), else ``ID/`` or ``ID.py|.ipynb`` in
+    the run's class folder (``ClassExport.root``), else the recorded file on its own.
+    Never a guessed folder: a submission's folder goes on its import path."""
     from gradgrader.errors import SubmissionError
-    from gradgrader.ingest import Submission, pick_file, single
+    from gradgrader.ingest import single
+    from gradgrader.ingest.folders import file_submission, submission_in
 
     sid = r["submission"]
     if run.get("check_path"):
@@ -413,36 +447,74 @@ def locate_submission(r: Result, run: dict[str, Any], filename: str):  # -> inge
     if folder:
         d = Path(folder) / sid
         if d.is_dir():
-            file, problem = pick_file(d, filename)
-            return Submission(sid, file, d, problem)
-        if (Path(folder) / f"{sid}.py").is_file():
-            return Submission(sid, Path(folder) / f"{sid}.py", None)
+            return submission_in(sid, d, filename)
+        for suffix in (".py", ".ipynb"):
+            if (Path(folder) / f"{sid}{suffix}").is_file():
+                return file_submission(sid, Path(folder) / f"{sid}{suffix}", filename)
     recorded = Path(r.get("path") or "")
     if recorded.name and recorded.is_file():
-        return Submission(sid, recorded, None)
-    raise SubmissionError(f"cannot find submission {sid!r} any more (looked in {folder or 'no class folder'} and at {recorded})")
+        return file_submission(sid, recorded, filename)
+    raise SubmissionError(
+        f"cannot find submission {sid!r} any more (looked in {folder or 'no class folder'} and at {recorded})"
+    )
+
+
+def _grading_keys() -> frozenset[str]:
+    """What a result says about grading: the fields of ``results.Result`` (its ``extra``
+    aside), the version and the TA's override. Anything else on an old result (LMS
+    metadata such as lateness or the student's LMS id) is carried over to its re-grade."""
+    from dataclasses import fields
+
+    from gradgrader.results import Result as ResultRecord
+
+    return frozenset(f.name for f in fields(ResultRecord) if f.name != "extra") | {
+        "gradgrader",
+        "override",
+    }
 
 
 def regrade(r: Result, run: dict[str, Any]) -> Result:
-    """Grade ``r``'s submission again with the run's assignment and rubric; return the new
-    result as a JSON dict (nothing is written). Slow (a sandbox starts): call it off the UI
-    thread."""
-    from gradgrader.errors import ConfigError
+    """Grade ``r``'s submission again with the run's assignment and rubric, in a sandbox at
+    least as strong as ``grade`` demands (``run["strict_sandbox"]`` false relaxes that, as
+    ``check`` does for a student's own file); return the new result as a JSON dict (nothing
+    is written). Slow (a sandbox starts): call it off the UI thread."""
+    from gradgrader.errors import ConfigError, SandboxError
     from gradgrader.grading import Grader
     from gradgrader.results import dumps
     from gradgrader.rubric import resolve_rubric
+    from gradgrader.sandbox.layers import probe
     from gradgrader.spec import load_assignment
 
     where = run.get("assignment_path") or run.get("assignment") or r.get("assignment")
     if not where:
-        raise ConfigError("no assignment recorded for this result (run.json is missing): cannot re-grade")
+        raise ConfigError(
+            "no assignment recorded for this result (run.json is missing): cannot re-grade"
+        )
     spec = load_assignment(where)
     rubric_file = run.get("rubric")
-    rubric = resolve_rubric(spec, Path(rubric_file) if rubric_file and Path(rubric_file).is_file() else None)
+    rubric = resolve_rubric(
+        spec, Path(rubric_file) if rubric_file and Path(rubric_file).is_file() else None
+    )
     submission = locate_submission(r, run, spec.filename)
-    with Grader(spec, rubric, jobs=1) as grader:
+    iso = probe()
+    if (
+        iso.level == "weak"
+        and run.get("strict_sandbox", True)
+        and not run.get("allow_weak_sandbox")
+    ):
+        raise SandboxError(
+            "this machine gives only process isolation and rlimits (no Landlock, no namespaces): "
+            "re-grading other people's code is refused here as `grade` refuses it; run `gradgrader doctor`"
+        )
+    hidden = [Path(p) for p in (run.get("input"), run.get("class_folder"), run.get("out")) if p]
+    with Grader(spec, rubric, jobs=1, isolation=iso, hidden=hidden) as grader:
         result = grader.grade(submission)
-    return json.loads(dumps(result))
+    new = json.loads(dumps(result))
+    grading = _grading_keys()
+    for key, value in r.items():
+        if key not in new and key not in grading:
+            new[key] = value
+    return new
 
 
 def append_result(out: Path, result: Result) -> None:
@@ -483,6 +555,10 @@ def load_keymap(path: Path) -> dict[str, str]:
         return {}
     data = load_toml(path)
     table = data.get("keymap", {})
-    if not isinstance(table, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in table.items()):
-        raise ConfigError(f"{path}: [keymap] must map binding ids to key strings, e.g. next-failing = \"j\"")
+    if not isinstance(table, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in table.items()
+    ):
+        raise ConfigError(
+            f'{path}: [keymap] must map binding ids to key strings, e.g. next-failing = "j"'
+        )
     return dict(table)

@@ -246,7 +246,7 @@ class _Reader:
 
     def fail(self, key: str | None, problem: str) -> ConfigError:
         at = f"{self.where}.{key}" if key and self.where else (key or self.where)
-        return ConfigError(f"{self.path}: [{at}] {problem}")
+        return ConfigError(f"{self.path}: [{at}] {problem}" if at else f"{self.path}: {problem}")
 
     def get(self, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
         if key not in self.table:

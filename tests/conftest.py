@@ -27,10 +27,19 @@ else:  # pragma: no cover
 ROOT = Path(__file__).resolve().parent.parent
 SOFTMAX = ROOT / "assignments" / "softmax"
 SAMPLES = SOFTMAX / "samples"
-EXPECTED: dict[str, dict[str, Any]] = tomllib.loads((SAMPLES / "EXPECTED.toml").read_text(encoding="utf-8"))
+EXPECTED: dict[str, dict[str, Any]] = tomllib.loads(
+    (SAMPLES / "EXPECTED.toml").read_text(encoding="utf-8")
+)
 REFERENCE_SOURCE = (SOFTMAX / "reference.py").read_text(encoding="utf-8")
 
-FUNCTIONS = ("logsumexp", "softmax", "softmax_jacobian", "log_partition_grad", "log_likelihood_grad", "softmax_loss")
+FUNCTIONS = (
+    "logsumexp",
+    "softmax",
+    "softmax_jacobian",
+    "log_partition_grad",
+    "log_likelihood_grad",
+    "softmax_loss",
+)
 
 
 def from_reference(extra: str = "") -> str:
@@ -42,9 +51,10 @@ def from_reference(extra: str = "") -> str:
     return "\n".join(lines) + "\n\n" + extra
 
 
-# A test-local submission that fails the four checks no sample fails (see
-# test_softmax_samples.py): logsumexp off by 0.5, softmax neither normalised nor
-# shift-invariant; the other four functions are the reference's.
+# A test-local submission that fails the value and property checks of logsumexp and
+# softmax, whatever the samples cover (see test_softmax_samples.py): logsumexp off by
+# 0.5, softmax neither normalised nor shift-invariant; the other four functions are
+# the reference's.
 PROBE_ID = "probe-softmax-wrong"
 PROBE_SOURCE = from_reference(
     """
@@ -91,7 +101,10 @@ def copy_assignment(
 def isolation(*off: str) -> Isolation:
     """This machine's sandbox layers with ``off`` turned off (like GRADGRADER_DISABLE)."""
     return Isolation(
-        tuple(Layer(layer.name, False, "turned off by the test") if layer.name in off else layer for layer in probe().layers)
+        tuple(
+            Layer(layer.name, False, "turned off by the test") if layer.name in off else layer
+            for layer in probe().layers
+        )
     )
 
 
@@ -113,7 +126,9 @@ def softmax_rubric(softmax: Assignment) -> Rubric:
 
 
 @pytest.fixture(scope="session")
-def graded_class(softmax: Assignment, softmax_rubric: Rubric, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Result]:
+def graded_class(
+    softmax: Assignment, softmax_rubric: Rubric, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Result]:
     """Every sample, the reference and the probe, graded once with two jobs, by id."""
     probe = write_submission(tmp_path_factory.mktemp("probe"), PROBE_SOURCE)
     submissions = [

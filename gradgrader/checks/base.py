@@ -108,7 +108,12 @@ def describe_problem(fn: FunctionSpec, problem: Problem) -> Failure:
     if mistake == "memory-limit":
         return Failure((mistake,), f"{fn.name} ran out of memory: {problem.describe()}")
     hint = hint_for(problem.exc_type, problem.message) if problem.exc_type else ""
-    return Failure((mistake,), f"{fn.name} {problem.describe()}" + (f" — {hint}" if hint else ""))
+    text = problem.describe()
+    if problem.kind == "crashed" and not problem.exc_type:
+        text = f"crashed: {text}"
+    elif problem.kind in {"wrong-output", "wrong-type", "too-large"}:
+        text = f"returned something unusable: {text}"
+    return Failure((mistake,), f"{fn.name} {text}" + (f" — {hint}" if hint else ""))
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
@@ -306,7 +311,7 @@ class CheckContext:
         for spec, value, kind, problem_ in zip(fn.outputs, got.values, got.types, got.problems):
             if problem_ is not None or value is None:
                 msg = problem_.message if problem_ else "no value"
-                return Failure(("wrong-shape",), f"{fn.name} returned {msg}")
+                return Failure(("wrong-shape",), f"{fn.name}'s return value is unusable: {msg}")
             expected = spec.resolve(dims)
             if value.shape != expected and (need is None or spec.name in need):
                 what = spec.name if len(fn.outputs) > 1 else "it"

@@ -66,8 +66,8 @@ def recv(sock: socket.socket, max_total: int = 256 << 20, with_fds: int = 0) -> 
         raise WireError(f"message header too large ({hlen} bytes, {nblobs} blobs)")
     try:
         header = json.loads(_recv_exact(sock, hlen))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise WireError(f"message header is not JSON: {exc}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise WireError(f"message header is not JSON: {type(exc).__name__}") from None
     if not isinstance(header, dict):
         raise WireError("message header is not a JSON object")
     blobs: list[bytes] = []

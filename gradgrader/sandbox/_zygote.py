@@ -373,18 +373,21 @@ def _status(status: int) -> dict:
     return {"exit_code": os.waitstatus_to_exitcode(status)}
 
 
-def _wait_or_kill(ctrl: socket.socket, pid: int) -> int:
+def _wait_or_kill(ctrl: socket.socket, pid: int) -> tuple[int, float, bool]:
     """Wait for the child; meanwhile obey {"op": "kill"} from the grader (pids inside a
-    pid namespace mean nothing outside it, so only the zygote may signal its child)."""
+    pid namespace mean nothing outside it, so only the zygote may signal its child).
+
+    Returns the wait status, the CPU seconds the child used, and whether we killed it."""
+    killed = False
     try:
         pidfd = os.pidfd_open(pid)
     except (AttributeError, OSError):
         pidfd = None
     try:
         while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
+            done, status, usage = os.wait4(pid, os.WNOHANG)
             if done:
-                return status
+                return status, usage.ru_utime + usage.ru_stime, killed
             waitables = [ctrl] + ([pidfd] if pidfd is not None else [])
             ready, _, _ = select.select(waitables, [], [], None if pidfd is not None else 0.02)
             if ctrl in ready:
@@ -393,6 +396,7 @@ def _wait_or_kill(ctrl: socket.socket, pid: int) -> int:
                 except EOFError:
                     msg = {"op": "kill", "then": "exit"}
                 if msg.get("op") == "kill":
+                    killed = True
                     for kill in (os.killpg, os.kill):
                         try:
                             kill(pid, signal.SIGKILL)
@@ -457,7 +461,7 @@ def main() -> None:
         wire.send(ctrl, {"op": "spawned", "pid": pid}, fds=[parent_sock.fileno(), out_r])
         parent_sock.close()
         os.close(out_r)
-        status = _wait_or_kill(ctrl, pid)
+        status, cpu, killed = _wait_or_kill(ctrl, pid)
         try:
             os.killpg(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -465,7 +469,7 @@ def main() -> None:
         if have_subreaper:
             _kill_descendants()
         shutil.rmtree(scratch, ignore_errors=True)
-        wire.send(ctrl, {"op": "exited", "pid": pid, **_status(status)})
+        wire.send(ctrl, {"op": "exited", "pid": pid, "cpu_s": round(cpu, 3), "killed_by_grader": killed, **_status(status)})
 
 
 if __name__ == "__main__":

@@ -93,6 +93,8 @@ class Returned:
 class ExitInfo:
     exit_code: int | None = None
     signal_name: str | None = None
+    cpu_s: float = 0.0
+    killed_by_grader: bool = False
 
     def describe(self) -> str:
         if self.signal_name == "SIGSEGV":
@@ -372,6 +374,7 @@ class Sandbox:
             self.close_zygote()
             raise SandboxError(f"the sandbox could not start a process: {exc}") from None
         proc = StudentProcess(self, pid, sock, out_fd, output_cap, limits.max_output_bytes)
+        proc.cpu_limit = max(1, int(limits.cpu_s))
         proc._await_load(load_timeout)
         return proc
 
@@ -411,6 +414,7 @@ class StudentProcess:
         self._drain.start()
         self._max_msg = max(256 << 20, max_out * 2)
         self.dead = False
+        self.cpu_limit = 1 << 30
         self.exit: ExitInfo | None = None
         self.load = LoadReport(False)
 
@@ -436,9 +440,12 @@ class StudentProcess:
                 except (socket.timeout, TimeoutError):
                     self._kill()
                     reply = zyg.wait_exited(10.0)
+                cpu = reply.get("cpu_s")
                 info = ExitInfo(
                     exit_code=reply.get("exit_code") if isinstance(reply.get("exit_code"), int) else None,
-                    signal_name=str(reply["signal_name"]) if reply.get("signal_name") else None,
+                    signal_name=str(reply["signal_name"])[:20] if reply.get("signal_name") else None,
+                    cpu_s=float(cpu) if isinstance(cpu, (int, float)) else 0.0,
+                    killed_by_grader=reply.get("killed_by_grader") is True,
                 )
             except (EOFError, OSError, wire.WireError):
                 self._kill()
@@ -472,10 +479,12 @@ class StudentProcess:
             return Problem("crashed", f"sent a malformed reply ({exc})")
         except (EOFError, OSError):
             info = self._reap()
-            if info.signal_name == "SIGXCPU" or (info.signal_name == "SIGKILL" and info.exit_code is None):
+            # SIGXCPU, or SIGKILL at the hard CPU limit, is a time-out; a SIGKILL the
+            # submission sent itself (or the kernel's OOM killer) is a crash.
+            at_cpu_limit = info.cpu_s >= self.cpu_limit - 1.0
+            if info.signal_name == "SIGXCPU" or (info.signal_name == "SIGKILL" and at_cpu_limit):
                 return Problem("timeout", f"{info.describe()}: CPU time limit reached")
-            kind = "crashed"
-            return Problem(kind, info.describe())
+            return Problem("crashed", info.describe())
 
     def _await_load(self, timeout: float) -> None:
         start = time.perf_counter()

@@ -25,12 +25,29 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, ScrollableContainer, Vertical, VerticalScroll
 from textual.reactive import var
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label, OptionList, Static, TabbedContent, TabPane
+from textual.widgets import (
+    DataTable,
+    Footer,
+    Header,
+    Input,
+    Label,
+    OptionList,
+    Static,
+    TabbedContent,
+    TabPane,
+)
 from textual.widgets.option_list import Option
 
 from gradgrader import review
 from gradgrader.errors import GradgraderError
-from gradgrader.overrides import Override, apply_overrides, grades_csv_with_overrides, load_overrides, parse_score, record_override
+from gradgrader.overrides import (
+    Override,
+    apply_overrides,
+    grades_csv_with_overrides,
+    load_overrides,
+    parse_score,
+    record_override,
+)
 from gradgrader.results import GRADES, atomic_write, read_results
 from gradgrader.review import Filter, Result
 from gradgrader.tui import views
@@ -58,25 +75,61 @@ class ReviewCommands(Provider):
     def _commands(self) -> Iterator[tuple[str, str, Callable[[], Any]]]:
         app = self.app
         assert isinstance(app, ReviewApp)
-        yield "Show overview", "class statistics, score histogram, most common mistakes", app.action_overview
+        yield (
+            "Show overview",
+            "class statistics, score histogram, most common mistakes",
+            app.action_overview,
+        )
         yield "Show submissions table", "back to the list of submissions", app.action_show_table
-        yield "Search submissions", "type words to match ids, mistakes and messages", app.action_search
-        yield "Filter: failing only (toggle)", "show only submissions that need review", app.action_toggle_failing
+        yield (
+            "Search submissions",
+            "type words to match ids, mistakes and messages",
+            app.action_search,
+        )
+        yield (
+            "Filter: failing only (toggle)",
+            "show only submissions that need review",
+            app.action_toggle_failing,
+        )
         yield "Filter: by mistake…", "pick a mistake id", app.action_pick_mistake
         for status in (*review.STATUSES, None):
-            yield f"Filter: status {status or 'any'}", "graded, could not be loaded, or both", partial(app.set_status, status)
+            yield (
+                f"Filter: status {status or 'any'}",
+                "graded, could not be loaded, or both",
+                partial(app.set_status, status),
+            )
         yield "Filter: clear all", "show every submission", app.action_clear_filters
         for key in review.SORT_KEYS:
             yield f"Sort by {key}", "order the table", partial(app.set_sort, key)
         yield "Sort: reverse order", "ascending ↔ descending", app.action_reverse_sort
         yield "Next failing submission", "jump to the next one to review", app.action_next_failing
-        yield "Previous failing submission", "jump to the previous one to review", app.action_prev_failing
-        yield "Re-grade selected submission", "grade its file again and record the new result", app.action_regrade
-        yield "Override score of selected submission", "recorded in overrides.jsonl and grades.csv", app.action_override
-        yield "Comment on selected submission", "recorded in overrides.jsonl and grades.csv", app.action_comment
+        yield (
+            "Previous failing submission",
+            "jump to the previous one to review",
+            app.action_prev_failing,
+        )
+        yield (
+            "Re-grade selected submission",
+            "grade its file again and record the new result",
+            app.action_regrade,
+        )
+        yield (
+            "Override score of selected submission",
+            "recorded in overrides.jsonl and grades.csv",
+            app.action_override,
+        )
+        yield (
+            "Comment on selected submission",
+            "recorded in overrides.jsonl and grades.csv",
+            app.action_comment,
+        )
         yield "Help: keys and filters", "what every key does", app.action_help
         for mistake, n in app.stats.mistakes:
-            yield f"Filter: mistake {mistake}", f"{n} submission(s)", partial(app.set_mistake, mistake)
+            yield (
+                f"Filter: mistake {mistake}",
+                f"{n} submission(s)",
+                partial(app.set_mistake, mistake),
+            )
 
     async def discover(self) -> Hits:
         for name, help_text, callback in self._commands():
@@ -93,7 +146,12 @@ class ReviewCommands(Provider):
         for sid in list(app.results):
             name = f"Open {review.clean(sid)}"
             if (score := matcher.match(name)) > 0:
-                yield Hit(score * 0.9, matcher.highlight(name), partial(app.open_submission, sid), text=name)
+                yield Hit(
+                    score * 0.9,
+                    matcher.highlight(name),
+                    partial(app.open_submission, sid),
+                    text=name,
+                )
 
 
 # --- dialogs -------------------------------------------------------------------------------
@@ -105,7 +163,13 @@ class EditDialog(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog-cancel")]
 
-    def __init__(self, title: str, initial: str, hint: str, validate: Callable[[str], str | None] | None = None) -> None:
+    def __init__(
+        self,
+        title: str,
+        initial: str,
+        hint: str,
+        validate: Callable[[str], str | None] | None = None,
+    ) -> None:
         super().__init__()
         self._title, self._initial, self._hint, self._validate = title, initial, hint, validate
 
@@ -143,7 +207,9 @@ class PickDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label(Text(self._title), id="dialog-title")
-            yield OptionList(*(Option(label, id=value) for label, value in self._options), id="picker")
+            yield OptionList(
+                *(Option(label, id=value) for label, value in self._options), id="picker"
+            )
             yield Label("↑↓ choose · Enter apply · Esc cancel", id="dialog-hint")
 
     def on_mount(self) -> None:
@@ -176,14 +242,21 @@ class HelpScreen(ModalScreen[None]):
         assert isinstance(app, ReviewApp)
         text = Text()
         text.append("gradgrader review — keys\n", style="bold")
-        classes = {"TableScreen": TableScreen, "DetailScreen": DetailScreen, "OverviewScreen": OverviewScreen, "ReviewApp": ReviewApp}
+        classes: dict[str, Any] = {
+            "TableScreen": TableScreen,
+            "DetailScreen": DetailScreen,
+            "OverviewScreen": OverviewScreen,
+            "ReviewApp": ReviewApp,
+        }
         for title, name in self.SECTIONS:
             text.append(f"\n{title}\n", style="bold underline")
             for b in classes[name].BINDINGS:
                 if not isinstance(b, Binding):
                     continue
                 keys = app.keymap.get(b.id or "", b.key)
-                shown = ", ".join(app.get_key_display(Binding(k.strip(), "")) for k in keys.split(","))
+                shown = ", ".join(
+                    app.get_key_display(Binding(k.strip(), "")) for k in keys.split(",")
+                )
                 text.append(f"  {shown:<14}", style="bold cyan")
                 text.append(f"{b.description or b.action}")
                 if b.id:
@@ -196,7 +269,7 @@ class HelpScreen(ModalScreen[None]):
             "grader's findings, so an override does not hide it.\n"
             "\nRe-grading appends the new result to results.jsonl; overrides and comments go to "
             "overrides.jsonl; grades.csv is rewritten after each. Ctrl+P opens the command palette. "
-            f"Keys can be remapped by binding id in {keymap_path()} ([keymap] next-failing = \"j\").\n",
+            f'Keys can be remapped by binding id in {keymap_path()} ([keymap] next-failing = "j").\n',
             style="",
         )
         with VerticalScroll(id="help"):
@@ -217,7 +290,6 @@ class SubmissionsTable(DataTable[Text]):
     def _update_column_widths(self, updated_cells: Any) -> None:
         if any(column.auto_width for column in self.columns.values()):
             super()._update_column_widths(updated_cells)
-
 
 
 class TableScreen(Screen[None]):
@@ -243,7 +315,9 @@ class TableScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="✎")
-        yield Input(placeholder="/ search ids, mistakes, messages, comments", id="search", compact=True)
+        yield Input(
+            placeholder="/ search ids, mistakes, messages, comments", id="search", compact=True
+        )
         yield Static("", id="status")
         yield SubmissionsTable(id="table", cursor_type="row", zebra_stripes=True)
         yield Footer(compact=True)
@@ -306,7 +380,8 @@ class TableScreen(Screen[None]):
         submission under the cursor."""
         self.fill_generation += 1
         # a callable, not a coroutine: a fill cancelled before it starts leaves nothing un-awaited
-        self.run_worker(partial(self._fill, rows, self.fill_generation), group="fill", exclusive=True)
+        fill: Any = partial(self._fill, rows, self.fill_generation)
+        self.run_worker(fill, group="fill", exclusive=True)
 
     def on_resize(self) -> None:
         # Column widths follow the terminal; refill once the resizing has settled.
@@ -334,8 +409,14 @@ class TableScreen(Screen[None]):
             for key, width in widths.items():
                 table.add_column(key, width=width, key=key)
             self._widths = widths
-        elif len(shown) <= len(rows) and table.row_count == len(shown) and all(a == b for a, b in zip(shown, rows)):
-            pos = len(shown)  # the rows shown are still right (the first page, then the whole class): add the rest
+        elif (
+            len(shown) <= len(rows)
+            and table.row_count == len(shown)
+            and shown == rows[: len(shown)]
+        ):
+            pos = len(
+                shown
+            )  # the rows shown are still right (the first page, then the whole class): add the rest
         else:
             table.clear()
         target = next((i for i, r in enumerate(rows) if r["submission"] == selected), 0)
@@ -360,7 +441,7 @@ class TableScreen(Screen[None]):
         self._shown = rows
         table = self.table
         try:
-            for key, cell in zip(self._widths, views.table_row(r, self._widths)):
+            for key, cell in zip(self._widths, views.table_row(r, self._widths), strict=True):
                 table.update_cell(r["submission"], key, cell)
         except Exception:  # not shown under the current filter
             pass
@@ -411,10 +492,17 @@ class OverviewScreen(Screen[None]):
         highlighted = options.highlighted
         options.clear_options()
         if stats.mistakes:
-            options.add_options(Option(views.mistake_line(m, n, stats.total, width), id=m) for m, n in stats.mistakes)
+            options.add_options(
+                Option(views.mistake_line(m, n, stats.total, width), id=m)
+                for m, n in stats.mistakes
+            )
         else:
-            options.add_option(Option(Text("no mistake recognised", style="dim"), id="", disabled=True))
-        options.highlighted = highlighted if highlighted is not None and highlighted < options.option_count else 0
+            options.add_option(
+                Option(Text("no mistake recognised", style="dim"), id="", disabled=True)
+            )
+        options.highlighted = (
+            highlighted if highlighted is not None and highlighted < options.option_count else 0
+        )
 
     @on(OptionList.OptionSelected, "#mistakes")
     def mistake_selected(self, event: OptionList.OptionSelected) -> None:
@@ -454,15 +542,12 @@ class DetailScreen(Screen[None]):
         yield Header(show_clock=False, icon="✎")
         yield Static("", id="detail-head")
         with TabbedContent(id="detail-tabs", initial="checks"):
-            with TabPane("1 Checks", id="checks"):
-                with VerticalScroll(id="checks-scroll"):
-                    yield Static("", id="checks-body")
-            with TabPane("2 Source", id="source"):
-                with ScrollableContainer(id="source-scroll"):
-                    yield Static("", id="source-body")
-            with TabPane("3 Output", id="output"):
-                with VerticalScroll(id="output-scroll"):
-                    yield Static("", id="output-body")
+            with TabPane("1 Checks", id="checks"), VerticalScroll(id="checks-scroll"):
+                yield Static("", id="checks-body")
+            with TabPane("2 Source", id="source"), ScrollableContainer(id="source-scroll"):
+                yield Static("", id="source-body")
+            with TabPane("3 Output", id="output"), VerticalScroll(id="output-scroll"):
+                yield Static("", id="output-body")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -475,12 +560,16 @@ class DetailScreen(Screen[None]):
         assert isinstance(app, ReviewApp)
         self.result = result
         path, code = review.read_source(result, app.run_info)
-        self.query_one("#detail-head", Static).update(views.detail_header(result, str(path) if path else None))
+        self.query_one("#detail-head", Static).update(
+            views.detail_header(result, str(path) if path else None)
+        )
         self.query_one("#checks-body", Static).update(views.checks_view(result))
         first_line = 0
         if code is None:
             where = result.get("path") or "(no path recorded)"
-            self.query_one("#source-body", Static).update(Text(f"source not found: {review.clean(where)}", style="dim"))
+            self.query_one("#source-body", Static).update(
+                Text(f"source not found: {review.clean(where)}", style="dim")
+            )
         else:
             lines = review.highlight_lines(code, review.failing_functions(result))
             first_line = min(lines, default=0)
@@ -555,7 +644,9 @@ class ReviewApp(App[None]):
         self.keymap = keymap
         if keymap:
             self.set_keymap(keymap)
-        assignment = self.run_info.get("assignment") or (results[0].get("assignment") if results else "")
+        assignment = self.run_info.get("assignment") or (
+            results[0].get("assignment") if results else ""
+        )
         self.sub_title = " · ".join(str(x) for x in (assignment, out.name if out else "") if x)
 
     def get_default_screen(self) -> Screen[Any]:
@@ -579,7 +670,11 @@ class ReviewApp(App[None]):
         return screen
 
     def _table_ready(self) -> bool:
-        return bool(self.screen_stack) and isinstance(self.screen_stack[0], TableScreen) and self.screen_stack[0].ready
+        return (
+            bool(self.screen_stack)
+            and isinstance(self.screen_stack[0], TableScreen)
+            and self.screen_stack[0].ready
+        )
 
     # --- loading ---------------------------------------------------------------------
 
@@ -680,9 +775,8 @@ class ReviewApp(App[None]):
             self.push_screen(HelpScreen())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "search" and isinstance(self.focused, Input):
-            return False  # "/" typed in a text box is a character, not a command
-        return True
+        # "/" typed in a text box is a character, not a command
+        return not (action == "search" and isinstance(self.focused, Input))
 
     def action_search(self) -> None:
         self.action_show_table()
@@ -766,14 +860,14 @@ class ReviewApp(App[None]):
 
     def action_clear_filters(self) -> None:
         self.filter = Filter()
-        try:
+        if self._table_ready():
             self.table_screen.query_one("#search", Input).value = ""
-        except Exception:
-            pass
 
     def action_pick_mistake(self) -> None:
         options = [(Text("(any mistake)", style="dim"), "")]
-        options += [(views.mistake_line(m, n, self.stats.total, 44), m) for m, n in self.stats.mistakes]
+        options += [
+            (views.mistake_line(m, n, self.stats.total, 44), m) for m, n in self.stats.mistakes
+        ]
 
         def chosen(value: str | None) -> None:
             if value is not None:
@@ -805,7 +899,9 @@ class ReviewApp(App[None]):
     def _regrade(self, old: Result) -> None:
         sid = old["submission"]
         try:
-            new = review.regrade(old, self.run_info)
+            new = review.regrade(
+                old, {**self.run_info, **({"out": str(self.out)} if self.out else {})}
+            )
             if self.out is not None:
                 review.append_result(self.out, new)
                 self.raw[sid] = new
@@ -823,7 +919,11 @@ class ReviewApp(App[None]):
     def _regrade_failed(self, sid: str, message: str) -> None:
         self.regrading.discard(sid)
         self._refresh_status()
-        self.notify(f"could not re-grade {review.clean(sid)}: {review.clean(message)}", severity="error", timeout=8)
+        self.notify(
+            f"could not re-grade {review.clean(sid)}: {review.clean(message)}",
+            severity="error",
+            timeout=8,
+        )
 
     def _regraded(self, old: Result, new: Result) -> None:
         sid = new["submission"]
@@ -831,7 +931,9 @@ class ReviewApp(App[None]):
         self.raw[sid] = new
         self._replace(sid)
         before, after = review.num(old.get("score")), review.num(new.get("score"))
-        self.notify(f"{review.clean(sid)} re-graded: {before} → {after}/{review.num(new.get('max_score'))}")
+        self.notify(
+            f"{review.clean(sid)} re-graded: {before} → {after}/{review.num(new.get('max_score'))}"
+        )
 
     def _replace(self, sid: str) -> None:
         """Re-apply the override of ``sid`` and show its new state everywhere."""
@@ -856,7 +958,10 @@ class ReviewApp(App[None]):
         if self._busy_loading():
             return False
         if self.out is None:
-            self.notify("overrides are stored next to a class's results: use gradgrader review OUT", severity="warning")
+            self.notify(
+                "overrides are stored next to a class's results: use gradgrader review OUT",
+                severity="warning",
+            )
             return False
         return True
 
@@ -901,7 +1006,11 @@ class ReviewApp(App[None]):
                 self._record(sid, o.score if o else None, text)
 
         self.push_screen(
-            EditDialog(f"Comment on {review.clean(sid)}", o.comment if o else "", "Enter saves · blank removes the comment · Esc cancels"),
+            EditDialog(
+                f"Comment on {review.clean(sid)}",
+                o.comment if o else "",
+                "Enter saves · blank removes the comment · Esc cancels",
+            ),
             done,
         )
 
@@ -925,8 +1034,12 @@ class ReviewApp(App[None]):
 
     def _overridden(self, sid: str, entry: Override) -> None:
         self._replace(sid)
-        what = "override removed" if entry.empty else (
-            f"score {review.num(entry.score)}" if entry.score is not None else "comment saved"
+        what = (
+            "override removed"
+            if entry.empty
+            else (
+                f"score {review.num(entry.score)}" if entry.score is not None else "comment saved"
+            )
         )
         self.notify(f"{review.clean(sid)}: {what} (grades.csv updated)")
 

@@ -16,7 +16,6 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderR
 from rich.measure import Measurement
 from rich.segment import Segment
 from rich.style import Style
-from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
@@ -47,10 +46,10 @@ def colour(v: float, vmax: float) -> str:
         r, g, b = _BAD
         return f"#{r:02x}{g:02x}{b:02x}"
     t = 0.0 if vmax <= 0 else min(max(v / vmax, 0.0), 1.0)
-    for (t0, c0), (t1, c1) in zip(_STOPS, _STOPS[1:]):
+    for (t0, c0), (t1, c1) in zip(_STOPS, _STOPS[1:], strict=False):
         if t <= t1:
             f = (t - t0) / (t1 - t0) if t1 > t0 else 0.0
-            r, g, b = (round(a + (z - a) * f) for a, z in zip(c0, c1))
+            r, g, b = (round(a + (z - a) * f) for a, z in zip(c0, c1, strict=True))
             return f"#{r:02x}{g:02x}{b:02x}"
     r, g, b = _STOPS[-1][1]
     return f"#{r:02x}{g:02x}{b:02x}"
@@ -103,13 +102,22 @@ class Heatmap:
 def heatmap_block(diagnosis: dict[str, Any]) -> RenderableType | None:
     """The diagnosis's error map with a caption, or None when it has none."""
     matrix = diagnosis.get("error_map")
-    if not isinstance(matrix, list) or not matrix or not all(isinstance(r, list) and r for r in matrix):
+    if (
+        not isinstance(matrix, list)
+        or not matrix
+        or not all(isinstance(r, list) and r for r in matrix)
+    ):
         return None
     hm = Heatmap(matrix)
     rows, cols = len(hm.rows), hm.width
     caption = Text("where it differs: |yours − reference| / max|reference|", style="dim")
     axes = clean(diagnosis.get("error_axes") or "")
-    size = Text(f"{rows}×{cols}" + (f" ({axes})" if axes else "") + ("  pooled" if rows >= 16 or cols >= 16 else ""), style="dim")
+    size = Text(
+        f"{rows}×{cols}"
+        + (f" ({axes})" if axes else "")
+        + ("  pooled" if rows >= 16 or cols >= 16 else ""),
+        style="dim",
+    )
     return Group(caption, hm, Text.assemble(hm.legend(), "  ", size))
 
 
@@ -118,7 +126,9 @@ def heatmap_block(diagnosis: dict[str, Any]) -> RenderableType | None:
 
 def score_cell(r: Result) -> Text:
     full = r.get("status") == "graded" and r.get("score", 0) >= r.get("max_score", 0) - 1e-9
-    text = Text(f"{num(r.get('score'))}/{num(r.get('max_score'))}", style="green" if full else "yellow")
+    text = Text(
+        f"{num(r.get('score'))}/{num(r.get('max_score'))}", style="green" if full else "yellow"
+    )
     if has_override(r) and r["override"].get("score") is not None:
         text.append("*", style="bold cyan")
     elif has_override(r):
@@ -136,7 +146,9 @@ def mistakes_cell(r: Result) -> Text:
     if mistakes:
         return Text(", ".join(mistakes), style="magenta")
     if r.get("status") != "graded":
-        return Text(clean(r.get("message", "could not be graded")).split("\n", 1)[0], style="red dim")
+        return Text(
+            clean(r.get("message", "could not be graded")).split("\n", 1)[0], style="red dim"
+        )
     failed = sum(1 for c in r.get("checks", ()) if not c.get("passed", False))
     return Text(f"{failed} check(s) failed" if failed else "", style="dim")
 
@@ -163,15 +175,25 @@ def column_widths(rows: Sequence[Result], width: int) -> dict[str, int]:
     widths = {"submission": sid, "score": score, "status": len("graded")}
     if width >= WIDE:
         widths["checks"] = max([len("checks"), *(len(checks_cell(r)) for r in rows)])
-    rest = width - sum(widths.values()) - 2 * (len(widths) + 1) - 4  # cell padding, table margin, scrollbar
+    rest = (
+        width - sum(widths.values()) - 2 * (len(widths) + 1) - 4
+    )  # cell padding, table margin, scrollbar
     widths["mistakes"] = max(20, rest)
     return widths
 
 
-_CELLS = {"submission": lambda r: Text(clean(r.get("submission", "?"))), "score": score_cell, "status": status_cell, "checks": checks_cell, "mistakes": mistakes_cell}
+_CELLS = {
+    "submission": lambda r: Text(clean(r.get("submission", "?"))),
+    "score": score_cell,
+    "status": status_cell,
+    "checks": checks_cell,
+    "mistakes": mistakes_cell,
+}
 
 
-def table_row(r: Result, columns: Iterable[str] = ("submission", "score", "status", "mistakes")) -> list[Text]:
+def table_row(
+    r: Result, columns: Iterable[str] = ("submission", "score", "status", "mistakes")
+) -> list[Text]:
     """The cells of one submission for the given columns."""
     return [_CELLS[c](r) for c in columns]
 
@@ -207,18 +229,20 @@ def histogram_view(stats: Stats, width: int = 36) -> Text:
     """One line per score bin: range, bar, count."""
     t = Text()
     peak = max(stats.histogram, default=0) or 1
-    labels = [f"{num(a)}–{num(b)}" for a, b in zip(stats.edges, stats.edges[1:])]
+    labels = [f"{num(a)}–{num(b)}" for a, b in zip(stats.edges, stats.edges[1:], strict=False)]
     lw = max((len(x) for x in labels), default=0)
     nw = len(str(peak))
     bar_w = max(4, width - lw - nw - 3)
-    for i, (label, n) in enumerate(zip(labels, stats.histogram)):
+    for i, (label, n) in enumerate(zip(labels, stats.histogram, strict=True)):
         if i:
             t.append("\n")
         t.append(label.rjust(lw), style="dim")
         t.append(" ")
         units = n / peak * bar_w
         full = int(units)
-        bar = "█" * full + (" ▏▎▍▌▋▊▉"[int((units - full) * 8)] if full < bar_w and units - full >= 0.125 else "")
+        bar = "█" * full + (
+            " ▏▎▍▌▋▊▉"[int((units - full) * 8)] if full < bar_w and units - full >= 0.125 else ""
+        )
         t.append(bar.ljust(bar_w), style="green" if i == len(labels) - 1 else "blue")
         t.append(" ")
         t.append(str(n).rjust(nw))
@@ -230,7 +254,9 @@ def mistake_line(mistake: str, count: int, total: int, width: int = 36) -> Text:
     pct = f"{count} ({count / total:.0%})" if total else str(count)
     name = clean(mistake)
     gap = max(1, width - len(name) - len(pct))
-    return Text.assemble((name, "magenta"), (" " + "·" * (gap - 2) + " " if gap > 2 else " ", "dim"), pct)
+    return Text.assemble(
+        (name, "magenta"), (" " + "·" * (gap - 2) + " " if gap > 2 else " ", "dim"), pct
+    )
 
 
 # --- one submission ---------------------------------------------------------------------
@@ -247,7 +273,9 @@ def detail_header(r: Result, path: str | None = None) -> Text:
     if isinstance(o, dict):
         t.append("\n")
         if o.get("score") is not None:
-            t.append(f"overridden: {num(o.get('original_score'))} → {num(o.get('score'))}", style="cyan")
+            t.append(
+                f"overridden: {num(o.get('original_score'))} → {num(o.get('score'))}", style="cyan"
+            )
         else:
             t.append("comment", style="cyan")
         t.append(f" by {clean(o.get('by', '?'))} at {clean(o.get('at', '?'))}", style="dim")
@@ -284,7 +312,8 @@ def _diagnosis(c: dict[str, Any], explained: set[str], drawn: set[str]) -> list[
     """What a failing check found: mistake and title, the explanation and next step (once
     per mistake), where, the error heatmap (once per distinct map), cases, TA feedback."""
     body: list[RenderableType] = []
-    diag = c.get("diagnosis") if isinstance(c.get("diagnosis"), dict) else {}
+    found = c.get("diagnosis")
+    diag: dict[str, Any] = found if isinstance(found, dict) else {}
     mistake = clean(diag.get("mistake") or "")
     if mistake:
         d = Text()
@@ -363,8 +392,10 @@ def checks_view(r: Result) -> RenderableType:
     return grid
 
 
-def source_view(code: str, highlight: set[int], theme: str = "ansi_dark") -> Syntax:
+def source_view(code: str, highlight: set[int], theme: str = "ansi_dark") -> RenderableType:
     """The student's file with line numbers, the failing functions' lines highlighted."""
+    from rich.syntax import Syntax  # pygments: only when a source is shown
+
     return Syntax(
         clean(code),
         "python",

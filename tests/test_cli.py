@@ -1,0 +1,386 @@
+"""The command line (SPEC §3): exit codes, --json, results.jsonl / grades.csv, --resume."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import SAMPLES, SOFTMAX, copy_assignment, sample_path
+from typer.testing import CliRunner
+
+from gradgrader.cli import app
+from gradgrader.results import read_results
+
+RESULT_KEYS = {
+    "submission",
+    "path",
+    "assignment",
+    "status",
+    "score",
+    "max_score",
+    "checks",
+    "mistakes",
+    "elapsed_s",
+}
+CHECK_KEYS = {"id", "function", "passed", "score", "max_score", "message", "mistakes"}
+# `grade` refuses a weak sandbox; these tests are about the command line, not the machine.
+WEAK_OK = "--allow-weak-sandbox"
+
+
+def run(*args: str, env: dict[str, str] | None = None):
+    return CliRunner().invoke(app, [str(a) for a in args], env=env)
+
+
+def make_class(folder: Path, samples: list[str]) -> Path:
+    """A class folder holding copies of these samples (folders stay folders, files files)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for sample in samples:
+        src = sample_path(sample)
+        if src.is_dir():
+            shutil.copytree(src, folder / sample)
+        else:
+            shutil.copyfile(src, folder / src.name)
+    return folder
+
+
+def lines(out: Path) -> list[str]:
+    return (out / "results.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+
+
+def by_submission(out: Path) -> dict[str, dict]:
+    """results.jsonl's results by submission, without elapsed_s."""
+    results = {}
+    for r in read_results(out):
+        r = dict(r)
+        r.pop("elapsed_s")
+        results[r["submission"]] = r
+    return results
+
+
+# ----------------------------------------------------------------- check
+
+
+def test_check_exits_0_on_full_marks():
+    result = run("check", sample_path("correct-vectorized"), "--assignment", "softmax")
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("sample", ["sign-flipped", "syntax-error"])
+def test_check_exits_1_without_full_marks(sample):
+    result = run("check", sample_path(sample), "--assignment", "softmax")
+    assert result.exit_code == 1, result.output
+
+
+def test_check_feedback_names_the_mistake():
+    result = run("check", sample_path("sign-flipped"), "-a", "softmax")
+    assert "sign" in result.stdout and "softmax_loss.gradient" in result.stdout
+
+
+def _bad_rubric(tmp_path: Path) -> Path:
+    path = tmp_path / "rubric.toml"
+    path.write_text('[checks."softmax.value"]\npoints = "lots"\n', encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        lambda tmp: ["check", sample_path("correct-vectorized"), "-a", "no-such-assignment"],
+        lambda tmp: ["check", tmp / "nowhere" / "softmax.py", "-a", "softmax"],
+        lambda tmp: [
+            "check",
+            sample_path("correct-vectorized"),
+            "-a",
+            "softmax",
+            "--rubric",
+            _bad_rubric(tmp),
+        ],
+        lambda tmp: [
+            "check",
+            sample_path("correct-vectorized"),
+            "-a",
+            "softmax",
+            "--rubric",
+            tmp / "missing.toml",
+        ],
+        lambda tmp: ["check", sample_path("correct-vectorized"), "-a", tmp],
+        lambda tmp: ["grade", tmp / "no-class", "-a", "softmax", "--out", tmp / "out", WEAK_OK],
+        lambda tmp: ["grade", SAMPLES, "-a", "no-such-assignment", "--out", tmp / "out", WEAK_OK],
+    ],
+    ids=[
+        "unknown-assignment",
+        "missing-path",
+        "malformed-rubric",
+        "missing-rubric",
+        "not-an-assignment-folder",
+        "missing-class-folder",
+        "grade-unknown-assignment",
+    ],
+)
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_usage_errors_exit_2_with_one_line_and_no_traceback(tmp_path, args, as_json):
+    argv = args(tmp_path) + (["--json"] if as_json and args(tmp_path)[0] == "check" else [])
+    result = run(*argv)
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    problem = [line for line in result.stderr.splitlines() if line.startswith("gradgrader:")]
+    assert len(problem) == 1 and len(problem[0]) > len("gradgrader: "), result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)  # not a crash
+
+
+def test_malformed_rubric_error_names_the_file(tmp_path):
+    rubric = _bad_rubric(tmp_path)
+    result = run("check", sample_path("correct-vectorized"), "-a", "softmax", "--rubric", rubric)
+    assert str(rubric) in result.stderr and "points" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "sample", ["sign-flipped", "correct-vectorized", "syntax-error", "mutates-inputs"]
+)
+def test_check_json_prints_exactly_one_result_object(sample):
+    result = run("check", sample_path(sample), "-a", "softmax", "--json")
+    assert result.exit_code == (0 if sample in {"correct-vectorized", "mutates-inputs"} else 1)
+    assert result.stdout.count("\n") == 1
+    obj = json.loads(result.stdout)
+    assert set(obj) >= RESULT_KEYS
+    assert obj["submission"] == sample
+    assert obj["assignment"] == "softmax"
+    assert obj["path"].endswith("softmax.py") or obj["path"].endswith(f"{sample}.py")
+    assert obj["status"] in {"graded", "error"}
+    assert isinstance(obj["score"], (int, float)) and isinstance(obj["max_score"], (int, float))
+    assert isinstance(obj["elapsed_s"], (int, float)) and obj["elapsed_s"] >= 0
+    assert len(obj["mistakes"]) == len(set(obj["mistakes"]))
+    assert set(obj["mistakes"]) == {m for c in obj["checks"] for m in c["mistakes"]}
+    for check in obj["checks"]:
+        assert set(check) >= CHECK_KEYS
+        assert isinstance(check["passed"], bool) and isinstance(check["mistakes"], list)
+        assert check["function"] in check["id"]
+    if sample == "syntax-error":
+        assert obj["status"] == "error" and obj["checks"] == [] and obj["message"]
+
+
+def test_check_json_result_names_the_sign_flip():
+    obj = json.loads(run("check", sample_path("sign-flipped"), "-a", "softmax", "--json").stdout)
+    assert obj["mistakes"] == ["sign-flipped"]
+    gradient = next(c for c in obj["checks"] if c["id"] == "softmax_loss.gradient")
+    assert (
+        gradient["passed"] is False
+        and gradient["mistakes"] == ["sign-flipped"]
+        and gradient["max_score"] > 0
+    )
+
+
+def test_check_json_in_a_real_process_prints_only_json(tmp_path):
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gradgrader",
+            "check",
+            str(sample_path("sign-flipped")),
+            "-a",
+            "softmax",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert len(proc.stdout.splitlines()) == 1
+    assert json.loads(proc.stdout)["submission"] == "sign-flipped"
+    assert "Traceback" not in proc.stderr
+
+
+def test_assignment_option_accepts_a_folder_path():
+    result = run("check", sample_path("correct-vectorized"), "-a", SOFTMAX, "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["assignment"] == "softmax"
+
+
+def test_assignment_option_accepts_a_course_own_folder(tmp_path):
+    course = copy_assignment(tmp_path / "course" / "softmax-2026")
+    result = run("check", sample_path("sign-flipped"), "-a", course, "--json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["mistakes"] == ["sign-flipped"]
+
+
+def test_python_dash_m_gradgrader_help_works(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "gradgrader", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "check" in proc.stdout and "grade" in proc.stdout
+
+
+# ----------------------------------------------------------------- grade
+
+CLASS = ["correct-vectorized", "sign-flipped", "syntax-error", "mutates-inputs"]
+
+
+@pytest.fixture(scope="module")
+def graded_class_folder(tmp_path_factory):
+    """A small class graded once with two jobs: (class folder, out folder, CLI result)."""
+    root = tmp_path_factory.mktemp("cli-class")
+    folder = make_class(root / "class", CLASS)
+    out = root / "out"
+    result = run("grade", folder, "-a", "softmax", "--out", out, "--jobs", "2", WEAK_OK)
+    return folder, out, result
+
+
+def test_grade_exits_0_whatever_the_scores(graded_class_folder):
+    _, _, result = graded_class_folder
+    assert result.exit_code == 0, result.output
+
+
+def test_grade_writes_one_result_line_per_submission(graded_class_folder):
+    _, out, _ = graded_class_folder
+    objs = [json.loads(line) for line in lines(out)]
+    assert sorted(o["submission"] for o in objs) == sorted(CLASS)
+    for obj in objs:
+        assert set(obj) >= RESULT_KEYS
+    statuses = {o["submission"]: o["status"] for o in objs}
+    assert statuses == {
+        "correct-vectorized": "graded",
+        "sign-flipped": "graded",
+        "syntax-error": "error",
+        "mutates-inputs": "graded",
+    }
+
+
+def test_grade_writes_grades_csv_matching_the_results(graded_class_folder):
+    _, out, _ = graded_class_folder
+    with (out / "grades.csv").open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0])[:4] == ["submission", "score", "max_score", "status"]
+    results = {r["submission"]: r for r in read_results(out)}
+    assert sorted(r["submission"] for r in rows) == sorted(CLASS)
+    for row in rows:
+        r = results[row["submission"]]
+        assert float(row["score"]) == pytest.approx(r["score"])
+        assert float(row["max_score"]) == pytest.approx(r["max_score"]) == 10.0
+        assert row["status"] == r["status"]
+    assert float(next(r for r in rows if r["submission"] == "correct-vectorized")["score"]) == 10.0
+
+
+def test_grade_results_match_the_samples_expected_verdicts(graded_class_folder, graded_samples):
+    _, out, _ = graded_class_folder
+    for sid, r in by_submission(out).items():
+        assert r["score"] == graded_samples[sid].score
+        assert r["mistakes"] == list(graded_samples[sid].mistakes)
+
+
+def test_grade_gives_the_same_results_with_one_job_or_two(graded_class_folder, tmp_path):
+    folder, out2, _ = graded_class_folder
+    out1 = tmp_path / "out1"
+    assert (
+        run("grade", folder, "-a", "softmax", "--out", out1, "--jobs", "1", WEAK_OK).exit_code == 0
+    )
+    assert by_submission(out1) == by_submission(out2)
+
+
+def test_grade_accepts_an_assignment_folder_path(tmp_path):
+    folder = make_class(tmp_path / "class", ["sign-flipped"])
+    course = copy_assignment(tmp_path / "course" / "softmax")
+    result = run("grade", folder, "-a", course, "--out", tmp_path / "out", WEAK_OK)
+    assert result.exit_code == 0, result.output
+    [r] = read_results(tmp_path / "out")
+    assert r["assignment"] == "softmax" and r["mistakes"] == ["sign-flipped"]
+
+
+def test_grade_without_resume_starts_a_fresh_results_file(tmp_path):
+    folder = make_class(tmp_path / "class", ["correct-vectorized"])
+    out = tmp_path / "out"
+    for _ in range(2):
+        assert run("grade", folder, "-a", "softmax", "--out", out, WEAK_OK).exit_code == 0
+    assert len(lines(out)) == 1
+
+
+def test_resume_regrades_only_changed_submissions(tmp_path):
+    folder = make_class(
+        tmp_path / "class", ["correct-vectorized", "sign-flipped", "mutates-inputs"]
+    )
+    out = tmp_path / "out"
+    assert run("grade", folder, "-a", "softmax", "--out", out, WEAK_OK).exit_code == 0
+    before = lines(out)
+    assert len(before) == 3
+
+    changed = folder / "sign-flipped" / "softmax.py"
+    changed.write_text(changed.read_text(encoding="utf-8") + "\n# resubmitted\n", encoding="utf-8")
+    result = run("grade", folder, "-a", "softmax", "--out", out, "--resume", WEAK_OK)
+    assert result.exit_code == 0, result.output
+    after = lines(out)
+    assert after[:3] == before  # unchanged lines kept as they were
+    assert len(after) == 4 and json.loads(after[3])["submission"] == "sign-flipped"
+    kept = {r["submission"]: r for r in read_results(out)}
+    assert set(kept) == {"correct-vectorized", "sign-flipped", "mutates-inputs"}
+    assert kept["correct-vectorized"] == json.loads(
+        next(line for line in before if '"correct-vectorized"' in line)
+    )
+
+    again = run("grade", folder, "-a", "softmax", "--out", out, "--resume", WEAK_OK)
+    assert again.exit_code == 0 and lines(out) == after  # nothing changed: nothing graded
+
+
+def test_resume_repairs_a_torn_last_line(tmp_path):
+    folder = make_class(
+        tmp_path / "class", ["correct-vectorized", "sign-flipped", "mutates-inputs"]
+    )
+    out = tmp_path / "out"
+    assert run("grade", folder, "-a", "softmax", "--out", out, WEAK_OK).exit_code == 0
+    # The run was killed while writing sign-flipped's line: half of it, no newline.
+    whole = lines(out)
+    torn = next(line for line in whole if '"sign-flipped"' in line)
+    kept = [line for line in whole if line is not torn]
+    (out / "results.jsonl").write_text("".join(kept) + torn[: len(torn) // 2], encoding="utf-8")
+
+    result = run("grade", folder, "-a", "softmax", "--out", out, "--resume", WEAK_OK)
+    assert result.exit_code == 0, result.output
+    objs = [json.loads(line) for line in lines(out)]  # every line parses
+    assert sorted(o["submission"] for o in objs) == [
+        "correct-vectorized",
+        "mutates-inputs",
+        "sign-flipped",
+    ]
+    assert (out / "results.jsonl").read_bytes().endswith(b"\n")
+    with (out / "grades.csv").open(newline="", encoding="utf-8") as f:
+        assert len(list(csv.DictReader(f))) == 3
+
+
+def test_grade_refuses_a_weak_sandbox_unless_allowed(tmp_path):
+    folder = make_class(tmp_path / "class", ["mutates-inputs"])
+    weak = {"GRADGRADER_DISABLE": "namespaces,landlock,seccomp"}
+    refused = run("grade", folder, "-a", "softmax", "--out", tmp_path / "out", env=weak)
+    assert refused.exit_code == 2
+    assert WEAK_OK in refused.stderr and "Traceback" not in refused.stderr
+    assert not (tmp_path / "out" / "results.jsonl").exists()
+    allowed = run("grade", folder, "-a", "softmax", "--out", tmp_path / "out", WEAK_OK, env=weak)
+    assert allowed.exit_code == 0, allowed.output
+    [r] = read_results(tmp_path / "out")
+    assert r["score"] == 10.0 and r.get("sandbox") == "weak"
+
+
+def test_grade_never_writes_inside_the_class_folder(graded_class_folder):
+    folder, _, _ = graded_class_folder
+    names = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
+    expected = sorted(
+        p.relative_to(SAMPLES).as_posix()
+        for s in CLASS
+        for p in (
+            [sample_path(s)] + list(sample_path(s).rglob("*"))
+            if sample_path(s).is_dir()
+            else [sample_path(s)]
+        )
+    )
+    assert names == expected

@@ -1,0 +1,644 @@
+"""The review UI driven by keys (Textual's ``App.run_test`` and ``Pilot``) and compared
+with stored SVG screenshots.
+
+Snapshots live in ``tests/snapshots/`` and are compared exactly (syrupy's SVG
+extension over ``App.export_screenshot()``). After an intended change of the UI,
+regenerate them and look at the new SVGs before committing::
+
+    pytest tests/test_review_tui.py --snapshot-update
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import shutil
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("textual")
+syrupy = pytest.importorskip("syrupy")
+
+from syrupy.extensions.image import SVGImageSnapshotExtension  # noqa: E402
+
+from gradgrader import review  # noqa: E402
+from gradgrader.overrides import OVERRIDES, load_overrides  # noqa: E402
+from gradgrader.results import read_results  # noqa: E402
+from gradgrader.tui.app import (  # noqa: E402
+    DetailScreen,
+    EditDialog,
+    HelpScreen,
+    OverviewScreen,
+    PickDialog,
+    ReviewApp,
+    ReviewCommands,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
+
+
+def sync(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    """Run an async test on its own event loop (no pytest-asyncio needed)."""
+
+    @functools.wraps(test)
+    def run(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(test(*args, **kwargs))
+
+    return run
+
+
+# --- a small class, written as grade would write it -------------------------------------------
+
+POINTS = {
+    "logsumexp.value": 1.0,
+    "softmax.value": 1.0,
+    "softmax_loss.loss": 1.0,
+    "softmax_loss.gradient": 2.0,
+}
+MAX = sum(POINTS.values())
+
+STUDENT_SOURCE = """import numpy as np
+
+
+def logsumexp(z):
+    m = np.max(z)
+    return m + np.log(np.sum(np.exp(z - m)))
+
+
+def softmax(Z):
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return E / E.sum(axis=1, keepdims=True)
+
+
+def softmax_loss(W, X, y, reg):
+    N = X.shape[0]
+    P = softmax(X @ W.T)
+    loss = -np.log(P[np.arange(N), y]).mean() + reg / 2 * np.sum(W * W)
+    Y = np.eye(W.shape[0])[y]
+    dW = (Y - P).T @ X / N + reg * W
+    return loss, dW
+"""
+
+DIAGNOSES = {
+    "sign-flipped": {
+        "title": "The gradient has the wrong sign",
+        "explanation": "J(W) is the loss to minimise, so ∇_W J = (1/N)(P − Y)ᵀX + reg·W; yours is its negative.",
+        "next_step": "Keep the leading minus of −log p(y_n | x_n).",
+    },
+    "missing-normalization": {
+        "title": "A sum where the mean was asked for",
+        "explanation": "J averages over the N samples, so its gradient carries 1/N.",
+        "next_step": "Divide by N.",
+    },
+    "transposed": {
+        "title": "The right numbers, transposed",
+        "explanation": "dW must be (K, D), like W.",
+        "next_step": "",
+    },
+    "wrong-regularization": {
+        "title": "The regularisation gradient is off",
+        "explanation": "∇ (reg/2)‖W‖² = reg·W.",
+        "next_step": "",
+    },
+}
+
+
+def check(
+    cid: str, passed: bool, mistake: str | None = None, error_map: list[list[float]] | None = None
+) -> dict[str, Any]:
+    c: dict[str, Any] = {
+        "id": cid,
+        "function": cid.split(".")[0],
+        "passed": passed,
+        "score": POINTS[cid] if passed else 0.0,
+        "max_score": POINTS[cid],
+        "message": "matches the reference on 3 cases"
+        if passed
+        else f"{cid.split('.')[0]}'s dW differs from the reference on case 'small'",
+        "mistakes": [mistake] if mistake else [],
+        "kind": "compare",
+        "cases": [
+            {"case": k, "passed": passed, "error": 0.0 if passed else 2.0}
+            for k in ("small", "medium")
+        ],
+    }
+    if mistake:
+        c["diagnosis"] = {
+            "mistake": mistake,
+            "summary": f"looks like {mistake}",
+            **DIAGNOSES.get(mistake, {}),
+        }
+        if error_map:
+            c["diagnosis"]["error_map"] = error_map
+            c["diagnosis"]["error_axes"] = "K × D"
+    return c
+
+
+def result(
+    sid: str,
+    failing: dict[str, str] | None = None,
+    status: str = "graded",
+    message: str = "",
+    output: str = "",
+) -> dict[str, Any]:
+    failing = failing or {}
+    path = f"class/{sid}/softmax.py"
+    if status != "graded":
+        return {
+            "submission": sid,
+            "path": path,
+            "assignment": "softmax",
+            "status": status,
+            "score": 0.0,
+            "max_score": MAX,
+            "checks": [],
+            "mistakes": [],
+            "elapsed_s": 0.01,
+            "message": message,
+        }
+    emap = [[0.28, 1.25, 0.14, 0.98], [1.41, 2.0, 0.51, 1.05], [1.13, 0.75, 0.37, 0.07]]
+    checks = [
+        check(
+            cid,
+            cid not in failing,
+            failing.get(cid),
+            emap if cid == "softmax_loss.gradient" else None,
+        )
+        for cid in POINTS
+    ]
+    mistakes = list(dict.fromkeys(m for m in failing.values()))
+    r = {
+        "submission": sid,
+        "path": path,
+        "assignment": "softmax",
+        "status": "graded",
+        "score": sum(c["score"] for c in checks),
+        "max_score": MAX,
+        "checks": checks,
+        "mistakes": mistakes,
+        "elapsed_s": 0.2,
+    }
+    if output:
+        r["output"] = output
+    return r
+
+
+CLASS = [
+    result("alice"),
+    result(
+        "bob",
+        {"softmax_loss.gradient": "sign-flipped"},
+        output="debug: \x1b[31mred\x1b[0m text\x1b]0;pwned\x07 done\n",
+    ),
+    result(
+        "carol",
+        status="error",
+        message="softmax.py has a syntax error on line 3: def f( (expected ':'); fix it and run again",
+    ),
+    result("dave", {"softmax_loss.gradient": "missing-normalization"}),
+    result(
+        "erin",
+        {"softmax_loss.gradient": "sign-flipped", "softmax_loss.loss": "wrong-regularization"},
+    ),
+    result("frank"),
+    result("grace", {"softmax_loss.gradient": "transposed"}),
+    result(
+        "heidi",
+        status="error",
+        message="softmax.py fails when it is imported: raised FileNotFoundError",
+    ),
+]
+FAILING = ["bob", "carol", "dave", "erin", "grace", "heidi"]
+
+
+@pytest.fixture
+def classroom(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``tmp/out`` as ``gradgrader grade class -o out`` leaves it, run from ``tmp``
+    (so the recorded relative paths resolve); the user's keymap is ignored."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GRADGRADER_KEYMAP", str(tmp_path / "no-keymap.toml"))
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    for r in CLASS:
+        folder = tmp_path / "class" / r["submission"]
+        folder.mkdir(parents=True)
+        (folder / "softmax.py").write_text(STUDENT_SOURCE, encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.jsonl").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in CLASS), encoding="utf-8"
+    )
+    (out / "run.json").write_text(
+        json.dumps(
+            {
+                "assignment": "softmax",
+                "assignment_path": str(ROOT / "assignments" / "softmax"),
+                "rubric": str(ROOT / "rubrics" / "softmax.toml"),
+                "class_folder": str(tmp_path / "class"),
+                "strict_sandbox": False,  # these tests are about re-grading, not the sandbox policy
+            }
+        ),
+        encoding="utf-8",
+    )
+    (out / "grades.csv").write_text(
+        "submission,score,max_score,status,mistakes\n", encoding="utf-8"
+    )
+    return out
+
+
+async def settle(app: ReviewApp, pilot: Any) -> None:
+    """Wait for loading, table fills and file writes to finish, then for the screen."""
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def shown(app: ReviewApp) -> list[str]:
+    return [r["submission"] for r in app.view]
+
+
+def table_keys(app: ReviewApp) -> list[str]:
+    table = app.table_screen.table
+    return [str(table.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(table.row_count)]
+
+
+# --- navigation --------------------------------------------------------------------------------
+
+
+@sync
+async def test_table_lists_every_submission_by_id(classroom: Path) -> None:
+    app = ReviewApp(out=classroom)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        assert table_keys(app) == sorted(r["submission"] for r in CLASS)
+        assert not app.loading
+
+
+@sync
+async def test_n_and_p_jump_between_failing_submissions(classroom: Path) -> None:
+    app = ReviewApp(out=classroom)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        assert app.selected == "alice"
+        seen = []
+        for _ in range(len(FAILING)):
+            await pilot.press("n")
+            seen.append(app.selected)
+        assert seen == FAILING
+        await pilot.press("n")
+        assert app.selected == FAILING[0]  # wraps around
+        await pilot.press("p")
+        assert app.selected == FAILING[-1]
+        table = app.table_screen.table
+        assert table_keys(app)[table.cursor_row] == FAILING[-1]
+
+
+@sync
+async def test_enter_opens_the_detail_and_n_moves_it_on(classroom: Path) -> None:
+    app = ReviewApp(out=classroom)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("down", "enter")
+        assert isinstance(app.screen, DetailScreen)
+        assert app.screen.result["submission"] == "bob"
+        await pilot.press("n")
+        assert isinstance(app.screen, DetailScreen) and app.screen.result["submission"] == "carol"
+        await pilot.press("2")
+        assert app.screen.query_one("#detail-tabs").active == "source"
+        await pilot.press("escape")
+        assert not isinstance(app.screen, DetailScreen)
+        assert table_keys(app)[app.table_screen.table.cursor_row] == "carol"
+
+
+@sync
+async def test_overview_enter_on_a_mistake_filters_the_table(classroom: Path) -> None:
+    app = ReviewApp(out=classroom)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("o")
+        assert isinstance(app.screen, OverviewScreen)
+        await pilot.press("enter")  # the most common mistake: sign-flipped (bob, erin)
+        await settle(app, pilot)
+        assert app.filter.mistake == "sign-flipped"
+        assert shown(app) == ["bob", "erin"] == table_keys(app)
+
+
+# --- filters, search, sort ----------------------------------------------------------------------
+
+
+@sync
+async def test_f_shows_only_failing_submissions(classroom: Path) -> None:
+    app = ReviewApp(out=classroom)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("f")
+        await settle(app, pilot)
+        assert table_keys(app) == FAILING
+        await pilot.press("f")
+        await settle(app, pilot)
+        assert len(table_keys(app)) == len(CLASS)
+
+
+@sync
+async def test_m_picks_a_mistake_to_filter_by(classroom: Path) -> None:
+    app = ReviewApp(out=classroom)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("m")
+        assert isinstance(app.screen, PickDialog)
+        # options: (any), sign-flipped (2), then one each by id: missing-normalization, transposed, …
+        await pilot.press("down", "down", "enter")
+        await settle(app, pilot)
+        assert app.filter.mistake == "missing-normalization"
+        assert table_keys(app) == ["dave"]
+        await pilot.press("m", "enter")  # (any mistake)
+        await settle(app, pilot)
+        assert app.filter.mistake is None and len(table_keys(app)) == len(CLASS)
+
+
+@sync
+async def test_t_cycles_the_status_filter(classroom: Path) -> None:
+    app = ReviewApp(out=classroom)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("t")
+        await settle(app, pilot)
+        assert app.filter.status == "graded" and "carol" not in table_keys(app)
+        await pilot.press("t")
+        await settle(app, pilot)
+        assert table_keys(app) == ["carol", "heidi"]
+        await pilot.press("t")
+        await settle(app, pilot)
+        assert app.filter.status is None and len(table_keys(app)) == len(CLASS)
+
+
+@sync
+async def test_search_matches_ids_mistakes_and_messages(classroom: Path) -> None:
+    app = ReviewApp(out=classroom)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("slash", *"sign")
+        await settle(app, pilot)
+        assert table_keys(app) == ["bob", "erin"]
+        await pilot.press(*" reg")  # every word must match (erin also has wrong-regularization)
+        await settle(app, pilot)
+        assert table_keys(app) == ["erin"]
+        await pilot.press("enter")  # back to the table; the search stays
+        assert app.focused is app.table_screen.table
+        await pilot.press("x")  # clear every filter
+        await settle(app, pilot)
+        assert len(table_keys(app)) == len(CLASS)
+        await pilot.press("slash", *"syn", "escape")
+        await settle(app, pilot)
+        assert table_keys(app) == ["carol"] and app.focused is app.table_screen.table
+
+
+@sync
+async def test_s_cycles_the_sort_and_shift_s_reverses_it(classroom: Path) -> None:
+    app = ReviewApp(out=classroom)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("s")  # by score, lowest first; ties by id
+        await settle(app, pilot)
+        assert app.sort_key == "score"
+        assert table_keys(app)[:2] == ["carol", "heidi"] and table_keys(app)[-2:] == [
+            "alice",
+            "frank",
+        ]
+        await pilot.press("S")
+        await settle(app, pilot)
+        assert table_keys(app)[0] in {"alice", "frank"}
+
+
+# --- TA actions ---------------------------------------------------------------------------------
+
+
+def grades_rows(out: Path) -> dict[str, dict[str, str]]:
+    import csv
+
+    with (out / "grades.csv").open(encoding="utf-8") as f:
+        return {row["submission"]: row for row in csv.DictReader(f)}
+
+
+@sync
+async def test_override_is_appended_to_overrides_jsonl_and_grades_csv(classroom: Path) -> None:
+    app = ReviewApp(out=classroom)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("down", "e")  # bob, 3/5
+        assert isinstance(app.screen, EditDialog)
+        await pilot.press(*"4.5", "enter")
+        await settle(app, pilot)
+        assert not isinstance(app.screen, EditDialog)
+        assert app.results["bob"]["score"] == 4.5
+        assert app.results["bob"]["override"]["original_score"] == 3.0
+        assert "4.5/5*" in str(app.table_screen.table.get_cell("bob", "score"))
+    lines = (classroom / OVERRIDES).read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["score"] == 4.5
+    row = grades_rows(classroom)["bob"]
+    assert row["score"] == "4.5" and row["override_by"]
+    assert read_results(classroom)[1]["score"] == 3.0  # results.jsonl keeps the grader's score
+    assert {r["submission"]: r["score"] for r in review.load(classroom)}[
+        "bob"
+    ] == 4.5  # what the next session shows
+
+
+@sync
+async def test_an_out_of_range_override_is_refused_in_the_dialog(classroom: Path) -> None:
+    app = ReviewApp(out=classroom)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("e", *"45", "enter")
+        assert isinstance(app.screen, EditDialog)  # still open, with the reason
+        assert "above the maximum" in str(app.screen.query_one("#dialog-error").render())
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert not isinstance(app.screen, EditDialog)
+    assert not (classroom / OVERRIDES).exists()
+
+
+@sync
+async def test_comment_keeps_the_score_override_and_shows_in_the_detail(classroom: Path) -> None:
+    app = ReviewApp(out=classroom)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("down", "e", "4", "enter")
+        await settle(app, pilot)
+        await pilot.press("c", *"ok", "enter")
+        await settle(app, pilot)
+        await pilot.press("enter")
+        head = str(app.screen.query_one("#detail-head").render())
+        assert "3 → 4" in head and ": ok" in head
+    latest = load_overrides(classroom)["bob"]
+    assert latest.score == 4.0 and latest.comment == "ok"
+    assert grades_rows(classroom)["bob"]["override_comment"] == "ok"
+    assert len((classroom / OVERRIDES).read_text(encoding="utf-8").splitlines()) == 2
+
+
+@sync
+async def test_regrade_appends_the_new_result_and_rewrites_grades(classroom: Path) -> None:
+    """A real re-grade in the sandbox: bob's file is replaced by the sign-flipped sample
+    (7.25/10 with the shipped rubric); the old line stays, the new one is appended."""
+    shutil.copy(
+        ROOT / "assignments/softmax/samples/sign-flipped/softmax.py",
+        classroom.parent / "class/bob/softmax.py",
+    )
+    app = ReviewApp(out=classroom)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("down", "g")
+        assert "bob" in app.regrading or app.results["bob"]["max_score"] == 10.0
+        await settle(app, pilot)
+        assert not app.regrading
+        assert app.results["bob"]["score"] == 7.25 and app.results["bob"]["max_score"] == 10.0
+        assert "7.25/10" in str(app.table_screen.table.get_cell("bob", "score"))
+    lines = (classroom / "results.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(CLASS) + 1
+    assert json.loads(lines[1])["score"] == 3.0  # never edited in place
+    assert json.loads(lines[-1])["submission"] == "bob"
+    assert {r["submission"]: r["score"] for r in read_results(classroom)}["bob"] == 7.25
+    assert grades_rows(classroom)["bob"]["score"] == "7.25"
+
+
+@sync
+async def test_command_palette_runs_review_actions(classroom: Path) -> None:
+    app = ReviewApp(out=classroom)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("ctrl+p", *"only")
+        await pilot.pause(0.3)  # the palette searches asynchronously
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.filter.failing_only and table_keys(app) == FAILING
+        # the provider also offers each mistake and each submission
+        provider = ReviewCommands(app.screen)
+        hits = {str(hit.text): hit async for hit in provider.search("grace")}
+        assert "Open grace" in hits
+        names = [str(hit.text) async for hit in provider.search("mistake transposed")]
+        assert "Filter: mistake transposed" in names
+        discovered = [str(hit.text) async for hit in provider.discover()]
+        assert (
+            "Re-grade selected submission" in discovered
+            and "Override score of selected submission" in discovered
+        )
+        hits["Open grace"].command()
+        await settle(app, pilot)
+        assert isinstance(app.screen, DetailScreen) and app.screen.result["submission"] == "grace"
+
+
+@sync
+async def test_keys_can_be_remapped_by_id_and_help_lists_them(classroom: Path) -> None:
+    app = ReviewApp(out=classroom, keymap={"next-failing": "j"})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("j")
+        assert app.selected == "bob"
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = str(app.screen.query_one("#help Static").render())
+        for binding_id in (
+            "next-failing",
+            "prev-failing",
+            "filter-failing",
+            "filter-mistake",
+            "filter-status",
+            "search",
+            "sort",
+            "regrade",
+            "override",
+            "comment",
+        ):
+            assert f"({binding_id})" in text
+        assert any(line.split()[:2] == ["j", "Next"] for line in text.splitlines())
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+@sync
+async def test_check_review_shows_one_result_and_regrades_it_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``gradgrader check FILE --review``: no results folder; re-grading works, nothing is written."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(
+        ROOT / "assignments/softmax/samples/sign-flipped/softmax.py", tmp_path / "softmax.py"
+    )
+    checked = dict(CLASS[1], submission="softmax", path="softmax.py")
+    run = {
+        "assignment_path": str(ROOT / "assignments/softmax"),
+        "rubric": str(ROOT / "rubrics/softmax.toml"),
+        "check_path": "softmax.py",
+        "strict_sandbox": False,
+    }
+    app = ReviewApp(results=[checked], run=run)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        assert table_keys(app) == ["softmax"]
+        await pilot.press("e")  # overrides need a results folder: a warning, no dialog
+        assert not isinstance(app.screen, EditDialog)
+        await pilot.press("g")
+        await settle(app, pilot)
+        assert (
+            app.results["softmax"]["score"] == 7.25 and app.results["softmax"]["max_score"] == 10.0
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["softmax.py"]
+
+
+# --- snapshots --------------------------------------------------------------------------------
+
+
+class SVGSnapshots(SVGImageSnapshotExtension):
+    """One SVG per snapshot in tests/snapshots/test_review_tui/, named after the test
+    (a second snapshot in the same test gets ``.1``)."""
+
+    @classmethod
+    def dirname(cls, *, test_location: Any) -> str:
+        return str(SNAPSHOTS / test_location.basename)
+
+
+@pytest.fixture
+def svg(snapshot: Any) -> Any:
+    return snapshot.use_extension(SVGSnapshots)
+
+
+async def screenshots(
+    out: Path, *steps: tuple[str, ...], size: tuple[int, int] = (80, 24)
+) -> list[str]:
+    """An SVG screenshot after each group of keys."""
+    app = ReviewApp(out=out)
+    shots = []
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        for keys in steps:
+            for key in keys:
+                await pilot.press(key)
+                await settle(app, pilot)
+            shots.append(app.export_screenshot(title="gradgrader review"))
+    return shots
+
+
+@sync
+async def test_snapshot_table_and_overview(classroom: Path, svg: Any) -> None:
+    table, overview = await screenshots(classroom, ("n",), ("o",))
+    assert table == svg
+    assert overview == svg
+
+
+@sync
+async def test_snapshot_table_wide(classroom: Path, svg: Any) -> None:
+    (table,) = await screenshots(classroom, ("f",), size=(120, 30))
+    assert table == svg
+
+
+@sync
+async def test_snapshot_detail_checks_source_and_output(classroom: Path, svg: Any) -> None:
+    checks, source, output = await screenshots(classroom, ("n", "enter"), ("2",), ("3",))
+    assert checks == svg
+    assert source == svg
+    # bob printed colour codes and an OSC title change: the text shows, the sequences do not
+    assert "red" in output and "pwned" not in output and "\x1b" not in output
+    assert output == svg
