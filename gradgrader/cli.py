@@ -347,6 +347,13 @@ def grade(
             )
         except OSError as exc:
             raise GradgraderError(f"cannot write the gradebook or feedback into {out} ({exc})") from None
+    broken = [r["submission"] for r in results if r.get("grader_errors")]
+    if broken:
+        err.print(
+            f"warning: {len(broken)} submission(s) hit a problem in the assignment itself (checks marked grader-error): "
+            f"{', '.join(broken[:10])}{' …' if len(broken) > 10 else ''}. Fix the assignment and grade them again.",
+            style="yellow", highlight=False, markup=False,
+        )
     console = Console(highlight=False)
     if not quiet:
         console.print(summary_table(results))

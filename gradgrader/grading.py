@@ -155,6 +155,9 @@ def grade_submission(course: Course, rubric: Rubric, submission: Submission, san
     graded = result("graded", records, "", session.output())
     if convention is not None:
         graded.extra["convention"] = convention
+    broken = [r.id for r in records if "grader-error" in r.mistakes]
+    if broken:
+        graded.extra["grader_errors"] = broken  # the TA must look: not the student's doing
     return graded
 
 

@@ -607,7 +607,7 @@ def test_out_holds_only_the_grader_files(batch: Batch, isolated: dict[str, Batch
     names = set(os.listdir(batch.out))
     assert GRADER_FILES <= names
     assert names == set(os.listdir(isolated["baseline"].out))
-    planted = [str(p) for p in batch.out.rglob("*") if "ggatk" in p.name or "hacked" in p.name]
+    planted = [str(p) for p in batch.out.rglob("*") if batch.token in p.name or "hacked" in p.name]
     assert planted == []
     for line in batch.lines:
         assert json.loads(line)["submission"] != "fake", line[:200]
@@ -737,8 +737,6 @@ def test_fifo_in_folder_does_not_stop_the_batch(isolated: dict[str, Batch]):
     assert b.results["fifo-in-folder"]["score"] == 10.0
 
 
-@pytest.mark.xfail(strict=True, reason="HOLE: _wire.recv catches only UnicodeDecodeError/ValueError around "
-                   "json.loads; a forged reply nested 200 000 deep raises RecursionError, which ends the batch")
 def test_forged_nested_json_does_not_stop_the_batch(isolated: dict[str, Batch]):
     b = isolated["forged-nested-json"]
     _isolated_ok(b, "forged-nested-json")
