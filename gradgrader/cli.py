@@ -176,7 +176,13 @@ class _Progress:
         self._last = 0.0
         self.bar = None
         if self.tty:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
 
             self.bar = Progress(
                 TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -258,11 +264,11 @@ def grade(
 ) -> None:
     """Grade every submission in FOLDER (a class folder or an LMS export, folder or zip); write
     OUT/results.jsonl (as each finishes), OUT/grades.csv, OUT/gradebook.csv and OUT/feedback/."""
+    from gradgrader import __version__
     from gradgrader.export import FORMS, export_class
     from gradgrader.grading import Grader
     from gradgrader.ingest import open_class
     from gradgrader.render import class_summary, summary_table
-    from gradgrader import __version__
     from gradgrader.results import ResultsWriter, read_results, write_grades, write_run
 
     with _user_errors():

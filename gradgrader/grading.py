@@ -14,7 +14,14 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from pathlib import Path
 
 from gradgrader import __version__
@@ -24,8 +31,8 @@ from gradgrader.ingest import Submission
 from gradgrader.results import CheckRecord, Result
 from gradgrader.rubric import Rubric
 from gradgrader.sandbox import ChildLimits, Sandbox, Session
-from gradgrader.sandbox.runner import Problem
 from gradgrader.sandbox.layers import Isolation, probe
+from gradgrader.sandbox.runner import Problem
 from gradgrader.spec import Assignment, CheckSpec, data_roots
 
 
@@ -224,7 +231,7 @@ class Grader:
         self.hidden = [self._scratch, assignment.root, *(r / d for r in data_roots() for d in ("assignments", "rubrics")), *hidden]
         self._boxes: dict[tuple[int, int], Sandbox] = {}
         self._lock = threading.Lock()
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: Executor | None = None
 
     def _sandbox(self) -> Sandbox:
         key = (os.getpid(), threading.get_ident())

@@ -59,7 +59,7 @@ def save_table(table: dict[str, Any], root: Path) -> None:
             index[key] = {"named": {n: _value_json(v, arrays) for n, v in value.items()}}
         else:
             index[key] = {"value": _value_json(value, arrays)}
-    np.savez_compressed(root / ARRAYS, **arrays)
+    np.savez_compressed(root / ARRAYS, **arrays)  # type: ignore[arg-type]
     (root / INDEX).write_text(json.dumps(index, indent=0, sort_keys=True), encoding="utf-8")
 
 

@@ -309,7 +309,7 @@ def _parse_outputs(r: _Reader) -> tuple[OutputSpec, ...]:
 
 
 def _parse_input(r: _Reader, name: str, value: Any) -> InputSpec:
-    if isinstance(value, bool) or isinstance(value, (int, float, list)):
+    if isinstance(value, (bool, int, float, list)):
         return InputSpec(name, "constant", _frozen({"value": value}))
     if not isinstance(value, dict) or "gen" not in value:
         raise r.fail(name, "must be a literal number/list or a table with gen = \"...\"")

@@ -8,7 +8,7 @@ gradgrader through ``kind = "hook"`` and a function in its ``hooks.py``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +33,7 @@ KINDS: dict[str, CheckKind] = {}
 
 
 def check_kind(
-    name: str, *, params: set[str] = frozenset(), required: set[str] = frozenset(), needs_cases: bool = True
+    name: str, *, params: Iterable[str] = (), required: Iterable[str] = (), needs_cases: bool = True
 ) -> Callable[[CheckFn], CheckFn]:
     """Register a check kind under ``name`` (the ``kind = "..."`` of a [[checks]] table)."""
 

@@ -31,14 +31,16 @@ import socket
 import sys
 import tempfile
 import traceback
+from typing import Any
 
 import numpy as np
 
 _here = os.path.dirname(os.path.abspath(__file__))
 
 
-def _load_sibling(name: str):
+def _load_sibling(name: str) -> Any:
     spec = importlib.util.spec_from_file_location(f"_gradgrader_{name}", os.path.join(_here, f"{name}.py"))
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -53,6 +55,7 @@ except Exception:  # noqa: BLE001 - missing package or missing libseccomp
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
+_prctl: Any
 try:
     _libc = ctypes.CDLL(None, use_errno=True)
     _prctl = _libc.prctl
@@ -82,7 +85,7 @@ def _student_frames(tb, path: str) -> list[tuple[int, str]]:
 
 def _error(exc: BaseException, path: str) -> dict:
     frames = _student_frames(exc.__traceback__, path)
-    info = {"type": type(exc).__name__, "message": str(exc)[:2000]}
+    info: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc)[:2000]}
     if isinstance(exc, SyntaxError) and exc.filename == path:
         info["line"], info["code"] = exc.lineno or 0, (exc.text or "").rstrip()[:300]
     elif frames:
@@ -105,7 +108,7 @@ def _describe(module, names: list[str]) -> dict:
         if fn is None:
             found[name] = {"defined": False}
             continue
-        entry = {"defined": True, "callable": callable(fn)}
+        entry: dict[str, Any] = {"defined": True, "callable": callable(fn)}
         try:
             params = inspect.signature(fn).parameters.values()
             entry["required"] = sum(
@@ -256,6 +259,8 @@ def child_main(sock: socket.socket, out_fd: int, scratch: str, req: dict) -> Non
     max_bytes = int(req["max_output_bytes"])
     try:
         spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"{path} is not a Python module")
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module
         spec.loader.exec_module(module)
@@ -271,7 +276,8 @@ def child_main(sock: socket.socket, out_fd: int, scratch: str, req: dict) -> Non
             return
         if msg.get("op") != "calls":
             return
-        replies, out_blobs = [], []
+        replies: list[dict] = []
+        out_blobs: list[bytes] = []
         for call in msg["calls"]:
             replies.append(_one_call(module, call, blobs, out_blobs, path, max_bytes))
         wire.send(sock, {"op": "results", "results": replies}, out_blobs)

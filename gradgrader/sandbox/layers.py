@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,7 +114,7 @@ def probe() -> Isolation:
     return Isolation(tuple(layers))
 
 
-def namespace_args(writable: list[Path], hidden: list[Path] = ()) -> list[str]:
+def namespace_args(writable: list[Path], hidden: Iterable[Path] = ()) -> list[str]:
     """bubblewrap arguments: new namespaces, the host's root read-only, ``hidden`` folders
     replaced by empty ones, ``writable`` folders bound back read-write (in that order)."""
     args = [

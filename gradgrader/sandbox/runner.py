@@ -437,7 +437,7 @@ class StudentProcess:
             try:
                 try:
                     reply = zyg.wait_exited(timeout)
-                except (socket.timeout, TimeoutError):
+                except TimeoutError:
                     self._kill()
                     reply = zyg.wait_exited(10.0)
                 cpu = reply.get("cpu_s")
@@ -469,7 +469,7 @@ class StudentProcess:
         try:
             msg, blobs, _ = wire.recv(self.sock, max_total=self._max_msg)
             return msg, blobs
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             self._kill()
             self._reap()
             return Problem("timeout", f"did not finish within {timeout:.3g} s (wall clock); stopped")

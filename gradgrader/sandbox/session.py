@@ -15,7 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from gradgrader.sandbox.runner import ChildLimits, LoadReport, Problem, Returned, Sandbox, StudentProcess
+from gradgrader.sandbox.runner import (
+    ChildLimits,
+    LoadReport,
+    Problem,
+    Returned,
+    Sandbox,
+    StudentProcess,
+)
 
 MAX_RESTARTS = 4  # after this many process deaths the remaining calls are not attempted
 
