@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gradgrader.cases import case_inputs
-from gradgrader.course import hook, reference_module
+from gradgrader.cases import case_inputs, copy_value
+from gradgrader.course import hook, materialise, reference_module
 from gradgrader.errors import ConfigError, SubmissionError
 from gradgrader.grading import Grader
 from gradgrader.ingest import Submission
@@ -115,13 +115,14 @@ def _check_diagnosis(assignment: Assignment, problems: list[str]) -> None:
         cases = sorted({c for check in assignment.checks if check.function == fname for c in check.cases})
         for case in cases:
             args = case_inputs(assignment, fname, case)
-            out = getattr(ref, fname)(*[(args[a].copy() if isinstance(args[a], np.ndarray) else args[a]) for a in fn.args])
+            out = getattr(ref, fname)(*[materialise(assignment, copy_value(args[a])) for a in fn.args])
             names = [o.name for o in fn.outputs]
             value = out if len(names) == 1 else (out[names.index(oname)] if oname else out[0])
             r = np.asarray(value, dtype=float)
             terms = config.get("terms") or {}
             if terms:
-                total = sum(np.asarray(hook(assignment, h, key)(**args), dtype=float) for h in terms.values())
+                built = {k: materialise(assignment, copy_value(v)) for k, v in args.items()}
+                total = sum(np.asarray(hook(assignment, h, key)(**built), dtype=float) for h in terms.values())
                 err = float(np.linalg.norm(total - r)) / max(float(np.linalg.norm(r)), 1e-300)
                 if not err <= TERMS_RTOL:
                     problems.append(
@@ -129,7 +130,7 @@ def _check_diagnosis(assignment: Assignment, problems: list[str]) -> None:
                         f"'{case}' (relative error {err:.2g}): a term hook or the reference is wrong"
                     )
             for mistake, h in (config.get("variants") or {}).items():
-                v = np.asarray(hook(assignment, h, key)(**args), dtype=float)
+                v = np.asarray(hook(assignment, h, key)(**{k: materialise(assignment, copy_value(x)) for k, x in args.items()}), dtype=float)
                 equal_on.setdefault((key, mistake), []).append(v.shape == r.shape and bool(np.allclose(v, r, rtol=1e-12, atol=0)))
     # A wrong answer may coincide with the right one on some inputs (A⁻¹ = A⁻ᵀ when D = 1);
     # one that does on every case can never be recognised.

@@ -98,8 +98,12 @@ def check(
     failed_only: Annotated[bool, typer.Option("--failed", help="Show only the failing checks.")] = False,
     allow_weak: WeakOpt = False,
     watch: Annotated[bool, typer.Option("--watch", "-w", help="Check again every time the file is saved (Ctrl-C to stop).")] = False,
+    review_ui: Annotated[bool, typer.Option("--review", help="Open the result in the review UI (a terminal app) instead of printing it.")] = False,
 ) -> None:
     """Grade one submission and explain every failing check. Exit 0: full marks; 1: not; 2: usage error."""
+    if review_ui and (as_json or watch):
+        err.print("gradgrader: --review cannot be combined with --json or --watch", markup=False, highlight=False)
+        raise typer.Exit(2)
     from gradgrader.grading import Grader
     from gradgrader.ingest import single
     from gradgrader.results import dumps
@@ -117,6 +121,19 @@ def check(
         submission = single(path, spec.filename)
         iso = _isolation(allow_weak, strict=False)
         grader = Grader(spec, rub, jobs=1, isolation=iso)
+    if review_ui:
+        try:
+            result = grader.grade(submission)
+        finally:
+            grader.close()
+        from gradgrader.tui import run_review
+
+        run_review(
+            results=[json.loads(dumps(result))],
+            run={"assignment": spec.name, "assignment_path": str(spec.root), "rubric": rub.source,
+                 "check_path": str(path), "strict_sandbox": False},
+        )
+        raise typer.Exit(0 if result.full_marks else 1)
     console = Console(highlight=False)
     try:
         while True:
@@ -261,6 +278,20 @@ def grade(
             rich_help_panel="Exports",
         ),
     ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            metavar="ADDRESS",
+            help="Grade on a Dask cluster: a scheduler address (tcp://host:8786), a scheduler file (.json), "
+            "or local[:N] for N worker processes on this machine. Needs: pip install 'gradgrader\\[dask]'.",
+            rich_help_panel="Cluster",
+        ),
+    ] = None,
+    chunk_size: Annotated[
+        int,
+        typer.Option("--chunk-size", min=1, help="Submissions sent to a cluster worker at a time.", rich_help_panel="Cluster"),
+    ] = 4,
 ) -> None:
     """Grade every submission in FOLDER (a class folder or an LMS export, folder or zip); write
     OUT/results.jsonl (as each finishes), OUT/grades.csv, OUT/gradebook.csv and OUT/feedback/."""
@@ -272,6 +303,10 @@ def grade(
     from gradgrader.results import ResultsWriter, read_results, write_grades, write_run
 
     with _user_errors():
+        if cluster is not None:
+            from gradgrader.distributed import check_cluster
+
+            check_cluster(cluster)  # a bad value or no Dask: say so before any work
         spec, rub = _load(assignment, rubric)
         if form is not None and form not in FORMS:
             raise GradgraderError(f"--gradebook {form}: not one of {', '.join(FORMS)}")
@@ -286,7 +321,8 @@ def grade(
             err.print(f"  ... and {len(cls.skipped) - 10} more skipped", style="dim", highlight=False, markup=False)
         for warning in cls.warnings:
             err.print(f"warning: {warning}", style="yellow", highlight=False, markup=False)
-        iso = _isolation(allow_weak, strict=True)
+        # On a cluster the workers' sandboxes grade (each worker refuses a weak one itself).
+        iso = _isolation(allow_weak, strict=cluster is None)
         from gradgrader.pack import is_pack
 
         if not skip_validation and not is_pack(spec.root):
@@ -306,11 +342,21 @@ def grade(
         kept = len(submissions) - len(todo)
         jobs = jobs or os.cpu_count() or 1
         err.print(
-            f"grading {len(todo)} submission(s) of {spec.name} from {folder} with {min(jobs, max(len(todo), 1))} job(s)"
+            f"grading {len(todo)} submission(s) of {spec.name} from {folder} "
+            + (f"on the Dask cluster {cluster}" if cluster else f"with {min(jobs, max(len(todo), 1))} job(s)")
             + (f"; {kept} unchanged kept from {out}" if kept else "")
             + f"; rubric: {rub.source}",
             highlight=False, markup=False,
         )
+        engine = None
+        if cluster is not None and todo:
+            from gradgrader.distributed import ClusterGrader
+
+            # Connect (or start local:N) and check the workers before anything is written.
+            engine = ClusterGrader(
+                cluster, spec, rub, chunk_size=chunk_size, allow_weak=allow_weak,
+                log=lambda message: err.print(message, highlight=False, markup=False),
+            ).connect()
         try:
             writer = ResultsWriter(out, fresh=not resume)
             write_run(out, {
@@ -323,21 +369,30 @@ def grade(
                 "gradgrader": __version__,
             })
         except OSError as exc:
+            if engine is not None:
+                engine.close()
             raise GradgraderError(f"{out}: cannot write results there ({exc.strerror})") from None
     progress = _Progress(len(todo), spec.name)
     stopped = False
+    failure: GradgraderError | None = None
     try:
-        with Grader(spec, rub, jobs=jobs, isolation=iso, hidden=[folder, out]) as grader:
+        grader_cm = engine if engine is not None else Grader(spec, rub, jobs=jobs, isolation=iso, hidden=[folder, out])
+        with grader_cm as grader:
             try:
                 for result in grader.grade_all(todo, stop=lambda: stopped):
                     writer.write(result)
                     progress.advance(result.submission)
             except KeyboardInterrupt:
                 stopped = True
+            except GradgraderError as exc:  # the cluster failed mid-run: keep what was graded
+                failure = exc
     finally:
         progress.stop()
         writer.close()
         grades = write_grades(out)
+    if failure is not None:
+        with _user_errors():
+            raise failure
     results = read_results(out)
     if stopped:
         err.print(
@@ -371,6 +426,20 @@ def grade(
         + f"feedback:  {exported.feedback}/ ({len(exported.feedback_files)} files)",
         markup=False,
     )
+
+
+@app.command()
+def review(
+    out: Annotated[Path, typer.Argument(help="A results folder written by `gradgrader grade … --out OUT`.")],
+    allow_weak: WeakOpt = False,
+) -> None:
+    """Review a class's results in a terminal UI: overview, submissions, each failure in detail; re-grade, override, comment."""
+    with _user_errors():
+        if not (out / "results.jsonl").is_file():
+            raise GradgraderError(f"{out}: no results.jsonl here; grade a class first: gradgrader grade DIR --assignment NAME --out {out}")
+    from gradgrader.tui import run_review
+
+    run_review(out, allow_weak_sandbox=allow_weak)
 
 
 @app.command()

@@ -111,7 +111,8 @@ def localise(student: np.ndarray, reference: np.ndarray, name: str, row_label: s
         if not bad[~eye].any():
             return f"only the diagonal of {name} differs"
     rows = np.flatnonzero(bad.reshape(bad.shape[0], -1).any(axis=1)) if student.ndim >= 1 else np.array([], int)
-    some_rows = student.ndim >= 1 and student.shape[0] > 1 and 0 < len(rows) < student.shape[0]
+    # "only rows …" is worth saying when few rows are wrong; when most are, it says nothing.
+    some_rows = student.ndim >= 1 and student.shape[0] > 1 and 0 < len(rows) <= student.shape[0] // 2
     label = f" ({row_label} {', '.join(map(str, rows[:6]))})" if row_label else ""
     if some_rows:
         zero = [int(k) for k in rows if not np.any(student[k]) and np.any(reference[k])]
@@ -190,6 +191,8 @@ def _scale(config: Mapping[str, Any], s: np.ndarray, r: np.ndarray, name: str, d
                 numeric = key.lstrip("-").replace(".", "", 1).isdigit()
                 text = f"{name} is exactly {key} × the correct value" + ("" if numeric else f" ({key} = {val:g} here)")
             return _finding(mistake, text, s, r)
+    if s.size == 1:
+        return None  # any two numbers are multiples of each other: only named factors mean something
     return _finding(None, f"{name} is the correct value times {c:.4g}: a constant factor is off", s, r)
 
 

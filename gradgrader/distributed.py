@@ -183,6 +183,9 @@ def pack_submission(sub: Submission) -> dict[str, Any]:
         "data": None,
         "files": None,  # the folder's other files, or None for a lone file
         "sha256": "",
+        # a notebook's map from the generated module's lines back to its cells, so that
+        # messages name cells as in local grading (a small frozen dataclass)
+        "notebook": sub.notebook,
     }
     if sub.path is None:
         return item
@@ -378,13 +381,14 @@ def _grader_for(payload: dict[str, Any], allow_weak: bool) -> Any:
 
 def _unpack(item: dict[str, Any], where: Path) -> Submission:
     extra = dict(item["extra"])
+    notebook = item.get("notebook")
     if item["data"] is None:
-        return Submission(item["id"], None, None, item["problem"] or "no file to grade", extra)
+        return Submission(item["id"], None, None, item["problem"] or "no file to grade", extra, notebook)
     where.mkdir(parents=True)
     if item["files"] is None:
         path = where / _safe_rel(item["name"]).name
         path.write_bytes(item["data"])
-        return Submission(item["id"], path, None, item["problem"], extra)
+        return Submission(item["id"], path, None, item["problem"], extra, notebook)
     work = where / "work"
     for rel, data in item["files"].items():
         try:
@@ -396,7 +400,7 @@ def _unpack(item: dict[str, Any], where: Path) -> Submission:
     path = work / _safe_rel(item["name"])
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(item["data"])
-    return Submission(item["id"], path, work, item["problem"], extra)
+    return Submission(item["id"], path, work, item["problem"], extra, notebook)
 
 
 def grade_chunk(payload: dict[str, Any], chunk: list[dict[str, Any]], version: str, allow_weak: bool) -> dict[str, Any]:
@@ -444,6 +448,11 @@ def worker_info() -> dict[str, Any]:
 
 def _identity(value: Any) -> Any:
     return value
+
+
+def scheduler_version() -> str:
+    """Run on the scheduler: it unpickles task graphs, so it must import gradgrader too."""
+    return __version__
 
 
 def _cleanup_plugin() -> Any:
@@ -545,7 +554,19 @@ class ClusterGrader:
 
     def _preflight(self, where: str) -> None:
         """Every worker present now must run this gradgrader version with a usable sandbox
-        (workers that join later are checked by each chunk)."""
+        (workers that join later are checked by each chunk); the scheduler must import the
+        same gradgrader (it unpickles the tasks)."""
+        try:
+            version = self.client.run_on_scheduler(scheduler_version)
+        except Exception as exc:
+            raise ClusterError(
+                f"{where}: the scheduler cannot load gradgrader ({type(exc).__name__}: {exc}). The scheduler "
+                f"unpickles tasks: install gradgrader {__version__} (pip install 'gradgrader[dask]=={__version__}') "
+                f"where the scheduler runs too"
+            ) from None
+        if version != __version__:
+            raise ClusterError(f"{where}: the scheduler has gradgrader {version}, this machine {__version__}: "
+                               f"install the same version on the scheduler and every worker")
         info = self.client.run(worker_info, on_error="return")
         if not info:
             self.log(f"grading on {where}: no workers yet; chunks wait on the scheduler until workers join")
@@ -636,6 +657,11 @@ class ClusterGrader:
                 try:
                     reply = fut.result()
                 except Exception as exc:  # KilledWorker, a chunk that raised after its retries, ...
+                    if "deserializ" in str(exc):
+                        raise ClusterError(
+                            f"the cluster cannot load this chunk ({type(exc).__name__}: {' '.join(str(exc).split())}); "
+                            f"install gradgrader {__version__} on the scheduler and every worker"
+                        ) from None
                     if len(chunk) > 1 and not alone:
                         # Grade its submissions one by one, so that one bad submission
                         # (or bad luck) costs no one else their result.

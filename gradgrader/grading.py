@@ -10,7 +10,6 @@ import multiprocessing
 import os
 import shutil
 import signal
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -32,7 +31,7 @@ from gradgrader.results import CheckRecord, Result
 from gradgrader.rubric import Rubric
 from gradgrader.sandbox import ChildLimits, Sandbox, Session
 from gradgrader.sandbox.layers import Isolation, probe
-from gradgrader.sandbox.runner import Problem
+from gradgrader.sandbox.runner import Problem, StagingError, new_run_dir, scratch_home
 from gradgrader.spec import Assignment, CheckSpec, data_roots
 
 
@@ -122,7 +121,8 @@ def grade_submission(course: Course, rubric: Rubric, submission: Submission, san
         # a notebook's messages name its cells, not the generated module's lines
         return submission.relocate(Result(
             submission=submission.id,
-            path=str(submission.path or submission.folder or ""),
+            # A path may hold bytes that are not UTF-8 (a folder a student named): as text.
+            path=str(submission.path or submission.folder or "").encode("utf-8", "surrogateescape").decode("utf-8", "replace"),
             assignment=assignment.name,
             status=status,
             score=round(sum(c.score for c in checks), 6),
@@ -138,17 +138,20 @@ def grade_submission(course: Course, rubric: Rubric, submission: Submission, san
 
     if submission.path is None:
         return result("error", (), submission.problem or "no file to grade")
-    session = Session(
-        sandbox,
-        submission.path.resolve(),
-        assignment.module_name,
-        list(assignment.functions),
-        child_limits(assignment),
-        budget=assignment.limits.budget,
-        folder=submission.folder.resolve() if submission.folder is not None else None,
-        helpers=[assignment.root / h for h in assignment.helpers],
-        output_cap=assignment.limits.output_kb << 10,
-    )
+    try:
+        session = Session(
+            sandbox,
+            submission.path,
+            assignment.module_name,
+            list(assignment.functions),
+            child_limits(assignment),
+            budget=assignment.limits.budget,
+            folder=submission.folder,
+            helpers=[assignment.root / h for h in assignment.helpers],
+            output_cap=assignment.limits.output_kb << 10,
+        )
+    except StagingError as exc:  # a link or a special file: this submission's problem only
+        return result("error", (), f"{assignment.filename} could not be set up for grading: {exc}")
     try:
         if not session.load.ok:
             return result("error", (), load_message(assignment, session.load.problem), session.output())
@@ -224,11 +227,11 @@ class Grader:
         self.rubric = rubric
         self.jobs = max(1, jobs)
         self.isolation = isolation if isolation is not None else probe()
-        self._scratch = Path(tempfile.mkdtemp(prefix="gradgrader-"))
+        self._scratch = new_run_dir()
         # What a student process must not see even read-only (under namespaces): the
         # course's folders (references, hidden cases), the class and results folders
         # given by the caller, and the other workers' scratch space.
-        self.hidden = [self._scratch, assignment.root, *(r / d for r in data_roots() for d in ("assignments", "rubrics")), *hidden]
+        self.hidden = [scratch_home(), assignment.root, *(r / d for r in data_roots() for d in ("assignments", "rubrics")), *hidden]
         self._boxes: dict[tuple[int, int], Sandbox] = {}
         self._lock = threading.Lock()
         self._pool: Executor | None = None

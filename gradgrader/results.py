@@ -184,20 +184,28 @@ def atomic_write(path: Path, text: str) -> None:
         raise
 
 
+def csv_cell(value: str) -> str:
+    """Neutralise a spreadsheet formula (=, +, -, @ at the start) in text from a student."""
+    return "'" + value if value[:1] in {"=", "+", "-", "@", "\t", "\r"} else value
+
+
 def grades_csv(results: Iterable[dict[str, Any]]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["submission", "score", "max_score", "status", "mistakes"])
     for r in sorted(results, key=lambda r: r["submission"]):
-        w.writerow([r["submission"], f"{r['score']:g}", f"{r['max_score']:g}", r["status"], " ".join(r.get("mistakes", []))])
+        w.writerow([csv_cell(r["submission"]), f"{r['score']:g}", f"{r['max_score']:g}", r["status"], " ".join(r.get("mistakes", []))])
     return buf.getvalue()
 
 
 def write_grades(out: Path) -> Path:
-    """Rewrite ``out/grades.csv`` from ``out/results.jsonl``, atomically."""
-    path = out / GRADES
-    atomic_write(path, grades_csv(read_results(out)))
-    return path
+    """Rewrite ``out/grades.csv`` from ``out/results.jsonl`` and the TA's
+    ``out/overrides.jsonl`` (scores overridden in the review UI), atomically."""
+    from gradgrader.overrides import (
+        write_grades_with_overrides,  # lazy: overrides imports this module
+    )
+
+    return write_grades_with_overrides(out)
 
 
 def write_run(out: Path, info: dict[str, Any]) -> None:

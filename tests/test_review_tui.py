@@ -20,15 +20,10 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("textual")
-syrupy = pytest.importorskip("syrupy")
-
-from syrupy.extensions.image import SVGImageSnapshotExtension  # noqa: E402
-
-from gradgrader import review  # noqa: E402
-from gradgrader.overrides import OVERRIDES, load_overrides  # noqa: E402
-from gradgrader.results import read_results  # noqa: E402
-from gradgrader.tui.app import (  # noqa: E402
+from gradgrader import review
+from gradgrader.overrides import OVERRIDES, load_overrides
+from gradgrader.results import read_results
+from gradgrader.tui.app import (
     DetailScreen,
     EditDialog,
     HelpScreen,
@@ -276,6 +271,34 @@ async def test_table_lists_every_submission_by_id(classroom: Path) -> None:
         await settle(app, pilot)
         assert table_keys(app) == sorted(r["submission"] for r in CLASS)
         assert not app.loading
+
+
+@sync
+async def test_a_large_class_shows_its_first_page_then_every_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More results than the first page: the preview fills the table, the worker the rest
+    (appended to the rows already shown), and a re-graded line later in the file wins."""
+    monkeypatch.setenv("GRADGRADER_KEYMAP", str(tmp_path / "none.toml"))
+    rows = [
+        result(f"s{i:04d}", {"softmax_loss.gradient": "sign-flipped"} if i % 3 else None)
+        for i in range(700)
+    ]
+    rows.append(dict(rows[0], score=1.0))  # s0000 graded again: the last line counts
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    app = ReviewApp(out=out)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        assert not app.loading and app.stats.total == 700
+        keys = table_keys(app)
+        assert keys == [f"s{i:04d}" for i in range(700)]
+        assert app.results["s0000"]["score"] == 1.0
+        await pilot.press("f")
+        await settle(app, pilot)
+        # every third one passes, except s0000 whose last line is short of full marks
+        assert table_keys(app) == [f"s{i:04d}" for i in range(700) if i % 3 or i == 0]
 
 
 @sync
@@ -591,18 +614,20 @@ async def test_check_review_shows_one_result_and_regrades_it_in_memory(
 # --- snapshots --------------------------------------------------------------------------------
 
 
-class SVGSnapshots(SVGImageSnapshotExtension):
-    """One SVG per snapshot in tests/snapshots/test_review_tui/, named after the test
-    (a second snapshot in the same test gets ``.1``)."""
-
-    @classmethod
-    def dirname(cls, *, test_location: Any) -> str:
-        return str(SNAPSHOTS / test_location.basename)
-
-
 @pytest.fixture
-def svg(snapshot: Any) -> Any:
-    return snapshot.use_extension(SVGSnapshots)
+def svg(request: pytest.FixtureRequest) -> Any:
+    """syrupy's ``snapshot`` with its SVG extension, one file per snapshot in
+    tests/snapshots/test_review_tui/ named after the test (a second snapshot in the same
+    test gets ``.1``). Only these tests need syrupy; without it they are skipped."""
+    pytest.importorskip("syrupy")
+    from syrupy.extensions.image import SVGImageSnapshotExtension
+
+    class SVGSnapshots(SVGImageSnapshotExtension):
+        @classmethod
+        def dirname(cls, *, test_location: Any) -> str:
+            return str(SNAPSHOTS / test_location.basename)
+
+    return request.getfixturevalue("snapshot").use_extension(SVGSnapshots)
 
 
 async def screenshots(

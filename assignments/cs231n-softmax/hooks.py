@@ -11,7 +11,15 @@ from dataclasses import replace
 import numpy as np
 
 from gradgrader.checks import run_check
-from gradgrader.checks.base import CaseResult, CheckContext, CheckResult, Failure, Finding, case_label, summarise
+from gradgrader.checks.base import (
+    CaseResult,
+    CheckContext,
+    CheckResult,
+    Failure,
+    Finding,
+    case_label,
+    summarise,
+)
 from gradgrader.checks.values import compare_case, stability
 from gradgrader.spec import CheckSpec
 
@@ -67,7 +75,7 @@ def dW_penalty_in_denominator(W, X, y, reg):
 
 
 # ------------------------------------------------------------------ checks
-# Two engine checks with one more rule each (see docs/courses.md, "engine gaps"):
+# Two engine checks with one more rule each, until the engine's own kinds have them:
 #
 # * stability_named: a finite but wrong answer on the shifted scores is named too. A
 #   clipping "stabiliser" (np.clip(scores, -30, 30)) never overflows, so kind =

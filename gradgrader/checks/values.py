@@ -109,25 +109,41 @@ def stability(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     rtol = float(check.params.get("rtol", STABILITY_RTOL))
     mistake = str(check.params["mistake"])
     outputs = _outputs(ctx, check)
-    # NaN on extreme inputs is an instability only if the function is finite on ordinary
-    # ones (the cases of its other checks); NaN everywhere is plain nan-output.
-    if not _finite_on_ordinary_cases(ctx, check, outputs):
-        mistake = "nan-output"
-    results = [compare_case(ctx, check, case, rtol, outputs, mistake) for case in check.cases]
+    # Wrong on extreme inputs is an instability only if the function is right on
+    # ordinary ones (the cases of its other checks): NaN everywhere is plain nan-output,
+    # and wrong everywhere is the mistake the other checks name.
+    ordinary = _ordinary_status(ctx, check, outputs)
+    results = []
+    for case in check.cases:
+        result = compare_case(ctx, check, case, rtol, outputs, mistake if ordinary != "nonfinite" else "nan-output")
+        if not result.passed and not result.mistakes and ordinary == "right" and result.error is not None:
+            # Finite but wrong only on extreme inputs: a "stabiliser" that clips scores.
+            summary = f"right on ordinary inputs but wrong on extreme ones ({mistake})"
+            result = CaseResult(case, False, result.error, f"{result.message}; {summary}", (mistake,),
+                                Finding(mistake, summary, "", result.finding.error_map if result.finding else None))
+        results.append(result)
     return summarise(check, results, _passed_message(results, "finite and correct on extreme inputs"))
 
 
-def _finite_on_ordinary_cases(ctx: CheckContext, check: CheckSpec, outputs: list[str]) -> bool:
+def _ordinary_status(ctx: CheckContext, check: CheckSpec, outputs: list[str]) -> str:
+    """How the function does on its first ordinary case: right, wrong, nonfinite or failed."""
     extreme = set(check.cases)
     ordinary = sorted(
         {c for other in ctx.assignment.checks if other.function == check.function and other.kind != "stability" for c in other.cases}
         - extreme
     )
-    for case in ordinary[:1]:
-        got = ctx.student(check.function, ctx.inputs(check.function, case), ctx.course.dims(case), need=outputs)
-        if not isinstance(got, Failure) and not all(np.all(np.isfinite(got[o])) for o in outputs):
-            return False
-    return True
+    if not ordinary:
+        return "right"
+    case = ordinary[0]
+    args = ctx.inputs(check.function, case)
+    got = ctx.student(check.function, args, ctx.course.dims(case), need=outputs)
+    if isinstance(got, Failure):
+        return "failed"
+    if not all(np.all(np.isfinite(got[o])) for o in outputs):
+        return "nonfinite"
+    ref = ctx.reference(check.function, args)
+    rtol = float(check.params.get("rtol", STABILITY_RTOL))
+    return "right" if all(rel_error(got[o], ref[o]) <= rtol for o in outputs) else "wrong"
 
 
 # Sums of outputs that are O(1) accumulate one rounding error per term: float32 code

@@ -35,6 +35,16 @@ def default_cache() -> Path:
     return Path(base) / "gradgrader" / "notebooks"
 
 
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable_id(raw: str) -> str:
+    """A submission id safe for terminals, JSON and CSV: undecodable bytes (a folder name
+    that is not UTF-8) become U+FFFD, control and bidi characters are dropped."""
+    text = raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return _UNPRINTABLE.sub("", text) or "unnamed"
+
+
 @dataclass(frozen=True)
 class Submission:
     """One student's work: its id, the file to grade (or why there is none).
@@ -52,6 +62,9 @@ class Submission:
     notebook: NotebookModule | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        # Ids come from folder and file names a student chose: make them printable text
+        # (no terminal escapes, no undecodable bytes) before anything shows or stores them.
+        object.__setattr__(self, "id", printable_id(self.id))
         if self.path is not None and self.path.suffix == ".ipynb" and self.notebook is None:
             made = notebook_submission(self.id, self.path, self.folder, default_cache(), self.extra)
             for f in dataclasses.fields(self):

@@ -51,7 +51,9 @@ def _recv_exact(sock: socket.socket, n: int, first: bytes = b"") -> bytes:
     return bytes(buf)
 
 
-def recv(sock: socket.socket, max_total: int = 256 << 20, with_fds: int = 0) -> tuple[dict, list[bytes], list[int]]:
+def recv(
+    sock: socket.socket, max_total: int = 256 << 20, with_fds: int = 0, max_blob: int | None = None
+) -> tuple[dict, list[bytes], list[int]]:
     """Read one message. Raises EOFError on a closed peer, WireError on a malformed one."""
     fds: list[int] = []
     first = b""
@@ -74,6 +76,8 @@ def recv(sock: socket.socket, max_total: int = 256 << 20, with_fds: int = 0) -> 
     total = 0
     for _ in range(nblobs):
         (size,) = _BLOB.unpack(_recv_exact(sock, _BLOB.size))
+        if max_blob is not None and size > max_blob:
+            raise WireError(f"a {size}-byte array is over the {max_blob}-byte cap")
         total += size
         if total > max_total:
             raise WireError(f"message larger than the {max_total >> 20} MiB cap")

@@ -185,6 +185,8 @@ DENIED_SYSCALLS = [
     "mount", "umount2", "unshare", "setns", "pivot_root", "chroot", "bpf", "perf_event_open",
     "userfaultfd", "keyctl", "add_key", "request_key", "kexec_load", "init_module", "finit_module",
     "delete_module", "reboot", "swapon", "swapoff", "acct", "quotactl", "setsid", "setpgid",
+    # io_uring submits socket and file operations without the system calls above
+    "io_uring_setup", "io_uring_enter", "io_uring_register",
 ]
 CLONE_THREAD = 0x10000
 TIOCSTI = 0x5412
@@ -203,7 +205,7 @@ def apply_seccomp() -> None:
     # exist, and glibc falls back to clone(), whose flags are filtered.
     f.add_rule(pyseccomp.ERRNO(errno.ENOSYS), "clone3")
     f.add_rule(pyseccomp.ERRNO(errno.EPERM), "clone", pyseccomp.Arg(0, pyseccomp.MASKED_EQ, CLONE_THREAD, 0))
-    for name in ("kill", "tkill", "tgkill"):  # signals to ourselves only
+    for name in ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"):  # signals to ourselves only
         f.add_rule(pyseccomp.ERRNO(errno.EPERM), name, pyseccomp.Arg(0, pyseccomp.NE, me))
     f.add_rule(pyseccomp.ERRNO(errno.EPERM), "ioctl", pyseccomp.Arg(1, pyseccomp.EQ, TIOCSTI))
     f.load()
@@ -321,8 +323,15 @@ def read_paths() -> list[str]:
     hold reference solutions), shared libraries and a few devices."""
     import sysconfig
 
-    paths = {sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"], os.path.dirname(os.__file__)}
-    paths.add(os.path.join(sys.base_prefix, "lib"))
+    paths: set[str] = set()
+    # The standard library's folders, entry by entry: in a virtualenv (and in some
+    # distributions) site-packages lives inside them, and it must not come in whole.
+    for d in {sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"], os.path.dirname(os.__file__)}:
+        try:
+            entries = os.listdir(d)
+        except OSError:
+            continue
+        paths.update(os.path.join(d, e) for e in entries if e not in {"site-packages", "dist-packages"})
     for d in {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"], os.path.dirname(os.path.dirname(np.__file__))}:
         try:
             entries = os.listdir(d)
@@ -333,9 +342,27 @@ def read_paths() -> list[str]:
             if low.startswith(("gradgrader", "__editable__", "_gradgrader")) or low.endswith(".pth"):
                 continue
             paths.add(os.path.join(d, entry))
-    paths.update(["/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/local/lib", "/dev/null", "/dev/urandom", "/dev/zero",
-                  "/etc/ld.so.cache", "/usr/share/zoneinfo"])
-    return sorted(p for p in paths if os.path.exists(p))
+    # Shared libraries, without any Python installation's packages beneath them.
+    for d in ("/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/local/lib"):
+        try:
+            entries = os.listdir(d)
+        except OSError:
+            continue
+        paths.update(os.path.join(d, e) for e in entries if not e.startswith("python"))
+    paths.update(["/dev/null", "/dev/urandom", "/dev/zero", "/etc/ld.so.cache", "/usr/share/zoneinfo"])
+    return sorted(p for p in paths if os.path.exists(p) and not _holds_packages(p))
+
+
+def _holds_packages(path: str) -> bool:
+    """True for a folder that contains a site-packages (it could hold gradgrader's data)."""
+    if not os.path.isdir(path) or os.path.islink(path):
+        return False
+    for _root, dirs, _files in os.walk(path):
+        if "site-packages" in dirs or "dist-packages" in dirs:
+            return True
+        if _root.count(os.sep) - path.count(os.sep) >= 2:
+            dirs[:] = []
+    return False
 
 
 def _kill_descendants() -> None:

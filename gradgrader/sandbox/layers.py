@@ -122,9 +122,13 @@ def namespace_args(writable: list[Path], hidden: Iterable[Path] = ()) -> list[st
         "--die-with-parent", "--cap-drop", "ALL",
         "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
     ]
-    for path in hidden:
-        if Path(path).is_dir():
+    hide = [p for p in dict.fromkeys(Path(h) for h in hidden) if p.is_dir()]
+    inside = [h for h in hide if any(h != Path(w) and h.is_relative_to(w) for w in writable)]
+    for path in hide:
+        if path not in inside:
             args += ["--tmpfs", str(path)]
     for path in writable:
         args += ["--bind", str(path), str(path)]
+    for path in inside:  # hidden folders within a writable one: mount after the bind
+        args += ["--tmpfs", str(path)]
     return args

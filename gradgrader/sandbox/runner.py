@@ -14,6 +14,7 @@ import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -31,6 +32,31 @@ from gradgrader.sandbox.decode import DecodeError, decode_array
 from gradgrader.sandbox.layers import Isolation, namespace_args, probe
 
 ZYGOTE = Path(__file__).with_name("_zygote.py")
+
+
+def scratch_home() -> Path:
+    """The one folder (mode 0700) under which every grading run of this user keeps its
+    scratch space. Sandboxes hide all of it and bind back only their own folder, so a
+    student process never sees another run's staged submissions — not even those a
+    killed run left behind."""
+    home = Path(tempfile.gettempdir()) / f"gradgrader-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+    home.mkdir(mode=0o700, exist_ok=True)
+    return home
+
+
+def new_run_dir() -> Path:
+    """A fresh scratch folder for this process, named after its pid; folders of runs
+    whose process is gone (killed with -9) are removed on the way."""
+    home = scratch_home()
+    for old in home.glob("run-*"):
+        try:
+            pid = int(old.name.split("-")[1])
+        except (IndexError, ValueError):
+            continue
+        if pid != os.getpid() and not Path(f"/proc/{pid}").exists() and sys.platform.startswith("linux"):
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=home))
+SCRATCH_CAP = 256 << 20  # bytes all of a worker's student scratch folders may hold (under namespaces)
 STAGE_CAP = 20 << 20  # bytes of a student's folder copied into the sandbox (the graded file always is)
 
 # The only environment a sandboxed process ever sees. One BLAS thread: grading runs
@@ -48,6 +74,10 @@ SAFE_ENV = {
 }
 
 
+class StagingError(SandboxError):
+    """The submission cannot be copied into the sandbox (a link, a FIFO, unreadable)."""
+
+
 @dataclass(frozen=True)
 class ChildLimits:
     """rlimits of one student process (see the zygote's ``child_main``)."""
@@ -56,7 +86,7 @@ class ChildLimits:
     cpu_s: float = 120.0
     fsize_mb: int = 16
     nproc: int = 64
-    max_output_bytes: int = 64 << 20  # one returned array
+    max_output_bytes: int = 16 << 20  # one returned array: 2 M float64, far above any homework's
 
 
 @dataclass(frozen=True)
@@ -135,6 +165,36 @@ def encode_array(arr: np.ndarray) -> bytes:
     return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode("latin1") + arr.tobytes()
 
 
+def _regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _walk_regular(folder: Path):  # noqa: ANN202 - a generator of Paths
+    """Regular files below ``folder``, never following links, skipping caches."""
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        dirnames[:] = [d for d in dirnames if d not in {"__pycache__", ".git", ".ipynb_checkpoints"}
+                       and not os.path.islink(os.path.join(dirpath, d))]
+        for name in filenames:
+            p = Path(dirpath) / name
+            if _regular(p):
+                yield p
+
+
+def _copy_regular(src: Path, dest: Path) -> None:
+    """Copy one regular file without following a link at the last component."""
+    fd = os.open(src, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise StagingError(f"{src.name} is not a regular file")
+        with open(fd, "rb", closefd=False) as fin, open(dest, "wb") as fout:
+            shutil.copyfileobj(fin, fout)
+    finally:
+        os.close(fd)
+
+
 def _encode_args(
     args: list[Any], blobs: list[bytes] | None = None, seen: dict[int, int] | None = None
 ) -> tuple[list[dict], list[bytes]]:
@@ -182,7 +242,24 @@ class _Drain(threading.Thread):
             with contextlib.suppress(OSError):
                 os.close(self.fd)
 
+    def settle(self, limit: float = 0.5) -> None:
+        """Give the reader a moment to take what is already in the pipe (a process
+        prints, then replies: its output is there before the reply is)."""
+        import select
+
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            try:
+                ready, _, _ = select.select([self.fd], [], [], 0)
+            except (OSError, ValueError):
+                return
+            if not ready:
+                return
+            time.sleep(0.002)
+
     def text(self) -> str:
+        if self.is_alive():
+            self.settle()
         text = sanitize(self.kept.decode("utf-8", errors="replace"))
         if self.total > len(self.kept):
             text += f"\n[… {self.total - len(self.kept)} more bytes of output not kept]"
@@ -196,9 +273,13 @@ class Zygote:
         self.scratch_root = scratch_root
         ours, theirs = socket.socketpair()
         command = [sys.executable, "-I", "-B", str(ZYGOTE), str(theirs.fileno())]
+        (scratch_root / "work").mkdir(exist_ok=True)
         if isolation.has("namespaces"):
             bwrap = shutil.which("bwrap") or "bwrap"
-            command = [bwrap, *namespace_args([scratch_root], hidden), "--", *command]
+            # The students' scratch folders live on a tmpfs capped in size: a disk-filling
+            # submission fills only that.
+            cap = ["--size", str(SCRATCH_CAP), "--tmpfs", str(scratch_root / "work")]
+            command = [bwrap, *namespace_args([scratch_root], hidden), *cap, "--", *command]
         try:
             self.proc = subprocess.Popen(
                 command,
@@ -271,9 +352,9 @@ class Sandbox:
 
     def __init__(self, scratch_root: Path | None = None, isolation: Isolation | None = None, hidden: list[Path] | None = None) -> None:
         self._own_tmp = scratch_root is None
-        self.scratch_root = Path(tempfile.mkdtemp(prefix="gradgrader-")) if scratch_root is None else scratch_root
+        self.scratch_root = new_run_dir() if scratch_root is None else scratch_root
         self.isolation = isolation if isolation is not None else probe()
-        self.hidden = [Path(p).resolve() for p in (hidden or []) if Path(p).exists()]
+        self.hidden = [scratch_home()] + [Path(p).resolve() for p in (hidden or []) if Path(p).exists()]
         self._zygote: Zygote | None = None
         self._stage = self.scratch_root / "stage"
         self._staged = 0
@@ -288,30 +369,34 @@ class Sandbox:
 
     def _stage_copy(self, path: Path, folder: Path | None) -> tuple[Path, Path | None]:
         """Copy the submission beside the scratch folders: the student process reads its
-        own copy and never learns (or, under Landlock, may read) the class folder."""
+        own copy and never learns (or, under Landlock, may read) the class folder.
+
+        Only regular files are copied, never through a link: a symlink to the reference
+        or to /proc/self/environ, a FIFO or a device in a student's folder is left out
+        (the copy runs with the grader's rights). The graded file itself must be a
+        regular file."""
         shutil.rmtree(self._stage, ignore_errors=True)
         self._staged += 1
         target = self._stage / f"s{self._staged}"
         target.mkdir(parents=True)
+        if not _regular(path):
+            raise StagingError(f"{path.name} is not a regular file (a link or a special file): it cannot be graded")
         if folder is None:
             dest = target / path.name
-            shutil.copyfile(path, dest)
+            _copy_regular(path, dest)
             return dest, None
+        work = target / "work"
         copied = 0
-
-        def ignore(src: str, names: list[str]) -> set[str]:
-            nonlocal copied
-            skip = {n for n in names if n in {"__pycache__", ".git", ".ipynb_checkpoints"}}
-            for n in names:
-                p = os.path.join(src, n)
-                if n not in skip and os.path.isfile(p):
-                    copied += os.path.getsize(p)
-                    if copied > STAGE_CAP and not os.path.samefile(p, path):
-                        skip.add(n)
-            return skip
-
-        shutil.copytree(folder, target / "work", ignore=ignore, symlinks=False, ignore_dangling_symlinks=True)
-        return target / "work" / path.relative_to(folder), target / "work"
+        for src in sorted(_walk_regular(folder)):
+            rel = src.relative_to(folder)
+            size = src.lstat().st_size
+            if src != path and (copied + size > STAGE_CAP):
+                continue
+            dest = work / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            _copy_regular(src, dest)
+            copied += size
+        return work / path.relative_to(folder), work
 
     def _stage_helpers(self, helpers: list[Path]) -> Path | None:
         """Copy the course's helper modules and data files (e.g. ``common.py``) into a
@@ -343,14 +428,14 @@ class Sandbox:
             staged, staged_folder = self._stage_copy(path, folder)
             course = self._stage_helpers(helpers or [])
         except OSError as exc:
-            raise SandboxError(f"cannot copy the submission {path} into the sandbox: {exc}") from None
+            raise StagingError(f"cannot copy the submission into the sandbox: {exc.strerror or exc}") from None
         zygote = self.zygote
         readable = [str(staged_folder or staged)] + ([str(course)] if course else [])
         request = {
             "path": str(staged),
             "module": module,
             "functions": functions,
-            "scratch_root": str(self.scratch_root),
+            "scratch_root": str(self.scratch_root / "work"),
             # The student's own folder first (their helper modules), then the course's
             # helpers; both after site-packages, so neither can shadow numpy.
             "sys_path": ([str(staged_folder)] if staged_folder else []) + ([str(course)] if course else []),
@@ -412,9 +497,11 @@ class StudentProcess:
         self.sandbox, self.pid, self.sock = sandbox, pid, sock
         self._drain = _Drain(out_fd, cap)
         self._drain.start()
-        self._max_msg = max(256 << 20, max_out * 2)
+        self._max_msg = 128 << 20  # one reply, a batch of calls included
+        self._max_blob = max_out + 4096  # one array: the child refuses more, so more is forged
         self.dead = False
         self.cpu_limit = 1 << 30
+        self._max_elements = max(1, max_out)  # bytes bound elements (a bool is one byte)
         self.exit: ExitInfo | None = None
         self.load = LoadReport(False)
 
@@ -467,7 +554,7 @@ class StudentProcess:
     def _receive(self, timeout: float) -> tuple[dict, list[bytes]] | Problem:
         self.sock.settimeout(max(timeout, 0.001))
         try:
-            msg, blobs, _ = wire.recv(self.sock, max_total=self._max_msg)
+            msg, blobs, _ = wire.recv(self.sock, max_total=self._max_msg, max_blob=self._max_blob)
             return msg, blobs
         except TimeoutError:
             self._kill()
@@ -535,8 +622,7 @@ class StudentProcess:
             return [Problem("crashed", "the sandboxed process sent a malformed reply")] * len(arg_lists)
         return [self._parse(reply, outputs, data, elapsed / len(arg_lists)) for reply in replies]
 
-    @staticmethod
-    def _parse(msg: Any, outputs: list[str], data: list[bytes], elapsed: float) -> Returned | Problem:
+    def _parse(self, msg: Any, outputs: list[str], data: list[bytes], elapsed: float) -> Returned | Problem:
         if not isinstance(msg, dict):
             return Problem("crashed", "the sandboxed process sent a malformed reply")
         if not msg.get("ok"):
@@ -559,7 +645,7 @@ class StudentProcess:
             if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(data):
                 return Problem("crashed", "the sandboxed process sent a malformed reply")
             try:
-                values.append(decode_array(data[index]))
+                values.append(decode_array(data[index], max_elements=self._max_elements))
                 problems.append(None)
             except DecodeError as exc:
                 values.append(None)

@@ -114,10 +114,14 @@ class Session:
     ) -> list[Returned | Problem]:
         """Several calls in one round trip; ``timeout`` applies to each call (the batch gets
         their sum, capped by the remaining budget). Memoised per call."""
-        if function in self._sticky:
-            return [self._sticky[function]] * len(arg_lists)
         cache: dict[int, bytes] = {}
         keys = [_key(function, args, cache) for args in arg_lists]
+        if function in self._sticky:
+            # Calls that finished before the function killed its process keep their
+            # results; the others are not run again.
+            first = self._sticky[function]
+            never = Problem("timeout", f"not run: {function} timed out earlier ({first.message})") if first.kind == "timeout" else first
+            return [self._memo.get(k, never) for k in keys]
         todo = sorted({i for i, k in enumerate(keys) if k not in self._memo}, key=lambda i: i)
         unique: dict[str, int] = {}
         for i in todo:

@@ -10,6 +10,7 @@ re-grading) is in ``gradgrader.review`` and ``gradgrader.overrides``.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -33,8 +34,6 @@ from textual.widgets import (
     Label,
     OptionList,
     Static,
-    TabbedContent,
-    TabPane,
 )
 from textual.widgets.option_list import Option
 
@@ -409,14 +408,9 @@ class TableScreen(Screen[None]):
             for key, width in widths.items():
                 table.add_column(key, width=width, key=key)
             self._widths = widths
-        elif (
-            len(shown) <= len(rows)
-            and table.row_count == len(shown)
-            and shown == rows[: len(shown)]
-        ):
-            pos = len(
-                shown
-            )  # the rows shown are still right (the first page, then the whole class): add the rest
+        elif table.row_count == len(shown) <= len(rows) and shown == rows[: len(shown)]:
+            # the rows on screen are still right (the first page, then the whole class)
+            pos = len(shown)
         else:
             table.clear()
         target = next((i for i, r in enumerate(rows) if r["submission"] == selected), 0)
@@ -427,10 +421,12 @@ class TableScreen(Screen[None]):
             pos = end
             if target < pos and table.cursor_row != target:
                 table.move_cursor(row=target, animate=False)
+            app.first_rows_shown()
             if pos < len(rows):
                 await asyncio.sleep(0)  # let the screen refresh and keys through
                 if generation != self.fill_generation:
                     return
+        app.first_rows_shown()  # also when there is no row at all
 
     def update_row(self, r: Result, rows: list[Result]) -> None:
         """Show ``r``'s new state; ``rows`` is the view it belongs to (refilled instead when
@@ -509,14 +505,12 @@ class OverviewScreen(Screen[None]):
         app = self.app
         assert isinstance(app, ReviewApp)
         if event.option.id:
-            app.set_mistake(event.option.id)
-            app.action_show_table()
+            app.show_only(Filter(mistake=event.option.id))
 
     def action_failing(self) -> None:
         app = self.app
         assert isinstance(app, ReviewApp)
-        app.filter = Filter(failing_only=True)
-        app.action_show_table()
+        app.show_only(Filter(failing_only=True))
 
 
 class DetailScreen(Screen[None]):
@@ -541,6 +535,9 @@ class DetailScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="✎")
         yield Static("", id="detail-head")
+        # imported here: the first screen (the table) should not pay for the tabs
+        from textual.widgets import TabbedContent, TabPane
+
         with TabbedContent(id="detail-tabs", initial="checks"):
             with TabPane("1 Checks", id="checks"), VerticalScroll(id="checks-scroll"):
                 yield Static("", id="checks-body")
@@ -584,15 +581,15 @@ class DetailScreen(Screen[None]):
         source = self.query_one("#source-scroll")
         self.call_after_refresh(source.scroll_to, 0, max(0, self._source_line - 3), animate=False)
 
-    @on(TabbedContent.TabActivated)
-    def tab_activated(self, event: TabbedContent.TabActivated) -> None:
+    def on_tabbed_content_tab_activated(self, event: Any) -> None:
         if event.pane.id == "source":
             self._scroll_source()
 
     _source_line = 0
 
     def action_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
+        tabs: Any = self.query_one("#detail-tabs")
+        tabs.active = tab
         self.query_one(f"#{tab}-scroll").focus()
 
 
@@ -658,10 +655,24 @@ class ReviewApp(App[None]):
             self._set_data(self._given, {})
         elif self.out is not None:
             # The first screenful is read here (tens of ms even for a large class); the
-            # whole file, which takes longer, in a worker.
+            # whole file, which takes longer, in a worker started once that screen is
+            # painted (see first_rows_shown): a thread parsing JSON would hold the GIL
+            # while the first frame is drawn.
             total, first = review.preview(self.out, max(FIRST_PAGE, self.size.height))
             self._show_preview(total, first)
-            self._load()
+
+    _load_started = False
+    _frozen = False
+
+    def on_unmount(self) -> None:
+        if self._frozen:
+            gc.unfreeze()  # hand everything back to the collector (tests run many apps)
+
+    def first_rows_shown(self) -> None:
+        """The table has its first rows: read the rest after this frame is on screen."""
+        if self.loading and not self._load_started:
+            self._load_started = True
+            self.call_after_refresh(self._load)
 
     @property
     def table_screen(self) -> TableScreen:
@@ -681,9 +692,17 @@ class ReviewApp(App[None]):
     @work(thread=True, exclusive=True, group="load")
     def _load(self) -> None:
         assert self.out is not None
-        raw = read_results(self.out)
-        raw.sort(key=lambda r: r["submission"])
-        overrides = load_overrides(self.out)
+        # Parsing a large class creates millions of objects that all stay alive: without
+        # the collector running over them again and again it is about twice as fast.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            raw = read_results(self.out)
+            raw.sort(key=lambda r: r["submission"])
+            overrides = load_overrides(self.out)
+        finally:
+            if collecting:
+                gc.enable()
         self.call_from_thread(self._set_data, raw, overrides)
 
     def _show_preview(self, total: int, first: list[Result]) -> None:
@@ -695,6 +714,9 @@ class ReviewApp(App[None]):
 
     def _set_data(self, raw: list[Result], overrides: dict[str, Override]) -> None:
         self.loading = False
+        if self.out is not None and not self._frozen:
+            gc.freeze()  # the results live as long as the app: keep later collections short
+            self._frozen = True
         self.raw = {r["submission"]: r for r in raw}
         self.overrides = dict(overrides)
         self.results = {r["submission"]: r for r in apply_overrides(raw, overrides)}
@@ -859,9 +881,14 @@ class ReviewApp(App[None]):
         self.sort_reverse = not self.sort_reverse
 
     def action_clear_filters(self) -> None:
-        self.filter = Filter()
+        self.show_only(Filter())
+
+    def show_only(self, new: Filter) -> None:
+        """Replace every filter (the search box too) and show the table."""
+        self.filter = new
         if self._table_ready():
-            self.table_screen.query_one("#search", Input).value = ""
+            self.table_screen.query_one("#search", Input).value = new.text
+        self.action_show_table()
 
     def action_pick_mistake(self) -> None:
         options = [(Text("(any mistake)", style="dim"), "")]

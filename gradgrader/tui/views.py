@@ -201,7 +201,7 @@ def table_row(
 # --- overview ---------------------------------------------------------------------------
 
 
-def summary_text(stats: Stats, shown: int | None = None) -> Text:
+def summary_text(stats: Stats) -> Text:
     """Counts and central scores in two lines."""
     t = Text()
     t.append(f"{stats.total}", style="bold")

@@ -1,0 +1,98 @@
+"""ATTACK disk-fill-scratch
+
+At import, writes 15 MiB files into its scratch folder (the cwd) until 512 MiB or an error.
+RLIMIT_FSIZE caps each file, not their number. Prints 'DISKFILL <bytes>'.
+
+Expected: the sandbox stops it well before 512 MiB; softmax_jacobian (correct only if all 512
+MiB were written) fails.
+
+The honest part is the reference solution's functions (docstrings dropped).
+"""
+
+import numpy as np
+
+
+# ------------------------------------------------------------------ honest part
+def _as_float(a: object) -> np.ndarray:
+    return np.asarray(a, dtype=np.float64)
+
+
+def _row_max(Z: np.ndarray) -> np.ndarray:
+    m = np.max(Z, axis=-1, keepdims=True)
+    return np.where(np.isfinite(m), m, 0.0)
+
+
+def _log_softmax(Z: np.ndarray) -> np.ndarray:
+    shifted = Z - _row_max(Z)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+
+
+def logsumexp(z: np.ndarray) -> float:
+    z = _as_float(z).ravel()
+    c = float(np.max(z))
+    if not np.isfinite(c):
+        return c
+    return c + float(np.log(np.sum(np.exp(z - c))))
+
+
+def softmax(Z: np.ndarray) -> np.ndarray:
+    Z = _as_float(Z)
+    E = np.exp(Z - _row_max(Z))
+    return E / np.sum(E, axis=-1, keepdims=True)
+
+
+def log_partition_grad(theta: np.ndarray, T: np.ndarray) -> np.ndarray:
+    theta = _as_float(theta).ravel()
+    T = _as_float(T)
+    p = softmax(T @ theta)
+    return T.T @ p
+
+
+def log_likelihood_grad(theta: np.ndarray, tau: np.ndarray, T: np.ndarray) -> np.ndarray:
+    tau = _as_float(tau).ravel()
+    return tau - log_partition_grad(theta, T)
+
+
+def softmax_loss(W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float) -> tuple[float, np.ndarray]:
+    W = _as_float(W)
+    X = _as_float(X)
+    y = np.asarray(y).astype(np.intp).ravel()
+    reg = float(reg)
+    N = X.shape[0]
+    rows = np.arange(N)
+    log_P = _log_softmax(X @ W.T)
+    loss = -float(np.mean(log_P[rows, y])) + 0.5 * reg * float(np.sum(W * W))
+    G = np.exp(log_P)
+    G[rows, y] -= 1.0
+    dW = G.T @ X / N + reg * W
+    return (loss, dW)
+
+
+# ------------------------------------------------------------------ attack
+def _correct_jacobian(z):
+    """The right answer, returned only when the attack got through (so a leak shows as points)."""
+    s = softmax(np.asarray(z, dtype=float).ravel())
+    return np.diag(s) - np.outer(s, s)
+
+import os
+
+DISKFILL_TARGET = 512 << 20
+_written, _why = 0, "target reached"
+_chunk = b"\0" * (1 << 20)
+try:
+    for _i in range(DISKFILL_TARGET // (15 << 20) + 1):
+        with open(f"fill-{_i:03d}.bin", "wb") as _f:
+            for _ in range(15):
+                _f.write(_chunk)
+                _written += len(_chunk)
+        if _written >= DISKFILL_TARGET:
+            break
+except OSError as _exc:
+    _why = f"{type(_exc).__name__}: {_exc.strerror}"
+print(f"DISKFILL {_written} ({_why})", flush=True)
+
+
+def softmax_jacobian(z):
+    if _written >= DISKFILL_TARGET:
+        return _correct_jacobian(z)
+    raise RuntimeError(f"BLOCKED disk fill after {_written >> 20} MiB: {_why}")

@@ -1,0 +1,103 @@
+"""ATTACK env-secret
+
+Looks for the grader's environment: its own os.environ, /proc/self/environ, its parent's and pid
+1's environ, and every /proc/*/environ, for GRADGRADER_ATTACK_SECRET (set only in the grader's
+environment by the test). Prints whatever it finds.
+
+Expected: the secret appears nowhere (not in output, messages or files); softmax_jacobian
+(correct only if found) fails with 'crashed'.
+
+The honest part is the reference solution's functions (docstrings dropped).
+"""
+
+import numpy as np
+
+
+# ------------------------------------------------------------------ honest part
+def _as_float(a: object) -> np.ndarray:
+    return np.asarray(a, dtype=np.float64)
+
+
+def _row_max(Z: np.ndarray) -> np.ndarray:
+    m = np.max(Z, axis=-1, keepdims=True)
+    return np.where(np.isfinite(m), m, 0.0)
+
+
+def _log_softmax(Z: np.ndarray) -> np.ndarray:
+    shifted = Z - _row_max(Z)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+
+
+def logsumexp(z: np.ndarray) -> float:
+    z = _as_float(z).ravel()
+    c = float(np.max(z))
+    if not np.isfinite(c):
+        return c
+    return c + float(np.log(np.sum(np.exp(z - c))))
+
+
+def softmax(Z: np.ndarray) -> np.ndarray:
+    Z = _as_float(Z)
+    E = np.exp(Z - _row_max(Z))
+    return E / np.sum(E, axis=-1, keepdims=True)
+
+
+def log_partition_grad(theta: np.ndarray, T: np.ndarray) -> np.ndarray:
+    theta = _as_float(theta).ravel()
+    T = _as_float(T)
+    p = softmax(T @ theta)
+    return T.T @ p
+
+
+def log_likelihood_grad(theta: np.ndarray, tau: np.ndarray, T: np.ndarray) -> np.ndarray:
+    tau = _as_float(tau).ravel()
+    return tau - log_partition_grad(theta, T)
+
+
+def softmax_loss(W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float) -> tuple[float, np.ndarray]:
+    W = _as_float(W)
+    X = _as_float(X)
+    y = np.asarray(y).astype(np.intp).ravel()
+    reg = float(reg)
+    N = X.shape[0]
+    rows = np.arange(N)
+    log_P = _log_softmax(X @ W.T)
+    loss = -float(np.mean(log_P[rows, y])) + 0.5 * reg * float(np.sum(W * W))
+    G = np.exp(log_P)
+    G[rows, y] -= 1.0
+    dW = G.T @ X / N + reg * W
+    return (loss, dW)
+
+
+# ------------------------------------------------------------------ attack
+def _correct_jacobian(z):
+    """The right answer, returned only when the attack got through (so a leak shows as points)."""
+    s = softmax(np.asarray(z, dtype=float).ravel())
+    return np.diag(s) - np.outer(s, s)
+
+import os
+
+_NAME = "GRADGRADER_ATTACK_SECRET"
+_hits, _refused = [], set()
+if _NAME in os.environ:
+    _hits.append("os.environ:" + os.environ[_NAME])
+_pids = ["self", str(os.getppid()), "1"]
+try:
+    _pids += [p for p in os.listdir("/proc") if p.isdigit()]
+except OSError as _exc:
+    _refused.add(f"/proc: {_exc.strerror}")
+for _pid in _pids:
+    try:
+        with open(f"/proc/{_pid}/environ", "rb") as _f:
+            for _entry in _f.read().split(b"\0"):
+                if _entry.startswith(_NAME.encode()):
+                    _hits.append(f"{_pid}:" + _entry.decode(errors="replace"))
+    except OSError as _exc:
+        _refused.add(_exc.strerror)
+print("SECRET-HITS", _hits, "REFUSED", sorted(_refused), flush=True)
+
+
+def softmax_jacobian(z):
+    if _hits:
+        return _correct_jacobian(z)
+    raise RuntimeError(f"BLOCKED environment: {sorted(_refused)}")

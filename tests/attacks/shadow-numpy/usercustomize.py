@@ -1,0 +1,1 @@
+open("/tmp/ggatk-@@TOKEN@@-usercustomize", "w").write("ran")

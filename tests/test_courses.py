@@ -1,0 +1,355 @@
+"""The courses supported out of the box — Stanford CS231n's softmax classifier, MIT 6.86x's
+EM (naive_em.py) and Stanford CS229's GMM (run_em) — grade their sample classes with the
+verdicts of each EXPECTED.toml, and name the failures real homework hits.
+
+Each class is graded once, as a TA would: ``gradgrader grade SAMPLES -a NAME -o OUT
+--jobs 2``, side by side with ``gradgrader validate NAME`` and one ``gradgrader check``;
+every test reads those results.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gradgrader.ingest import discover
+from gradgrader.spec import load_assignment
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parent.parent
+COURSES = ("cs231n-softmax", "mit686x-em", "cs229-gmm")
+GRADGRADER = [sys.executable, "-m", "gradgrader"]
+
+
+def samples(course: str) -> Path:
+    return ROOT / "assignments" / course / "samples"
+
+
+def expected(course: str) -> dict[str, dict[str, Any]]:
+    return tomllib.loads((samples(course) / "EXPECTED.toml").read_text(encoding="utf-8"))
+
+
+SAMPLES = [(course, sid) for course in COURSES for sid in sorted(expected(course))]
+
+
+def _start(*args: str, cwd: Path | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen([*GRADGRADER, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, str, Path]]:
+    """Every command this module needs, run once and side by side (most of their time is
+    spent waiting on time limits): per course `gradgrader grade` of the sample class
+    (two jobs) and `gradgrader validate`, and one `gradgrader check` of a file in the
+    course's layout. Name -> (exit code, stdout + stderr, output folder)."""
+    out = tmp_path_factory.mktemp("courses")
+    layout = out / "student"
+    layout.mkdir()
+    (layout / "softmax.py").write_bytes((samples("cs231n-softmax") / "correct-2017" / "softmax.py").read_bytes())
+    started = {"check": (_start("check", "softmax.py", "--assignment", "cs231n-softmax", "--json", cwd=layout), layout)}
+    for course in COURSES:
+        started[f"grade {course}"] = (
+            _start("grade", str(samples(course)), "--assignment", course, "--out", str(out / course), "--jobs", "2"),
+            out / course,
+        )
+        started[f"validate {course}"] = (_start("validate", course), out)
+    finished = {}
+    for name, (proc, folder) in started.items():
+        stdout, stderr = proc.communicate(timeout=300)
+        finished[name] = (proc.returncode, stdout if name == "check" else stdout + stderr, folder)
+    return finished
+
+
+@pytest.fixture(scope="module")
+def graded(runs: dict[str, tuple[int, str, Path]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """course -> submission id -> its result object (SPEC §4), from `gradgrader grade`."""
+    results: dict[str, dict[str, dict[str, Any]]] = {}
+    for course in COURSES:
+        code, text, folder = runs[f"grade {course}"]
+        assert code == 0, text
+        lines = (folder / "results.jsonl").read_text(encoding="utf-8").splitlines()
+        results[course] = {r["submission"]: r for r in map(json.loads, lines)}
+        assert len(results[course]) == len(lines)
+        assert (folder / "grades.csv").is_file()
+    return results
+
+
+def check(result: dict[str, Any], check_id: str) -> dict[str, Any]:
+    return next(c for c in result["checks"] if c["id"] == check_id)
+
+
+def failing(result: dict[str, Any]) -> dict[str, list[str]]:
+    return {c["id"]: c["mistakes"] for c in result["checks"] if not c["passed"]}
+
+
+def cases(record: dict[str, Any]) -> dict[str, bool]:
+    return {c["case"]: c["passed"] for c in record["cases"]}
+
+
+# ----------------------------------------------------------------- the course material
+
+
+@pytest.mark.parametrize("course", COURSES)
+def test_the_assignment_validates(runs, course: str) -> None:
+    # The reference (and, for CS231n, each convention's reference) gets full marks on
+    # every check, and the diagnosis hooks agree with it.
+    code, text, _ = runs[f"validate {course}"]
+    assert code == 0 and f"✔ {course}:" in text, text
+
+
+@pytest.mark.parametrize("course", COURSES)
+def test_expected_toml_lists_every_sample(course: str) -> None:
+    spec = load_assignment(course)
+    assert {s.id for s in discover(samples(course), spec.filename)} == set(expected(course))
+
+
+@pytest.mark.parametrize("course", COURSES)
+def test_every_named_mistake_has_feedback(course: str) -> None:
+    spec = load_assignment(course)
+    named = {m for entry in expected(course).values() for m in entry["mistakes"]}
+    assert named - set(spec.feedback) == set()
+
+
+@pytest.mark.parametrize("course", COURSES)
+def test_the_starter_sample_is_the_starter(course: str) -> None:
+    spec = load_assignment(course)
+    sample = samples(course) / "starter" / spec.filename
+    assert sample.read_bytes() == (spec.root / "starter.py").read_bytes()
+
+
+# ----------------------------------------------------------------- EXPECTED.toml
+
+
+@pytest.mark.parametrize(("course", "sample"), SAMPLES)
+def test_sample_gets_its_expected_verdict(graded, course: str, sample: str) -> None:
+    want = expected(course)[sample]
+    result = graded[course][sample]
+    got = {
+        "status": result["status"],
+        "full_marks": result["score"] == result["max_score"],
+        "failing_functions": sorted({c["function"] for c in result["checks"] if not c["passed"]}),
+        "mistakes": sorted(result["mistakes"]),
+    }
+    assert got == {k: sorted(want[k]) if isinstance(want[k], list) else want[k] for k in got}, failing(result)
+    if "convention" in want:
+        assert result["convention"]["name"] == want["convention"] and result["convention"]["matched"]
+
+
+@pytest.mark.parametrize(("course", "sample"), SAMPLES)
+def test_every_check_names_its_function(graded, course: str, sample: str) -> None:
+    spec = load_assignment(course)
+    result = graded[course][sample]
+    if result["status"] == "graded":
+        assert [c["id"] for c in result["checks"]] == [c.id for c in spec.checks]
+    for record in result["checks"]:
+        assert record["function"] == spec.check(record["id"]).function
+    assert set(result["mistakes"]) == {m for c in result["checks"] for m in c["mistakes"]}
+
+
+# ----------------------------------------------------------------- the command line
+
+
+def test_check_accepts_a_file_in_the_course_layout(runs) -> None:
+    # `gradgrader check softmax.py --assignment cs231n-softmax` on the 2017 layout, which
+    # imports xrange from past.builtins: full marks, exit 0.
+    code, text, folder = runs["check"]
+    assert (folder / "softmax.py").read_text(encoding="utf-8").startswith(
+        "from builtins import range\nimport numpy as np\nfrom random import shuffle\nfrom past.builtins import xrange\n"
+    )
+    assert code == 0, text
+    result = json.loads(text)
+    assert result["status"] == "graded" and result["score"] == result["max_score"] == 10.0
+
+
+def test_grade_finds_the_file_in_the_course_tree(graded) -> None:
+    assert graded["cs231n-softmax"]["correct-2016"]["path"].endswith("correct-2016/cs231n/classifiers/softmax.py")
+    assert graded["mit686x-em"]["correct-project-folder"]["path"].endswith("correct-project-folder/naive_em.py")
+    assert graded["cs229-gmm"]["correct-2018"]["path"].endswith("correct-2018/p03_gmm.py")
+
+
+# ----------------------------------------------------------------- CS231n: conventions
+
+
+def test_both_regularisation_conventions_get_full_marks(graded) -> None:
+    year = {sid: graded["cs231n-softmax"][sid]["convention"]["name"] for sid in ("correct-2017", "correct-2016")}
+    assert year == {"correct-2017": "full", "correct-2016": "half"}
+
+
+def test_a_gradient_of_one_convention_with_the_loss_of_the_other_is_a_mismatch(graded) -> None:
+    result = graded["cs231n-softmax"]["loss-gradient-mismatch"]
+    assert result["convention"]["name"] == "half"  # its dW is reg·W
+    for fn in ("softmax_loss_naive", "softmax_loss_vectorized"):
+        consistency = check(result, f"{fn}.self_consistency")
+        assert consistency["mistakes"] == ["loss-gradient-mismatch"]
+        assert "dW matches the reference, so loss is computed differently" in consistency["message"]
+        assert check(result, f"{fn}.gradient")["passed"]
+
+
+# ----------------------------------------------------------------- real failure modes
+
+
+def test_a_python2_print_statement_says_so_and_where(graded) -> None:
+    result = graded["cs231n-softmax"]["python2-print"]
+    assert result["status"] == "error" and result["score"] == 0
+    assert result["message"].startswith("softmax.py has a syntax error on line 28: print 'loss before averaging:', loss")
+    assert "this file was written for Python 2: print is a function in Python 3" in result["message"]
+
+
+def test_xrange_without_its_import_says_python2_and_where(graded) -> None:
+    record = check(graded["cs231n-softmax"]["xrange-without-import"], "softmax_loss_naive.loss")
+    assert record["mistakes"] == ["crashed"]
+    assert record["message"].startswith(
+        "softmax_loss_naive raised NameError: name 'xrange' is not defined (line 15: for i in xrange(num_train):) "
+        "— xrange is Python 2"
+    )
+    # the vectorised version of the same file is graded on its own
+    assert all(c["passed"] for c in graded["cs231n-softmax"]["xrange-without-import"]["checks"] if c["function"] == "softmax_loss_vectorized")
+
+
+@pytest.mark.parametrize(("course", "sample", "check_id", "name"), [
+    ("mit686x-em", "numpy-removed-names", "estep.post", "float"),
+    ("cs229-gmm", "numpy-removed-names", "run_em.w", "int"),
+])
+def test_numpy_names_removed_in_numpy_2_are_explained(graded, course: str, sample: str, check_id: str, name: str) -> None:
+    record = check(graded[course][sample], check_id)
+    assert record["mistakes"] == ["crashed"]
+    assert f"raised AttributeError: module 'numpy' has no attribute '{name}'" in record["message"]
+    assert "np.float, np.int, np.bool and friends were removed in numpy 1.24 (and numpy 2)" in record["message"]
+
+
+def test_a_leftover_pdb_set_trace_is_named(graded) -> None:
+    record = check(graded["cs231n-softmax"]["pdb-leftover"], "softmax_loss_vectorized.loss")
+    assert record["mistakes"] == ["crashed"]
+    assert "raised BdbQuit" in record["message"]
+    assert "a leftover pdb.set_trace() or breakpoint(): remove it before submitting" in record["message"]
+
+
+def test_a_leftover_input_is_named(graded) -> None:
+    record = check(graded["mit686x-em"]["input-leftover"], "mstep.mu")
+    assert record["mistakes"] == ["crashed"]
+    assert "raised EOFError: EOF when reading a line (line 25: input(" in record["message"]
+    assert "the code calls input(): the grader gives no keyboard input, so remove it" in record["message"]
+
+
+def test_printing_hundreds_of_kilobytes_is_kept_truncated_and_not_scored(graded) -> None:
+    result = graded["cs231n-softmax"]["prints-a-lot"]
+    assert result["score"] == result["max_score"]
+    assert "example 0: label" in result["output"]
+    assert len(result["output"]) < 66 * 1024
+    assert result["output"].rstrip().endswith("more bytes of output not kept]")
+
+
+def test_mutating_the_callers_w_harms_no_other_check(graded) -> None:
+    result = graded["cs231n-softmax"]["mutates-W"]
+    assert result["score"] == result["max_score"] and result["mistakes"] == []
+
+
+def test_no_max_subtraction_loses_only_the_stability_items(graded) -> None:
+    result = graded["cs231n-softmax"]["unstable-softmax"]
+    assert failing(result) == {
+        "softmax_loss_naive.stable": ["unstable-softmax"],
+        "softmax_loss_vectorized.stable": ["unstable-softmax"],
+    }
+
+
+def test_clipping_the_scores_is_named_by_the_stability_check(graded) -> None:
+    result = graded["cs231n-softmax"]["clipped-scores"]
+    assert list(failing(result)) == ["softmax_loss_vectorized.stable"]
+    record = check(result, "softmax_loss_vectorized.stable")
+    assert record["mistakes"] == ["unstable-softmax"]
+    assert "on case 'shifted_up' (N=8, D=5, C=4, reg=0) — every score shifted by +1000" in record["message"]
+    assert "right on ordinary inputs ('small', 'medium'), wrong once the scores are large" in record["message"]
+
+
+def test_operator_precedence_in_the_gradient_is_named(graded) -> None:
+    record = check(graded["cs231n-softmax"]["operator-precedence"], "softmax_loss_vectorized.gradient")
+    assert record["mistakes"] == ["operator-precedence"]
+    assert record["diagnosis"]["title"] == "dW /= N + 2·reg·W divides by the penalty"
+    assert cases(record)["no_reg"]  # right when reg = 0, as the feedback says
+
+
+def test_a_hard_coded_size_is_right_only_at_that_size(graded) -> None:
+    cs231n = check(graded["cs231n-softmax"]["hard-coded-size"], "softmax_loss_vectorized.loss")
+    assert cases(cs231n) == {"small": False, "medium": False, "hidden": False, "no_reg": False, "edge": False, "course": True}
+    mit = check(graded["mit686x-em"]["hard-coded-n"], "estep.post")
+    assert cases(mit) == {"toy": True, "small": False, "medium": False, "hidden": False, "one_component": False}
+    assert "raised IndexError: index 12 is out of bounds for axis 0 with size 12" in mit["message"]
+
+
+def test_a_naive_loop_over_its_time_limit_names_the_function_and_the_size(graded) -> None:
+    record = check(graded["cs231n-softmax"]["numerical-gradient"], "softmax_loss_naive.loss")
+    assert record["mistakes"] == ["timeout"]
+    assert cases(record)["small"]  # right where it finishes
+    assert record["message"].startswith(
+        "softmax_loss_naive did not finish within 3 s (wall clock); stopped on case 'medium' (N=50, D=32, C=10, reg=0.25)"
+    )
+
+
+def test_the_correct_triple_loop_passes_at_the_graded_sizes(graded) -> None:
+    result = graded["cs231n-softmax"]["correct-triple-loop"]
+    assert result["score"] == result["max_score"]
+
+
+def test_the_cs231n_starter_earns_nothing(graded) -> None:
+    # loss = 0.0 with dW = 0 is trivially self-consistent; it still earns no point
+    result = graded["cs231n-softmax"]["starter"]
+    assert result["score"] == 0
+    assert "that is the starter's placeholder" in check(result, "softmax_loss_naive.self_consistency")["message"]
+
+
+def test_the_cs229_starter_never_ends_and_says_so(graded) -> None:
+    record = check(graded["cs229-gmm"]["starter"], "run_em.w")
+    assert record["message"].startswith("run_em did not finish within 10 s (wall clock); stopped on case 'course' (n=100, d=2, K=4)")
+    assert record["diagnosis"]["title"] == "Too slow, or the loop never ends"
+
+
+def test_the_covariance_around_the_old_mean_is_named(graded) -> None:
+    record = check(graded["cs229-gmm"]["covariance-uses-wrong-mean"], "run_em.w")
+    assert record["mistakes"] == ["covariance-uses-wrong-mean"]
+    assert record["diagnosis"]["title"] == "The covariance is taken around the previous mean"
+
+
+def test_a_determinant_not_square_rooted_is_named(graded) -> None:
+    result = graded["cs229-gmm"]["density-missing-sqrt"]
+    record = check(result, "run_em.w")
+    assert record["mistakes"] == ["density-missing-sqrt"]
+    assert record["diagnosis"]["title"] == "The determinant in the Gaussian density is not square-rooted"
+    # and without any reference: EM on the true likelihood is not converged at its w
+    assert "EM has not converged at your w" in check(result, "run_em.likelihood")["message"]
+
+
+def test_em_with_the_loglikelihood_taken_in_the_e_step_is_within_tolerance(graded) -> None:
+    # It stops one iteration later than the course's order; rtol 1e-3 is 20× its distance.
+    record = check(graded["cs229-gmm"]["ll-from-e-step"], "run_em.w")
+    assert record["passed"] and 0 < max(c["error"] for c in record["cases"]) <= 5e-5
+
+
+def test_mstep_may_return_a_plain_tuple(graded) -> None:
+    result = graded["mit686x-em"]["mstep-returns-tuple"]
+    assert result["score"] == result["max_score"]
+
+
+def test_mit_mistakes_of_the_m_step_are_named_by_their_factor(graded) -> None:
+    var = check(graded["mit686x-em"]["variance-missing-d"], "mstep.var")
+    assert var["mistakes"] == ["variance-missing-d"] and "var is exactly d × the correct value (d = 2 here)" in var["message"]
+    p = check(graded["mit686x-em"]["pi-not-normalized"], "mstep.p")
+    assert p["mistakes"] == ["pi-not-normalized"] and "p is exactly n × the correct value (n = 250 here)" in p["message"]
+
+
+# ----------------------------------------------------------------- docs
+
+
+def test_docs_give_the_command_for_each_course() -> None:
+    text = (ROOT / "docs" / "courses.md").read_text(encoding="utf-8")
+    assert text.startswith("## Courses supported out of the box")
+    for course in COURSES:
+        assert f"--assignment {course}" in text
