@@ -209,7 +209,7 @@ def test_xrange_without_its_import_says_python2_and_where(graded) -> None:
     assert record["mistakes"] == ["crashed"]
     assert record["message"].startswith(
         "softmax_loss_naive raised NameError: name 'xrange' is not defined (line 15: for i in xrange(num_train):) "
-        "— xrange is Python 2"
+        "— this file was written for Python 2: xrange is range in Python 3"
     )
     # the vectorised version of the same file is graded on its own
     assert all(c["passed"] for c in graded["cs231n-softmax"]["xrange-without-import"]["checks"] if c["function"] == "softmax_loss_vectorized")
@@ -267,7 +267,7 @@ def test_clipping_the_scores_is_named_by_the_stability_check(graded) -> None:
     record = check(result, "softmax_loss_vectorized.stable")
     assert record["mistakes"] == ["unstable-softmax"]
     assert "on case 'shifted_up' (N=8, D=5, C=4, reg=0) — every score shifted by +1000" in record["message"]
-    assert "right on ordinary inputs ('small', 'medium'), wrong once the scores are large" in record["message"]
+    assert "right on ordinary inputs but wrong on extreme ones" in record["message"]
 
 
 def test_operator_precedence_in_the_gradient_is_named(graded) -> None:

@@ -138,8 +138,6 @@ class Course:
         self._inputs: dict[tuple[str, str], dict[str, Any]] = {}
         self._ref: dict[str, dict[str, np.ndarray]] = {}
         self._hooks: dict[str, np.ndarray] = {}
-        self._starter: Any = False  # False: not loaded yet; None: no usable starter
-        self._starter_memo: dict[str, dict[str, np.ndarray] | None] = {}
 
     def _replayed(self, key: str, what: str) -> Any:
         assert self.replay is not None
@@ -215,31 +213,6 @@ class Course:
         else:
             values = [getattr(result, n) for n in names]
         return {n: np.array(v, dtype=np.float64) for n, v in zip(names, values)}
-
-    def starter_outputs(self, function: str, args: Mapping[str, Any]) -> dict[str, np.ndarray] | None:
-        """What the course's starter file returns for ``args`` (its placeholder), or None
-        when the starter raises (NotImplementedError) or has no such function."""
-        from gradgrader.sandbox.session import _key
-
-        if self._starter is False:
-            path = self.assignment.root / "starter.py"
-            try:
-                from gradgrader.course import load_course_file
-
-                self._starter = load_course_file(self.assignment, "starter.py") if path.is_file() else None
-            except ConfigError:
-                self._starter = None
-        if self._starter is None or not hasattr(self._starter, function):
-            return None
-        fn = self.assignment.functions[function]
-        ordered = [args[a] for a in fn.args]
-        key = _key(function, ordered)
-        if key not in self._starter_memo:
-            try:
-                self._starter_memo[key] = self._compute_reference(fn, ordered, self._starter)
-            except Exception:  # noqa: BLE001 - NotImplementedError, or a placeholder that fails
-                self._starter_memo[key] = None
-        return self._starter_memo[key]
 
     def call_hook(self, name: str, args: Mapping[str, Any], where: str) -> np.ndarray:
         """A course hook (a diagnosis term, a wrong variant, an objective) on ``args``,
@@ -357,23 +330,7 @@ class CheckContext:
                     value=value,
                 )
             out[spec.name] = value
-        return self._unless_placeholder(fn, out, args, need)
-
-    def _unless_placeholder(
-        self, fn: FunctionSpec, out: dict[str, np.ndarray], args: Mapping[str, Any], need: list[str] | None
-    ) -> dict[str, np.ndarray] | Failure:
-        """A function that still returns the starter's placeholder (a loss of 0.0 and a
-        zero gradient, say) is not implemented — even where zero happens to pass a check."""
-        placeholder = self.course.starter_outputs(fn.name, args)
-        if placeholder is None:
-            return out
-        names = need or [o.name for o in fn.outputs]
-        if not all(n in out and n in placeholder and np.array_equal(out[n], placeholder[n]) for n in names):
-            return out
-        ref = self.reference(fn.name, args)
-        if all(rel_error(placeholder[n], ref[n]) <= self.assignment.rtol for n in names):
-            return out  # the placeholder happens to be right here
-        return Failure(("not-implemented",), f"{fn.name} still returns the starter file's placeholder value")
+        return out
 
 
 def summarise(
