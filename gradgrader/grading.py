@@ -156,6 +156,7 @@ def grade_submission(course: Course, rubric: Rubric, submission: Submission, san
         if not session.load.ok:
             return result("error", (), load_message(assignment, session.load.problem), session.output())
         ctx = CheckContext(course, session)
+        _prefetch(ctx, rubric)
         convention = choose_convention(ctx)
         records = tuple(
             _record(assignment, rubric, check, _run_safely(check, ctx)) for check in assignment.checks if check.id in rubric.items
@@ -169,6 +170,20 @@ def grade_submission(course: Course, rubric: Rubric, submission: Submission, san
     if broken:
         graded.extra["grader_errors"] = broken  # the TA must look: not the student's doing
     return graded
+
+
+def _prefetch(ctx: CheckContext, rubric: Rubric) -> None:
+    """Every case a function's checks will call it on, in one round trip per function."""
+    assignment = ctx.assignment
+    for name, fn in assignment.functions.items():
+        if ctx.function_problem(name) is not None:
+            continue
+        cases = sorted({c for check in assignment.checks if check.function == name and check.id in rubric.items for c in check.cases})
+        arg_lists = []
+        for case in cases:
+            args = ctx.inputs(name, case)
+            arg_lists.append([args[a] for a in fn.args])
+        ctx.session.prefetch(name, arg_lists, [o.name for o in fn.outputs], fn.timeout)
 
 
 def choose_convention(ctx: CheckContext) -> dict | None:

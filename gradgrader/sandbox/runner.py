@@ -592,9 +592,10 @@ class StudentProcess:
         return self.call_many(function, [args], outputs, timeout)[0]
 
     def call_many(
-        self, function: str, arg_lists: list[list[Any]], outputs: list[str], timeout: float
+        self, function: str, arg_lists: list[list[Any]], outputs: list[str], timeout: float, want: list[str] | None = None
     ) -> list[Returned | Problem]:
-        """Several calls of ``function`` in one round trip (``timeout`` is for all of them).
+        """Several calls of ``function`` in one round trip (``timeout`` is for all of them);
+        ``want``: the outputs to send back (the others are computed but not transferred).
 
         An exception in one call does not stop the others; a dead process leaves the
         calls without a reply as Problems."""
@@ -605,7 +606,7 @@ class StudentProcess:
         calls = []
         for args in arg_lists:
             specs, _ = _encode_args(args, blobs, seen)
-            calls.append({"function": function, "args": specs, "outputs": outputs})
+            calls.append({"function": function, "args": specs, "outputs": outputs, **({"want": want} if want else {})})
         start = time.perf_counter()
         try:
             wire.send(self.sock, {"op": "calls", "calls": calls}, blobs)
@@ -637,6 +638,10 @@ class StudentProcess:
             if not isinstance(out, dict):
                 return Problem("crashed", "the sandboxed process sent a malformed reply")
             types.append(sanitize(str(out.get("type", "?"))[:100]))
+            if out.get("skipped") is True:
+                values.append(None)
+                problems.append(None)
+                continue
             if "error" in out:
                 values.append(None)
                 problems.append(_problem(out["error"]))

@@ -110,12 +110,14 @@ class Session:
         return self.call_many(function, [args], outputs, timeout)[0]
 
     def call_many(
-        self, function: str, arg_lists: list[list[Any]], outputs: list[str], timeout: float
+        self, function: str, arg_lists: list[list[Any]], outputs: list[str], timeout: float, want: list[str] | None = None
     ) -> list[Returned | Problem]:
         """Several calls in one round trip; ``timeout`` applies to each call (the batch gets
         their sum, capped by the remaining budget). Memoised per call."""
         cache: dict[int, bytes] = {}
-        keys = [_key(function, args, cache) for args in arg_lists]
+        want = None if not want or set(want) >= set(outputs) else sorted(want)
+        suffix = "" if want is None else "|" + ",".join(want)
+        keys = [_key(function, args, cache) + suffix for args in arg_lists]
         if function in self._sticky:
             # Calls that finished before the function killed its process keep their
             # results; the others are not run again.
@@ -128,12 +130,32 @@ class Session:
             unique.setdefault(keys[i], i)
         if unique:
             batch = list(unique.values())
-            got = self._run(function, [arg_lists[i] for i in batch], outputs, timeout)
+            got = self._run(function, [arg_lists[i] for i in batch], outputs, timeout, want)
             for i, g in zip(batch, got):
                 self._memo[keys[i]] = g
         return [self._memo[k] for k in keys]
 
-    def _run(self, function: str, arg_lists: list[list[Any]], outputs: list[str], timeout: float) -> list[Returned | Problem]:
+    def prefetch(self, function: str, arg_lists: list[list[Any]], outputs: list[str], timeout: float) -> None:
+        """Run calls the checks will ask for, in one round trip, and keep what they
+        returned. Only an optimisation: if the batch times out or kills the process,
+        nothing is kept and the checks make their calls one by one, as without it."""
+        if function in self._sticky or not arg_lists:
+            return
+        restarts = self.restarts
+        # The whole batch gets one call's time limit: a function that needs more than
+        # that on some case is left to the checks, which enforce the limit per call.
+        got = self.call_many(function, arg_lists, outputs, timeout / len(arg_lists))
+        if any(isinstance(g, Problem) and g.kind in {"timeout", "crashed", "memory-limit"} for g in got):
+            keys = [_key(function, args) for args in arg_lists]
+            for k, g in zip(keys, got):
+                if isinstance(g, Problem):
+                    self._memo.pop(k, None)
+            self._sticky.pop(function, None)
+            self.restarts = restarts
+
+    def _run(
+        self, function: str, arg_lists: list[list[Any]], outputs: list[str], timeout: float, want: list[str] | None = None
+    ) -> list[Returned | Problem]:
         remaining = self.remaining()
         if remaining <= 0:
             return [Problem("timeout", f"not run: the submission used up its {self.budget:.0f} s time budget")] * len(arg_lists)
@@ -150,7 +172,7 @@ class Session:
         self.calls += len(arg_lists)
         total = timeout * len(arg_lists)
         budget_bound = remaining < total
-        got = self._proc.call_many(function, arg_lists, outputs, min(total, remaining))
+        got = self._proc.call_many(function, arg_lists, outputs, min(total, remaining), want)
         out: list[Returned | Problem] = []
         for g in got:
             if isinstance(g, Problem):
