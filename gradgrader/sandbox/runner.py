@@ -158,13 +158,6 @@ def _problem(info: Any) -> Problem:
     )
 
 
-def encode_array(arr: np.ndarray) -> bytes:
-    arr = np.array(arr, order="C", copy=True)
-    header = "{'descr': %r, 'fortran_order': False, 'shape': %r, }" % (arr.dtype.str, arr.shape)
-    header += " " * (64 - (10 + len(header) + 1) % 64) + "\n"
-    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode("latin1") + arr.tobytes()
-
-
 def _regular(path: Path) -> bool:
     try:
         return stat.S_ISREG(os.lstat(path).st_mode)
