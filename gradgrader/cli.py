@@ -293,8 +293,10 @@ def grade(
         typer.Option("--chunk-size", min=1, help="Submissions sent to a cluster worker at a time.", rich_help_panel="Cluster"),
     ] = 4,
 ) -> None:
-    """Grade every submission in FOLDER (a class folder or an LMS export, folder or zip); write
-    OUT/results.jsonl (as each finishes), OUT/grades.csv, OUT/gradebook.csv and OUT/feedback/."""
+    """Grade every submission in FOLDER (a class folder or an LMS export, folder or zip).
+
+    Writes OUT/results.jsonl (as each finishes), OUT/grades.csv, OUT/gradebook.csv and OUT/feedback/.
+    """
     from gradgrader import __version__
     from gradgrader.export import FORMS, export_class
     from gradgrader.grading import Grader
@@ -463,9 +465,11 @@ def validate(
     assignment: Annotated[str, typer.Argument(help="The assignment (shipped name or folder).")],
     allow_weak: WeakOpt = False,
 ) -> None:
-    """Check an assignment before anyone is graded: the reference must pass every one of its
-    checks (finite differences of its own objectives included) and the diagnosis terms must
-    add up to it. Exit 0 when it does, 1 when it does not."""
+    """Check an assignment before anyone is graded (exit 0: it passes, 1: it does not).
+
+    The reference must pass every one of its checks (finite differences of its own
+    objectives included) and the diagnosis terms must add up to it.
+    """
     from gradgrader.authoring import validate as validate_assignment
     from gradgrader.spec import load_assignment
 
@@ -505,8 +509,10 @@ def pack(
     assignment: Annotated[str, typer.Argument(help="The assignment (shipped name or folder).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the student pack into (new or empty).")],
 ) -> None:
-    """Write a copy of the assignment for students: no reference.py, no hooks, no samples,
-    no hidden cases; the public checks replay recorded expected values, offline."""
+    """Write a student pack of the assignment: no reference, no hooks, no hidden cases.
+
+    The public checks replay recorded expected values, so students can check offline.
+    """
     from gradgrader.pack import make_pack
 
     with _user_errors():
