@@ -585,7 +585,7 @@ def list_assignments() -> None:
     with _user_errors():
         for name, folder in shipped_assignments().items():
             spec = load_assignment(folder)
-            typer.echo(f"{name:12s} {spec.title}  ({', '.join(spec.functions)})")
+            typer.echo(f"{name:15s} {spec.title}  ({', '.join(spec.functions)})")
 
 
 def main() -> Any:
