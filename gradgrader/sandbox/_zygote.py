@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import importlib.util
 import inspect
 import os
@@ -357,16 +358,21 @@ def read_paths() -> list[str]:
     return sorted(p for p in paths if os.path.exists(p) and not _holds_packages(p))
 
 
+@functools.lru_cache(maxsize=1)
+def _site_packages() -> frozenset[str]:
+    import site
+    import sysconfig
+
+    found = set(site.getsitepackages()) | {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    found.add(os.path.dirname(os.path.dirname(np.__file__)))
+    return frozenset(os.path.realpath(p) for p in found)
+
+
 def _holds_packages(path: str) -> bool:
-    """True for a folder that contains a site-packages (it could hold gradgrader's data)."""
-    if not os.path.isdir(path) or os.path.islink(path):
-        return False
-    for _root, dirs, _files in os.walk(path):
-        if "site-packages" in dirs or "dist-packages" in dirs:
-            return True
-        if _root.count(os.sep) - path.count(os.sep) >= 2:
-            dirs[:] = []
-    return False
+    """True for a folder that is, or contains, one of this interpreter's site-packages
+    folders (it could hold gradgrader's data, reference solutions included)."""
+    real = os.path.realpath(path)
+    return any(sp == real or sp.startswith(real.rstrip(os.sep) + os.sep) for sp in _site_packages())
 
 
 def _kill_descendants() -> None:
