@@ -18,6 +18,7 @@ from gradgrader.cases import case_inputs, copy_value
 from gradgrader.course import hook, materialise, reference_module
 from gradgrader.errors import ConfigError
 from gradgrader.sandbox import Problem, Returned, Session
+from gradgrader.sandbox.session import call_key
 from gradgrader.spec import Assignment, CheckSpec, FunctionSpec
 
 # Relative errors are measured against max(‖r‖, ‖s‖, FLOOR): below 1e-10 in norm an
@@ -52,6 +53,13 @@ class Finding:
             out["error_map"] = [list(row) for row in self.error_map]
             out["error_axes"] = self.error_axes
         return out
+
+
+def explained(message: str, finding: Finding | None, sep: str = "; ") -> tuple[str, tuple[str, ...]]:
+    """A failing case's message with the diagnosis's summary appended, and its mistake ids."""
+    if finding is not None and finding.summary:
+        message += f"{sep}{finding.summary}"
+    return message, ((finding.mistake,) if finding is not None and finding.mistake else ())
 
 
 @dataclass(frozen=True)
@@ -182,11 +190,9 @@ class Course:
 
         ``cache=False`` for arguments that depend on a student's answers (a training
         loop's weights): the shared cache would otherwise grow with the class."""
-        from gradgrader.sandbox.session import _key
-
         fn = self.assignment.functions[function]
         ordered = [args[a] for a in fn.args]
-        key = _key(function if file in (None, "reference.py") else f"{file}:{function}", ordered)
+        key = call_key(function if file in (None, "reference.py") else f"{file}:{function}", ordered)
         if key not in self._ref:
             if self.replay is not None:
                 out = {n: np.asarray(v, dtype=np.float64) for n, v in self._replayed(f"ref:{key}", f"the reference's {function}").items()}
@@ -217,10 +223,8 @@ class Course:
     def call_hook(self, name: str, args: Mapping[str, Any], where: str) -> np.ndarray:
         """A course hook (a diagnosis term, a wrong variant, an objective) on ``args``,
         as a float64 array; memoised, recorded for packs, replayed in a pack."""
-        from gradgrader.sandbox.session import _key
-
         names = sorted(args)
-        key = "hook:" + _key(name + "(" + ",".join(names) + ")", [args[n] for n in names])
+        key = "hook:" + call_key(name + "(" + ",".join(names) + ")", [args[n] for n in names])
         if key not in self._hooks:
             if self.replay is not None:
                 value = np.asarray(self._replayed(key, f"the course's {name}"), dtype=np.float64)

@@ -25,6 +25,7 @@ from gradgrader.checks.base import (
     Failure,
     Finding,
     case_label,
+    explained,
     rel_error,
     summarise,
 )
@@ -133,13 +134,11 @@ def self_consistency(check: CheckSpec, ctx: CheckContext) -> CheckResult:
         g_label, o_label = output_label(ctx, fn, grad), output_label(ctx, fn, obj)
         if loss_right and not grad_right:
             finding = diagnose(ctx, fn, grad, got[grad], ref[grad], args, dims)
-            message = (
+            message, mistakes = explained(
                 f"{g_label} is not the gradient of your own {obj}: finite differences of {obj} along "
-                f"{n} random directions disagree with ⟨{grad}, v⟩ by {err:.2g} (relative) on {where}"
+                f"{n} random directions disagree with ⟨{grad}, v⟩ by {err:.2g} (relative) on {where}",
+                finding,
             )
-            if finding is not None and finding.summary:
-                message += f"; {finding.summary}"
-            mistakes = (finding.mistake,) if finding is not None and finding.mistake else ()
         else:
             finding = Finding(
                 "loss-gradient-mismatch",
@@ -195,13 +194,11 @@ def objective_gradient(check: CheckSpec, ctx: CheckContext) -> CheckResult:
             continue
         finding = diagnose(ctx, check.function, grad, g, ref[grad], args, dims)
         kind = "symmetric " if symmetric else ""
-        message = (
+        message, mistakes = explained(
             f"{output_label(ctx, check.function, grad)} is not the derivative of the objective: along {n} random "
             f"{kind}directions, ⟨{grad}, v⟩ and finite differences of the objective differ by {err:.2g} (relative) "
-            f"on {case_label(ctx, case, args)}"
+            f"on {case_label(ctx, case, args)}",
+            finding,
         )
-        if finding is not None and finding.summary:
-            message += f"; {finding.summary}"
-        mistakes = (finding.mistake,) if finding is not None and finding.mistake else ()
         results.append(CaseResult(case, False, err, message, mistakes, finding))
     return summarise(check, results, f"agrees with finite differences of the objective on {len(results)} case{'s' if len(results) > 1 else ''}")

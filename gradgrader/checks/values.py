@@ -15,6 +15,7 @@ from gradgrader.checks.base import (
     Failure,
     Finding,
     case_label,
+    explained,
     rel_error,
     summarise,
 )
@@ -33,11 +34,8 @@ def failure_case(ctx: CheckContext, check: CheckSpec, case: str, got: Failure, a
     if got.value is not None and got.output is not None:
         ref = ref if ref is not None else ctx.reference(check.function, args)
         finding = diagnose(ctx, check.function, got.output, got.value, ref[got.output], args, ctx.course.dims(case))
-    mistakes = (finding.mistake,) if finding is not None and finding.mistake else got.mistakes
-    message = f"{got.message} on {case_label(ctx, case, args)}"
-    if finding is not None and finding.summary:
-        message += f": {finding.summary}"
-    return CaseResult(case, False, None, message, mistakes, finding)
+    message, named = explained(f"{got.message} on {case_label(ctx, case, args)}", finding, ": ")
+    return CaseResult(case, False, None, message, named or got.mistakes, finding)
 
 
 def nonfinite_case(ctx: CheckContext, check: CheckSpec, case: str, output: str, s: np.ndarray, args: Mapping[str, Any], mistake: str) -> CaseResult:
@@ -66,12 +64,11 @@ def compare_case(ctx: CheckContext, check: CheckSpec, case: str, rtol: float, ou
         if not err <= rtol:
             finding = diagnose(ctx, fn, name, s, r, args, dims)
             label = output_label(ctx, fn, name)
-            message = f"{label} differs from the reference on {case_label(ctx, case, args)}: relative error {err:.2g}"
-            if finding is not None and finding.summary:
-                message += f"; {finding.summary}"
+            message, mistakes = explained(
+                f"{label} differs from the reference on {case_label(ctx, case, args)}: relative error {err:.2g}", finding
+            )
             if finding is not None and finding.where:
                 message += f" ({finding.where})"
-            mistakes = (finding.mistake,) if finding is not None and finding.mistake else ()
             return CaseResult(case, False, err, message, mistakes, finding)
         worst = max(worst, err)
     return CaseResult(case, True, worst)

@@ -31,7 +31,7 @@ def _digest(a: np.ndarray) -> bytes:
     return hashlib.sha1(str((a.dtype.str, a.shape)).encode() + np.ascontiguousarray(a).tobytes()).digest()
 
 
-def _key(function: str, args: list[Any], cache: dict[int, bytes] | None = None) -> str:
+def call_key(function: str, args: list[Any], cache: dict[int, bytes] | None = None) -> str:
     """The memo key of a call: the function and the exact bytes of its arguments.
     ``cache`` (id → digest) hashes an array shared by many calls of a batch once."""
     from gradgrader.cases import Composite
@@ -41,7 +41,7 @@ def _key(function: str, args: list[Any], cache: dict[int, bytes] | None = None) 
         if isinstance(a, Composite):
             names = sorted(a.fields)
             h.update(f"object {a.factory} {names}".encode())
-            h.update(_key("", [a.fields[n] for n in names], cache).encode())
+            h.update(call_key("", [a.fields[n] for n in names], cache).encode())
         elif isinstance(a, np.ndarray):
             if cache is None:
                 h.update(_digest(a))
@@ -117,7 +117,7 @@ class Session:
         cache: dict[int, bytes] = {}
         want = None if not want or set(want) >= set(outputs) else sorted(want)
         suffix = "" if want is None else "|" + ",".join(want)
-        keys = [_key(function, args, cache) + suffix for args in arg_lists]
+        keys = [call_key(function, args, cache) + suffix for args in arg_lists]
         if function in self._sticky:
             # Calls that finished before the function killed its process keep their
             # results; the others are not run again.
@@ -146,7 +146,7 @@ class Session:
         # that on some case is left to the checks, which enforce the limit per call.
         got = self.call_many(function, arg_lists, outputs, timeout / len(arg_lists))
         if any(isinstance(g, Problem) and g.kind in {"timeout", "crashed", "memory-limit"} for g in got):
-            keys = [_key(function, args) for args in arg_lists]
+            keys = [call_key(function, args) for args in arg_lists]
             for k, g in zip(keys, got):
                 if isinstance(g, Problem):
                     self._memo.pop(k, None)
