@@ -129,7 +129,7 @@ def test_grade_refuses_an_assignment_whose_reference_fails(tmp_path: Path) -> No
     cls = tmp_path / "class" / "alice"
     cls.mkdir(parents=True)
     shutil.copy(CORRECT, cls / "softmax.py")
-    result = runner.invoke(app, ["grade", str(tmp_path / "class"), "-a", str(copy), "-o", str(tmp_path / "out")])
+    result = runner.invoke(app, ["grade", str(tmp_path / "class"), "-a", str(copy), "-o", str(tmp_path / "out"), "--allow-weak-sandbox"])
     assert result.exit_code == 2
     assert "fails its own validation" in result.stderr
     assert not (tmp_path / "out" / "results.jsonl").exists()
@@ -171,7 +171,7 @@ def test_a_course_assignment_defined_only_in_tests_grades_end_to_end(tmp_path: P
     folder = ROOT / "tests" / "assignments" / "logistic"
     assert validate(load_assignment(folder)).ok
     out = tmp_path / "out"
-    result = runner.invoke(app, ["grade", str(folder / "samples"), "-a", str(folder), "-o", str(out)])
+    result = runner.invoke(app, ["grade", str(folder / "samples"), "-a", str(folder), "-o", str(out), "--allow-weak-sandbox"])
     assert result.exit_code == 0, result.stderr
     lines = {json.loads(line)["submission"]: json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()}
     assert lines["correct"]["score"] == 10

@@ -58,7 +58,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, str, 
     started = {"check": (_start("check", "softmax.py", "--assignment", "cs231n-softmax", "--json", cwd=layout), layout)}
     for course in COURSES:
         started[f"grade {course}"] = (
-            _start("grade", str(samples(course)), "--assignment", course, "--out", str(out / course), "--jobs", "2"),
+            _start("grade", str(samples(course)), "--assignment", course, "--out", str(out / course), "--jobs", "2", "--allow-weak-sandbox"),
             out / course,
         )
         started[f"validate {course}"] = (_start("validate", course), out)

@@ -98,9 +98,9 @@ def test_a_failing_course_hook_is_flagged_for_the_ta_and_loses_no_result(tmp_pat
     (cls / "softmax.py").write_text(CORRECT)
     out = tmp_path / "out"
     # The reference fails the broken check too: --skip-validation lets the run go ahead.
-    refused = runner.invoke(app, ["grade", str(tmp_path / "class"), "-a", str(copy), "-o", str(out)])
+    refused = runner.invoke(app, ["grade", str(tmp_path / "class"), "-a", str(copy), "-o", str(out), "--allow-weak-sandbox"])
     assert refused.exit_code == 2 and "fails its own validation" in refused.stderr
-    result = runner.invoke(app, ["grade", str(tmp_path / "class"), "-a", str(copy), "-o", str(out), "--skip-validation"])
+    result = runner.invoke(app, ["grade", str(tmp_path / "class"), "-a", str(copy), "-o", str(out), "--skip-validation", "--allow-weak-sandbox"])
     assert result.exit_code == 0, result.stderr
     assert "hit a problem in the assignment itself" in result.stderr and "alice" in result.stderr
     import json
