@@ -152,9 +152,12 @@ def grade_submission(course: Course, rubric: Rubric, submission: Submission, san
         )
     except StagingError as exc:  # a link or a special file: this submission's problem only
         return result("error", (), f"{assignment.filename} could not be set up for grading: {exc}")
+    if not session.load.ok:
+        # Close first: the output pipe is drained by a thread, complete only once the
+        # process has been reaped.
+        session.close()
+        return result("error", (), load_message(assignment, session.load.problem), session.output())
     try:
-        if not session.load.ok:
-            return result("error", (), load_message(assignment, session.load.problem), session.output())
         ctx = CheckContext(course, session)
         _prefetch(ctx, rubric)
         convention = choose_convention(ctx)

@@ -549,7 +549,8 @@ def test_grader_environment_is_not_passed_to_the_submission(monkeypatch, tmp_pat
     ):
         got = session.call("logsumexp", [np.zeros(3)], ["lse"], 5.0)
         assert isinstance(got, Returned) and float(got.values[0]) == 0.0
-        env = next(line for line in session.output().splitlines() if line.startswith("ENV="))
+    # After close: the output is read by a thread, complete once the process is reaped.
+    env = next(line for line in session.output().splitlines() if line.startswith("ENV="))
     names = set(env[4:].split(","))
     assert "GRADGRADER_TEST_SECRET" not in names
     # Nothing of the grader's own environment but the safe list (HOME and TMPDIR the
@@ -568,12 +569,37 @@ def test_submission_runs_in_a_scratch_folder_that_is_removed_afterwards(tmp_path
         with Session(
             box, path, "softmax", ["logsumexp"], ChildLimits(memory_mb=MEMORY_MB), budget=30
         ) as session:
-            cwd = next(
-                line[4:] for line in session.output().splitlines() if line.startswith("CWD=")
-            )
+            assert session.load.ok
+        # After close: the output is read by a thread, complete once the process is reaped.
+        cwd = next(line[4:] for line in session.output().splitlines() if line.startswith("CWD="))
         assert Path(cwd).is_relative_to(scratch_root)
         assert Path(cwd) != Path.cwd() and Path(cwd) != path.parent
         assert not Path(cwd).exists()
+
+
+def test_output_printed_before_a_reply_is_there_when_the_reply_is(tmp_path, monkeypatch):
+    """What a submission printed (even without a newline, even if the grader's reader
+    thread is slow) is in ``output()`` as soon as the call that printed it has returned."""
+    import gradgrader.sandbox.runner as runner
+
+    original = runner._Drain.run
+
+    def slow_start(self):  # the reader thread starts late: the bytes wait in the pipe
+        import time
+
+        time.sleep(0.2)
+        original(self)
+
+    monkeypatch.setattr(runner._Drain, "run", slow_start)
+    source = hostile('print("IN-CALL", end="")\nreturn 0.0', 'print("AT-LOAD", end="")')
+    path = write_submission(tmp_path / "student", source)
+    with Sandbox(tmp_path / "scratch", isolation()) as box:
+        with Session(box, path, "softmax", ["logsumexp"], ChildLimits(memory_mb=MEMORY_MB), budget=30) as session:
+            assert session.load.ok
+            assert "AT-LOAD" in session.output()
+            got = session.call("logsumexp", [np.zeros(3)], ["lse"], 5.0)
+            assert isinstance(got, Returned)
+            assert "IN-CALL" in session.output()
 
 
 # ----------------------------------------------------------------- isolation layers

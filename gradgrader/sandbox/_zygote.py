@@ -212,6 +212,18 @@ def apply_seccomp() -> None:
     f.load()
 
 
+def _flush() -> None:
+    """Push what the submission printed into the pipe before replying, so the grader
+    sees a call's output by the time it has the call's result (best effort: the
+    submission may have replaced or closed its streams)."""
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            if stream is not None:
+                stream.flush()
+        except BaseException:  # noqa: BLE001
+            pass
+
+
 def child_main(sock: socket.socket, out_fd: int, scratch: str, req: dict) -> None:
     os.setsid()
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -268,8 +280,10 @@ def child_main(sock: socket.socket, out_fd: int, scratch: str, req: dict) -> Non
         sys.modules[module_name] = module
         spec.loader.exec_module(module)
     except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt too
+        _flush()
         wire.send(sock, {"op": "loaded", "ok": False, "error": _error(exc, path)})
         return
+    _flush()
     wire.send(sock, {"op": "loaded", "ok": True, "functions": _describe(module, req["functions"])})
 
     while True:
@@ -283,6 +297,7 @@ def child_main(sock: socket.socket, out_fd: int, scratch: str, req: dict) -> Non
         out_blobs: list[bytes] = []
         for call in msg["calls"]:
             replies.append(_one_call(module, call, blobs, out_blobs, path, max_bytes))
+        _flush()
         wire.send(sock, {"op": "results", "results": replies}, out_blobs)
 
 

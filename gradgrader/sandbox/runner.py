@@ -215,40 +215,53 @@ def _encode_value(a: Any, blobs: list[bytes], seen: dict[int, int]) -> dict:
 
 
 class _Drain(threading.Thread):
-    """Reads a child's stdout/stderr pipe to the end, keeping only the first ``cap`` bytes."""
+    """Reads a child's stdout/stderr pipe to the end, keeping only the first ``cap`` bytes.
+
+    Bytes leave the pipe only under ``_lock``, so a reader who holds the lock and finds
+    the pipe empty has everything printed so far in ``kept`` (see :meth:`text`)."""
 
     def __init__(self, fd: int, cap: int) -> None:
         super().__init__(daemon=True)
         self.fd, self.cap = fd, cap
         self.kept = bytearray()
         self.total = 0
+        self._lock = threading.Lock()
 
     def run(self) -> None:
+        import select
+
         try:
-            while chunk := os.read(self.fd, 65536):
-                self.total += len(chunk)
-                if len(self.kept) < self.cap:
-                    self.kept += chunk[: self.cap - len(self.kept)]
-        except OSError:
+            while True:
+                select.select([self.fd], [], [])  # wait without the lock
+                with self._lock:
+                    chunk = os.read(self.fd, 65536)  # readable: does not block
+                    if not chunk:
+                        return
+                    self.total += len(chunk)
+                    if len(self.kept) < self.cap:
+                        self.kept += chunk[: self.cap - len(self.kept)]
+        except (OSError, ValueError):
             pass
         finally:
             with contextlib.suppress(OSError):
                 os.close(self.fd)
 
     def settle(self, limit: float = 0.5) -> None:
-        """Give the reader a moment to take what is already in the pipe (a process
-        prints, then replies: its output is there before the reply is)."""
+        """Wait (up to ``limit`` s) until the reader has taken what is already in the
+        pipe. A process prints, flushes, then replies: after a reply, its output so far
+        is in the pipe or in ``kept``, and under the lock an empty pipe means ``kept``."""
         import select
 
         deadline = time.monotonic() + limit
         while time.monotonic() < deadline:
-            try:
-                ready, _, _ = select.select([self.fd], [], [], 0)
-            except (OSError, ValueError):
-                return
-            if not ready:
-                return
-            time.sleep(0.002)
+            with self._lock:
+                try:
+                    ready, _, _ = select.select([self.fd], [], [], 0)
+                except (OSError, ValueError):
+                    return  # closed: the reader has finished
+                if not ready:
+                    return
+            time.sleep(0.001)
 
     def text(self) -> str:
         if self.is_alive():
