@@ -593,13 +593,15 @@ def test_output_printed_before_a_reply_is_there_when_the_reply_is(tmp_path, monk
     monkeypatch.setattr(runner._Drain, "run", slow_start)
     source = hostile('print("IN-CALL", end="")\nreturn 0.0', 'print("AT-LOAD", end="")')
     path = write_submission(tmp_path / "student", source)
-    with Sandbox(tmp_path / "scratch", isolation()) as box:
-        with Session(box, path, "softmax", ["logsumexp"], ChildLimits(memory_mb=MEMORY_MB), budget=30) as session:
-            assert session.load.ok
-            assert "AT-LOAD" in session.output()
-            got = session.call("logsumexp", [np.zeros(3)], ["lse"], 5.0)
-            assert isinstance(got, Returned)
-            assert "IN-CALL" in session.output()
+    with (
+        Sandbox(tmp_path / "scratch", isolation()) as box,
+        Session(box, path, "softmax", ["logsumexp"], ChildLimits(memory_mb=MEMORY_MB), budget=30) as session,
+    ):
+        assert session.load.ok
+        assert "AT-LOAD" in session.output()
+        got = session.call("logsumexp", [np.zeros(3)], ["lse"], 5.0)
+        assert isinstance(got, Returned)
+        assert "IN-CALL" in session.output()
 
 
 # ----------------------------------------------------------------- isolation layers
