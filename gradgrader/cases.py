@@ -120,6 +120,19 @@ def case_inputs(assignment: Assignment, function: str, case: str) -> dict[str, V
     return {arg: env.get(arg) for arg in assignment.functions[function].args}
 
 
+def freeze(value: Value) -> Value:
+    """``value`` with every array read-only and owning its memory: safe to share
+    between checks (a change raises instead of corrupting the next check's inputs),
+    and hashed once per process by the call memo (see ``sandbox.session``)."""
+    if isinstance(value, Composite):
+        return Composite(value.factory, {k: freeze(v) for k, v in value.fields.items()})
+    if isinstance(value, np.ndarray):
+        if not value.flags.owndata:
+            value = value.copy()
+        value.flags.writeable = False
+    return value
+
+
 def copy_value(value: Value) -> Value:
     if isinstance(value, Composite):
         return Composite(value.factory, {k: copy_value(v) for k, v in value.fields.items()})

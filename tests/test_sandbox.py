@@ -604,6 +604,32 @@ def test_output_printed_before_a_reply_is_there_when_the_reply_is(tmp_path, monk
         assert "IN-CALL" in session.output()
 
 
+@pytest.mark.parametrize(
+    "off", [(), ALL_LAYERS_OFF], ids=["all-layers", "process-and-rlimits-only"]
+)
+def test_submission_inherits_no_descriptor_but_its_socket(tmp_path, off):
+    """The zygote keeps descriptors open for every child (Landlock's prepared paths):
+    none of them, nor anything else of the grader's, is open when the submission runs."""
+    prelude = """
+    held = []
+    for fd in range(3, 4096):
+        try:
+            os.fstat(fd)
+            held.append(fd)
+        except OSError:
+            pass
+    print("HELD=" + str(len(held)))
+    """
+    path = write_submission(tmp_path / "student", hostile(RIGHT, prelude))
+    with (
+        Sandbox(tmp_path / "scratch", isolation(*off)) as box,
+        Session(box, path, "softmax", ["logsumexp"], ChildLimits(memory_mb=MEMORY_MB), budget=30) as session,
+    ):
+        assert session.load.ok, session.load
+    held = next(line for line in session.output().splitlines() if line.startswith("HELD="))
+    assert held == "HELD=1"  # the socket to the grader
+
+
 # ----------------------------------------------------------------- isolation layers
 
 LEVEL = probe()

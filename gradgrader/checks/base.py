@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from gradgrader.cases import case_inputs, copy_value
+from gradgrader.cases import case_inputs, copy_value, freeze
 from gradgrader.course import hook, materialise, reference_module
 from gradgrader.errors import ConfigError
 from gradgrader.sandbox import Problem, Returned, Session
@@ -157,17 +157,19 @@ class Course:
         return self.replay[key]
 
     def inputs(self, function: str, case: str) -> dict[str, Any]:
-        """Fresh copies of the arguments of ``function`` on ``case`` (safe to mutate)."""
+        """The arguments of ``function`` on ``case``: a new dict of read-only arrays
+        shared by every check (copy an array before changing it)."""
         key = (function, case)
         if key not in self._inputs:
             rkey = f"inputs:{function}:{case}"
             if self.replay is not None:
-                self._inputs[key] = self._replayed(rkey, f"the inputs of {function} on case {case!r}")
+                values = self._replayed(rkey, f"the inputs of {function} on case {case!r}")
             else:
-                self._inputs[key] = case_inputs(self.assignment, function, case)
+                values = case_inputs(self.assignment, function, case)
+            self._inputs[key] = {k: freeze(v) for k, v in values.items()}
             if self.recording is not None:
                 self.recording[rkey] = self._inputs[key]
-        return {k: copy_value(v) for k, v in self._inputs[key].items()}
+        return dict(self._inputs[key])
 
     def dims(self, case: str) -> Mapping[str, int]:
         return self.assignment.cases[case].dims

@@ -212,6 +212,11 @@ def apply_seccomp() -> None:
     f.load()
 
 
+# The read-only paths every child may read, opened once by the zygote (see
+# ``_landlock.prepare``): path → (O_PATH descriptor, is a folder).
+_PREPARED: dict[str, tuple[int, bool]] = {}
+
+
 def _flush() -> None:
     """Push what the submission printed into the pipe before replying, so the grader
     sees a call's output by the time it has the call's result (best effort: the
@@ -233,9 +238,16 @@ def child_main(sock: socket.socket, out_fd: int, scratch: str, req: dict) -> Non
     os.dup2(devnull, 0)
     os.dup2(out_fd, 1)
     os.dup2(out_fd, 2)
-    keep = sock.fileno()
-    os.closerange(3, keep)
-    os.closerange(keep + 1, 65536)
+    # Close every inherited descriptor but the socket and, until Landlock is applied
+    # below, the zygote's prepared read-only path descriptors (O_PATH: they give no
+    # access by themselves, and they are closed before the submission is loaded).
+    prepared = _PREPARED if req.get("layers", {}).get("landlock") else {}
+    keep = sorted({sock.fileno(), *(fd for fd, _ in prepared.values())})
+    low = 3
+    for fd in keep:
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 65536)
     sys.stdin = open(0, closefd=False)  # noqa: SIM115
     sys.stdout = open(1, "w", buffering=1, closefd=False, errors="replace")  # noqa: SIM115
     sys.stderr = open(2, "w", buffering=1, closefd=False, errors="replace")  # noqa: SIM115
@@ -247,7 +259,6 @@ def child_main(sock: socket.socket, out_fd: int, scratch: str, req: dict) -> Non
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     fsize = limits["fsize_mb"] << 20
     resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if hasattr(resource, "RLIMIT_NPROC"):
         try:
@@ -265,7 +276,13 @@ def child_main(sock: socket.socket, out_fd: int, scratch: str, req: dict) -> Non
 
     layers = req.get("layers", {})
     if layers.get("landlock"):
-        landlock.restrict(read=layers["read"], write=[scratch] + layers.get("write", []))
+        try:
+            landlock.restrict(read=layers["read"], write=[scratch] + layers.get("write", []), prepared=prepared)
+        finally:
+            for fd, _ in prepared.values():
+                os.close(fd)
+    # After Landlock: until then the prepared descriptors are open (some 450 of them).
+    resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
     if layers.get("seccomp"):
         apply_seccomp()
 
@@ -472,6 +489,9 @@ def main() -> None:
     ctrl = socket.socket(fileno=int(sys.argv[1]))
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     have_subreaper = prctl(PR_SET_CHILD_SUBREAPER, 1) and os.path.isdir("/proc")
+    paths = read_paths()
+    if landlock.abi_version() >= 1:
+        _PREPARED.update(landlock.prepare(paths))
     wire.send(
         ctrl,
         {
@@ -482,7 +502,7 @@ def main() -> None:
             "subreaper": bool(have_subreaper),
             "landlock": landlock.abi_version(),
             "seccomp": pyseccomp is not None,
-            "read_paths": read_paths(),
+            "read_paths": paths,
         },
     )
     while True:
