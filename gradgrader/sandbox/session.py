@@ -49,7 +49,11 @@ def _frozen_digest(a: np.ndarray) -> bytes | None:
     if hit is not None and hit[0]() is a:
         return hit[1]
     digest = _digest(a)
-    _FROZEN[key] = (weakref.ref(a, lambda _, key=key: _FROZEN.pop(key, None)), digest)
+
+    def forget(_: object) -> None:
+        _FROZEN.pop(key, None)
+
+    _FROZEN[key] = (weakref.ref(a, forget), digest)
     return digest
 
 
