@@ -729,3 +729,47 @@ def test_submission_cannot_connect_to_the_network(classroom):
 )
 def test_submission_cannot_touch_the_grader_process(classroom, code):
     assert run_in_classroom(classroom, _attempt(code)) == 0.0
+
+
+# ----------------------------------------------------------------- the call memo
+
+
+def test_memo_key_follows_the_bytes_of_a_writeable_array():
+    from gradgrader.sandbox.session import call_key
+
+    a = np.arange(6.0)
+    before = call_key("f", [a])
+    a[0] = 42.0
+    assert call_key("f", [a]) != before
+
+
+def test_memo_key_of_a_frozen_array_is_its_content_and_is_remembered(monkeypatch):
+    import gradgrader.sandbox.session as session
+    from gradgrader.cases import freeze
+
+    a = freeze(np.arange(6.0))
+    assert call_key_of(a) == call_key_of(np.arange(6.0))  # same bytes, same key
+    hashed = []
+    monkeypatch.setattr(session, "_digest", lambda x: hashed.append(x) or b"d")
+    b = freeze(np.arange(7.0))
+    session.call_key("f", [b])
+    session.call_key("f", [b])
+    assert len(hashed) == 1  # hashed once, then remembered
+    with pytest.raises(ValueError):
+        b[0] = 1.0  # and it cannot change behind the memo's back
+
+
+def call_key_of(a):
+    from gradgrader.sandbox.session import call_key
+
+    return call_key("f", [a])
+
+
+def test_course_inputs_are_shared_read_only_arrays():
+    from gradgrader.checks.base import Course
+
+    course = Course(load_assignment("softmax"))
+    first, second = course.inputs("softmax_loss", "small"), course.inputs("softmax_loss", "small")
+    assert first is not second and first["X"] is second["X"]
+    with pytest.raises(ValueError):
+        first["X"][0, 0] = 1.0
