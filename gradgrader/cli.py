@@ -137,6 +137,9 @@ def check(
     console = Console(highlight=False)
     try:
         while True:
+            # Stamp before grading: a save made while it grades is checked next.
+            watched = Path(str(submission.extra.get("notebook") or submission.path))
+            before = _stamp(watched)
             result = grader.grade(submission)
             if as_json:
                 typer.echo(dumps(result))
@@ -146,9 +149,8 @@ def check(
                 console.print(result_view(json.loads(dumps(result)), show_passed=not failed_only))
             if not watch:
                 break
-            watched = Path(str(submission.extra.get("notebook") or submission.path))
             err.print(f"watching {watched} — save it to check again, Ctrl-C to stop", style="dim", highlight=False, markup=False)
-            if not _wait_for_change(watched):
+            if not _wait_for_change(watched, before):
                 break
             if submission.notebook is not None:
                 submission = single(path, spec.filename)  # convert the saved notebook again
@@ -161,27 +163,25 @@ def check(
     raise typer.Exit(0 if result.full_marks else 1)
 
 
-def _wait_for_change(path: Path | None, poll: float = 0.3) -> bool:
-    """Block until ``path`` changes (its mtime or size); False if it disappears."""
-    if path is None:
-        return False
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
 
-    def stamp() -> tuple[int, int] | None:
-        try:
-            st = path.stat()
-        except OSError:
-            return None
-        return (st.st_mtime_ns, st.st_size)
 
-    first = stamp()
+def _wait_for_change(path: Path, since: tuple[int, int] | None, poll: float = 0.3) -> bool:
+    """Block until ``path`` differs (mtime or size) from its stamp ``since``; False if
+    it disappears."""
     while True:
-        time.sleep(poll)
-        now = stamp()
+        now = _stamp(path)
         if now is None:
             return False
-        if now != first:
+        if now != since:
             time.sleep(0.1)  # let the editor finish writing
             return True
+        time.sleep(poll)
 
 
 class _Progress:

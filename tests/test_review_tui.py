@@ -14,6 +14,7 @@ import asyncio
 import functools
 import json
 import shutil
+import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -245,11 +246,48 @@ def classroom(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return out
 
 
-async def settle(app: ReviewApp, pilot: Any) -> None:
-    """Wait for loading, table fills and file writes to finish, then for the screen."""
-    for _ in range(3):
+async def settle(app: ReviewApp, pilot: Any, timeout: float = 60.0) -> None:
+    """Wait until the results are loaded, no worker runs (table fills, file writes,
+    re-grades) and the screen has processed its messages. Loading is a chain (preview,
+    then a thread, then a fill), so this loops until a round finds nothing left to do."""
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while quiet < 2:  # two quiet rounds in a row: a finished worker may start another
+        assert time.monotonic() < deadline, "the review app did not settle"
         await app.workers.wait_for_complete()
         await pilot.pause()
+        busy = app.loading or bool(app.regrading) or any(w.is_running for w in app.workers)
+        quiet = 0 if busy else quiet + 1
+
+
+async def until(pilot: Any, condition: Any, timeout: float = 30.0) -> None:
+    """Wait (without a fixed sleep) until ``condition()`` holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the app"
+        await pilot.pause(0.02)
+
+
+def _palette_ready(app: ReviewApp) -> bool:
+    """The command palette is open and shows its hits."""
+    from textual.command import CommandList, CommandPalette
+
+    screen = app.screen
+    return isinstance(screen, CommandPalette) and screen.query_one(CommandList).option_count > 0
+
+
+async def press(app: ReviewApp, pilot: Any, *keys: str) -> None:
+    """Press ``keys`` one at a time, letting the app settle after each (a key that opens
+    a dialog is followed by keys meant for the dialog)."""
+    for key in keys:
+        await pilot.press(key)
+        await settle(app, pilot)
+
+
+async def dialog(app: ReviewApp, pilot: Any, kind: type) -> None:
+    """Wait until a ``kind`` dialog is on top and has the focus (mounting and focusing
+    take several message hops; keys typed earlier would go to the table)."""
+    await until(pilot, lambda: isinstance(app.screen, kind) and app.screen.focused is not None)
 
 
 def shown(app: ReviewApp) -> list[str]:
@@ -295,7 +333,7 @@ async def test_a_large_class_shows_its_first_page_then_every_row(
         keys = table_keys(app)
         assert keys == [f"s{i:04d}" for i in range(700)]
         assert app.results["s0000"]["score"] == 1.0
-        await pilot.press("f")
+        await press(app, pilot, "f")
         await settle(app, pilot)
         # every third one passes, except s0000 whose last line is short of full marks
         assert table_keys(app) == [f"s{i:04d}" for i in range(700) if i % 3 or i == 0]
@@ -309,12 +347,12 @@ async def test_n_and_p_jump_between_failing_submissions(classroom: Path) -> None
         assert app.selected == "alice"
         seen = []
         for _ in range(len(FAILING)):
-            await pilot.press("n")
+            await press(app, pilot, "n")
             seen.append(app.selected)
         assert seen == FAILING
-        await pilot.press("n")
+        await press(app, pilot, "n")
         assert app.selected == FAILING[0]  # wraps around
-        await pilot.press("p")
+        await press(app, pilot, "p")
         assert app.selected == FAILING[-1]
         table = app.table_screen.table
         assert table_keys(app)[table.cursor_row] == FAILING[-1]
@@ -325,14 +363,14 @@ async def test_enter_opens_the_detail_and_n_moves_it_on(classroom: Path) -> None
     app = ReviewApp(out=classroom)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
-        await pilot.press("down", "enter")
+        await press(app, pilot, "down", "enter")
         assert isinstance(app.screen, DetailScreen)
         assert app.screen.result["submission"] == "bob"
-        await pilot.press("n")
+        await press(app, pilot, "n")
         assert isinstance(app.screen, DetailScreen) and app.screen.result["submission"] == "carol"
-        await pilot.press("2")
+        await press(app, pilot, "2")
         assert app.screen.query_one("#detail-tabs").active == "source"
-        await pilot.press("escape")
+        await press(app, pilot, "escape")
         assert not isinstance(app.screen, DetailScreen)
         assert table_keys(app)[app.table_screen.table.cursor_row] == "carol"
 
@@ -342,9 +380,9 @@ async def test_overview_enter_on_a_mistake_filters_the_table(classroom: Path) ->
     app = ReviewApp(out=classroom)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
-        await pilot.press("o")
+        await press(app, pilot, "o")
         assert isinstance(app.screen, OverviewScreen)
-        await pilot.press("enter")  # the most common mistake: sign-flipped (bob, erin)
+        await press(app, pilot, "enter")  # the most common mistake: sign-flipped (bob, erin)
         await settle(app, pilot)
         assert app.filter.mistake == "sign-flipped"
         assert shown(app) == ["bob", "erin"] == table_keys(app)
@@ -358,10 +396,10 @@ async def test_f_shows_only_failing_submissions(classroom: Path) -> None:
     app = ReviewApp(out=classroom)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
-        await pilot.press("f")
+        await press(app, pilot, "f")
         await settle(app, pilot)
         assert table_keys(app) == FAILING
-        await pilot.press("f")
+        await press(app, pilot, "f")
         await settle(app, pilot)
         assert len(table_keys(app)) == len(CLASS)
 
@@ -371,14 +409,16 @@ async def test_m_picks_a_mistake_to_filter_by(classroom: Path) -> None:
     app = ReviewApp(out=classroom)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
-        await pilot.press("m")
-        assert isinstance(app.screen, PickDialog)
+        await press(app, pilot, "m")
+        await dialog(app, pilot, PickDialog)
         # options: (any), sign-flipped (2), then one each by id: missing-normalization, transposed, …
-        await pilot.press("down", "down", "enter")
+        await press(app, pilot, "down", "down", "enter")
         await settle(app, pilot)
         assert app.filter.mistake == "missing-normalization"
         assert table_keys(app) == ["dave"]
-        await pilot.press("m", "enter")  # (any mistake)
+        await press(app, pilot, "m")
+        await dialog(app, pilot, PickDialog)
+        await press(app, pilot, "enter")  # (any mistake)
         await settle(app, pilot)
         assert app.filter.mistake is None and len(table_keys(app)) == len(CLASS)
 
@@ -388,13 +428,13 @@ async def test_t_cycles_the_status_filter(classroom: Path) -> None:
     app = ReviewApp(out=classroom)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
-        await pilot.press("t")
+        await press(app, pilot, "t")
         await settle(app, pilot)
         assert app.filter.status == "graded" and "carol" not in table_keys(app)
-        await pilot.press("t")
+        await press(app, pilot, "t")
         await settle(app, pilot)
         assert table_keys(app) == ["carol", "heidi"]
-        await pilot.press("t")
+        await press(app, pilot, "t")
         await settle(app, pilot)
         assert app.filter.status is None and len(table_keys(app)) == len(CLASS)
 
@@ -404,18 +444,22 @@ async def test_search_matches_ids_mistakes_and_messages(classroom: Path) -> None
     app = ReviewApp(out=classroom)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
-        await pilot.press("slash", *"sign")
+        await press(app, pilot, "slash")
+        await until(pilot, lambda: app.focused is not app.table_screen.table)
+        await press(app, pilot, *"sign")
         await settle(app, pilot)
         assert table_keys(app) == ["bob", "erin"]
-        await pilot.press(*" reg")  # every word must match (erin also has wrong-regularization)
+        await press(app, pilot, *" reg")  # every word must match (erin also has wrong-regularization)
         await settle(app, pilot)
         assert table_keys(app) == ["erin"]
-        await pilot.press("enter")  # back to the table; the search stays
-        assert app.focused is app.table_screen.table
-        await pilot.press("x")  # clear every filter
+        await press(app, pilot, "enter")  # back to the table; the search stays
+        await until(pilot, lambda: app.focused is app.table_screen.table)
+        await press(app, pilot, "x")  # clear every filter
         await settle(app, pilot)
         assert len(table_keys(app)) == len(CLASS)
-        await pilot.press("slash", *"syn", "escape")
+        await press(app, pilot, "slash")
+        await until(pilot, lambda: app.focused is not app.table_screen.table)
+        await press(app, pilot, *"syn", "escape")
         await settle(app, pilot)
         assert table_keys(app) == ["carol"] and app.focused is app.table_screen.table
 
@@ -425,14 +469,14 @@ async def test_s_cycles_the_sort_and_shift_s_reverses_it(classroom: Path) -> Non
     app = ReviewApp(out=classroom)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
-        await pilot.press("s")  # by score, lowest first; ties by id
+        await press(app, pilot, "s")  # by score, lowest first; ties by id
         await settle(app, pilot)
         assert app.sort_key == "score"
         assert table_keys(app)[:2] == ["carol", "heidi"] and table_keys(app)[-2:] == [
             "alice",
             "frank",
         ]
-        await pilot.press("S")
+        await press(app, pilot, "S")
         await settle(app, pilot)
         assert table_keys(app)[0] in {"alice", "frank"}
 
@@ -452,9 +496,9 @@ async def test_override_is_appended_to_overrides_jsonl_and_grades_csv(classroom:
     app = ReviewApp(out=classroom)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
-        await pilot.press("down", "e")  # bob, 3/5
-        assert isinstance(app.screen, EditDialog)
-        await pilot.press(*"4.5", "enter")
+        await press(app, pilot, "down", "e")  # bob, 3/5
+        await dialog(app, pilot, EditDialog)
+        await press(app, pilot, *"4.5", "enter")
         await settle(app, pilot)
         assert not isinstance(app.screen, EditDialog)
         assert app.results["bob"]["score"] == 4.5
@@ -475,10 +519,12 @@ async def test_an_out_of_range_override_is_refused_in_the_dialog(classroom: Path
     app = ReviewApp(out=classroom)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
-        await pilot.press("e", *"45", "enter")
+        await press(app, pilot, "e")
+        await dialog(app, pilot, EditDialog)
+        await press(app, pilot, *"45", "enter")
         assert isinstance(app.screen, EditDialog)  # still open, with the reason
         assert "above the maximum" in str(app.screen.query_one("#dialog-error").render())
-        await pilot.press("escape")
+        await press(app, pilot, "escape")
         await settle(app, pilot)
         assert not isinstance(app.screen, EditDialog)
     assert not (classroom / OVERRIDES).exists()
@@ -489,11 +535,14 @@ async def test_comment_keeps_the_score_override_and_shows_in_the_detail(classroo
     app = ReviewApp(out=classroom)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
-        await pilot.press("down", "e", "4", "enter")
+        await press(app, pilot, "down", "e")
+        await dialog(app, pilot, EditDialog)
+        await press(app, pilot, "4", "enter")
+        await press(app, pilot, "c")
+        await dialog(app, pilot, EditDialog)
+        await press(app, pilot, *"ok", "enter")
         await settle(app, pilot)
-        await pilot.press("c", *"ok", "enter")
-        await settle(app, pilot)
-        await pilot.press("enter")
+        await press(app, pilot, "enter")
         head = str(app.screen.query_one("#detail-head").render())
         assert "3 → 4" in head and ": ok" in head
     latest = load_overrides(classroom)["bob"]
@@ -513,7 +562,7 @@ async def test_regrade_appends_the_new_result_and_rewrites_grades(classroom: Pat
     app = ReviewApp(out=classroom)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
-        await pilot.press("down", "g")
+        await press(app, pilot, "down", "g")
         assert "bob" in app.regrading or app.results["bob"]["max_score"] == 10.0
         await settle(app, pilot)
         assert not app.regrading
@@ -532,9 +581,10 @@ async def test_command_palette_runs_review_actions(classroom: Path) -> None:
     app = ReviewApp(out=classroom)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
-        await pilot.press("ctrl+p", *"only")
-        await pilot.pause(0.3)  # the palette searches asynchronously
-        await pilot.press("enter")
+        await press(app, pilot, "ctrl+p", *"only")
+        # the palette searches asynchronously: wait for its first hit to be highlighted
+        await until(pilot, lambda: _palette_ready(app))
+        await press(app, pilot, "enter")
         await settle(app, pilot)
         assert app.filter.failing_only and table_keys(app) == FAILING
         # the provider also offers each mistake and each submission
@@ -558,9 +608,9 @@ async def test_keys_can_be_remapped_by_id_and_help_lists_them(classroom: Path) -
     app = ReviewApp(out=classroom, keymap={"next-failing": "j"})
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
-        await pilot.press("j")
+        await press(app, pilot, "j")
         assert app.selected == "bob"
-        await pilot.press("question_mark")
+        await press(app, pilot, "question_mark")
         assert isinstance(app.screen, HelpScreen)
         text = str(app.screen.query_one("#help Static").render())
         for binding_id in (
@@ -577,7 +627,7 @@ async def test_keys_can_be_remapped_by_id_and_help_lists_them(classroom: Path) -
         ):
             assert f"({binding_id})" in text
         assert any(line.split()[:2] == ["j", "Next"] for line in text.splitlines())
-        await pilot.press("escape")
+        await press(app, pilot, "escape")
         assert not isinstance(app.screen, HelpScreen)
 
 
@@ -601,9 +651,9 @@ async def test_check_review_shows_one_result_and_regrades_it_in_memory(
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
         assert table_keys(app) == ["softmax"]
-        await pilot.press("e")  # overrides need a results folder: a warning, no dialog
+        await press(app, pilot, "e")  # overrides need a results folder: a warning, no dialog
         assert not isinstance(app.screen, EditDialog)
-        await pilot.press("g")
+        await press(app, pilot, "g")
         await settle(app, pilot)
         assert (
             app.results["softmax"]["score"] == 7.25 and app.results["softmax"]["max_score"] == 10.0
@@ -639,9 +689,7 @@ async def screenshots(
     async with app.run_test(size=size) as pilot:
         await settle(app, pilot)
         for keys in steps:
-            for key in keys:
-                await pilot.press(key)
-                await settle(app, pilot)
+            await press(app, pilot, *keys)
             shots.append(app.export_screenshot(title="gradgrader review"))
     return shots
 

@@ -773,3 +773,74 @@ def test_course_inputs_are_shared_read_only_arrays():
     assert first is not second and first["X"] is second["X"]
     with pytest.raises(ValueError):
         first["X"][0, 0] = 1.0
+
+
+def test_output_cap_holds_for_the_whole_submission_across_restarts(tmp_path):
+    """A process that dies is restarted (and prints again at import): the cap on
+    kept output is for the submission, not for each process run."""
+    source = hostile("os._exit(3)", 'print("q" * 800)')
+    path = write_submission(tmp_path / "student", source)
+    with (
+        Sandbox(tmp_path / "scratch", isolation()) as box,
+        Session(
+            box, path, "softmax", ["logsumexp", "softmax"], ChildLimits(memory_mb=MEMORY_MB), budget=30, output_cap=1000
+        ) as session,
+    ):
+        assert session.call("logsumexp", [np.zeros(3)], ["lse"], 5.0).kind == "crashed"
+        session.call("softmax", [np.zeros((2, 3))], ["S"], 5.0)  # restarts the process
+        assert session.restarts == 1
+    output = session.output()
+    # 801 bytes (with the newline) from the first run, the 199 left of the cap from the
+    # second; its other 602 are counted, not kept.
+    assert output.count("q") == 999
+    assert output.count("more bytes of output not kept") == 1 and "602 more bytes" in output
+
+
+def test_a_zygote_that_never_says_hello_is_stopped_and_reported(tmp_path, monkeypatch):
+    """Start-up that hangs (here: a stand-in that prints and sleeps) ends in a clear
+    SandboxError with what the process printed, not in a grader that waits forever."""
+    import time
+
+    import gradgrader.sandbox.runner as runner
+    from gradgrader.errors import SandboxError
+
+    stuck = tmp_path / "stuck.py"
+    stuck.write_text("import sys, time\nsys.stderr.write('stuck in start-up\\n'); sys.stderr.flush()\ntime.sleep(300)\n")
+    monkeypatch.setattr(runner, "ZYGOTE", stuck)
+    monkeypatch.setattr(runner.Zygote, "HELLO_TIMEOUT", 1.0)
+    (tmp_path / "scratch").mkdir()
+    start = time.monotonic()
+    with pytest.raises(SandboxError, match="stuck in start-up"):
+        runner.Zygote(tmp_path / "scratch", isolation(*ALL_LAYERS_OFF), [])
+    assert time.monotonic() - start < 30
+
+
+def test_a_reply_trickled_byte_by_byte_still_times_out(tmp_path):
+    """The call's time limit is a deadline for the whole reply: a submission that writes
+    to the grader's socket itself, one byte just inside each read's time-out, is stopped."""
+    import time
+
+    body = """
+    import socket, stat, struct, time
+    for fd in range(3, 4096):
+        try:
+            if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                break
+        except OSError:
+            pass
+    sock = socket.socket(fileno=fd)
+    sock.sendall(struct.pack("<II", 1000, 0))
+    for _ in range(100):
+        sock.sendall(b" ")
+        time.sleep(0.3)
+    return 0.0
+    """
+    path = write_submission(tmp_path / "student", hostile(body))
+    with (
+        Sandbox(tmp_path / "scratch", isolation()) as box,
+        Session(box, path, "softmax", ["logsumexp"], ChildLimits(memory_mb=MEMORY_MB), budget=60) as session,
+    ):
+        start = time.monotonic()
+        got = session.call("logsumexp", [np.zeros(3)], ["lse"], 1.0)
+        assert got.kind == "timeout", got
+        assert time.monotonic() - start < 10

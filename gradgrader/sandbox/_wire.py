@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import socket
 import struct
+import time
 
 _HEAD = struct.Struct("<II")
 _BLOB = struct.Struct("<Q")
@@ -41,9 +42,21 @@ def send(sock: socket.socket, header: dict, blobs: list[bytes] | tuple[bytes, ..
         sock.sendall(payload)
 
 
-def _recv_exact(sock: socket.socket, n: int, first: bytes = b"") -> bytes:
+def _wait(sock: socket.socket, deadline: float | None) -> None:
+    """Before each read: the time left until ``deadline`` (``time.monotonic``) becomes
+    the socket's time-out, so a peer that trickles bytes cannot stretch a message
+    past it."""
+    if deadline is not None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the message did not arrive in time")
+        sock.settimeout(left)
+
+
+def _recv_exact(sock: socket.socket, n: int, first: bytes = b"", deadline: float | None = None) -> bytes:
     buf = bytearray(first)
     while len(buf) < n:
+        _wait(sock, deadline)
         chunk = sock.recv(min(n - len(buf), 1 << 20))
         if not chunk:
             raise EOFError("peer closed the connection")
@@ -52,22 +65,29 @@ def _recv_exact(sock: socket.socket, n: int, first: bytes = b"") -> bytes:
 
 
 def recv(
-    sock: socket.socket, max_total: int = 256 << 20, with_fds: int = 0, max_blob: int | None = None
+    sock: socket.socket,
+    max_total: int = 256 << 20,
+    with_fds: int = 0,
+    max_blob: int | None = None,
+    deadline: float | None = None,
 ) -> tuple[dict, list[bytes], list[int]]:
-    """Read one message. Raises EOFError on a closed peer, WireError on a malformed one."""
+    """Read one message. Raises EOFError on a closed peer, WireError on a malformed one,
+    TimeoutError if the whole message has not arrived by ``deadline`` (``time.monotonic``;
+    without one, the socket's own time-out applies to each read)."""
     fds: list[int] = []
     first = b""
     if with_fds:
+        _wait(sock, deadline)
         msg, fds, _flags, _addr = socket.recv_fds(sock, 1, with_fds)
         if not msg:
             raise EOFError("peer closed the connection")
         first = msg
-    head = _recv_exact(sock, _HEAD.size, first)
+    head = _recv_exact(sock, _HEAD.size, first, deadline)
     hlen, nblobs = _HEAD.unpack(head)
     if hlen > MAX_HEADER or nblobs > MAX_BLOBS:
         raise WireError(f"message header too large ({hlen} bytes, {nblobs} blobs)")
     try:
-        header = json.loads(_recv_exact(sock, hlen))
+        header = json.loads(_recv_exact(sock, hlen, deadline=deadline))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise WireError(f"message header is not JSON: {type(exc).__name__}") from None
     if not isinstance(header, dict):
@@ -75,11 +95,11 @@ def recv(
     blobs: list[bytes] = []
     total = 0
     for _ in range(nblobs):
-        (size,) = _BLOB.unpack(_recv_exact(sock, _BLOB.size))
+        (size,) = _BLOB.unpack(_recv_exact(sock, _BLOB.size, deadline=deadline))
         if max_blob is not None and size > max_blob:
             raise WireError(f"a {size}-byte array is over the {max_blob}-byte cap")
         total += size
         if total > max_total:
             raise WireError(f"message larger than the {max_total >> 20} MiB cap")
-        blobs.append(_recv_exact(sock, size))
+        blobs.append(_recv_exact(sock, size, deadline=deadline))
     return header, blobs, fds

@@ -217,63 +217,67 @@ def _encode_value(a: Any, blobs: list[bytes], seen: dict[int, int]) -> dict:
 class _Drain(threading.Thread):
     """Reads a child's stdout/stderr pipe to the end, keeping only the first ``cap`` bytes.
 
-    Bytes leave the pipe only under ``_lock``, so a reader who holds the lock and finds
-    the pipe empty has everything printed so far in ``kept`` (see :meth:`text`)."""
+    The pipe is non-blocking and bytes leave it only under ``_lock``: :meth:`text`
+    takes whatever is still in the pipe itself, so it returns everything printed so
+    far without waiting for this thread (the child flushes before each reply)."""
 
     def __init__(self, fd: int, cap: int) -> None:
         super().__init__(daemon=True)
-        self.fd, self.cap = fd, cap
+        self.fd, self.cap = fd, max(cap, 0)
         self.kept = bytearray()
         self.total = 0
+        self.eof = False
         self._lock = threading.Lock()
+        os.set_blocking(fd, False)
+
+    def _take(self) -> None:
+        """Move what the pipe holds now into ``kept`` (call with the lock held)."""
+        while not self.eof:
+            try:
+                chunk = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return
+            except OSError:
+                self.eof = True
+                return
+            if not chunk:
+                self.eof = True
+                return
+            self.total += len(chunk)
+            if len(self.kept) < self.cap:
+                self.kept += chunk[: self.cap - len(self.kept)]
 
     def run(self) -> None:
         import select
 
+        poller = select.poll()  # not select(): descriptors above 1024 are fine
+        poller.register(self.fd, select.POLLIN | select.POLLHUP | select.POLLERR)
         try:
-            while True:
-                select.select([self.fd], [], [])  # wait without the lock
+            while not self.eof:
+                poller.poll()  # wait without the lock
                 with self._lock:
-                    chunk = os.read(self.fd, 65536)  # readable: does not block
-                    if not chunk:
-                        return
-                    self.total += len(chunk)
-                    if len(self.kept) < self.cap:
-                        self.kept += chunk[: self.cap - len(self.kept)]
-        except (OSError, ValueError):
-            pass
+                    self._take()
         finally:
-            with contextlib.suppress(OSError):
-                os.close(self.fd)
-
-    def settle(self, limit: float = 0.5) -> None:
-        """Wait (up to ``limit`` s) until the reader has taken what is already in the
-        pipe. A process prints, flushes, then replies: after a reply, its output so far
-        is in the pipe or in ``kept``, and under the lock an empty pipe means ``kept``."""
-        import select
-
-        deadline = time.monotonic() + limit
-        while time.monotonic() < deadline:
             with self._lock:
-                try:
-                    ready, _, _ = select.select([self.fd], [], [], 0)
-                except (OSError, ValueError):
-                    return  # closed: the reader has finished
-                if not ready:
-                    return
-            time.sleep(0.001)
+                self.eof = True
+                with contextlib.suppress(OSError):
+                    os.close(self.fd)
 
     def text(self) -> str:
-        if self.is_alive():
-            self.settle()
-        text = sanitize(self.kept.decode("utf-8", errors="replace"))
-        if self.total > len(self.kept):
-            text += f"\n[… {self.total - len(self.kept)} more bytes of output not kept]"
+        with self._lock:
+            self._take()
+            kept, total = bytes(self.kept), self.total
+        text = sanitize(kept.decode("utf-8", errors="replace"))
+        if total > len(kept):
+            text += f"\n[… {total - len(kept)} more bytes of output not kept]"
         return text
+
 
 
 class Zygote:
     """The pre-started process that forks student processes (see ``_zygote.py``)."""
+
+    HELLO_TIMEOUT = 60.0  # seconds to start Python, import numpy and say hello
 
     def __init__(self, scratch_root: Path, isolation: Isolation, hidden: list[Path]) -> None:
         self.scratch_root = scratch_root
@@ -302,12 +306,18 @@ class Zygote:
         finally:
             theirs.close()
         self.ctrl = ours
-        self.ctrl.settimeout(60)
+        self.ctrl.settimeout(self.HELLO_TIMEOUT)
         try:
             hello, _, _ = wire.recv(self.ctrl, max_total=1 << 16)
         except (EOFError, OSError, wire.WireError):
-            err = self.proc.stderr.read().decode(errors="replace")[-2000:] if self.proc.stderr else ""
-            self.proc.kill()
+            # Kill first, then read what it said: a zygote that hangs (no hello within
+            # the time-out) would otherwise keep its stderr open, and the read with it.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            err_bytes = b""
+            with contextlib.suppress(subprocess.TimeoutExpired, OSError, ValueError):
+                err_bytes = self.proc.communicate(timeout=5)[1] or b""
+            err = err_bytes.decode(errors="replace")[-2000:]
             raise SandboxError(f"the sandbox interpreter failed to start: {err.strip() or 'no output'}") from None
         if self.proc.stderr:
             self.proc.stderr.close()
@@ -555,12 +565,17 @@ class StudentProcess:
         """The captured stdout/stderr so far (first bytes only), for display, never for scoring."""
         return self._drain.text()
 
+    @property
+    def output_kept(self) -> int:
+        """How many bytes of output were kept (of the cap this process was given)."""
+        return len(self._drain.kept)
+
     # -- protocol
 
     def _receive(self, timeout: float) -> tuple[dict, list[bytes]] | Problem:
-        self.sock.settimeout(max(timeout, 0.001))
+        deadline = time.monotonic() + max(timeout, 0.001)
         try:
-            msg, blobs, _ = wire.recv(self.sock, max_total=self._max_msg, max_blob=self._max_blob)
+            msg, blobs, _ = wire.recv(self.sock, max_total=self._max_msg, max_blob=self._max_blob, deadline=deadline)
             return msg, blobs
         except TimeoutError:
             self._kill()

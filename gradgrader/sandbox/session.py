@@ -107,6 +107,7 @@ class Session:
         self._memo: dict[str, Returned | Problem] = {}
         self._sticky: dict[str, Problem] = {}
         self._outputs: list[str] = []
+        self._output_kept = 0
         self.restarts = 0
         self.calls = 0
         self.load: LoadReport = self._start()
@@ -120,7 +121,8 @@ class Session:
             self.limits,
             folder=self.folder,
             helpers=self.helpers,
-            output_cap=self.output_cap,
+            # One cap for the whole submission, however often its process restarts.
+            output_cap=max(self.output_cap - self._output_kept, 0),
             load_timeout=min(30.0, remaining),
         )
         return self._proc.load
@@ -129,6 +131,7 @@ class Session:
         if self._proc is not None:
             self._proc.close()
             self._outputs.append(self._proc.output())
+            self._output_kept += self._proc.output_kept
             self._proc = None
 
     def remaining(self) -> float:
