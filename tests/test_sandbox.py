@@ -844,3 +844,44 @@ def test_a_reply_trickled_byte_by_byte_still_times_out(tmp_path):
         got = session.call("logsumexp", [np.zeros(3)], ["lse"], 1.0)
         assert got.kind == "timeout", got
         assert time.monotonic() - start < 10
+
+
+def test_calls_sent_together_keep_the_replies_before_one_that_hangs(tmp_path):
+    """Each call of a batch has its own time limit and its own reply: the call before
+    a hanging one is kept, the hanging one times out, the one after is not run."""
+    body = """
+    if z.size == 4:
+        while True:
+            pass
+    return float(z.size)
+    """
+    path = write_submission(tmp_path / "student", hostile(body))
+    with (
+        Sandbox(tmp_path / "scratch", isolation()) as box,
+        Session(box, path, "softmax", ["logsumexp"], ChildLimits(memory_mb=MEMORY_MB), budget=60) as session,
+    ):
+        first, hang, after = session.call_many("logsumexp", [[np.zeros(3)], [np.zeros(4)], [np.zeros(5)]], ["lse"], 1.0)
+        assert isinstance(first, Returned) and float(first.values[0]) == 3.0
+        assert hang.kind == "timeout" and "within 1 s" in hang.message
+        assert after.kind == "timeout" and after.message.startswith("not run: an earlier call of logsumexp")
+
+
+def test_prefetch_keeps_what_returned_and_leaves_the_rest_to_the_checks(tmp_path):
+    body = """
+    if z.size == 4:
+        while True:
+            pass
+    return float(z.size)
+    """
+    path = write_submission(tmp_path / "student", hostile(body))
+    with (
+        Sandbox(tmp_path / "scratch", isolation()) as box,
+        Session(box, path, "softmax", ["logsumexp"], ChildLimits(memory_mb=MEMORY_MB), budget=60) as session,
+    ):
+        session.prefetch("logsumexp", [[np.zeros(3)], [np.zeros(4)], [np.zeros(5)]], ["lse"], 1.0)
+        calls = session.calls
+        assert isinstance(session.call("logsumexp", [np.zeros(3)], ["lse"], 1.0), Returned)
+        assert session.calls == calls  # kept: answered from the memo
+        got = session.call("logsumexp", [np.zeros(5)], ["lse"], 1.0)  # not run by the prefetch
+        assert isinstance(got, Returned) and float(got.values[0]) == 5.0
+        assert session.calls == calls + 1

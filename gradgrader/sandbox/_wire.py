@@ -15,6 +15,7 @@ import json
 import socket
 import struct
 import time
+from collections.abc import Callable
 
 _HEAD = struct.Struct("<II")
 _BLOB = struct.Struct("<Q")
@@ -73,21 +74,60 @@ def recv(
 ) -> tuple[dict, list[bytes], list[int]]:
     """Read one message. Raises EOFError on a closed peer, WireError on a malformed one,
     TimeoutError if the whole message has not arrived by ``deadline`` (``time.monotonic``;
-    without one, the socket's own time-out applies to each read)."""
+    without one, the socket's own time-out applies to each read). Reads exactly the
+    message's bytes (see :class:`Reader` for a buffered reader)."""
     fds: list[int] = []
-    first = b""
+    first = [b""]
     if with_fds:
         _wait(sock, deadline)
         msg, fds, _flags, _addr = socket.recv_fds(sock, 1, with_fds)
         if not msg:
             raise EOFError("peer closed the connection")
-        first = msg
-    head = _recv_exact(sock, _HEAD.size, first, deadline)
-    hlen, nblobs = _HEAD.unpack(head)
+        first = [msg]
+
+    def take(n: int) -> bytes:
+        got = _recv_exact(sock, n, first[0], deadline)
+        first[0] = b""
+        return got
+
+    header, blobs = _parse(take, max_total, max_blob)
+    return header, blobs, fds
+
+
+class Reader:
+    """Messages from one socket, read in pieces of up to 64 KiB: a small message (or
+    several replies sent back to back) costs one system call instead of one per field.
+    Bytes read past a message stay here for the next; the caps are checked as in
+    :func:`recv`, before any large read."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buf = bytearray()
+
+    def recv(
+        self, max_total: int = 256 << 20, max_blob: int | None = None, deadline: float | None = None
+    ) -> tuple[dict, list[bytes]]:
+        def take(n: int) -> bytes:
+            while len(self.buf) < n:
+                _wait(self.sock, deadline)
+                chunk = self.sock.recv(min(max(n - len(self.buf), 1 << 16), 1 << 20))
+                if not chunk:
+                    raise EOFError("peer closed the connection")
+                self.buf += chunk
+            out = bytes(self.buf[:n])
+            del self.buf[:n]
+            return out
+
+        return _parse(take, max_total, max_blob)
+
+
+def _parse(take: Callable[[int], bytes], max_total: int, max_blob: int | None) -> tuple[dict, list[bytes]]:
+    """One message, from ``take(n)`` (the next ``n`` bytes)."""
+    hlen, nblobs = _HEAD.unpack(take(_HEAD.size))
     if hlen > MAX_HEADER or nblobs > MAX_BLOBS:
         raise WireError(f"message header too large ({hlen} bytes, {nblobs} blobs)")
     try:
-        header = json.loads(_recv_exact(sock, hlen, deadline=deadline))
+        header = json.loads(take(hlen))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise WireError(f"message header is not JSON: {type(exc).__name__}") from None
     if not isinstance(header, dict):
@@ -95,11 +135,11 @@ def recv(
     blobs: list[bytes] = []
     total = 0
     for _ in range(nblobs):
-        (size,) = _BLOB.unpack(_recv_exact(sock, _BLOB.size, deadline=deadline))
+        (size,) = _BLOB.unpack(take(_BLOB.size))
         if max_blob is not None and size > max_blob:
             raise WireError(f"a {size}-byte array is over the {max_blob}-byte cap")
         total += size
         if total > max_total:
             raise WireError(f"message larger than the {max_total >> 20} MiB cap")
-        blobs.append(_recv_exact(sock, size, deadline=deadline))
-    return header, blobs, fds
+        blobs.append(take(size))
+    return header, blobs

@@ -511,6 +511,7 @@ class StudentProcess:
 
     def __init__(self, sandbox: Sandbox, pid: int, sock: socket.socket, out_fd: int, cap: int, max_out: int) -> None:
         self.sandbox, self.pid, self.sock = sandbox, pid, sock
+        self._reader = wire.Reader(sock)
         self._drain = _Drain(out_fd, cap)
         self._drain.start()
         self._max_msg = 128 << 20  # one reply, a batch of calls included
@@ -572,10 +573,13 @@ class StudentProcess:
 
     # -- protocol
 
-    def _receive(self, timeout: float) -> tuple[dict, list[bytes]] | Problem:
-        deadline = time.monotonic() + max(timeout, 0.001)
+    def _receive(self, timeout: float, deadline: float | None = None) -> tuple[dict, list[bytes]] | Problem:
+        """The next message, within ``timeout`` seconds (or by ``deadline``, if given:
+        ``timeout`` is then only what the message says)."""
+        if deadline is None:
+            deadline = time.monotonic() + max(timeout, 0.001)
         try:
-            msg, blobs, _ = wire.recv(self.sock, max_total=self._max_msg, max_blob=self._max_blob, deadline=deadline)
+            msg, blobs = self._reader.recv(max_total=self._max_msg, max_blob=self._max_blob, deadline=deadline)
             return msg, blobs
         except TimeoutError:
             self._kill()
@@ -613,13 +617,22 @@ class StudentProcess:
         return self.call_many(function, [args], outputs, timeout)[0]
 
     def call_many(
-        self, function: str, arg_lists: list[list[Any]], outputs: list[str], timeout: float, want: list[str] | None = None
+        self,
+        function: str,
+        arg_lists: list[list[Any]],
+        outputs: list[str],
+        timeout: float,
+        want: list[str] | None = None,
+        deadline: float | None = None,
     ) -> list[Returned | Problem]:
-        """Several calls of ``function`` in one round trip (``timeout`` is for all of them);
-        ``want``: the outputs to send back (the others are computed but not transferred).
+        """Several calls of ``function`` sent in one message; the process replies to each
+        as it finishes. ``timeout`` is each call's limit, ``deadline`` (``time.monotonic``)
+        a limit for all of them (a submission's budget); ``want``: the outputs to send
+        back (the others are computed but not transferred).
 
-        An exception in one call does not stop the others; a dead process leaves the
-        calls without a reply as Problems."""
+        An exception in one call does not stop the others. A call that times out or
+        kills the process keeps the replies before it; the calls after it are not run
+        and get a Problem of the same kind that says so."""
         if self.dead:
             return [Problem("crashed", "the submission's process is no longer running")] * len(arg_lists)
         blobs: list[bytes] = []
@@ -628,21 +641,32 @@ class StudentProcess:
         for args in arg_lists:
             specs, _ = _encode_args(args, blobs, seen)
             calls.append({"function": function, "args": specs, "outputs": outputs, **({"want": want} if want else {})})
-        start = time.perf_counter()
         try:
             wire.send(self.sock, {"op": "calls", "calls": calls}, blobs)
         except OSError:
             info = self._reap()
             return [Problem("crashed", info.describe())] * len(arg_lists)
-        got = self._receive(timeout)
-        elapsed = time.perf_counter() - start
-        if isinstance(got, Problem):
-            return [got] * len(arg_lists)
-        msg, data = got
-        replies = msg.get("results")
-        if not isinstance(replies, list) or len(replies) != len(arg_lists):
-            return [Problem("crashed", "the sandboxed process sent a malformed reply")] * len(arg_lists)
-        return [self._parse(reply, outputs, data, elapsed / len(arg_lists)) for reply in replies]
+        results: list[Returned | Problem] = []
+        for _ in arg_lists:
+            start = time.perf_counter()
+            due = time.monotonic() + max(timeout, 0.001)
+            got = self._receive(timeout, due if deadline is None else min(due, deadline))
+            elapsed = time.perf_counter() - start
+            if not isinstance(got, Problem):
+                msg, data = got
+                if msg.get("op") == "result":
+                    results.append(self._parse(msg.get("result"), outputs, data, elapsed))
+                    continue
+                self._kill()
+                self._reap()
+                got = Problem("crashed", "the sandboxed process sent a malformed reply")
+            results.append(got)
+            left = len(arg_lists) - len(results)
+            if left:
+                skipped = Problem(got.kind, f"not run: an earlier call of {function} failed ({got.message})")
+                results.extend([skipped] * left)
+            break
+        return results
 
     def _parse(self, msg: Any, outputs: list[str], data: list[bytes], elapsed: float) -> Returned | Problem:
         if not isinstance(msg, dict):

@@ -144,8 +144,8 @@ class Session:
     def call_many(
         self, function: str, arg_lists: list[list[Any]], outputs: list[str], timeout: float, want: list[str] | None = None
     ) -> list[Returned | Problem]:
-        """Several calls in one round trip; ``timeout`` applies to each call (the batch gets
-        their sum, capped by the remaining budget). Memoised per call."""
+        """Several calls in one round trip; ``timeout`` applies to each call, and none
+        runs past the submission's budget. Memoised per call."""
         cache: dict[int, bytes] = {}
         want = None if not want or set(want) >= set(outputs) else sorted(want)
         suffix = "" if want is None else "|" + ",".join(want)
@@ -174,10 +174,11 @@ class Session:
         if function in self._sticky or not arg_lists:
             return
         restarts = self.restarts
-        # The whole batch gets one call's time limit: a function that needs more than
-        # that on some case is left to the checks, which enforce the limit per call.
-        got = self.call_many(function, arg_lists, outputs, timeout / len(arg_lists))
+        got = self.call_many(function, arg_lists, outputs, timeout)
         if any(isinstance(g, Problem) and g.kind in {"timeout", "crashed", "memory-limit"} for g in got):
+            # The calls that returned before the failure are kept; the failed one and
+            # those not run are left to the checks, in their own order, as without a
+            # prefetch (one failing case does not cost the others their chance).
             keys = [call_key(function, args) for args in arg_lists]
             for k, g in zip(keys, got):
                 if isinstance(g, Problem):
@@ -202,13 +203,11 @@ class Session:
                 return [load.problem or Problem("crashed", "the submission no longer loads")] * len(arg_lists)
         assert self._proc is not None
         self.calls += len(arg_lists)
-        total = timeout * len(arg_lists)
-        budget_bound = remaining < total
-        got = self._proc.call_many(function, arg_lists, outputs, min(total, remaining), want)
+        got = self._proc.call_many(function, arg_lists, outputs, timeout, want, deadline=self.deadline)
         out: list[Returned | Problem] = []
         for g in got:
             if isinstance(g, Problem):
-                if g.kind == "timeout" and budget_bound:
+                if g.kind == "timeout" and self.remaining() <= 0:
                     g = Problem("timeout", f"stopped: the submission used up its {self.budget:.0f} s time budget")
                 if self._proc.dead:
                     self._sticky[function] = g
