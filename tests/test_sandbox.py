@@ -846,16 +846,18 @@ def test_a_reply_trickled_byte_by_byte_still_times_out(tmp_path):
         assert time.monotonic() - start < 10
 
 
+HANGS_ON_SIZE_4 = """
+if z.size == 4:
+    while True:
+        pass
+return float(z.size)
+"""
+
+
 def test_calls_sent_together_keep_the_replies_before_one_that_hangs(tmp_path):
     """Each call of a batch has its own time limit and its own reply: the call before
     a hanging one is kept, the hanging one times out, the one after is not run."""
-    body = """
-    if z.size == 4:
-        while True:
-            pass
-    return float(z.size)
-    """
-    path = write_submission(tmp_path / "student", hostile(body))
+    path = write_submission(tmp_path / "student", hostile(HANGS_ON_SIZE_4))
     with (
         Sandbox(tmp_path / "scratch", isolation()) as box,
         Session(box, path, "softmax", ["logsumexp"], ChildLimits(memory_mb=MEMORY_MB), budget=60) as session,
@@ -867,13 +869,7 @@ def test_calls_sent_together_keep_the_replies_before_one_that_hangs(tmp_path):
 
 
 def test_prefetch_keeps_what_returned_and_leaves_the_rest_to_the_checks(tmp_path):
-    body = """
-    if z.size == 4:
-        while True:
-            pass
-    return float(z.size)
-    """
-    path = write_submission(tmp_path / "student", hostile(body))
+    path = write_submission(tmp_path / "student", hostile(HANGS_ON_SIZE_4))
     with (
         Sandbox(tmp_path / "scratch", isolation()) as box,
         Session(box, path, "softmax", ["logsumexp"], ChildLimits(memory_mb=MEMORY_MB), budget=60) as session,
