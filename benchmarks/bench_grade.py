@@ -110,8 +110,13 @@ def main() -> None:
     print(f"{'what':52s} {'sub/s':>8s} {'ms/sub':>8s}")
     print(f"{f'gradgrader grade, {args.n} submissions, --jobs {args.jobs} (all checks)':52s} {1 / per:8.1f} {per * 1e3:8.1f}")
     print(f"{'naive: fresh python per submission, one call':52s} {1 / base:8.1f} {base * 1e3:8.1f}")
-    print(f"whole submission vs naive baseline: {per / base:.2f}× the time (target < 0.5×); "
-          f"1,000 submissions would take {per * 1000:.0f} s (target < 60 s)")
+    print(f"whole submission vs naive baseline: {per / base:.2f}× the time (target < 0.5×)")
+    if args.n >= 1000:
+        print(f"{args.n} submissions took {wall:.0f} s (target for 1,000: < 60 s)")
+    else:
+        # The run's fixed costs (interpreter start, validating the reference, starting
+        # the workers) weigh on a small run; the targets are for a class of 1,000.
+        print(f"a run of {args.n} includes several seconds of start-up; measure the targets with --n 1000")
     print(f"CS231n-size softmax (W 10 × 3073, N = 500), all checks: {big:.2f} s (target < 1 s)")
 
 

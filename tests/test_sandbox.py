@@ -881,3 +881,42 @@ def test_prefetch_keeps_what_returned_and_leaves_the_rest_to_the_checks(tmp_path
         got = session.call("logsumexp", [np.zeros(5)], ["lse"], 1.0)  # not run by the prefetch
         assert isinstance(got, Returned) and float(got.values[0]) == 5.0
         assert session.calls == calls + 1
+
+
+# ----------------------------------------------------------------- scratch disk without namespaces
+
+DISK_FILL = """
+chunk = b"x" * (4 << 20)
+for i in range(500):  # 2 GiB in 8 MiB files, unless stopped
+    with open(f"fill-{i}.bin", "wb") as f:
+        f.write(chunk)
+        f.write(chunk)
+return 0.0
+"""
+
+MANY_FILES = """
+for i in range(100_000):
+    open(f"f{i}", "wb").close()
+return 0.0
+"""
+
+
+@pytest.mark.parametrize(
+    "body, why",
+    [(DISK_FILL, "wrote more than 32 MiB into its scratch folder"), (MANY_FILES, "created more than 4096 files")],
+    ids=["bytes", "files"],
+)
+def test_without_namespaces_the_zygote_stops_a_submission_that_fills_its_scratch(tmp_path, monkeypatch, body, why):
+    """No bubblewrap, so no size-capped tmpfs: the zygote measures the scratch folder
+    while the child runs and kills it past the cap (here lowered to 32 MiB)."""
+    import gradgrader.sandbox.runner as runner
+
+    monkeypatch.setattr(runner, "SCRATCH_CAP", 32 << 20)
+    path = write_submission(tmp_path / "student", hostile(body))
+    with (
+        Sandbox(tmp_path / "scratch", isolation("namespaces")) as box,
+        Session(box, path, "softmax", ["logsumexp"], ChildLimits(memory_mb=MEMORY_MB), budget=60) as session,
+    ):
+        got = session.call("logsumexp", [np.zeros(3)], ["lse"], 30.0)
+        assert got.kind == "crashed" and why in got.message, got
+    assert not any((tmp_path / "scratch" / "work").iterdir())  # and the folder is gone

@@ -449,23 +449,74 @@ def _status(status: int) -> dict:
     return {"exit_code": os.waitstatus_to_exitcode(status)}
 
 
-def _wait_or_kill(ctrl: socket.socket, pid: int) -> tuple[int, float, bool]:
+SCRATCH_ENTRIES = 4096  # files and folders a scratch folder may hold (watched mode)
+WATCH_EVERY = 0.05  # seconds between two measurements of a watched scratch folder
+
+
+def _scratch_use(folder: str, max_entries: int) -> tuple[int, int]:
+    """Bytes allocated beneath ``folder`` and the number of entries, counting stopped
+    at ``max_entries`` + 1 (a folder of a million empty files is not walked)."""
+    used = entries = 0
+    stack = [folder]
+    while stack and entries <= max_entries:
+        try:
+            with os.scandir(stack.pop()) as it:
+                for entry in it:
+                    entries += 1
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    used += st.st_blocks * 512
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    if entries > max_entries:
+                        break
+        except OSError:
+            continue
+    return used, entries
+
+
+def _wait_or_kill(ctrl: socket.socket, pid: int, scratch: str | None = None, cap: int | None = None) -> tuple[int, float, bool, str | None]:
     """Wait for the child; meanwhile obey {"op": "kill"} from the grader (pids inside a
     pid namespace mean nothing outside it, so only the zygote may signal its child).
+    With ``cap`` (no size-capped tmpfs, i.e. no namespaces), also measure ``scratch``
+    every WATCH_EVERY s and kill the child once it holds more than ``cap`` bytes or
+    SCRATCH_ENTRIES entries: a disk-filling submission is stopped within a fraction of
+    a second of writing (at most that long past the cap, at the disk's write speed).
 
-    Returns the wait status, the CPU seconds the child used, and whether we killed it."""
+    Returns the wait status, the CPU seconds the child used, whether we killed it, and
+    why, if the watcher did."""
     killed = False
+    why: str | None = None
     try:
         pidfd = os.pidfd_open(pid)
     except (AttributeError, OSError):
         pidfd = None
+    wait = None if pidfd is not None else 0.02
+    if cap is not None:
+        wait = WATCH_EVERY if wait is None else min(wait, WATCH_EVERY)
     try:
         while True:
             done, status, usage = os.wait4(pid, os.WNOHANG)
             if done:
-                return status, usage.ru_utime + usage.ru_stime, killed
+                return status, usage.ru_utime + usage.ru_stime, killed, why
+            if cap is not None and scratch is not None and why is None:
+                used, entries = _scratch_use(scratch, SCRATCH_ENTRIES)
+                if used > cap or entries > SCRATCH_ENTRIES:
+                    why = (
+                        f"it wrote more than {cap >> 20} MiB into its scratch folder"
+                        if used > cap
+                        else f"it created more than {SCRATCH_ENTRIES} files in its scratch folder"
+                    )
+                    killed = True
+                    for kill in (os.killpg, os.kill):
+                        try:
+                            kill(pid, signal.SIGKILL)
+                        except (ProcessLookupError, PermissionError):
+                            pass
             waitables = [ctrl] + ([pidfd] if pidfd is not None else [])
-            ready, _, _ = select.select(waitables, [], [], None if pidfd is not None else 0.02)
+            ready, _, _ = select.select(waitables, [], [], wait)
             if ctrl in ready:
                 try:
                     msg, _, _ = wire.recv(ctrl)
@@ -540,7 +591,8 @@ def main() -> None:
         wire.send(ctrl, {"op": "spawned", "pid": pid}, fds=[parent_sock.fileno(), out_r])
         parent_sock.close()
         os.close(out_r)
-        status, cpu, killed = _wait_or_kill(ctrl, pid)
+        cap = req.get("scratch_cap")
+        status, cpu, killed, why = _wait_or_kill(ctrl, pid, scratch, cap if isinstance(cap, int) else None)
         try:
             os.killpg(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -548,7 +600,10 @@ def main() -> None:
         if have_subreaper:
             _kill_descendants()
         shutil.rmtree(scratch, ignore_errors=True)
-        wire.send(ctrl, {"op": "exited", "pid": pid, "cpu_s": round(cpu, 3), "killed_by_grader": killed, **_status(status)})
+        exited = {"op": "exited", "pid": pid, "cpu_s": round(cpu, 3), "killed_by_grader": killed, **_status(status)}
+        if why:
+            exited["reason"] = why
+        wire.send(ctrl, exited)
 
 
 if __name__ == "__main__":

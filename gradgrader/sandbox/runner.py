@@ -56,7 +56,7 @@ def new_run_dir() -> Path:
         if pid != os.getpid() and not Path(f"/proc/{pid}").exists() and sys.platform.startswith("linux"):
             shutil.rmtree(old, ignore_errors=True)
     return Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=home))
-SCRATCH_CAP = 256 << 20  # bytes all of a worker's student scratch folders may hold (under namespaces)
+SCRATCH_CAP = 256 << 20  # bytes a worker's student scratch folders may hold (tmpfs, or watched)
 STAGE_CAP = 20 << 20  # bytes of a student's folder copied into the sandbox (the graded file always is)
 
 # The only environment a sandboxed process ever sees. One BLAS thread: grading runs
@@ -125,8 +125,11 @@ class ExitInfo:
     signal_name: str | None = None
     cpu_s: float = 0.0
     killed_by_grader: bool = False
+    reason: str | None = None  # why the sandbox killed it, if it was not the grader's deadline
 
     def describe(self) -> str:
+        if self.reason:
+            return f"the process was stopped: {self.reason}"
         if self.signal_name == "SIGSEGV":
             return "the process crashed with a segmentation fault"
         if self.signal_name in {"SIGXCPU"}:
@@ -452,6 +455,8 @@ class Sandbox:
             "module": module,
             "functions": functions,
             "scratch_root": str(self.scratch_root / "work"),
+            # Without namespaces there is no size-capped tmpfs: the zygote watches instead.
+            "scratch_cap": None if self.isolation.has("namespaces") else SCRATCH_CAP,
             # The student's own folder first (their helper modules), then the course's
             # helpers; both after site-packages, so neither can shadow numpy.
             "sys_path": ([str(staged_folder)] if staged_folder else []) + ([str(course)] if course else []),
@@ -550,6 +555,7 @@ class StudentProcess:
                     signal_name=str(reply["signal_name"])[:20] if reply.get("signal_name") else None,
                     cpu_s=float(cpu) if isinstance(cpu, (int, float)) else 0.0,
                     killed_by_grader=reply.get("killed_by_grader") is True,
+                    reason=sanitize(str(reply["reason"]))[:200] if reply.get("reason") else None,
                 )
             except (EOFError, OSError, wire.WireError):
                 self._kill()
