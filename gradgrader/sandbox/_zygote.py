@@ -477,6 +477,15 @@ def _scratch_use(folder: str, max_entries: int) -> tuple[int, int]:
     return used, entries
 
 
+def _kill_child(pid: int) -> None:
+    """SIGKILL the child and its process group (it may have left its group: both)."""
+    for kill in (os.killpg, os.kill):
+        try:
+            kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
 def _wait_or_kill(ctrl: socket.socket, pid: int, scratch: str | None = None, cap: int | None = None) -> tuple[int, float, bool, str | None]:
     """Wait for the child; meanwhile obey {"op": "kill"} from the grader (pids inside a
     pid namespace mean nothing outside it, so only the zygote may signal its child).
@@ -510,11 +519,7 @@ def _wait_or_kill(ctrl: socket.socket, pid: int, scratch: str | None = None, cap
                         else f"it created more than {SCRATCH_ENTRIES} files in its scratch folder"
                     )
                     killed = True
-                    for kill in (os.killpg, os.kill):
-                        try:
-                            kill(pid, signal.SIGKILL)
-                        except (ProcessLookupError, PermissionError):
-                            pass
+                    _kill_child(pid)
             waitables = [ctrl] + ([pidfd] if pidfd is not None else [])
             ready, _, _ = select.select(waitables, [], [], wait)
             if ctrl in ready:
@@ -524,11 +529,7 @@ def _wait_or_kill(ctrl: socket.socket, pid: int, scratch: str | None = None, cap
                     msg = {"op": "kill", "then": "exit"}
                 if msg.get("op") == "kill":
                     killed = True
-                    for kill in (os.killpg, os.kill):
-                        try:
-                            kill(pid, signal.SIGKILL)
-                        except (ProcessLookupError, PermissionError):
-                            pass
+                    _kill_child(pid)
                     if msg.get("then") == "exit":
                         os.waitpid(pid, 0)
                         sys.exit(0)
