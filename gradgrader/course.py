@@ -6,11 +6,12 @@ it never reaches the sandboxed process that runs student code.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -19,7 +20,33 @@ from gradgrader.errors import ConfigError
 from gradgrader.spec import Assignment
 
 
-def _load(path: Path, label: str) -> ModuleType:
+def _local_names(root: Path) -> set[str]:
+    """Top-level module names an assignment folder provides (``common`` for common.py)."""
+    names = {p.stem for p in root.glob("*.py")}
+    names.update(d.name for d in root.iterdir() if d.is_dir() and (d / "__init__.py").is_file())
+    return names
+
+
+@contextlib.contextmanager
+def _course_imports(root: Path, helpers: dict[str, ModuleType]) -> Iterator[None]:
+    """While a course file of ``root`` runs its imports: its folder is importable, its
+    helper modules resolve to their one canonical copy (``helpers``: name → module),
+    and no module of that folder stays in ``sys.modules`` afterwards, so two courses
+    that both ship a ``common.py`` never see each other's in one grader process."""
+    local = _local_names(root)
+    saved = {n: sys.modules.pop(n) for n in list(sys.modules) if n.partition(".")[0] in local}
+    sys.modules.update(helpers)
+    sys.path.insert(0, str(root))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(root))
+        for n in [n for n in sys.modules if n.partition(".")[0] in local]:
+            del sys.modules[n]
+        sys.modules.update(saved)
+
+
+def _load(path: Path, label: str, helpers: dict[str, ModuleType] | None = None) -> ModuleType:
     digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
     name = f"_gradgrader_course_{label}_{digest}"
     if name in sys.modules:
@@ -29,10 +56,10 @@ def _load(path: Path, label: str) -> ModuleType:
         raise ConfigError(f"{path}: cannot be loaded as a Python module")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    # The course's modules may import its helper modules (``from common import ...``).
-    sys.path.insert(0, str(path.parent))
     try:
-        spec.loader.exec_module(module)
+        # The course's modules may import its helper modules (``from common import ...``).
+        with _course_imports(path.parent, helpers or {}):
+            spec.loader.exec_module(module)
     except Exception as exc:
         del sys.modules[name]
         last = traceback.extract_tb(exc.__traceback__)[-1]
@@ -40,9 +67,18 @@ def _load(path: Path, label: str) -> ModuleType:
             f"{path}: the course's {label} fails to import: {type(exc).__name__}: {exc} "
             f"(line {last.lineno})"
         ) from None
-    finally:
-        sys.path.remove(str(path.parent))
     return module
+
+
+def _helper(assignment: Assignment, module_name: str) -> ModuleType:
+    """The canonical copy of a course helper module (one per assignment and process)."""
+    return _load(assignment.root / f"{module_name}.py", f"helper_{module_name}")
+
+
+def _helpers(assignment: Assignment) -> dict[str, ModuleType]:
+    """The assignment's Python helpers by import name: the reference, the hooks and the
+    factories of object arguments all get these same modules (one GaussianMixture class)."""
+    return {Path(h).stem: _helper(assignment, Path(h).stem) for h in assignment.helpers if h.endswith(".py")}
 
 
 def materialise(assignment: Assignment, value: Any) -> Any:
@@ -55,7 +91,7 @@ def materialise(assignment: Assignment, value: Any) -> Any:
     path = assignment.root / f"{module_name}.py"
     if not path.is_file():
         raise ConfigError(f"{assignment.root}: factory {value.factory!r} needs {module_name}.py among the assignment's helpers")
-    module = _load(path, f"helper_{module_name}")
+    module = _helper(assignment, module_name)
     factory = getattr(module, attr, None)
     if factory is None:
         raise ConfigError(f"{path}: defines no {attr!r} (named by factory {value.factory!r})")
@@ -63,16 +99,16 @@ def materialise(assignment: Assignment, value: Any) -> Any:
 
 
 def reference_module(assignment: Assignment) -> ModuleType:
-    return _load(assignment.reference_path, "reference")
+    return _load(assignment.reference_path, "reference", _helpers(assignment))
 
 
 def load_course_file(assignment: Assignment, file: str) -> ModuleType:
     """Another reference of the course (a convention's), by file name."""
-    return _load(assignment.root / file, f"reference_{Path(file).stem}")
+    return _load(assignment.root / file, f"reference_{Path(file).stem}", _helpers(assignment))
 
 
 def hooks_module(assignment: Assignment) -> ModuleType | None:
-    return _load(assignment.hooks_path, "hooks") if assignment.hooks_path.is_file() else None
+    return _load(assignment.hooks_path, "hooks", _helpers(assignment)) if assignment.hooks_path.is_file() else None
 
 
 def hook(assignment: Assignment, name: str, where: str) -> Callable[..., Any]:

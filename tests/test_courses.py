@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from gradgrader.ingest import discover
@@ -353,3 +354,28 @@ def test_docs_give_the_command_for_each_course() -> None:
     assert text.startswith("## Courses supported out of the box")
     for course in COURSES:
         assert f"--assignment {course}" in text
+
+
+def test_two_courses_with_their_own_common_py_do_not_share_it(tmp_path: Path) -> None:
+    """One grader process (a Dask worker, the test suite) may load two courses that both
+    ship a ``common.py``: each reference gets its own, and the object arguments built for
+    the reference are instances of that same class."""
+    import shutil
+
+    from gradgrader.cases import Composite
+    from gradgrader.course import materialise, reference_module
+
+    refs = {}
+    for course in ("A", "B"):
+        root = tmp_path / course
+        shutil.copytree(ROOT / "assignments" / "mit686x-em", root, ignore=shutil.ignore_patterns("samples"))
+        common = root / "common.py"
+        common.write_text(common.read_text() + f"\nCOURSE = {course!r}\n")
+        refs[course] = (load_assignment(root), reference_module(load_assignment(root)))
+    before = sys.modules.get("common")
+    for course, (assignment, ref) in refs.items():
+        assert vars(sys.modules[ref.GaussianMixture.__module__])["COURSE"] == course
+        fields = {"mu": np.zeros((2, 3)), "var": np.ones(2), "p": np.full(2, 0.5)}
+        built = materialise(assignment, Composite("common:GaussianMixture", fields))
+        assert type(built) is ref.GaussianMixture
+    assert sys.modules.get("common") is before  # nothing left behind under the plain name
