@@ -120,11 +120,6 @@ def make_pack(assignment_name: str, out: Path) -> Path:
     assignment = load_assignment(assignment_name)
     if is_pack(assignment.root):
         raise ConfigError(f"{assignment.root} is already a student pack")
-    if assignment.conventions is not None:
-        raise ConfigError(
-            f"{assignment.root}: assignments with several accepted conventions cannot be packed yet "
-            "(the pack would have to record every convention's reference)"
-        )
     if out.exists() and any(out.iterdir()):
         raise ConfigError(f"{out}: exists and is not empty")
     hidden = {c.name for c in assignment.cases.values() if not c.public}
@@ -143,16 +138,22 @@ def make_pack(assignment_name: str, out: Path) -> Path:
     course = Course(assignment)
     course.recording = {}
     rubric = Rubric(assignment.name, {c.id: RubricItem(c.id, 1.0) for c in kept}, "pack recording")
+    # Each accepted convention's reference is graded as a submission (it picks its own
+    # convention), so what a student of either convention needs is recorded.
+    files = [None] if assignment.conventions is None else [o.reference for o in assignment.conventions.options]
     with Grader(assignment, rubric, jobs=1) as grader:
         grader.course = course
-        result = grader.grade(Submission("reference", assignment.reference_path, None))
-    if result.status != "graded" or result.score != result.max_score:
-        raise ConfigError(f"{assignment.root}: the reference does not pass its own checks; run `gradgrader validate` first")
+        for file in files:
+            path = assignment.reference_path if file is None else assignment.root / file
+            result = grader.grade(Submission("reference", path, None))
+            if result.status != "graded" or result.score != result.max_score:
+                raise ConfigError(f"{path}: the reference does not pass its own checks; run `gradgrader validate` first")
     # Checks consult the reference on a case's inputs when the student fails (to tell a
     # wrong loss from a wrong gradient, or a transposed layout): record all of those.
-    for c in kept:
-        for case in c.cases:
-            course.call_reference(c.function, course.inputs(c.function, case))
+    for file in files:
+        for c in kept:
+            for case in c.cases:
+                course.call_reference(c.function, course.inputs(c.function, case), file)
     for key, config in assignment.diagnosis.items():
         fname = key.partition(".")[0]
         cases = {case for c in kept if c.function == fname for case in c.cases}
@@ -168,6 +169,8 @@ def make_pack(assignment_name: str, out: Path) -> Path:
     for name in (FEEDBACK_FILE, "starter.py", *assignment.helpers):
         if (assignment.root / name).is_file():
             shutil.copyfile(assignment.root / name, out / name)
+        elif (assignment.root / name).is_dir():  # a helper package, e.g. CS231n's past/
+            shutil.copytree(assignment.root / name, out / name, ignore=shutil.ignore_patterns("__pycache__"))
     rubric_path = find_rubric(original)
     if rubric_path is not None:
         full = load_rubric(rubric_path, original)

@@ -472,7 +472,7 @@ def load_assignment(name_or_path: str | Path) -> Assignment:
             o = options.sub(oname)
             o.unknown_keys({"reference", "label"})
             ref = o.get("reference", str)
-            if not (root / ref).is_file():
+            if not (root / ref).is_file() and not _is_pack(root):  # a pack records it instead
                 raise o.fail("reference", f"{ref!r} is not a file in {root}")
             opts.append(Convention(oname, ref, o.get("label", str, oname)))
         if not opts:
@@ -580,3 +580,9 @@ def _resolve_names(assignment: Assignment, path: Path) -> None:
                     parse_coefficient(c, dims)
                 except ConfigError as exc:
                     raise ConfigError(f"{path}: [diagnosis.\"{key}\"] case {cname!r}: {exc}") from None
+
+
+def _is_pack(root: Path) -> bool:
+    from gradgrader.pack import is_pack
+
+    return is_pack(root)

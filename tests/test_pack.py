@@ -81,3 +81,43 @@ def test_a_pack_cannot_be_validated_or_packed_again(pack: Path, tmp_path: Path) 
         make_pack(str(pack), tmp_path / "again")
     result = CliRunner().invoke(app, ["validate", str(pack)])
     assert result.exit_code == 1 and "student pack" in result.stdout
+
+
+CS231N = ROOT / "assignments" / "cs231n-softmax"
+CS231N_SAMPLES = ["correct-2016", "correct-2017", "loss-gradient-mismatch", "operator-precedence", "starter"]
+
+
+def test_an_assignment_with_two_conventions_packs_and_each_convention_grades_as_in_the_course(tmp_path: Path) -> None:
+    """CS231n accepts reg·ΣW² and ½·reg·ΣW²: the pack records both references' answers
+    (never their source), picks the same convention per student and grades the checks
+    it keeps exactly as the course does."""
+    import shutil
+
+    out = tmp_path / "cs231n-pack"
+    result = CliRunner().invoke(app, ["pack", "cs231n-softmax", "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    assert not list(out.glob("reference*.py")) and (out / "past").is_dir()  # the helper package comes along
+    cls = tmp_path / "class"
+    for sid in CS231N_SAMPLES:
+        shutil.copytree(CS231N / "samples" / sid, cls / sid)
+
+    def grade(assignment: str | Path) -> dict[str, dict]:
+        spec = load_assignment(assignment)
+        with Grader(spec, resolve_rubric(spec), jobs=2) as grader:
+            return {r.submission: r.to_json() for r in grader.grade_all(discover(cls, spec.filename))}
+
+    full, packed = grade("cs231n-softmax"), grade(out)
+    conventions = set()
+    for sid in CS231N_SAMPLES:
+        assert packed[sid].get("convention") == full[sid].get("convention"), sid
+        conventions.add((full[sid].get("convention") or {}).get("name"))
+        full_checks = {c["id"]: c for c in full[sid]["checks"]}
+        for check in packed[sid]["checks"]:
+            ref = full_checks[check["id"]]
+            assert [(c["case"], c["passed"]) for c in check.get("cases", [])] == [
+                (c["case"], c["passed"]) for c in ref.get("cases", []) if c["case"] != "hidden"
+            ], (sid, check["id"])
+            assert set(check["mistakes"]) <= set(ref["mistakes"]) and "grader-error" not in check["mistakes"], (sid, check["id"])
+    assert {"full", "half"} <= conventions
+    assert packed["correct-2016"]["score"] == packed["correct-2016"]["max_score"]
+    assert packed["correct-2017"]["score"] == packed["correct-2017"]["max_score"]
