@@ -298,7 +298,7 @@ def grade(
     Writes OUT/results.jsonl (as each finishes), OUT/grades.csv, OUT/gradebook.csv and OUT/feedback/.
     """
     from gradgrader import __version__
-    from gradgrader.export import FORMS, export_class
+    from gradgrader.export import FORMS, export_settings, refresh_exports
     from gradgrader.grading import Grader
     from gradgrader.ingest import open_class
     from gradgrader.render import class_summary, summary_table
@@ -369,6 +369,7 @@ def grade(
                 "input": str(folder.resolve()),
                 "input_kind": cls.kind,
                 "gradgrader": __version__,
+                "export": export_settings(cls.kind, column or spec.name, form, late_column, roster, spec.title),
             })
         except OSError as exc:
             if engine is not None:
@@ -405,9 +406,9 @@ def grade(
         raise typer.Exit(130)
     with _user_errors():
         try:
-            exported = export_class(
-                out, results, cls.kind, column or spec.name, form=form, late_column=late_column, roster=roster, title=spec.title
-            )
+            exported = refresh_exports(out, results)  # the TA's overrides applied
+            if exported is None:
+                raise GradgraderError(f"{out / 'run.json'}: missing or unreadable, so the gradebook cannot be written")
         except OSError as exc:
             raise GradgraderError(f"cannot write the gradebook or feedback into {out} ({exc})") from None
     broken = [r["submission"] for r in results if r.get("grader_errors")]

@@ -71,6 +71,36 @@ def test_grade_a_canvas_zip_writes_results_gradebook_and_feedback(tmp_path):
     assert json.loads((out / "run.json").read_text())["input_kind"] == "canvas"
 
 
+def test_an_override_reaches_the_gradebook_and_the_feedback_and_survives_a_resume(tmp_path):
+    """The TA's score and comment (from the review UI) go into every output the LMS and
+    the student see, not only grades.csv, and stay there when the class is graded again."""
+    from gradgrader.export import refresh_exports
+    from gradgrader.overrides import record_override
+
+    archive = tmp_path / "submissions.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("alice_1001_5001_softmax.py", (SAMPLES / "correct-vectorized" / "softmax.py").read_bytes())
+        zf.writestr("bob_1002_5003_softmax.py", (SAMPLES / "sign-flipped" / "softmax.py").read_bytes())
+    out = tmp_path / "OUT"
+    args = ("grade", archive, "-a", "softmax", "-o", out, "--jobs", "1", "--quiet", "--skip-validation",
+            "--gradebook-column", "HW3 (42)", WEAK_OK)
+    assert run(*args).exit_code == 0
+
+    def bob() -> tuple[str, str]:
+        rows = list(csv.reader(io.StringIO((out / "gradebook.csv").read_text())))
+        return {r[1]: r[5] for r in rows[2:]}["1002"], (out / "feedback" / "bob.md").read_text()
+
+    assert bob()[0] == "7.25"
+    record_override(out, "bob", 9.5, "Good derivation, sign slip only")
+    refresh_exports(out)  # what the review UI does after an override
+    score, feedback = bob()
+    assert score == "9.5"
+    assert "**Score: 9.5 / 10**" in feedback and "from 7.25 to 9.5" in feedback and "sign slip only" in feedback
+    got = run(*args, "--resume")
+    assert got.exit_code == 0, got.output
+    assert bob()[0] == "9.5" and "sign slip only" in bob()[1]
+
+
 @pytest.mark.skipif("gradescope" not in COMMANDS, reason="cli.py has no gradescope command yet")
 def test_gradescope_command_writes_results_json(tmp_path):
     submission = tmp_path / "submission"

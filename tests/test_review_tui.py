@@ -515,6 +515,24 @@ async def test_override_is_appended_to_overrides_jsonl_and_grades_csv(classroom:
 
 
 @sync
+async def test_an_override_also_rewrites_the_gradebook_and_feedback_of_a_grade_run(classroom: Path) -> None:
+    from gradgrader.export import export_settings
+
+    run = json.loads((classroom / "run.json").read_text(encoding="utf-8"))
+    run["export"] = export_settings("folder", "softmax", None, False, None, "Softmax")
+    (classroom / "run.json").write_text(json.dumps(run), encoding="utf-8")
+    app = ReviewApp(out=classroom)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await press(app, pilot, "down", "e")  # bob, 3/5
+        await dialog(app, pilot, EditDialog)
+        await press(app, pilot, *"4.5", "enter")
+        await settle(app, pilot)
+    assert "bob,bob,,,4.5,5," in (classroom / "gradebook.csv").read_text(encoding="utf-8")
+    assert "from 3 to 4.5" in (classroom / "feedback" / "bob.md").read_text(encoding="utf-8")
+
+
+@sync
 async def test_an_out_of_range_override_is_refused_in_the_dialog(classroom: Path) -> None:
     app = ReviewApp(out=classroom)
     async with app.run_test(size=(80, 24)) as pilot:

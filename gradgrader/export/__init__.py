@@ -8,6 +8,9 @@ identities ride along in them (``lms``, ``late``, ``notebook``, from the submiss
 - :func:`export_class` — after ``grade``: ``OUT/gradebook.csv`` (the LMS's import
   form), ``OUT/students.csv`` (one row per student, with the late flag) for Canvas and
   Moodle classes, and ``OUT/feedback/<id>.md``;
+- :func:`refresh_exports` — the same again from what ``OUT`` holds (results, the TA's
+  overrides, and the export settings ``grade`` recorded in ``run.json``), after an
+  override or a re-grade in the review UI;
 - :func:`gradebook_csv`, :func:`feedback_markdown`, :func:`results_json` — the pure
   conversions behind them;
 - :func:`run_autograder` — Gradescope autograder mode (``gradgrader gradescope``).
@@ -44,6 +47,8 @@ __all__ = [
     "Exported",
     "default_form",
     "export_class",
+    "export_settings",
+    "refresh_exports",
     "feedback_markdown",
     "gradebook_csv",
     "read_canvas_roster",
@@ -97,3 +102,40 @@ def export_class(
         atomic_write(students, plain_csv(rows))
     files = write_feedback(out / FEEDBACK, rows, title)
     return Exported(form, gradebook, students, out / FEEDBACK, tuple(files))
+
+
+def export_settings(kind: str, column: str, form: str | None, late_column: bool, roster: Path | None, title: str) -> dict[str, Any]:
+    """What :func:`refresh_exports` needs to write the same files again (kept in run.json)."""
+    return {
+        "kind": kind,
+        "column": column,
+        "form": form,
+        "late_column": late_column,
+        "roster": str(roster.resolve()) if roster is not None else None,
+        "title": title,
+    }
+
+
+def refresh_exports(out: Path, results: Iterable[Mapping[str, Any]] | None = None) -> Exported | None:
+    """Rewrite the gradebook, students.csv and feedback of ``out`` from its results (or
+    ``results``, the same objects already in memory) with the TA's overrides applied,
+    using the settings the ``grade`` run recorded. ``None`` when ``out`` has no recorded
+    export (a folder written before exports were recorded, or by ``check``)."""
+    from gradgrader.overrides import apply_overrides, load_overrides
+    from gradgrader.results import read_results, read_run
+
+    settings = read_run(out).get("export")
+    if not isinstance(settings, dict):
+        return None
+    rows = read_results(out) if results is None else [dict(r) for r in results]
+    roster = settings.get("roster")
+    return export_class(
+        out,
+        apply_overrides(rows, load_overrides(out)),
+        str(settings.get("kind") or "folder"),
+        str(settings.get("column") or ""),
+        form=settings.get("form") or None,
+        late_column=settings.get("late_column") is True,
+        roster=Path(roster) if isinstance(roster, str) and Path(roster).is_file() else None,
+        title=str(settings.get("title") or ""),
+    )

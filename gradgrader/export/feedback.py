@@ -58,6 +58,12 @@ def feedback_markdown(r: Mapping[str, Any], title: str = "") -> str:
             f"graded from the notebook {escape(Path(str(r['notebook'])).name)}; cells are counted from 1, markdown cells included"
         )
     out += [score + (f" ({'; '.join(notes)})" if notes else ""), ""]
+    override = r.get("override")
+    if isinstance(override, dict):
+        if override.get("score") is not None and override.get("original_score") != override.get("score"):
+            out += [f"Your TA changed the score from {number(override.get('original_score'))} to {number(override.get('score'))}.", ""]
+        if override.get("comment"):
+            out += ["Comment from your TA:", "", _block(str(override["comment"])), ""]
     if r.get("status") != "graded":
         out += [
             "Your file could not be graded:",

@@ -39,6 +39,7 @@ from textual.widgets.option_list import Option
 
 from gradgrader import review
 from gradgrader.errors import GradgraderError
+from gradgrader.export import refresh_exports
 from gradgrader.overrides import (
     Override,
     apply_overrides,
@@ -1068,12 +1069,15 @@ class ReviewApp(App[None]):
                 f"score {review.num(entry.score)}" if entry.score is not None else "comment saved"
             )
         )
-        self.notify(f"{review.clean(sid)}: {what} (grades.csv updated)")
+        self.notify(f"{review.clean(sid)}: {what} (grades.csv, gradebook and feedback updated)")
 
     def _write_grades(self) -> None:
-        """Rewrite grades.csv from memory (re-reading a large results.jsonl would be slow);
+        """Rewrite grades.csv — and the gradebook and feedback files, when the grade run
+        wrote them — from memory (re-reading a large results.jsonl would be slow);
         serialised so two workers never interleave their snapshots."""
         assert self.out is not None
         with self._write_lock:
-            text = grades_csv_with_overrides(list(self.raw.values()), dict(self.overrides))
+            rows = list(self.raw.values())
+            text = grades_csv_with_overrides(rows, dict(self.overrides))
             atomic_write(self.out / GRADES, text)
+            refresh_exports(self.out, rows)
