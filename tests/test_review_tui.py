@@ -491,15 +491,20 @@ def grades_rows(out: Path) -> dict[str, dict[str, str]]:
         return {row["submission"]: row for row in csv.DictReader(f)}
 
 
+async def override_bob(app: ReviewApp, pilot: Any, score: str) -> None:
+    """Give bob (second row, 3/5) the score ``score`` through the override dialog."""
+    await settle(app, pilot)
+    await press(app, pilot, "down", "e")
+    await dialog(app, pilot, EditDialog)
+    await press(app, pilot, *score, "enter")
+    await settle(app, pilot)
+
+
 @sync
 async def test_override_is_appended_to_overrides_jsonl_and_grades_csv(classroom: Path) -> None:
     app = ReviewApp(out=classroom)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
-        await press(app, pilot, "down", "e")  # bob, 3/5
-        await dialog(app, pilot, EditDialog)
-        await press(app, pilot, *"4.5", "enter")
-        await settle(app, pilot)
+        await override_bob(app, pilot, "4.5")
         assert not isinstance(app.screen, EditDialog)
         assert app.results["bob"]["score"] == 4.5
         assert app.results["bob"]["override"]["original_score"] == 3.0
@@ -523,11 +528,7 @@ async def test_an_override_also_rewrites_the_gradebook_and_feedback_of_a_grade_r
     (classroom / "run.json").write_text(json.dumps(run), encoding="utf-8")
     app = ReviewApp(out=classroom)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
-        await press(app, pilot, "down", "e")  # bob, 3/5
-        await dialog(app, pilot, EditDialog)
-        await press(app, pilot, *"4.5", "enter")
-        await settle(app, pilot)
+        await override_bob(app, pilot, "4.5")
     assert "bob,bob,,,4.5,5," in (classroom / "gradebook.csv").read_text(encoding="utf-8")
     assert "from 3 to 4.5" in (classroom / "feedback" / "bob.md").read_text(encoding="utf-8")
 
