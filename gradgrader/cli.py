@@ -299,10 +299,17 @@ def grade(
     """
     from gradgrader import __version__
     from gradgrader.export import FORMS, export_settings, refresh_exports
-    from gradgrader.grading import Grader
+    from gradgrader.grading import Grader, run_fingerprint
     from gradgrader.ingest import open_class
     from gradgrader.render import class_summary, summary_table
-    from gradgrader.results import ResultsWriter, read_results, write_grades, write_run
+    from gradgrader.results import (
+        RESULTS,
+        ResultsWriter,
+        read_results,
+        read_run,
+        write_grades,
+        write_run,
+    )
 
     with _user_errors():
         if cluster is not None:
@@ -337,9 +344,29 @@ def grade(
                     + "\n  ".join(report.problems)
                     + "\nFix the reference or the assignment (see `gradgrader validate`), or pass --skip-validation"
                 )
+        prior = read_run(out) if (out / RESULTS).is_file() else {}
+        if prior.get("assignment") not in (None, spec.name):
+            raise GradgraderError(
+                f"{out} holds results of the assignment {prior['assignment']!r}, not {spec.name!r}: "
+                f"give another --out (or delete {out} to start over)"
+            )
+        fingerprint = run_fingerprint(spec, rub)
         done: dict[str, str] = {}
         if resume:
-            done = {r["submission"]: r.get("sha256", "") for r in read_results(out)}
+            done = {r["submission"]: r.get("sha256", "") for r in read_results(out, everyone=True)}
+            gone = sorted(set(done) - {s.id for s in submissions})
+            if prior.get("fingerprint") not in (None, fingerprint):
+                err.print(
+                    f"the assignment or the rubric changed since {out} was graded: grading every submission again",
+                    style="yellow", highlight=False, markup=False,
+                )
+                done = {}
+            if gone:
+                err.print(
+                    f"{len(gone)} submission(s) graded earlier are no longer in the class and are left out of the grades "
+                    f"(their lines stay in results.jsonl): {', '.join(gone[:10])}{' …' if len(gone) > 10 else ''}",
+                    style="yellow", highlight=False, markup=False,
+                )
         todo = [s for s in submissions if not (s.id in done and done[s.id] == s.digest())]
         kept = len(submissions) - len(todo)
         jobs = jobs or os.cpu_count() or 1
@@ -370,6 +397,8 @@ def grade(
                 "input_kind": cls.kind,
                 "gradgrader": __version__,
                 "export": export_settings(cls.kind, column or spec.name, form, late_column, roster, spec.title),
+                "fingerprint": fingerprint,
+                "submissions": sorted(s.id for s in submissions),
             })
         except OSError as exc:
             if engine is not None:

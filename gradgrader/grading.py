@@ -6,6 +6,7 @@ submission → sandbox (Session) → raw outputs → checks → diagnosis → ru
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import multiprocessing
 import os
 import shutil
@@ -208,6 +209,21 @@ def choose_convention(ctx: CheckContext) -> dict | None:
                 break
     ctx.reference_file = chosen.reference
     return {"name": chosen.name, "label": chosen.label, "matched": matched}
+
+
+def run_fingerprint(assignment: Assignment, rubric: Rubric) -> str:
+    """A digest of everything that decides a score besides the submission: the
+    assignment's files (spec, reference, hooks, feedback, helpers; not its samples) and
+    the rubric's points. ``grade --resume`` grades everyone again when it changes."""
+    h = hashlib.sha256()
+    for item in sorted(rubric.items.values(), key=lambda i: i.check_id):
+        h.update(repr((item.check_id, item.points, item.partial, item.feedback)).encode())
+    root = assignment.root
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if path.is_file() and rel.parts[0] != "samples" and "__pycache__" not in rel.parts:
+            h.update(str(rel).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
 
 
 # The Grader of a forked worker process (multiprocessing needs a module-level target).

@@ -58,8 +58,17 @@ def result_view(result: dict[str, Any], show_passed: bool = True) -> RenderableT
             if not c["passed"] and c.get("feedback"):
                 parts.append(Padding(Text(f"From your TA: {c['feedback']}", style="cyan"), (0, 0, 0, 6)))
     if result.get("output"):
-        lines = result["output"].count("\n") + 1
-        parts.append(Text(f"(your file printed {lines} line{'s' if lines > 1 else ''}; printing is ignored by the grader)", style="dim"))
+        printed = str(result["output"]).rstrip("\n").splitlines()
+        n = len(printed)
+        note = f"(your file printed {n} line{'s' if n != 1 else ''}; printing is ignored by the grader"
+        if result.get("score") != result.get("max_score"):
+            # Not scored, but a warning numpy printed (divide by zero, overflow) is often
+            # the clue to what failed: show the last lines.
+            tail = printed[-4:]
+            parts.append(Text(note + ("; the last ones:)" if n > len(tail) else "; here it is:)"), style="dim"))
+            parts.extend(Padding(Text(line, style="dim"), (0, 0, 0, 2)) for line in tail)
+        else:
+            parts.append(Text(note + ")", style="dim"))
     return Group(*parts)
 
 

@@ -120,13 +120,17 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def read_results(out: Path) -> list[dict[str, Any]]:
+def read_results(out: Path, everyone: bool = False) -> list[dict[str, Any]]:
     """Every complete result line of ``out/results.jsonl`` (a torn last line is skipped).
 
-    A submission graded twice (re-grade after a change) keeps its last line."""
+    A submission graded twice (re-grade after a change) keeps its last line. Only the
+    submissions of the class as it was last graded count (``run.json`` lists them: a
+    student removed from the class folder before a ``--resume`` drops out of the grades,
+    while the lines stay in the file); ``everyone`` returns them all."""
     path = out / RESULTS
     if not path.is_file():
         return []
+    current = None if everyone else read_run(out).get("submissions")
     latest: dict[str, dict[str, Any]] = {}
     with path.open("rb") as f:
         for raw in f:
@@ -139,6 +143,9 @@ def read_results(out: Path) -> list[dict[str, Any]]:
             if isinstance(obj, dict) and isinstance(obj.get("submission"), str):
                 latest.pop(obj["submission"], None)
                 latest[obj["submission"]] = obj
+    if isinstance(current, list):
+        keep = set(current)
+        return [r for sid, r in latest.items() if sid in keep]
     return list(latest.values())
 
 

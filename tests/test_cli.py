@@ -307,6 +307,45 @@ def test_grade_without_resume_starts_a_fresh_results_file(tmp_path):
     assert len(lines(out)) == 1
 
 
+def test_resume_grades_everyone_again_when_the_rubric_changed(tmp_path):
+    folder = make_class(tmp_path / "class", ["correct-vectorized", "sign-flipped"])
+    out = tmp_path / "out"
+    assert run("grade", folder, "-a", "softmax", "--out", out, "--skip-validation", WEAK_OK).exit_code == 0
+    rubric = tmp_path / "rubric.toml"
+    text = (SOFTMAX.parent.parent / "rubrics" / "softmax.toml").read_text(encoding="utf-8")
+    rubric.write_text(text.replace('[checks."softmax_loss.gradient"]\npoints = 1.5', '[checks."softmax_loss.gradient"]\npoints = 5'), encoding="utf-8")
+    result = run("grade", folder, "-a", "softmax", "--out", out, "--resume", "--rubric", rubric, "--skip-validation", WEAK_OK)
+    assert result.exit_code == 0, result.output
+    assert "rubric changed" in result.stderr
+    assert {r["submission"]: r["max_score"] for r in read_results(out)} == {"correct-vectorized": 13.5, "sign-flipped": 13.5}
+    assert "correct-vectorized,13.5,13.5" in (out / "grades.csv").read_text(encoding="utf-8")
+
+
+def test_an_output_folder_of_another_assignment_is_refused(tmp_path):
+    folder = make_class(tmp_path / "class", ["correct-vectorized"])
+    out = tmp_path / "out"
+    assert run("grade", folder, "-a", "softmax", "--out", out, "--skip-validation", WEAK_OK).exit_code == 0
+    gmm_class = tmp_path / "gmm-class"
+    shutil.copytree(SOFTMAX.parent / "gmm" / "samples" / "correct-vectorized", gmm_class / "correct-vectorized")
+    for extra in ((), ("--resume",)):
+        result = run("grade", gmm_class, "-a", "gmm", "--out", out, "--skip-validation", WEAK_OK, *extra)
+        assert result.exit_code == 2 and "holds results of the assignment 'softmax'" in result.stderr
+    assert [r["submission"] for r in read_results(out)] == ["correct-vectorized"]  # untouched
+
+
+def test_a_student_removed_before_a_resume_leaves_the_grades(tmp_path):
+    folder = make_class(tmp_path / "class", ["correct-vectorized", "sign-flipped"])
+    out = tmp_path / "out"
+    assert run("grade", folder, "-a", "softmax", "--out", out, "--skip-validation", WEAK_OK).exit_code == 0
+    shutil.rmtree(folder / "sign-flipped")
+    result = run("grade", folder, "-a", "softmax", "--out", out, "--resume", "--skip-validation", WEAK_OK)
+    assert result.exit_code == 0 and "no longer in the class" in result.stderr
+    assert [r["submission"] for r in read_results(out)] == ["correct-vectorized"]
+    assert "sign-flipped" not in (out / "grades.csv").read_text(encoding="utf-8")
+    assert "sign-flipped" not in (out / "gradebook.csv").read_text(encoding="utf-8")
+    assert len(read_results(out, everyone=True)) == 2  # its line is kept in results.jsonl
+
+
 def test_resume_regrades_only_changed_submissions(tmp_path):
     folder = make_class(
         tmp_path / "class", ["correct-vectorized", "sign-flipped", "mutates-inputs"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -100,11 +101,18 @@ def compare(check: CheckSpec, ctx: CheckContext) -> CheckResult:
 STABILITY_RTOL = 1e-4
 
 
-@check_kind("stability", params={"output", "rtol"}, required={"mistake"})
+@check_kind("stability", params={"output", "rtol", "underflow_mistake", "underflow_cases"}, required={"mistake"})
 def stability(check: CheckSpec, ctx: CheckContext) -> CheckResult:
-    """Finite and right on extreme inputs (huge logits, far points); names the instability."""
+    """Finite and right on extreme inputs (huge logits, far points); names the instability.
+
+    ``underflow_mistake`` with ``underflow_cases``: when the function survives the other
+    extreme cases (no overflow: it subtracts the maximum) and breaks only on these
+    (widely spread inputs), the trouble is an underflow — the log of a probability
+    that became 0 — and that mistake is named instead of ``mistake``."""
     rtol = float(check.params.get("rtol", STABILITY_RTOL))
     mistake = str(check.params["mistake"])
+    underflow = check.params.get("underflow_mistake")
+    underflow_cases = set(check.params.get("underflow_cases", []))
     outputs = _outputs(ctx, check)
     # Wrong on extreme inputs is an instability only if the function is right on
     # ordinary ones (the cases of its other checks): NaN everywhere is plain nan-output,
@@ -119,7 +127,22 @@ def stability(check: CheckSpec, ctx: CheckContext) -> CheckResult:
             result = CaseResult(case, False, result.error, f"{result.message}; {summary}", (mistake,),
                                 Finding(mistake, summary, "", result.finding.error_map if result.finding else None))
         results.append(result)
+    failed = {r.case for r in results if not r.passed}
+    survived = {r.case for r in results if r.passed} - underflow_cases
+    if underflow and failed and failed <= underflow_cases and survived:
+        results = [_renamed(r, mistake, str(underflow)) for r in results]
     return summarise(check, results, _passed_message(results, "finite and correct on extreme inputs"))
+
+
+def _renamed(result: CaseResult, old: str, new: str) -> CaseResult:
+    """``result`` with the mistake ``old`` named ``new`` (message, ids and finding)."""
+    if old not in result.mistakes:
+        return result
+    finding = result.finding
+    if finding is not None and finding.mistake == old:
+        finding = dataclasses.replace(finding, mistake=new, summary=finding.summary.replace(old, new))
+    mistakes = tuple(new if m == old else m for m in result.mistakes)
+    return dataclasses.replace(result, message=result.message.replace(old, new), mistakes=mistakes, finding=finding)
 
 
 def _ordinary_status(ctx: CheckContext, check: CheckSpec, outputs: list[str]) -> str:

@@ -480,6 +480,7 @@ class Sandbox:
             self.close_zygote()
             raise SandboxError(f"the sandbox could not start a process: {exc}") from None
         proc = StudentProcess(self, pid, sock, out_fd, output_cap, limits.max_output_bytes)
+        proc.staged_prefix = str(staged.parent if staged_folder is None else staged_folder) + os.sep
         proc.cpu_limit = max(1, int(limits.cpu_s))
         proc._await_load(load_timeout)
         return proc
@@ -526,6 +527,7 @@ class StudentProcess:
         self._max_elements = max(1, max_out)  # bytes bound elements (a bool is one byte)
         self.exit: ExitInfo | None = None
         self.load = LoadReport(False)
+        self.staged_prefix = ""  # the staged copy's folder, as the student's process sees it
 
     # -- lifecycle
 
@@ -569,8 +571,10 @@ class StudentProcess:
         return self._reap()
 
     def output(self) -> str:
-        """The captured stdout/stderr so far (first bytes only), for display, never for scoring."""
-        return self._drain.text()
+        """The captured stdout/stderr so far (first bytes only), for display, never for
+        scoring; the sandbox's staging folder is cut from paths (``softmax.py:27: …``)."""
+        text = self._drain.text()
+        return text.replace(self.staged_prefix, "") if self.staged_prefix else text
 
     @property
     def output_kept(self) -> int:
