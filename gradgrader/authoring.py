@@ -4,6 +4,7 @@ validate an assignment before anyone is graded, scaffold a new assignment."""
 from __future__ import annotations
 
 import ast
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,8 +24,13 @@ from gradgrader.spec import Assignment, load_assignment, shipped_assignments
 # ----------------------------------------------------------------- which assignment?
 
 
+_DEF = re.compile(r"^(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
+
+
 def _defined_functions(path: Path) -> set[str]:
-    """Top-level function names of a Python file or notebook, read with ast (never executed)."""
+    """Top-level function names of a Python file or notebook, read with ast (never
+    executed); a file that does not parse (a syntax error the check will report) is
+    read line by line for ``def name(`` at the start of a line instead."""
     try:
         if path.suffix == ".ipynb":
             from gradgrader.ingest.notebook import notebook_module
@@ -32,9 +38,12 @@ def _defined_functions(path: Path) -> set[str]:
             source = notebook_module(path, path.with_suffix(".py").name).source
         else:
             source = path.read_text(encoding="utf-8", errors="replace")
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, OSError, SubmissionError):
+    except (ValueError, OSError, SubmissionError):
         return set()
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set(_DEF.findall(source))
     return {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
 
 
@@ -190,7 +199,7 @@ def scaffold(name: str, parent: Path) -> Path:
     """Write a new assignment folder ``parent/name`` that already grades (a worked
     least-squares example with reference, starter, hooks, feedback, rubric, samples)."""
     module = "".join(c if c.isalnum() else "_" for c in name).strip("_").lower()
-    if not module or module[0].isdigit():
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", name):
         raise ConfigError(f"{name!r} cannot name an assignment: use letters, digits, - and _ (starting with a letter)")
     target = parent / name
     if target.exists():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 import time
 from contextlib import contextmanager
@@ -487,7 +488,10 @@ def init(
     with _user_errors():
         spec = load_assignment(assignment)
         target = write_starter(spec, folder, force)
-    typer.echo(f"wrote {target}: implement its functions, then run `gradgrader check {target}`")
+    typer.echo(
+        f"wrote {target}: implement its functions, then run "
+        f"`gradgrader check {shlex.quote(str(target))} --assignment {shlex.quote(assignment)}`"
+    )
 
 
 @app.command()
@@ -528,9 +532,10 @@ def new_assignment(
 
     with _user_errors():
         target = scaffold(name, parent)
+    q = shlex.quote
     typer.echo(
-        f"created {target}\n  gradgrader validate {target}\n"
-        f"  gradgrader grade {target / 'samples'} --assignment {target} --out out/{name}"
+        f"created {target}\n  gradgrader validate {q(str(target))}\n"
+        f"  gradgrader grade {q(str(target / 'samples'))} --assignment {q(str(target))} --out {q('out/' + target.name)}"
     )
 
 
@@ -544,10 +549,15 @@ def pack(
     The public checks replay recorded expected values, so students can check offline.
     """
     from gradgrader.pack import make_pack
+    from gradgrader.spec import load_assignment
 
     with _user_errors():
         target = make_pack(assignment, out)
-    typer.echo(f"wrote the student pack {target}; students run: gradgrader check softmax.py --assignment {target}")
+        filename = load_assignment(target).filename
+    typer.echo(
+        f"wrote the student pack {target}; students run: "
+        f"gradgrader check {shlex.quote(filename)} --assignment {shlex.quote(str(target))}"
+    )
 
 
 @app.command()

@@ -62,12 +62,19 @@ def _load(path: Path, label: str, helpers: dict[str, ModuleType] | None = None) 
             spec.loader.exec_module(module)
     except Exception as exc:
         del sys.modules[name]
-        last = traceback.extract_tb(exc.__traceback__)[-1]
         raise ConfigError(
-            f"{path}: the course's {label} fails to import: {type(exc).__name__}: {exc} "
-            f"(line {last.lineno})"
+            f"{path}: the course's {label} fails to import: {type(exc).__name__}: {exc}{_where(exc, path)}"
         ) from None
     return module
+
+
+def _where(exc: BaseException, path: Path) -> str:
+    """`` (line N)`` of ``path`` where ``exc`` happened: a syntax error says it itself;
+    otherwise the innermost frame in that file (not importlib's)."""
+    if isinstance(exc, SyntaxError):
+        return ""  # its message already names the file and line
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).resolve() == path.resolve()]
+    return f" (line {frames[-1].lineno})" if frames else ""
 
 
 def _helper(assignment: Assignment, module_name: str) -> ModuleType:

@@ -27,13 +27,14 @@ from pathlib import Path
 from gradgrader import __version__
 from gradgrader.checks import run_check
 from gradgrader.checks.base import CheckContext, CheckResult, Course
+from gradgrader.hints import RUNTIME_FEEDBACK
 from gradgrader.ingest import Submission
 from gradgrader.results import CheckRecord, Result
 from gradgrader.rubric import Rubric
 from gradgrader.sandbox import ChildLimits, Sandbox, Session
 from gradgrader.sandbox.layers import Isolation, probe
 from gradgrader.sandbox.runner import Problem, StagingError, new_run_dir, scratch_home
-from gradgrader.spec import Assignment, CheckSpec, data_roots
+from gradgrader.spec import Assignment, CheckSpec, Feedback, data_roots
 
 
 def _feedback(assignment: Assignment, spec: CheckSpec, check: CheckResult) -> dict | None:
@@ -44,15 +45,17 @@ def _feedback(assignment: Assignment, spec: CheckSpec, check: CheckResult) -> di
         return None
     out = check.finding.to_json() if check.finding is not None else {}
     mistake = (check.finding.mistake if check.finding is not None else None) or (check.mistakes[0] if check.mistakes else None)
+    runtime = mistake in RUNTIME_FEEDBACK
     if mistake:
         out["mistake"] = mistake
-        fb = assignment.feedback.get(mistake)
+        fb = assignment.feedback.get(mistake) or (Feedback(*RUNTIME_FEEDBACK[mistake]) if runtime else None)
         if fb is not None:
             out["title"] = fb.title
             out["explanation"] = fb.explanation
             if fb.next_step:
                 out["next_step"] = fb.next_step
-    if "next_step" not in out and spec.next_step:
+    if "next_step" not in out and spec.next_step and not runtime:
+        # The check's next step is about the math: not for code that did not run.
         out["next_step"] = spec.next_step
     return out or None
 

@@ -48,3 +48,52 @@ def hint_for(exc_type: str, message: str) -> str:
         if (wanted is None or wanted == exc_type) and pattern.search(message):
             return hint
     return ""
+
+
+# What a student reads when a function could not be checked at all (SPEC §4's runtime
+# ids). These are about the code running, not about the math, so the check's own next
+# step (a hint about the derivation) would mislead: an assignment's feedback.toml may
+# still override any of them.
+RUNTIME_FEEDBACK: dict[str, tuple[str, str, str]] = {
+    "timeout": (
+        "Did not finish in time",
+        "The grader stops a call that runs past its time limit. An endless loop (a while "
+        "loop whose condition never changes) or Python loops over large arrays are the "
+        "usual causes.",
+        "Call the function yourself on an input of the size the message names and time it; "
+        "replace loops over samples with numpy operations if it is slow.",
+    ),
+    "wrong-shape": (
+        "Wrong shape",
+        "The numbers are compared only when the result has the shape the assignment asks "
+        "for; broadcasting or a missing reshape often adds or drops an axis of length 1.",
+        "Print the shape of what you return and compare it with the shape in the message.",
+    ),
+    "wrong-type": (
+        "Not an array of numbers",
+        "The grader reads back numbers only: a numpy array, a list of numbers or a float.",
+        "Return np.asarray(...) of floats (not None, a string, or an object).",
+    ),
+    "crashed": (
+        "The process stopped",
+        "Your code ended the process that ran it: exit() or sys.exit(), os._exit, a crash "
+        "inside a C extension, or a limit of the sandbox (the message says which).",
+        "Remove exit() calls and run the function yourself on the input the message names.",
+    ),
+    "memory-limit": (
+        "Used too much memory",
+        "The function allocated more memory than the grader allows, usually an N × N (or "
+        "larger) intermediate array where an N × K one would do.",
+        "Look for np.outer, broadcasting of two long vectors, or lists that grow in a loop.",
+    ),
+    "not-implemented": (
+        "Not written yet",
+        "The function is missing, or it still raises NotImplementedError as in the starter.",
+        "Write the function's body (keep its name and arguments exactly as in the starter).",
+    ),
+    "wrong-signature": (
+        "Wrong arguments",
+        "The grader calls each function with the arguments the assignment lists, in order.",
+        "Give the function exactly the parameters of the starter's signature.",
+    ),
+}

@@ -107,9 +107,20 @@ def summary_table(results: Iterable[dict[str, Any]]) -> Table:
             Text(r["submission"]),
             Text(_score(r["score"], r["max_score"]), style="green" if full else "yellow"),
             Text(r["status"], style="red" if r["status"] == "error" else ""),
-            Text(", ".join(r.get("mistakes", [])) or ("" if r["status"] == "graded" else (r.get("message", "")[:60]))),
+            Text(", ".join(r.get("mistakes", [])) or _short(r)),
         )
     return table
+
+
+def _short(r: dict[str, Any], width: int = 60) -> str:
+    """A result without mistake ids, in a few words: why it could not be graded (cut at
+    a word, with an ellipsis), or that its failures match no known mistake."""
+    if r["status"] == "graded":
+        return "" if r["score"] >= r["max_score"] - 1e-9 else "(no known mistake)"
+    message = " ".join(str(r.get("message", "")).split())
+    if len(message) <= width:
+        return message
+    return message[:width].rsplit(" ", 1)[0] + " …"
 
 
 def class_summary(results: list[dict[str, Any]]) -> Text:
@@ -120,7 +131,7 @@ def class_summary(results: list[dict[str, Any]]) -> Text:
     if scores:
         mean = sum(scores) / len(scores)
         median = scores[len(scores) // 2] if len(scores) % 2 else (scores[len(scores) // 2 - 1] + scores[len(scores) // 2]) / 2
-        text.append(f"; mean {mean:.2f}, median {median:.2f} of {results[0]['max_score']:g}")
+        text.append(f"; mean {mean:.2f}, median {median:.2f} of {results[0]['max_score']:g} (graded submissions)")
     common = Counter(m for r in results for m in r.get("mistakes", [])).most_common(5)
     if common:
         text.append("\nmost common mistakes: " + ", ".join(f"{m} ({n})" for m, n in common))

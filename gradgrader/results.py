@@ -9,6 +9,7 @@ is always rewritten whole, atomically (write a temporary file, then rename).
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import os
@@ -178,9 +179,26 @@ class ResultsWriter:
         self._f.close()
 
 
+@functools.lru_cache(maxsize=1)
+def _umask() -> int:
+    """The process's umask, read without changing it (os.umask would, for a moment,
+    for every thread): from /proc on Linux, else the usual 022."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
+
+
 def atomic_write(path: Path, text: str) -> None:
+    """Write ``path`` all at once (a reader sees the old file or the new one), with the
+    permissions an ordinary new file gets (mkstemp's are owner-only)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
             f.flush()

@@ -110,3 +110,128 @@ def test_a_failing_course_hook_is_flagged_for_the_ta_and_loses_no_result(tmp_pat
     training = next(c for c in line["checks"] if c["id"] == "softmax_loss.training")
     assert training["mistakes"] == ["grader-error"] and "not in your code" in training["message"]
     assert sum(c["passed"] for c in line["checks"]) == len(line["checks"]) - 1
+
+
+# ----------------------------------------------------------------- feedback a student reads
+
+SOFTMAX_SAMPLES = Path(__file__).resolve().parents[1] / "assignments" / "softmax" / "samples"
+
+
+def _check_json(path: Path, *args: str) -> dict:
+    import json
+
+    result = CliRunner().invoke(app, ["check", str(path), "--json", *args])
+    return json.loads(result.stdout)
+
+
+def test_code_that_did_not_run_gets_runtime_advice_not_the_math_hint(tmp_path: Path) -> None:
+    """A time-out is explained as a time-out; the check's next step about the derivation
+    (here: compare J with diag(s) − s sᵀ) is not shown for code that never returned."""
+    source = (SOFTMAX_SAMPLES / "correct-vectorized" / "softmax.py").read_text()
+    source = source.replace("def softmax_jacobian(z):", "def softmax_jacobian(z):\n    while True:\n        pass\n", 1)
+    (tmp_path / "softmax.py").write_text(source)
+    assignment = tmp_path / "course"
+    shutil.copytree(SOFTMAX_SAMPLES.parent, assignment, ignore=shutil.ignore_patterns("samples"))
+    toml = assignment / "assignment.toml"
+    toml.write_text(toml.read_text().replace("timeout = 10.0", "timeout = 1.0"))
+    result = _check_json(tmp_path / "softmax.py", "-a", str(assignment))
+    check = next(c for c in result["checks"] if c["id"] == "softmax_jacobian.value")
+    assert check["diagnosis"]["mistake"] == "timeout"
+    assert check["diagnosis"]["title"] == "Did not finish in time"
+    assert "diag(s)" not in check["diagnosis"].get("next_step", "")
+
+
+def test_a_file_with_a_syntax_error_is_still_matched_to_its_assignment() -> None:
+    result = CliRunner().invoke(app, ["check", str(SOFTMAX_SAMPLES / "syntax-error" / "softmax.py")])
+    assert "cannot tell which assignment" not in result.output
+    assert "assignment: softmax" in result.stderr and "syntax error on line 19" in result.stdout
+
+
+def test_a_missing_function_is_reported_in_the_students_own_file_name(tmp_path: Path) -> None:
+    (tmp_path / "empty.py").write_text("import numpy as np\n")
+    result = _check_json(tmp_path / "empty.py", "-a", "softmax")
+    assert "not defined in empty.py" in result["checks"][0]["message"]
+
+
+def test_a_wrong_shape_message_reads_as_a_sentence() -> None:
+    result = _check_json(SOFTMAX_SAMPLES / "wrong-shape" / "softmax.py", "-a", "softmax")
+    check = next(c for c in result["checks"] if c["id"] == "log_partition_grad.value")
+    assert "log_partition_grad returned a numpy.ndarray of shape (1, 4); expected shape (4,)" in check["message"]
+
+
+def test_printed_warnings_of_a_failing_file_are_shown_with_its_own_file_name() -> None:
+    result = CliRunner().invoke(app, ["check", str(SOFTMAX_SAMPLES / "log-of-softmax" / "softmax.py"), "-a", "softmax"])
+    assert "your file printed 2 lines" in result.stdout
+    assert "softmax.py:" in result.stdout and "RuntimeWarning: divide by zero" in result.stdout
+    assert "/stage/" not in result.stdout and "gradgrader-" not in result.stdout
+
+
+def test_follow_up_commands_name_the_assignment_and_its_file(tmp_path: Path) -> None:
+    runner = CliRunner()
+    made = runner.invoke(app, ["new-assignment", "linreg", "--dir", str(tmp_path)])
+    assert made.exit_code == 0, made.output
+    packed = runner.invoke(app, ["pack", str(tmp_path / "linreg"), "--out", str(tmp_path / "pack")])
+    assert packed.exit_code == 0, packed.output
+    assert "gradgrader check linreg.py --assignment" in packed.stdout
+    started = runner.invoke(app, ["init", "softmax", "--dir", str(tmp_path / "hw")])
+    assert "--assignment softmax" in started.stdout
+    refused = runner.invoke(app, ["new-assignment", "../evil", "--dir", str(tmp_path)])
+    assert refused.exit_code != 0 and not (tmp_path.parent / "evil").exists()
+
+
+@pytest.mark.parametrize(
+    "bad, where",
+    [("def broken(:\n", "line 1"), ("import numpy as np\n\nx = 1 / 0\n", "(line 3)")],
+    ids=["syntax-error", "exception"],
+)
+def test_a_reference_that_fails_to_import_names_its_own_line(tmp_path: Path, bad: str, where: str) -> None:
+    from gradgrader.course import reference_module
+    from gradgrader.errors import ConfigError
+
+    course = tmp_path / "course"
+    shutil.copytree(SOFTMAX_SAMPLES.parent, course, ignore=shutil.ignore_patterns("samples"))
+    (course / "reference.py").write_text(bad)
+    with pytest.raises(ConfigError) as info:
+        reference_module(load_assignment(course))
+    assert where in str(info.value) and "importlib" not in str(info.value)
+
+
+def test_a_file_uploaded_with_an_upper_case_extension_is_graded(tmp_path: Path) -> None:
+    (tmp_path / "class" / "yan").mkdir(parents=True)
+    shutil.copyfile(SOFTMAX_SAMPLES / "correct-vectorized" / "softmax.py", tmp_path / "class" / "yan" / "Softmax.PY")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["grade", str(tmp_path / "class"), "-a", "softmax", "-o", str(out), "--skip-validation", "--allow-weak-sandbox"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "yan,10,10,graded," in (out / "grades.csv").read_text()
+
+
+def test_files_written_for_the_ta_are_readable_like_any_new_file(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from gradgrader.results import atomic_write
+
+    atomic_write(tmp_path / "grades.csv", "x\n")
+    mode = stat.S_IMODE((tmp_path / "grades.csv").stat().st_mode)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert mode == 0o666 & ~mask
+
+
+def test_the_class_summary_says_its_mean_is_over_graded_submissions() -> None:
+    from gradgrader.render import class_summary, summary_table
+
+    results = [
+        {"submission": "a", "status": "graded", "score": 4.0, "max_score": 10.0, "mistakes": []},
+        {"submission": "b", "status": "error", "score": 0.0, "max_score": 10.0, "mistakes": [],
+         "message": "softmax.py fails when it is imported: raised FileNotFoundError: [Errno 2] No such file or directory: 'data.npy'"},
+    ]
+    assert "mean 4.00, median 4.00 of 10 (graded submissions)" in class_summary(results).plain
+    from rich.console import Console
+
+    console = Console(width=200, record=True)
+    console.print(summary_table(results))
+    text = console.export_text()
+    assert "(no known mistake)" in text and "FileNotFoundError: …" not in text and " …" in text

@@ -267,7 +267,7 @@ class CheckContext:
         """A Failure if ``function`` is missing or cannot take the assignment's arguments."""
         fn = self.assignment.functions[function]
         info = self.session.load.functions.get(function)
-        filename = self.assignment.filename
+        filename = getattr(self.session.path, "name", "") or self.assignment.filename  # the file as the student named it
         if not isinstance(info, dict) or not info.get("defined"):
             return Failure(("not-implemented",), f"{fn.name} is not defined in {filename}: write {fn.signature}")
         if not info.get("callable"):
@@ -323,7 +323,7 @@ class CheckContext:
                 return Failure(("wrong-shape",), f"{fn.name}'s return value is unusable: {msg}")
             expected = spec.resolve(dims)
             if value.shape != expected and (need is None or spec.name in need):
-                what = spec.name if len(fn.outputs) > 1 else "it"
+                what = f"{spec.name} " if len(fn.outputs) > 1 else ""
                 mistake = "wrong-shape"
                 if value.ndim == 2 and value.shape[::-1] == expected:
                     # Name a transposed layout only when the numbers really are the transpose.
@@ -334,7 +334,9 @@ class CheckContext:
                         mistake = "transposed"
                 return Failure(
                     (mistake,),
-                    f"{fn.name} returned {what} with {shape_text(value.shape)} ({kind}); expected {shape_text(expected)}",
+                    f"{fn.name} returned {what}"
+                    + (f"a single number ({kind})" if value.shape == () else f"a {kind} of {shape_text(value.shape)}")
+                    + f"; expected {shape_text(expected)}",
                     output=spec.name,
                     value=value,
                 )

@@ -91,7 +91,7 @@ def _unwrap(root: Path) -> Path:
             break
         inner = entries[0]
         inside = visible(inner)
-        holds_code = any(p.is_file() and p.suffix in GRADABLE for p in inside)
+        holds_code = any(p.is_file() and p.suffix.lower() in GRADABLE for p in inside)
         folders = [p for p in inside if p.is_dir()]
         if detect(inner) != "folder" or (not holds_code and len(folders) >= 2):
             root = inner

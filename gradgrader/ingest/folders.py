@@ -22,7 +22,7 @@ def gradable_files(folder: Path) -> list[Path]:
     for p in folder.rglob("*"):
         rel = p.relative_to(folder).parts
         hidden = set(rel) & IGNORED_DIRS or any(part.startswith(".") for part in rel)
-        if p.suffix in GRADABLE and p.is_file() and not p.is_symlink() and not hidden:
+        if p.suffix.lower() in GRADABLE and p.is_file() and not p.is_symlink() and not hidden:
             found.append(p)
     return sorted(found)
 
@@ -37,7 +37,7 @@ def pick_file(folder: Path, filename: str) -> tuple[Path | None, str]:
             return folder / name, ""
     files = gradable_files(folder)
     for name in (filename, notebook):
-        matches = [p for p in files if p.name == name]
+        matches = [p for p in files if p.name.lower() == name.lower()]  # Softmax.PY counts
         if len(matches) == 1:
             return matches[0], ""
     if len(files) == 1:
@@ -76,7 +76,7 @@ def make_submission(
 ) -> Submission:
     """The submission for a picked file (:func:`pick_file`); a notebook is converted into
     ``cache`` (default: the user's cache folder)."""
-    if path is not None and path.suffix == ".ipynb":
+    if path is not None and path.suffix.lower() == ".ipynb":
         return notebook_submission(sid, path, folder, cache or default_cache(), extra, filename)
     return Submission(sid, path, folder, problem, dict(extra or {}))
 
@@ -106,7 +106,7 @@ def discover(root: Path, filename: str, cache: Path | None = None) -> list[Submi
             continue
         if entry.is_dir():
             found.append(submission_in(entry.name, entry, filename, cache))
-        elif entry.suffix in GRADABLE and entry.is_file():
+        elif entry.suffix.lower() in GRADABLE and entry.is_file():
             found.append(file_submission(entry.stem, entry, filename, cache))
     ids = [s.id for s in found]
     dupes = sorted({i for i in ids if ids.count(i) > 1})

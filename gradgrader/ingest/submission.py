@@ -65,7 +65,7 @@ class Submission:
         # Ids come from folder and file names a student chose: make them printable text
         # (no terminal escapes, no undecodable bytes) before anything shows or stores them.
         object.__setattr__(self, "id", printable_id(self.id))
-        if self.path is not None and self.path.suffix == ".ipynb" and self.notebook is None:
+        if self.path is not None and self.path.suffix.lower() == ".ipynb" and self.notebook is None:
             made = notebook_submission(self.id, self.path, self.folder, default_cache(), self.extra)
             for f in dataclasses.fields(self):
                 object.__setattr__(self, f.name, getattr(made, f.name))

@@ -161,6 +161,13 @@ def _problem(info: Any) -> Problem:
     )
 
 
+def _importable(name: str) -> str:
+    """The staged name of the graded file: ``Softmax.PY`` as ``Softmax.py`` (Python
+    imports only the lower-case suffix)."""
+    stem, dot, suffix = name.rpartition(".")
+    return f"{stem}.py" if dot and suffix.lower() == "py" else name
+
+
 def _regular(path: Path) -> bool:
     try:
         return stat.S_ISREG(os.lstat(path).st_mode)
@@ -401,7 +408,7 @@ class Sandbox:
         if not _regular(path):
             raise StagingError(f"{path.name} is not a regular file (a link or a special file): it cannot be graded")
         if folder is None:
-            dest = target / path.name
+            dest = target / _importable(path.name)
             _copy_regular(path, dest)
             return dest, None
         work = target / "work"
@@ -411,11 +418,12 @@ class Sandbox:
             size = src.lstat().st_size
             if src != path and (copied + size > STAGE_CAP):
                 continue
-            dest = work / rel
+            dest = work / (rel.with_name(_importable(rel.name)) if src == path else rel)
             dest.parent.mkdir(parents=True, exist_ok=True)
             _copy_regular(src, dest)
             copied += size
-        return work / path.relative_to(folder), work
+        graded = path.relative_to(folder)
+        return work / graded.with_name(_importable(graded.name)), work
 
     def _stage_helpers(self, helpers: list[Path]) -> Path | None:
         """Copy the course's helper modules and data files (e.g. ``common.py``) into a
