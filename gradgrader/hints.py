@@ -88,7 +88,8 @@ RUNTIME_FEEDBACK: dict[str, tuple[str, str, str]] = {
     ),
     "not-implemented": (
         "Not written yet",
-        "The function is missing, or it still raises NotImplementedError as in the starter.",
+        "The function is missing, still raises NotImplementedError as in the starter, or "
+        "returns the starter's placeholder (zeros).",
         "Write the function's body (keep its name and arguments exactly as in the starter).",
     ),
     "wrong-signature": (

@@ -235,3 +235,13 @@ def test_the_class_summary_says_its_mean_is_over_graded_submissions() -> None:
     console.print(summary_table(results))
     text = console.export_text()
     assert "(no known mistake)" in text and "FileNotFoundError: …" not in text and " …" in text
+
+
+def test_a_starter_that_returns_zeros_is_not_implemented_on_every_check() -> None:
+    """CS231n's starter returns loss 0.0 and dW = 0: every check says so, instead of a
+    relative error of 1 and a term decomposition with every coefficient 0."""
+    starter = Path(__file__).resolve().parents[1] / "assignments" / "cs231n-softmax" / "samples" / "starter"
+    result = _check_json(starter, "-a", "cs231n-softmax")
+    for check in result["checks"]:
+        assert check["mistakes"] == ["not-implemented"], check["id"]
+        assert "× 0" not in check["message"], check["id"]

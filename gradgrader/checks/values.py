@@ -56,6 +56,13 @@ def compare_case(ctx: CheckContext, check: CheckSpec, case: str, rtol: float, ou
     got = ctx.student(fn, args, dims, need=outputs)
     if isinstance(got, Failure):
         return failure_case(ctx, check, case, got, args, ref)
+    if all(np.all(got[n] == 0) for n in outputs) and any(np.any(ref[n] != 0) for n in outputs):
+        # Exactly zero where the answer is not: nothing computed yet (a starter that
+        # returns 0.0 and np.zeros_like(W)), not a derivation to diagnose term by term.
+        signature = ctx.assignment.functions[fn].signature
+        summary = f"{fn} returns only zeros on {case_label(ctx, case, args)}: nothing is computed yet (the starter's placeholder?)"
+        return CaseResult(case, False, 1.0, f"{summary} — write {signature}", ("not-implemented",),
+                          Finding("not-implemented", "returns only zeros", "", None))
     worst = 0.0
     for name in outputs:
         s, r = got[name], ref[name]
