@@ -148,6 +148,11 @@ def check(
                 from gradgrader.render import result_view
 
                 console.print(result_view(json.loads(dumps(result)), show_passed=not failed_only))
+                from gradgrader.pack import pack_note
+
+                note = pack_note(spec.root)
+                if note:
+                    console.print(f"({note})", style="dim", markup=False)
             if not watch:
                 break
             err.print(f"watching {watched} — save it to check again, Ctrl-C to stop", style="dim", highlight=False, markup=False)
@@ -331,6 +336,14 @@ def grade(
             err.print(f"  ... and {len(cls.skipped) - 10} more skipped", style="dim", highlight=False, markup=False)
         for warning in cls.warnings:
             err.print(f"warning: {warning}", style="yellow", highlight=False, markup=False)
+        from gradgrader.pack import pack_note
+
+        note = pack_note(spec.root)
+        if note:
+            err.print(
+                f"warning: {spec.root} is a {note}. For the course's grades, grade with the course's own assignment.",
+                style="yellow", highlight=False, markup=False,
+            )
         # On a cluster the workers' sandboxes grade (each worker refuses a weak one itself).
         iso = _isolation(allow_weak, strict=cluster is None)
         from gradgrader.pack import is_pack

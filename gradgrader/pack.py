@@ -25,6 +25,7 @@ import numpy as np
 from gradgrader.errors import ConfigError
 
 INDEX = "expected.json"
+PACK_INFO = "pack.json"
 ARRAYS = "expected.npz"
 
 
@@ -187,4 +188,31 @@ def make_pack(assignment_name: str, out: Path) -> Path:
             lines.append("")
         (out / "rubric.toml").write_text("\n".join(lines), encoding="utf-8")
     save_table(course.recording, out)
+    left_out = [f"{cid} (runs course code on your answers)" for cid in sorted(drop)]
+    if hidden:
+        left_out.append(f"the hidden case{'s' if len(hidden) > 1 else ''} of the other checks")
+    from gradgrader.rubric import resolve_rubric
+
+    course_items = resolve_rubric(original).items
+    course_max = sum(i.points for i in course_items.values())
+    pack_max = sum(i.points for cid, i in course_items.items() if cid not in drop)
+    (out / PACK_INFO).write_text(
+        json.dumps({"assignment": assignment.name, "course_max_score": course_max, "max_score": pack_max, "left_out": left_out}, indent=2,
+                   ensure_ascii=False) + "\n",
+        encoding="utf-8",
+    )
     return out
+
+
+def pack_note(root: Path) -> str | None:
+    """What a student (or a TA who picked the pack by mistake) should know about grading
+    with the pack at ``root``: its scale and what only the course grades."""
+    try:
+        info = json.loads((root / PACK_INFO).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None if not is_pack(root) else "this is a student pack: some checks run only on the course's side"
+    left = "; ".join(str(x) for x in info.get("left_out", [])) or "nothing"
+    scale = ""
+    if isinstance(info.get("course_max_score"), (int, float)) and isinstance(info.get("max_score"), (int, float)):
+        scale = f"graded out of {info['max_score']:g} here, out of {info['course_max_score']:g} by the course; "
+    return f"student pack: {scale}only the course grades {left}"

@@ -121,3 +121,16 @@ def test_an_assignment_with_two_conventions_packs_and_each_convention_grades_as_
     assert {"full", "half"} <= conventions
     assert packed["correct-2016"]["score"] == packed["correct-2016"]["max_score"]
     assert packed["correct-2017"]["score"] == packed["correct-2017"]["max_score"]
+
+
+def test_a_pack_says_its_scale_and_what_only_the_course_grades(pack: Path, tmp_path: Path) -> None:
+    sample = SOFTMAX / "samples" / "correct-vectorized" / "softmax.py"
+    checked = CliRunner().invoke(app, ["check", str(sample), "-a", str(pack)])
+    assert "graded out of 9.5 here, out of 10 by the course" in checked.stdout
+    assert "softmax_loss.training" in checked.stdout
+    cls = tmp_path / "class" / "alice"
+    cls.mkdir(parents=True)
+    (cls / "softmax.py").write_text(sample.read_text())
+    graded = CliRunner().invoke(app, ["grade", str(tmp_path / "class"), "-a", str(pack), "-o", str(tmp_path / "out"),
+                                      "--allow-weak-sandbox"])
+    assert graded.exit_code == 0 and "is a student pack" in graded.stderr and "course's own assignment" in graded.stderr
