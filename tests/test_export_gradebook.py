@@ -145,3 +145,13 @@ def test_feedback_files_are_named_safely_and_stale_ones_removed(tmp_path):
 def test_escape_and_file_name():
     assert escape("a|b*c") == r"a\|b\*c"
     assert file_name("../../etc/passwd") == "etc_passwd" and file_name("") == "submission"
+
+
+def test_late_is_left_empty_where_the_source_does_not_say() -> None:
+    rows = [
+        {"submission": "a", "score": 1.0, "max_score": 1.0, "status": "graded", "mistakes": [], "late": True},
+        {"submission": "b", "score": 1.0, "max_score": 1.0, "status": "graded", "mistakes": [], "late": False},
+        {"submission": "c", "score": 1.0, "max_score": 1.0, "status": "graded", "mistakes": []},  # Moodle, a folder
+    ]
+    late = {r["submission"]: r["late"] for r in csv.DictReader(io.StringIO(gradebook_csv(rows, "plain", "HW")))}
+    assert late == {"a": "yes", "b": "no", "c": ""}

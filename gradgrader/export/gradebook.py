@@ -99,6 +99,13 @@ def _late(r: Mapping[str, Any]) -> bool:
     return r.get("late") is True
 
 
+def _late_cell(r: Mapping[str, Any]) -> str:
+    """yes/no where the submission's source says (Canvas names late files), empty where
+    it does not know (a plain folder, Moodle's export)."""
+    late = r.get("late")
+    return "yes" if late is True else "no" if late is False else ""
+
+
 def summary_line(r: Mapping[str, Any]) -> str:
     """One line about a result, for a gradebook's comment column."""
     score = f"{number(r.get('score'))}/{number(r.get('max_score'))}"
@@ -220,7 +227,7 @@ def plain_csv(results: Iterable[Mapping[str, Any]]) -> str:
                     number(r.get("score")),
                     number(r.get("max_score")),
                     r.get("status", ""),
-                    "yes" if _late(r) else "no",
+                    _late_cell(r),
                     " ".join(r.get("mistakes", [])),
                 ]
             )
