@@ -336,6 +336,12 @@ def grade(
             err.print(f"  ... and {len(cls.skipped) - 10} more skipped", style="dim", highlight=False, markup=False)
         for warning in cls.warnings:
             err.print(f"warning: {warning}", style="yellow", highlight=False, markup=False)
+        if form == "canvas" and cls.kind != "canvas" and roster is None:
+            err.print(
+                "warning: --gradebook canvas from a class that is not a Canvas download: the gradebook's ID "
+                "column stays empty and Canvas cannot match the rows; pass --roster (Canvas's gradebook export)",
+                style="yellow", highlight=False, markup=False,
+            )
         from gradgrader.pack import pack_note
 
         note = pack_note(spec.root)

@@ -245,3 +245,18 @@ def test_a_starter_that_returns_zeros_is_not_implemented_on_every_check() -> Non
     for check in result["checks"]:
         assert check["mistakes"] == ["not-implemented"], check["id"]
         assert "× 0" not in check["message"], check["id"]
+
+
+def test_a_damaged_zip_is_called_damaged(tmp_path: Path) -> None:
+    bad = tmp_path / "submissions.zip"
+    bad.write_bytes(b"PK\x03\x04" + b"\0" * 20)  # the start of a zip, cut off
+    result = CliRunner().invoke(app, ["grade", str(bad), "-a", "softmax", "-o", str(tmp_path / "out"), "--allow-weak-sandbox"])
+    assert result.exit_code == 2 and "cannot be read (damaged or not fully downloaded?)" in result.stderr
+
+
+def test_a_canvas_gradebook_without_canvas_ids_is_warned_about(tmp_path: Path) -> None:
+    (tmp_path / "class" / "alice").mkdir(parents=True)
+    shutil.copyfile(SOFTMAX_SAMPLES / "correct-vectorized" / "softmax.py", tmp_path / "class" / "alice" / "softmax.py")
+    result = CliRunner().invoke(app, ["grade", str(tmp_path / "class"), "-a", "softmax", "-o", str(tmp_path / "out"),
+                                      "--gradebook", "canvas", "--skip-validation", "--allow-weak-sandbox"])
+    assert result.exit_code == 0 and "Canvas cannot match the rows" in result.stderr

@@ -116,6 +116,12 @@ def open_class(
         shutil.rmtree(workdir / sub, ignore_errors=True)
     if path.is_file():
         if not zipfile.is_zipfile(path):
+            with open(path, "rb") as f:
+                looks_zipped = f.read(2) == b"PK" or path.suffix.lower() == ".zip"
+            if looks_zipped:
+                raise SubmissionError(
+                    f"{path}: a zip file that cannot be read (damaged or not fully downloaded?); download it again"
+                )
             raise SubmissionError(
                 f"{path}: neither a folder nor a zip file (give the class folder or the LMS's zip)"
             )
