@@ -28,7 +28,8 @@ def result_view(result: dict[str, Any], show_passed: bool = True) -> RenderableT
     full = result["status"] == "graded" and result["score"] >= result["max_score"] - 1e-9
     head = Text()
     head.append(f"{result['submission']}", style="bold")
-    head.append(f"  ({result['path']}, assignment {result['assignment']})  ", style="dim")
+    shown = result.get("notebook") or result.get("path") or "no file"
+    head.append(f"  ({shown}, assignment {result['assignment']})  ", style="dim")
     head.append(f"score {_score(result['score'], result['max_score'])}", style="bold green" if full else "bold yellow")
     parts.append(head)
     if result["status"] == "error":

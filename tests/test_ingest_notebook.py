@@ -173,3 +173,15 @@ def test_pick_file_takes_the_named_file_else_the_only_one_else_says_why(
     path, why = pick_file(tmp_path, "softmax.py")
     assert (str(path.relative_to(tmp_path)) if path else None) == picked
     assert problem in why and (why == "") == (picked is not None)
+
+
+def test_an_old_notebook_says_its_format_and_what_to_do(tmp_path):
+    import json as _json
+
+    from gradgrader.errors import SubmissionError
+    from gradgrader.ingest.notebook import read_notebook
+
+    old = tmp_path / "softmax.ipynb"
+    old.write_text(_json.dumps({"nbformat": 3, "nbformat_minor": 0, "worksheets": [{"cells": []}], "metadata": {}}))
+    with pytest.raises(SubmissionError, match="format 3; only nbformat 4 .* save it again"):
+        read_notebook(old)

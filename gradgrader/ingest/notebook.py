@@ -148,6 +148,12 @@ def read_notebook(path: Path) -> list[dict]:
         ) from None
     except OSError as exc:
         raise SubmissionError(f"{path.name} cannot be read ({exc.strerror})") from None
+    if isinstance(data, dict) and isinstance(data.get("nbformat"), int) and data["nbformat"] != 4:
+        # nbformat 3 keeps its cells under "worksheets": say which format it is.
+        raise SubmissionError(
+            f"{path.name} is a notebook in format {data['nbformat']!r}; only nbformat 4 (Jupyter 4 and later) "
+            "is read: open it in a current Jupyter and save it again"
+        )
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         raise SubmissionError(f"{path.name} is not a Jupyter notebook (no list of cells)")
     if data.get("nbformat") != 4:
