@@ -55,7 +55,16 @@ def detect_assignment(path: Path) -> tuple[Assignment, str]:
     if not path.exists():
         raise SubmissionError(f"{path}: no such file or folder")
     assignments = [load_assignment(folder) for folder in shipped_assignments().values()]
-    files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.suffix in {".py", ".ipynb"})
+    if path.is_file():
+        files = [path]
+    else:
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in {".py", ".ipynb"})
+        wanted = {a.filename for a in assignments} | {Path(a.filename).stem + ".ipynb" for a in assignments}
+        if not {f.name for f in files} & wanted:
+            # A project folder: the file may sit below (src/softmax.py), where `check` finds it.
+            from gradgrader.ingest.folders import gradable_files
+
+            files = sorted(set(files) | set(gradable_files(path)[:50]))
     by_name = [
         a for a in assignments
         if any(f.name == a.filename or (f.suffix == ".ipynb" and f.stem == Path(a.filename).stem) for f in files)

@@ -260,3 +260,12 @@ def test_a_canvas_gradebook_without_canvas_ids_is_warned_about(tmp_path: Path) -
     result = CliRunner().invoke(app, ["grade", str(tmp_path / "class"), "-a", "softmax", "-o", str(tmp_path / "out"),
                                       "--gradebook", "canvas", "--skip-validation", "--allow-weak-sandbox"])
     assert result.exit_code == 0 and "Canvas cannot match the rows" in result.stderr
+
+
+def test_check_on_a_project_folder_finds_the_assignment_below(tmp_path: Path) -> None:
+    (tmp_path / "main.py").write_text("print('hello')\n")
+    (tmp_path / "src").mkdir()
+    shutil.copyfile(SOFTMAX_SAMPLES / "sign-flipped" / "softmax.py", tmp_path / "src" / "softmax.py")
+    result = CliRunner().invoke(app, ["check", str(tmp_path)])
+    assert result.exit_code == 1, result.output  # graded (not full marks), not a usage error
+    assert "assignment: softmax" in result.stderr and "sign-flipped" in result.stdout
