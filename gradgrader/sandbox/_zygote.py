@@ -193,9 +193,9 @@ CLONE_THREAD = 0x10000
 TIOCSTI = 0x5412
 
 
-def apply_seccomp() -> None:
-    """Deny, with EPERM, the system calls a gradient function has no business making."""
-    me = os.getpid()
+def seccomp_base():
+    """The filter's rules that are the same for every child (built once by the zygote:
+    building is most of the cost; each child adds its own pid's rules and loads it)."""
     f = pyseccomp.SyscallFilter(defaction=pyseccomp.ALLOW)
     for name in DENIED_SYSCALLS:
         try:
@@ -206,11 +206,22 @@ def apply_seccomp() -> None:
     # exist, and glibc falls back to clone(), whose flags are filtered.
     f.add_rule(pyseccomp.ERRNO(errno.ENOSYS), "clone3")
     f.add_rule(pyseccomp.ERRNO(errno.EPERM), "clone", pyseccomp.Arg(0, pyseccomp.MASKED_EQ, CLONE_THREAD, 0))
+    f.add_rule(pyseccomp.ERRNO(errno.EPERM), "ioctl", pyseccomp.Arg(1, pyseccomp.EQ, TIOCSTI))
+    return f
+
+
+def apply_seccomp(base=None) -> None:
+    """Deny, with EPERM, the system calls a gradient function has no business making.
+    ``base``: the zygote's :func:`seccomp_base` (this process's own copy, after fork)."""
+    me = os.getpid()
+    f = base if base is not None else seccomp_base()
     for name in ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"):  # signals to ourselves only
         f.add_rule(pyseccomp.ERRNO(errno.EPERM), name, pyseccomp.Arg(0, pyseccomp.NE, me))
-    f.add_rule(pyseccomp.ERRNO(errno.EPERM), "ioctl", pyseccomp.Arg(1, pyseccomp.EQ, TIOCSTI))
     f.load()
 
+
+# The seccomp rules shared by every child, built once by the zygote (a one-item list).
+_SECCOMP_BASE: list = []
 
 # The read-only paths every child may read, opened once by the zygote (see
 # ``_landlock.prepare``): path → (O_PATH descriptor, is a folder).
@@ -284,7 +295,7 @@ def child_main(sock: socket.socket, out_fd: int, scratch: str, req: dict) -> Non
     # After Landlock: until then the prepared descriptors are open (some 450 of them).
     resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
     if layers.get("seccomp"):
-        apply_seccomp()
+        apply_seccomp(_SECCOMP_BASE[0] if _SECCOMP_BASE else None)
 
     path = req["path"]
     module_name = req["module"]
@@ -545,6 +556,11 @@ def main() -> None:
     paths = read_paths()
     if landlock.abi_version() >= 1:
         _PREPARED.update(landlock.prepare(paths))
+    if pyseccomp is not None:
+        try:
+            _SECCOMP_BASE.append(seccomp_base())
+        except (RuntimeError, ValueError, OSError):
+            pass  # each child builds its own (and reports if it cannot)
     wire.send(
         ctrl,
         {
