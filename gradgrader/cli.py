@@ -373,14 +373,21 @@ def grade(
         fingerprint = run_fingerprint(spec, rub)
         done: dict[str, str] = {}
         if resume:
-            done = {r["submission"]: r.get("sha256", "") for r in read_results(out, everyone=True)}
-            gone = sorted(set(done) - {s.id for s in submissions})
-            if prior.get("fingerprint") not in (None, fingerprint):
+            earlier = read_results(out, everyone=True)
+            gone = sorted({r["submission"] for r in earlier} - {s.id for s in submissions})
+            # A line counts as done only if it was graded under this assignment and
+            # rubric: each line carries the fingerprint it was graded under (lines of
+            # older runs: the run's), so an interrupted re-grade resumes correctly.
+            done = {
+                r["submission"]: r.get("sha256", "")
+                for r in earlier
+                if r.get("fingerprint", prior.get("fingerprint", fingerprint)) == fingerprint
+            }
+            if len(done) < len(earlier) and prior.get("fingerprint") not in (None, fingerprint):
                 err.print(
-                    f"the assignment or the rubric changed since {out} was graded: grading every submission again",
+                    f"the assignment or the rubric changed since {out} was graded: grading those submissions again",
                     style="yellow", highlight=False, markup=False,
                 )
-                done = {}
             if gone:
                 err.print(
                     f"{len(gone)} submission(s) graded earlier are no longer in the class and are left out of the grades "
@@ -432,6 +439,7 @@ def grade(
         with grader_cm as grader:
             try:
                 for result in grader.grade_all(todo, stop=lambda: stopped):
+                    result.extra["fingerprint"] = fingerprint
                     writer.write(result)
                     progress.advance(result.submission)
             except KeyboardInterrupt:

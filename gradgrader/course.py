@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import importlib.util
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -46,7 +47,17 @@ def _course_imports(root: Path, helpers: dict[str, ModuleType]) -> Iterator[None
         sys.modules.update(saved)
 
 
+# Loading a course file changes sys.modules and sys.path for a moment: one thread at a
+# time (Dask worker threads and the review UI's re-grades load hooks lazily).
+_LOADING = threading.RLock()
+
+
 def _load(path: Path, label: str, helpers: dict[str, ModuleType] | None = None) -> ModuleType:
+    with _LOADING:
+        return _load_locked(path, label, helpers)
+
+
+def _load_locked(path: Path, label: str, helpers: dict[str, ModuleType] | None) -> ModuleType:
     digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
     name = f"_gradgrader_course_{label}_{digest}"
     if name in sys.modules:
@@ -85,7 +96,8 @@ def _helper(assignment: Assignment, module_name: str) -> ModuleType:
 def _helpers(assignment: Assignment) -> dict[str, ModuleType]:
     """The assignment's Python helpers by import name: the reference, the hooks and the
     factories of object arguments all get these same modules (one GaussianMixture class)."""
-    return {Path(h).stem: _helper(assignment, Path(h).stem) for h in assignment.helpers if h.endswith(".py")}
+    with _LOADING:
+        return {Path(h).stem: _helper(assignment, Path(h).stem) for h in assignment.helpers if h.endswith(".py")}
 
 
 def materialise(assignment: Assignment, value: Any) -> Any:

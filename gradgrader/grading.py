@@ -218,7 +218,7 @@ def run_fingerprint(assignment: Assignment, rubric: Rubric) -> str:
     """A digest of everything that decides a score besides the submission: the
     assignment's files (spec, reference, hooks, feedback, helpers; not its samples) and
     the rubric's points. ``grade --resume`` grades everyone again when it changes."""
-    h = hashlib.sha256()
+    h = hashlib.sha256(__version__.encode())  # a new gradgrader may score differently
     for item in sorted(rubric.items.values(), key=lambda i: i.check_id):
         h.update(repr((item.check_id, item.points, item.partial, item.feedback)).encode())
     root = assignment.root

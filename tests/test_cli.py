@@ -321,6 +321,25 @@ def test_resume_grades_everyone_again_when_the_rubric_changed(tmp_path):
     assert "correct-vectorized,13.5,13.5" in (out / "grades.csv").read_text(encoding="utf-8")
 
 
+def test_a_regrade_for_a_new_rubric_that_stopped_halfway_resumes_as_a_regrade(tmp_path):
+    """Each result line carries the fingerprint it was graded under: a submission left
+    over from the old rubric (here: out of the class during the interrupted re-grade)
+    is graded again by the next --resume, not kept with the old scale."""
+    folder = make_class(tmp_path / "class", ["correct-vectorized", "sign-flipped"])
+    out = tmp_path / "out"
+    assert run("grade", folder, "-a", "softmax", "--out", out, "--skip-validation", WEAK_OK).exit_code == 0
+    rubric = tmp_path / "rubric.toml"
+    text = (SOFTMAX.parent.parent / "rubrics" / "softmax.toml").read_text(encoding="utf-8")
+    rubric.write_text(text.replace('[checks."softmax_loss.gradient"]\npoints = 1.5', '[checks."softmax_loss.gradient"]\npoints = 5'), encoding="utf-8")
+    aside = tmp_path / "aside"
+    shutil.move(folder / "sign-flipped", aside)  # the re-grade stops before reaching it
+    args = ("grade", folder, "-a", "softmax", "--out", out, "--resume", "--rubric", rubric, "--skip-validation", WEAK_OK)
+    assert run(*args).exit_code == 0
+    shutil.move(aside, folder / "sign-flipped")
+    assert run(*args).exit_code == 0
+    assert {r["submission"]: r["max_score"] for r in read_results(out)} == {"correct-vectorized": 13.5, "sign-flipped": 13.5}
+
+
 def test_an_output_folder_of_another_assignment_is_refused(tmp_path):
     folder = make_class(tmp_path / "class", ["correct-vectorized"])
     out = tmp_path / "out"

@@ -920,3 +920,28 @@ def test_without_namespaces_the_zygote_stops_a_submission_that_fills_its_scratch
         got = session.call("logsumexp", [np.zeros(3)], ["lse"], 30.0)
         assert got.kind == "crashed" and why in got.message, got
     assert not any((tmp_path / "scratch" / "work").iterdir())  # and the folder is gone
+
+
+def test_a_call_is_sent_with_its_own_time_limit_not_the_last_reads_leftover(tmp_path, monkeypatch):
+    """The previous reply's reads leave the socket with the few milliseconds that were
+    left of that call: sending the next (large) input under it would fail a healthy
+    process as crashed."""
+    import gradgrader.sandbox.runner as runner
+
+    path = write_submission(tmp_path / "student", hostile(RIGHT))
+    seen = []
+    real_send = runner.wire.send
+
+    def send(sock, header, blobs=(), fds=None):
+        if header.get("op") == "calls":
+            seen.append(sock.gettimeout())
+        return real_send(sock, header, blobs, fds)
+
+    monkeypatch.setattr(runner.wire, "send", send)
+    with (
+        Sandbox(tmp_path / "scratch", isolation()) as box,
+        Session(box, path, "softmax", ["logsumexp"], ChildLimits(memory_mb=MEMORY_MB), budget=60) as session,
+    ):
+        for i in range(3):
+            assert isinstance(session.call("logsumexp", [np.full(3, float(i))], ["lse"], 1.0), Returned)
+    assert seen and min(seen) >= 5.0

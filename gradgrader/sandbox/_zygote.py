@@ -228,6 +228,24 @@ _SECCOMP_BASE: list = []
 _PREPARED: dict[str, tuple[int, bool]] = {}
 
 
+FD_HEADROOM = 256  # descriptors the zygote keeps free for its own work (sockets, pipes)
+
+
+def _room_for(n: int) -> bool:
+    """Whether ``n`` more descriptors fit under RLIMIT_NOFILE with headroom to spare,
+    raising the soft limit towards the hard one if needed. If not, the paths are not
+    prepared and each child opens them itself (slower, same rules)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = n + FD_HEADROOM + 64
+    if soft != resource.RLIM_INFINITY and soft < need:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (need if hard == resource.RLIM_INFINITY else min(need, hard), hard))
+        except (ValueError, OSError):
+            return False
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return soft == resource.RLIM_INFINITY or soft >= need
+
+
 def _flush() -> None:
     """Push what the submission printed into the pipe before replying, so the grader
     sees a call's output by the time it has the call's result (best effort: the
@@ -531,9 +549,12 @@ def _wait_or_kill(ctrl: socket.socket, pid: int, scratch: str | None = None, cap
                     )
                     killed = True
                     _kill_child(pid)
-            waitables = [ctrl] + ([pidfd] if pidfd is not None else [])
-            ready, _, _ = select.select(waitables, [], [], wait)
-            if ctrl in ready:
+            poller = select.poll()  # not select(): descriptor numbers above 1023 are fine
+            poller.register(ctrl.fileno(), select.POLLIN | select.POLLHUP)
+            if pidfd is not None:
+                poller.register(pidfd, select.POLLIN)
+            ready = {fd for fd, _ in poller.poll(None if wait is None else int(wait * 1000))}
+            if ctrl.fileno() in ready:
                 try:
                     msg, _, _ = wire.recv(ctrl)
                 except EOFError:
@@ -554,7 +575,7 @@ def main() -> None:
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     have_subreaper = prctl(PR_SET_CHILD_SUBREAPER, 1) and os.path.isdir("/proc")
     paths = read_paths()
-    if landlock.abi_version() >= 1:
+    if landlock.abi_version() >= 1 and _room_for(len(paths)):
         _PREPARED.update(landlock.prepare(paths))
     if pyseccomp is not None:
         try:

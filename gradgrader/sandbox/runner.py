@@ -659,8 +659,16 @@ class StudentProcess:
         for args in arg_lists:
             specs, _ = _encode_args(args, blobs, seen)
             calls.append({"function": function, "args": specs, "outputs": outputs, **({"want": want} if want else {})})
+        # The socket still holds the last read's (short) time-out: give the send its own.
+        # A process that stops reading its input is stopped like one that does not reply.
+        send_limit = max(timeout, 5.0)
+        self.sock.settimeout(send_limit)
         try:
             wire.send(self.sock, {"op": "calls", "calls": calls}, blobs)
+        except TimeoutError:
+            self._kill()
+            self._reap()
+            return [Problem("timeout", f"did not read its input within {send_limit:.3g} s; stopped")] * len(arg_lists)
         except OSError:
             info = self._reap()
             return [Problem("crashed", info.describe())] * len(arg_lists)
