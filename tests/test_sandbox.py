@@ -901,10 +901,42 @@ return 0.0
 """
 
 
+DEEP_FILL = """
+for _ in range(20):  # a path too long for path-based walking
+    name = "d" * 250
+    os.mkdir(name)
+    os.chdir(name)
+""" + DISK_FILL
+
+HIDDEN_FILL = """
+os.mkdir("hidden")
+with open("hidden/x.bin", "wb") as f:
+    f.write(b"x" * 1000)
+os.chmod("hidden", 0o300)  # writable, not listable
+""" + DISK_FILL.replace('f"fill-{i}.bin"', 'f"hidden/fill-{i}.bin"')
+
+UNLINKED_FILL = """
+kept = []
+for i in range(40):  # 8 MiB each, deleted at once but held open
+    f = open(f"u{i}", "wb")
+    f.write(b"x" * (8 << 20))
+    f.flush()
+    os.unlink(f"u{i}")
+    kept.append(f)
+return 0.0
+"""
+
+
 @pytest.mark.parametrize(
     "body, why",
-    [(DISK_FILL, "wrote more than 32 MiB into its scratch folder"), (MANY_FILES, "created more than 4096 files")],
-    ids=["bytes", "files"],
+    [
+        (DISK_FILL, "wrote more than 32 MiB into its scratch folder"),
+        (MANY_FILES, "created more than 4096 files"),
+        (DEEP_FILL, "wrote more than 32 MiB into its scratch folder"),
+        (HIDDEN_FILL, "scratch folder"),
+        (UNLINKED_FILL, "wrote more than 32 MiB into its scratch folder"),
+    ],
+    ids=["bytes", "files", "deep-paths", "unreadable-folder", "deleted-but-open"],
 )
 def test_without_namespaces_the_zygote_stops_a_submission_that_fills_its_scratch(tmp_path, monkeypatch, body, why):
     """No bubblewrap, so no size-capped tmpfs: the zygote measures the scratch folder
@@ -945,3 +977,25 @@ def test_a_call_is_sent_with_its_own_time_limit_not_the_last_reads_leftover(tmp_
         for i in range(3):
             assert isinstance(session.call("logsumexp", [np.full(3, float(i))], ["lse"], 1.0), Returned)
     assert seen and min(seen) >= 5.0
+
+
+def test_a_low_descriptor_limit_still_grades(tmp_path):
+    """With RLIMIT_NOFILE at 300 (hard) the zygote cannot hold its ~450 prepared Landlock
+    paths: it leaves them unprepared, and every child opens them itself."""
+    import subprocess
+    import sys
+
+    path = write_submission(tmp_path / "student", hostile(RIGHT))
+    script = f"""
+import resource
+resource.setrlimit(resource.RLIMIT_NOFILE, (300, 300))
+import numpy as np
+from pathlib import Path
+from gradgrader.sandbox import ChildLimits, Returned, Sandbox, Session
+with Sandbox(Path({str(tmp_path / "scratch")!r})) as box:
+    with Session(box, Path({str(path)!r}), "softmax", ["logsumexp"], ChildLimits(memory_mb=512), budget=30) as s:
+        got = s.call("logsumexp", [np.zeros(3)], ["lse"], 5.0)
+        print("OK" if isinstance(got, Returned) and float(got.values[0]) == float(np.log(3)) else got)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "OK", done.stdout + done.stderr

@@ -482,28 +482,76 @@ SCRATCH_ENTRIES = 4096  # files and folders a scratch folder may hold (watched m
 WATCH_EVERY = 0.05  # seconds between two measurements of a watched scratch folder
 
 
-def _scratch_use(folder: str, max_entries: int) -> tuple[int, int]:
+def _scratch_use(folder: str, max_entries: int, pid: int | None = None) -> tuple[int, int]:
     """Bytes allocated beneath ``folder`` and the number of entries, counting stopped
-    at ``max_entries`` + 1 (a folder of a million empty files is not walked)."""
+    at ``max_entries`` + 1 (a folder of a million empty files is not walked).
+
+    The walk goes by directory descriptors (any depth of long names), and a folder it
+    cannot list is reported as -1 entries, over every cap (a child that hides its files by taking away
+    the read permission is stopped). With ``pid``, files the process still holds open
+    after deleting them count too."""
     used = entries = 0
-    stack = [folder]
-    while stack and entries <= max_entries:
-        try:
-            with os.scandir(stack.pop()) as it:
-                for entry in it:
-                    entries += 1
-                    try:
+    over = (0, -1)  # a folder it cannot list
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        stack = [os.open(folder, flags)]
+    except OSError:
+        return 0, 0  # already gone
+    try:
+        while stack and entries <= max_entries:
+            fd = stack.pop()
+            try:
+                with os.scandir(fd) as it:
+                    for entry in it:
+                        entries += 1
                         st = entry.stat(follow_symlinks=False)
-                    except OSError:
-                        continue
-                    used += st.st_blocks * 512
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(entry.path)
-                    if entries > max_entries:
-                        break
+                        used += st.st_blocks * 512
+                        if entry.is_dir(follow_symlinks=False):
+                            stack.append(os.open(entry.name, flags, dir_fd=fd))
+                        if entries > max_entries:
+                            break
+            except OSError:
+                return over
+            finally:
+                os.close(fd)
+    finally:
+        for fd in stack:
+            os.close(fd)
+    if pid is not None:
+        used += _deleted_open_files(pid)
+    return used, entries
+
+
+def _deleted_open_files(pid: int) -> int:
+    """Bytes of files ``pid`` holds open that have no name any more."""
+    total = 0
+    base = f"/proc/{pid}/fd"
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return 0
+    for name in names:
+        try:
+            if os.readlink(f"{base}/{name}").endswith(" (deleted)"):
+                total += os.stat(f"{base}/{name}").st_blocks * 512
         except OSError:
             continue
-    return used, entries
+    return total
+
+
+def _remove_scratch(folder: str) -> None:
+    """Delete a child's scratch folder, giving back any permission it took away."""
+
+    def retry(func, path, _exc) -> None:  # noqa: ANN001
+        try:
+            os.chmod(os.path.dirname(path), 0o700)
+            if os.path.isdir(path) and not os.path.islink(path):
+                os.chmod(path, 0o700)
+            func(path)
+        except OSError:
+            pass
+
+    shutil.rmtree(folder, onerror=retry)
 
 
 def _kill_child(pid: int) -> None:
@@ -540,10 +588,12 @@ def _wait_or_kill(ctrl: socket.socket, pid: int, scratch: str | None = None, cap
             if done:
                 return status, usage.ru_utime + usage.ru_stime, killed, why
             if cap is not None and scratch is not None and why is None:
-                used, entries = _scratch_use(scratch, SCRATCH_ENTRIES)
-                if used > cap or entries > SCRATCH_ENTRIES:
+                used, entries = _scratch_use(scratch, SCRATCH_ENTRIES, pid)
+                if used > cap or entries > SCRATCH_ENTRIES or entries < 0:
                     why = (
-                        f"it wrote more than {cap >> 20} MiB into its scratch folder"
+                        "it made part of its scratch folder unreadable to the grader"
+                        if entries < 0
+                        else f"it wrote more than {cap >> 20} MiB into its scratch folder"
                         if used > cap
                         else f"it created more than {SCRATCH_ENTRIES} files in its scratch folder"
                     )
@@ -637,7 +687,7 @@ def main() -> None:
             pass
         if have_subreaper:
             _kill_descendants()
-        shutil.rmtree(scratch, ignore_errors=True)
+        _remove_scratch(scratch)
         exited = {"op": "exited", "pid": pid, "cpu_s": round(cpu, 3), "killed_by_grader": killed, **_status(status)}
         if why:
             exited["reason"] = why
