@@ -145,6 +145,10 @@ def preview(out: Path, first: int = 60) -> tuple[int, list[Result]]:
         if isinstance(sid, str):
             latest[sid] = (start, end)
         start, end = end + 1, data.find(b"\n", end + 1)
+    current = read_run(out).get("submissions")
+    if isinstance(current, list):  # as read_results: only the class as last graded
+        keep = set(current)
+        latest = {sid: span for sid, span in latest.items() if sid in keep}
     shown: list[Result] = []
     for sid in sorted(latest):
         if len(shown) >= first:

@@ -526,3 +526,18 @@ def test_the_review_logic_does_not_import_textual() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert out.stdout.strip() == "False"
+
+
+def test_the_first_screen_leaves_out_students_no_longer_in_the_class(tmp_path):
+    import json as _json
+
+    from gradgrader import review
+
+    out = tmp_path / "out"
+    out.mkdir()
+    rows = [{"submission": s, "score": 1.0, "max_score": 1.0, "status": "graded", "checks": [], "mistakes": []} for s in ("a", "b", "c")]
+    (out / "results.jsonl").write_text("".join(_json.dumps(r) + "\n" for r in rows))
+    (out / "run.json").write_text(_json.dumps({"assignment": "softmax", "submissions": ["a", "c"]}))
+    count, shown = review.preview(out)
+    assert count == 2 and [r["submission"] for r in shown] == ["a", "c"]
+    assert [r["submission"] for r in review.load(out)] == ["a", "c"]
