@@ -334,7 +334,6 @@ async def test_a_large_class_shows_its_first_page_then_every_row(
         assert keys == [f"s{i:04d}" for i in range(700)]
         assert app.results["s0000"]["score"] == 1.0
         await press(app, pilot, "f")
-        await settle(app, pilot)
         # every third one passes, except s0000 whose last line is short of full marks
         assert table_keys(app) == [f"s{i:04d}" for i in range(700) if i % 3 or i == 0]
 
@@ -383,7 +382,6 @@ async def test_overview_enter_on_a_mistake_filters_the_table(classroom: Path) ->
         await press(app, pilot, "o")
         assert isinstance(app.screen, OverviewScreen)
         await press(app, pilot, "enter")  # the most common mistake: sign-flipped (bob, erin)
-        await settle(app, pilot)
         assert app.filter.mistake == "sign-flipped"
         assert shown(app) == ["bob", "erin"] == table_keys(app)
 
@@ -397,10 +395,8 @@ async def test_f_shows_only_failing_submissions(classroom: Path) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
         await press(app, pilot, "f")
-        await settle(app, pilot)
         assert table_keys(app) == FAILING
         await press(app, pilot, "f")
-        await settle(app, pilot)
         assert len(table_keys(app)) == len(CLASS)
 
 
@@ -413,13 +409,11 @@ async def test_m_picks_a_mistake_to_filter_by(classroom: Path) -> None:
         await dialog(app, pilot, PickDialog)
         # options: (any), sign-flipped (2), then one each by id: missing-normalization, transposed, …
         await press(app, pilot, "down", "down", "enter")
-        await settle(app, pilot)
         assert app.filter.mistake == "missing-normalization"
         assert table_keys(app) == ["dave"]
         await press(app, pilot, "m")
         await dialog(app, pilot, PickDialog)
         await press(app, pilot, "enter")  # (any mistake)
-        await settle(app, pilot)
         assert app.filter.mistake is None and len(table_keys(app)) == len(CLASS)
 
 
@@ -429,13 +423,10 @@ async def test_t_cycles_the_status_filter(classroom: Path) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
         await press(app, pilot, "t")
-        await settle(app, pilot)
         assert app.filter.status == "graded" and "carol" not in table_keys(app)
         await press(app, pilot, "t")
-        await settle(app, pilot)
         assert table_keys(app) == ["carol", "heidi"]
         await press(app, pilot, "t")
-        await settle(app, pilot)
         assert app.filter.status is None and len(table_keys(app)) == len(CLASS)
 
 
@@ -447,20 +438,16 @@ async def test_search_matches_ids_mistakes_and_messages(classroom: Path) -> None
         await press(app, pilot, "slash")
         await until(pilot, lambda: app.focused is not app.table_screen.table)
         await press(app, pilot, *"sign")
-        await settle(app, pilot)
         assert table_keys(app) == ["bob", "erin"]
         await press(app, pilot, *" reg")  # every word must match (erin also has wrong-regularization)
-        await settle(app, pilot)
         assert table_keys(app) == ["erin"]
         await press(app, pilot, "enter")  # back to the table; the search stays
         await until(pilot, lambda: app.focused is app.table_screen.table)
         await press(app, pilot, "x")  # clear every filter
-        await settle(app, pilot)
         assert len(table_keys(app)) == len(CLASS)
         await press(app, pilot, "slash")
         await until(pilot, lambda: app.focused is not app.table_screen.table)
         await press(app, pilot, *"syn", "escape")
-        await settle(app, pilot)
         assert table_keys(app) == ["carol"] and app.focused is app.table_screen.table
 
 
@@ -470,14 +457,12 @@ async def test_s_cycles_the_sort_and_shift_s_reverses_it(classroom: Path) -> Non
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
         await press(app, pilot, "s")  # by score, lowest first; ties by id
-        await settle(app, pilot)
         assert app.sort_key == "score"
         assert table_keys(app)[:2] == ["carol", "heidi"] and table_keys(app)[-2:] == [
             "alice",
             "frank",
         ]
         await press(app, pilot, "S")
-        await settle(app, pilot)
         assert table_keys(app)[0] in {"alice", "frank"}
 
 
@@ -497,7 +482,6 @@ async def override_bob(app: ReviewApp, pilot: Any, score: str) -> None:
     await press(app, pilot, "down", "e")
     await dialog(app, pilot, EditDialog)
     await press(app, pilot, *score, "enter")
-    await settle(app, pilot)
 
 
 @sync
@@ -544,7 +528,6 @@ async def test_an_out_of_range_override_is_refused_in_the_dialog(classroom: Path
         assert isinstance(app.screen, EditDialog)  # still open, with the reason
         assert "above the maximum" in str(app.screen.query_one("#dialog-error").render())
         await press(app, pilot, "escape")
-        await settle(app, pilot)
         assert not isinstance(app.screen, EditDialog)
     assert not (classroom / OVERRIDES).exists()
 
@@ -560,7 +543,6 @@ async def test_comment_keeps_the_score_override_and_shows_in_the_detail(classroo
         await press(app, pilot, "c")
         await dialog(app, pilot, EditDialog)
         await press(app, pilot, *"ok", "enter")
-        await settle(app, pilot)
         await press(app, pilot, "enter")
         head = str(app.screen.query_one("#detail-head").render())
         assert "3 → 4" in head and ": ok" in head
@@ -604,7 +586,6 @@ async def test_command_palette_runs_review_actions(classroom: Path) -> None:
         # the palette searches asynchronously: wait for its first hit to be highlighted
         await until(pilot, lambda: _palette_ready(app))
         await press(app, pilot, "enter")
-        await settle(app, pilot)
         assert app.filter.failing_only and table_keys(app) == FAILING
         # the provider also offers each mistake and each submission
         provider = ReviewCommands(app.screen)
@@ -673,7 +654,6 @@ async def test_check_review_shows_one_result_and_regrades_it_in_memory(
         await press(app, pilot, "e")  # overrides need a results folder: a warning, no dialog
         assert not isinstance(app.screen, EditDialog)
         await press(app, pilot, "g")
-        await settle(app, pilot)
         assert (
             app.results["softmax"]["score"] == 7.25 and app.results["softmax"]["max_score"] == 10.0
         )
