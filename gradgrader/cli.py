@@ -135,6 +135,9 @@ def check(
                  "check_path": str(path), "strict_sandbox": False},
         )
         raise typer.Exit(0 if result.full_marks else 1)
+    from gradgrader.pack import pack_note
+
+    note = pack_note(spec.root)  # the pack's scale, said under the feedback
     console = Console(highlight=False)
     try:
         while True:
@@ -148,9 +151,6 @@ def check(
                 from gradgrader.render import result_view
 
                 console.print(result_view(json.loads(dumps(result)), show_passed=not failed_only))
-                from gradgrader.pack import pack_note
-
-                note = pack_note(spec.root)
                 if note:
                     console.print(f"({note})", style="dim", markup=False)
             if not watch:

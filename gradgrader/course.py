@@ -96,8 +96,7 @@ def _helper(assignment: Assignment, module_name: str) -> ModuleType:
 def _helpers(assignment: Assignment) -> dict[str, ModuleType]:
     """The assignment's Python helpers by import name: the reference, the hooks and the
     factories of object arguments all get these same modules (one GaussianMixture class)."""
-    with _LOADING:
-        return {Path(h).stem: _helper(assignment, Path(h).stem) for h in assignment.helpers if h.endswith(".py")}
+    return {Path(h).stem: _helper(assignment, Path(h).stem) for h in assignment.helpers if h.endswith(".py")}
 
 
 def materialise(assignment: Assignment, value: Any) -> Any:
