@@ -155,3 +155,15 @@ def test_late_is_left_empty_where_the_source_does_not_say() -> None:
     ]
     late = {r["submission"]: r["late"] for r in csv.DictReader(io.StringIO(gradebook_csv(rows, "plain", "HW")))}
     assert late == {"a": "yes", "b": "no", "c": ""}
+
+
+def test_feedback_for_one_submission_rewrites_only_its_file(tmp_path) -> None:
+    rows = [{"submission": s, "score": 1.0, "max_score": 2.0, "status": "graded", "checks": [], "mistakes": []} for s in "ab"]
+    write_feedback(tmp_path, rows)
+    (tmp_path / "a.md").write_text("untouched")
+    (tmp_path / "old.md").write_text("a student no longer in the class")
+    rows[1] = dict(rows[1], score=2.0)
+    files = write_feedback(tmp_path, rows, only={"b"})
+    assert [p.name for p in files] == ["a.md", "b.md"]
+    assert (tmp_path / "a.md").read_text() == "untouched" and (tmp_path / "old.md").exists()
+    assert "**Score: 2 / 2**" in (tmp_path / "b.md").read_text()

@@ -80,6 +80,7 @@ def export_class(
     roster: Path | None = None,
     title: str = "",
     now: datetime | None = None,
+    only: set[str] | None = None,
 ) -> Exported:
     """Write the gradebook, the per-student table and the feedback folder into ``out``.
 
@@ -100,7 +101,7 @@ def export_class(
     if form != "plain":
         students = out / STUDENTS
         atomic_write(students, plain_csv(rows))
-    files = write_feedback(out / FEEDBACK, rows, title)
+    files = write_feedback(out / FEEDBACK, rows, title, only)
     return Exported(form, gradebook, students, out / FEEDBACK, tuple(files))
 
 
@@ -116,10 +117,13 @@ def export_settings(kind: str, column: str, form: str | None, late_column: bool,
     }
 
 
-def refresh_exports(out: Path, results: Iterable[Mapping[str, Any]] | None = None) -> Exported | None:
+def refresh_exports(
+    out: Path, results: Iterable[Mapping[str, Any]] | None = None, only: set[str] | None = None
+) -> Exported | None:
     """Rewrite the gradebook, students.csv and feedback of ``out`` from its results (or
     ``results``, the same objects already in memory) with the TA's overrides applied,
-    using the settings the ``grade`` run recorded. ``None`` when ``out`` has no recorded
+    using the settings the ``grade`` run recorded; ``only``: just these submissions'
+    feedback files (the tables are always whole). ``None`` when ``out`` has no recorded
     export (a folder written before exports were recorded, or by ``check``)."""
     from gradgrader.overrides import apply_overrides, load_overrides
     from gradgrader.results import read_results, read_run
@@ -138,4 +142,5 @@ def refresh_exports(out: Path, results: Iterable[Mapping[str, Any]] | None = Non
         late_column=settings.get("late_column") is True,
         roster=Path(roster) if isinstance(roster, str) and Path(roster).is_file() else None,
         title=str(settings.get("title") or ""),
+        only=only,
     )

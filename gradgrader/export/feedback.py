@@ -129,10 +129,12 @@ def feedback_markdown(r: Mapping[str, Any], title: str = "") -> str:
 
 
 def write_feedback(
-    folder: Path, results: Iterable[Mapping[str, Any]], title: str = ""
+    folder: Path, results: Iterable[Mapping[str, Any]], title: str = "", only: set[str] | None = None
 ) -> list[Path]:
     """One ``<id>.md`` per result in ``folder`` (created); files of an earlier run that no
-    result names any more are removed. Returns the files written, sorted."""
+    result names any more are removed. With ``only`` (submission ids), just those files
+    are rewritten (after one override) and nothing is removed. Returns the class's
+    feedback files, sorted."""
     folder.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     for r in sorted(results, key=lambda r: str(r.get("submission", ""))):
@@ -142,9 +144,11 @@ def write_feedback(
             n += 1
             name = f"{base}-{n}.md"
         path = folder / name
-        path.write_text(feedback_markdown(r, title), encoding="utf-8")
+        if only is None or r.get("submission") in only:
+            path.write_text(feedback_markdown(r, title), encoding="utf-8")
         written[name] = path
-    for old in folder.glob("*.md"):
-        if old.name not in written:
-            old.unlink()
+    if only is None:
+        for old in folder.glob("*.md"):
+            if old.name not in written:
+                old.unlink()
     return sorted(written.values())

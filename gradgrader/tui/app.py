@@ -933,7 +933,7 @@ class ReviewApp(App[None]):
             if self.out is not None:
                 review.append_result(self.out, new)
                 self.raw[sid] = new
-                self._write_grades()
+                self._write_grades(sid)
             else:
                 self.raw[sid] = new
         except GradgraderError as exc:
@@ -1054,7 +1054,7 @@ class ReviewApp(App[None]):
                 self.overrides.pop(sid, None)
             else:
                 self.overrides[sid] = entry
-            self._write_grades()
+            self._write_grades(sid)
         except (OSError, ValueError) as exc:
             self.call_from_thread(self.notify, f"could not save: {exc}", severity="error")
             return
@@ -1071,13 +1071,13 @@ class ReviewApp(App[None]):
         )
         self.notify(f"{review.clean(sid)}: {what} (grades.csv, gradebook and feedback updated)")
 
-    def _write_grades(self) -> None:
-        """Rewrite grades.csv — and the gradebook and feedback files, when the grade run
-        wrote them — from memory (re-reading a large results.jsonl would be slow);
-        serialised so two workers never interleave their snapshots."""
+    def _write_grades(self, sid: str) -> None:
+        """Rewrite grades.csv — and the gradebook and ``sid``'s feedback file, when the
+        grade run wrote them — from memory (re-reading a large results.jsonl would be
+        slow); serialised so two workers never interleave their snapshots."""
         assert self.out is not None
         with self._write_lock:
             rows = list(self.raw.values())
             text = grades_csv_with_overrides(rows, dict(self.overrides))
             atomic_write(self.out / GRADES, text)
-            refresh_exports(self.out, rows)
+            refresh_exports(self.out, rows, only={sid})
