@@ -269,3 +269,48 @@ def test_check_on_a_project_folder_finds_the_assignment_below(tmp_path: Path) ->
     result = CliRunner().invoke(app, ["check", str(tmp_path)])
     assert result.exit_code == 1, result.output  # graded (not full marks), not a usage error
     assert "assignment: softmax" in result.stderr and "sign-flipped" in result.stdout
+
+
+class _Ctx:
+    """Just enough of a CheckContext for compare_case: the softmax assignment, with the
+    reference's and the student's answers given."""
+
+    def __init__(self, ref: float, got: float) -> None:
+        import numpy as np
+
+        self.assignment = load_assignment("softmax")
+        self.course = type("C", (), {"dims": lambda _self, case: self.assignment.cases[case].dims})()
+        self._ref, self._got = {"lse": np.array(ref)}, {"lse": np.array(got)}
+
+    def inputs(self, fn, case):
+        return {"z": None}
+
+    def reference(self, fn, args):
+        return self._ref
+
+    def student(self, fn, args, dims, need=None):
+        return self._got
+
+
+@pytest.mark.parametrize("ref, named", [(2.5, True), (1e-17, False)], ids=["real-answer", "rounding-noise"])
+def test_zeros_are_not_implemented_only_where_the_answer_is_not_zero(ref: float, named: bool) -> None:
+    from gradgrader.checks.values import compare_case
+
+    check = next(c for c in load_assignment("softmax").checks if c.id == "logsumexp.value")
+    result = compare_case(_Ctx(ref, 0.0), check, "small", 1e-5, ["lse"])
+    assert (result.mistakes == ("not-implemented",)) is named
+    assert result.passed is not named
+
+
+def test_the_header_of_a_notebook_result_names_the_notebook() -> None:
+    from rich.console import Console
+
+    from gradgrader.render import result_view
+
+    result = {"submission": "hw1", "path": "/home/ta/.cache/gradgrader/notebooks/hw1-1a2b/softmax.py",
+              "notebook": "class/hw1/softmax.ipynb", "assignment": "softmax", "status": "error",
+              "score": 0.0, "max_score": 10.0, "message": "cannot be read"}
+    console = Console(width=200, record=True)
+    console.print(result_view(result))
+    text = console.export_text()
+    assert "class/hw1/softmax.ipynb" in text and ".cache" not in text
