@@ -105,7 +105,8 @@ def _public_toml(text: str, keep_cases: set[str], drop_cases: set[str], drop_che
                 continue
             cases = [c for c in check.get("cases", []) if c in keep_cases]
             if check.get("cases") and cases != check["cases"]:
-                block = re.sub(r"(?m)^cases = \[.*\]$", "cases = " + json.dumps(cases), block)
+                # the list, whatever follows it on the line (a comment) kept
+                block = re.sub(r"(?m)^cases = \[[^\]]*\]", lambda _: "cases = " + json.dumps(cases), block)
         out_lines.append(block)
     return "".join(out_lines)
 

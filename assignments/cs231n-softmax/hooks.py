@@ -10,14 +10,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from gradgrader.checks import run_check
 from gradgrader.checks.base import (
-    CaseResult,
     CheckContext,
     CheckResult,
-    Failure,
     Finding,
-    case_label,
     summarise,
 )
 from gradgrader.checks.values import compare_case, stability
@@ -75,14 +71,11 @@ def dW_penalty_in_denominator(W, X, y, reg):
 
 
 # ------------------------------------------------------------------ checks
-# Two engine checks with one more rule each, until the engine's own kinds have them:
-#
-# * stability_named: a finite but wrong answer on the shifted scores is named too. A
-#   clipping "stabiliser" (np.clip(scores, -30, 30)) never overflows, so kind =
-#   "stability" alone reports it without a mistake id; it is right on ordinary scores
-#   and wrong on shifted ones, which is what unstable-softmax means here.
-# * unless_placeholder: the starter returns loss = 0.0 and dW = 0, which is trivially
-#   self-consistent and sums to zero; such a case earns nothing.
+# The engine's stability check with one more rule, until the engine's kind has it:
+# a finite but wrong answer on the shifted scores is named too. A clipping
+# "stabiliser" (np.clip(scores, -30, 30)) never overflows, so kind = "stability"
+# alone reports it without a mistake id; it is right on ordinary scores and wrong on
+# shifted ones, which is what unstable-softmax means here.
 def stability_named(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     """kind = "stability" (parameters mistake, output, rtol), and a case whose output is
     finite but wrong is named ``mistake`` as well when the function matches the reference
@@ -109,26 +102,3 @@ def stability_named(check: CheckSpec, ctx: CheckContext) -> CheckResult:
             )
         cases.append(c)
     return summarise(check, cases, result.message)
-
-
-def unless_placeholder(check: CheckSpec, ctx: CheckContext) -> CheckResult:
-    """The engine's check named by ``wraps`` (with this check's other parameters), except
-    that a case where the function returns only zeros (the starter's loss = 0.0,
-    dW = zeros) fails as not implemented."""
-    params = {k: v for k, v in check.params.items() if k not in {"hook", "wraps"}}
-    inner = replace(check, kind=str(check.params["wraps"]), params=params)
-    result = run_check(inner, ctx)
-    cases = []
-    for c in result.cases:
-        if c.passed:
-            args = ctx.inputs(check.function, c.case)
-            got = ctx.student(check.function, args, ctx.course.dims(c.case))
-            if not isinstance(got, Failure) and not any(np.any(v) for v in got.values()):
-                fn = ctx.assignment.functions[check.function]
-                c = CaseResult(
-                    c.case, False, None,
-                    f"{fn.name} returns only zeros on {case_label(ctx, c.case, args)}: that is the starter's placeholder — write {fn.signature}",
-                    ("not-implemented",),
-                )
-        cases.append(c)
-    return replace(summarise(inner, cases, result.message), kind=check.kind)

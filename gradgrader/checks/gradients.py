@@ -29,7 +29,7 @@ from gradgrader.checks.base import (
     rel_error,
     summarise,
 )
-from gradgrader.checks.values import failure_case, nonfinite_case, output_label
+from gradgrader.checks.values import failure_case, nonfinite_case, output_label, placeholder_case
 from gradgrader.diagnose import diagnose
 from gradgrader.spec import CheckSpec
 
@@ -102,6 +102,10 @@ def self_consistency(check: CheckSpec, ctx: CheckContext) -> CheckResult:
             continue
         if not np.all(np.isfinite(got[grad])):
             results.append(nonfinite_case(ctx, check, case, grad, got[grad], args, "nan-output"))
+            continue
+        placeholder = placeholder_case(ctx, check, case, args, got, [obj, grad], ctx.reference(fn, args), ctx.assignment.rtol)
+        if placeholder is not None:
+            results.append(placeholder)
             continue
 
         def objective(xs: list[np.ndarray], args: Mapping[str, Any] = args, dims: Mapping[str, int] = dims) -> list[float | Failure]:

@@ -47,6 +47,30 @@ def nonfinite_case(ctx: CheckContext, check: CheckSpec, case: str, output: str, 
     return CaseResult(case, False, float("inf"), f"{summary} on {case_label(ctx, case, args)}", (mistake,), finding)
 
 
+def placeholder_case(
+    ctx: CheckContext,
+    check: CheckSpec,
+    case: str,
+    args: Mapping[str, Any],
+    got: Mapping[str, np.ndarray],
+    outputs: list[str],
+    ref: Mapping[str, np.ndarray],
+    rtol: float,
+) -> CaseResult | None:
+    """A failing case named not-implemented when every one of ``outputs`` is exactly
+    zero where the reference's answer is not (near) zero: a starter that returns 0.0
+    and np.zeros_like(W). Compared with the reference, that is not a derivation to
+    diagnose term by term; in checks that need no reference (a zero loss with a zero
+    gradient is self-consistent, zero columns sum to zero) it would pass. ``None``
+    otherwise."""
+    if not all(np.all(got[n] == 0) for n in outputs) or all(rel_error(got[n], ref[n]) <= rtol for n in outputs):
+        return None
+    fn = check.function
+    summary = f"{fn} returns only zeros on {case_label(ctx, case, args)}: nothing is computed yet (the starter's placeholder?)"
+    return CaseResult(case, False, 1.0, f"{summary} — write {ctx.assignment.functions[fn].signature}", ("not-implemented",),
+                      Finding("not-implemented", "returns only zeros", "", None))
+
+
 def compare_case(ctx: CheckContext, check: CheckSpec, case: str, rtol: float, outputs: list[str], nonfinite_mistake: str = "nan-output") -> CaseResult:
     """One case of a comparison with the reference, with diagnosis on failure."""
     fn = check.function
@@ -56,13 +80,9 @@ def compare_case(ctx: CheckContext, check: CheckSpec, case: str, rtol: float, ou
     got = ctx.student(fn, args, dims, need=outputs)
     if isinstance(got, Failure):
         return failure_case(ctx, check, case, got, args, ref)
-    if all(np.all(got[n] == 0) for n in outputs) and any(not rel_error(got[n], ref[n]) <= rtol for n in outputs):
-        # Exactly zero where the answer is not: nothing computed yet (a starter that
-        # returns 0.0 and np.zeros_like(W)), not a derivation to diagnose term by term.
-        signature = ctx.assignment.functions[fn].signature
-        summary = f"{fn} returns only zeros on {case_label(ctx, case, args)}: nothing is computed yet (the starter's placeholder?)"
-        return CaseResult(case, False, 1.0, f"{summary} — write {signature}", ("not-implemented",),
-                          Finding("not-implemented", "returns only zeros", "", None))
+    placeholder = placeholder_case(ctx, check, case, args, got, outputs, ref, rtol)
+    if placeholder is not None:
+        return placeholder
     worst = 0.0
     for name in outputs:
         s, r = got[name], ref[name]
@@ -194,6 +214,10 @@ def sums(check: CheckSpec, ctx: CheckContext) -> CheckResult:
         got = ctx.student(check.function, args, ctx.course.dims(case), need=[output])
         if isinstance(got, Failure):
             results.append(failure_case(ctx, check, case, got, args, None))
+            continue
+        placeholder = placeholder_case(ctx, check, case, args, got, [output], ctx.reference(check.function, args), ctx.assignment.rtol)
+        if placeholder is not None:
+            results.append(placeholder)
             continue
         s = got[output]
         total = s.sum(axis=axis)
