@@ -106,7 +106,8 @@ def _public_toml(text: str, keep_cases: set[str], drop_cases: set[str], drop_che
             cases = [c for c in check.get("cases", []) if c in keep_cases]
             if check.get("cases") and cases != check["cases"]:
                 # the list, whatever follows it on the line (a comment) kept
-                block = re.sub(r"(?m)^cases = \[[^\]]*\]", lambda _: "cases = " + json.dumps(cases), block)
+                listed = "cases = " + json.dumps(cases)
+                block = re.sub(r"(?m)^cases = \[[^\]]*\]", lambda _, text=listed: text, block)
         out_lines.append(block)
     return "".join(out_lines)
 
