@@ -29,7 +29,14 @@ from gradgrader.checks.base import (
     rel_error,
     summarise,
 )
-from gradgrader.checks.values import failure_case, nonfinite_case, output_label, placeholder_case
+from gradgrader.checks.values import (
+    degenerate_case,
+    failure_case,
+    nonfinite_case,
+    on_cases,
+    output_label,
+    placeholder_case,
+)
 from gradgrader.diagnose import diagnose
 from gradgrader.spec import CheckSpec
 
@@ -103,7 +110,8 @@ def self_consistency(check: CheckSpec, ctx: CheckContext) -> CheckResult:
         if not np.all(np.isfinite(got[grad])):
             results.append(nonfinite_case(ctx, check, case, grad, got[grad], args, "nan-output"))
             continue
-        placeholder = placeholder_case(ctx, check, case, args, got, [obj, grad], ctx.reference(fn, args), ctx.assignment.rtol)
+        placeholder = placeholder_case(ctx, check, case, args, got, [obj, grad], ctx.reference(fn, args), ctx.assignment.rtol) \
+            or degenerate_case(ctx, check, case, args, [obj, grad], f"that {grad} is the derivative of your own {obj}")
         if placeholder is not None:
             results.append(placeholder)
             continue
@@ -156,7 +164,7 @@ def self_consistency(check: CheckSpec, ctx: CheckContext) -> CheckResult:
             )
             mistakes = ("loss-gradient-mismatch",)
         results.append(CaseResult(case, False, err, message, mistakes, finding))
-    return summarise(check, results, f"the returned {grad} is the derivative of your own {obj} on {len(results)} case{'s' if len(results) > 1 else ''}")
+    return summarise(check, results, on_cases(f"the returned {grad} is the derivative of your own {obj}"))
 
 
 @check_kind("objective_gradient", params={"directions", "tol", "symmetric"}, required={"objective", "wrt"})
@@ -205,4 +213,4 @@ def objective_gradient(check: CheckSpec, ctx: CheckContext) -> CheckResult:
             finding,
         )
         results.append(CaseResult(case, False, err, message, mistakes, finding))
-    return summarise(check, results, f"agrees with finite differences of the objective on {len(results)} case{'s' if len(results) > 1 else ''}")
+    return summarise(check, results, on_cases("agrees with finite differences of the objective"))
