@@ -86,17 +86,10 @@ def degenerate_case(
     ignored = ctx.ignored_arguments(check.function, case, outputs)
     if not ignored:
         return None
-    fn = ctx.assignment.functions[check.function]
-    names = " or ".join(ignored)
+    names = ignored[0] if len(ignored) == 1 else f"{', '.join(ignored[:-1])} or {ignored[-1]}"
     label = output_label(ctx, check.function, outputs[0]) if len(outputs) == 1 else f"{check.function}'s {' and '.join(outputs)}"
-    summary = (
-        f"{label} does not change when {names} changes: an answer that ignores {names} "
-        f"(a placeholder, a constant, a formula without {names}) is not {fn.description or fn.name}"
-    )
-    message = (
-        f"{summary} (on {case_label(ctx, case, args)}, a fresh {names} changes the reference's answer); "
-        f"{what} is checked only on a real answer"
-    )
+    summary = f"{label} does not change when {names} changes: a placeholder, a constant or a formula without {names}, not an answer"
+    message = f"{summary} (a fresh {names} changes the reference's answer on {case_label(ctx, case, args)}); {what} is checked only on a real answer"
     return CaseResult(case, False, None, message, ("ignores-input",), Finding("ignores-input", summary))
 
 
