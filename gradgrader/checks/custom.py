@@ -32,18 +32,18 @@ class Verdict:
 def run_hook(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     """A check implemented by the course in hooks.py."""
     fn = find_hook(ctx.assignment, str(check.params["hook"]), f"check {check.id!r}")
-    unreal = _not_a_real_answer(check, ctx)
-    if unreal is not None:
-        return unreal
     out = fn(check, ctx)
-    if isinstance(out, CheckResult):
-        return out
-    if not isinstance(out, Verdict):
-        raise TypeError(f"hook {check.params['hook']!r} must return a Verdict, not {type(out).__name__}")
-    fraction = out.fraction if out.fraction is not None else (1.0 if out.passed else 0.0)
-    return CheckResult(
-        check.id, check.function, check.kind, out.passed, fraction, out.message, tuple(out.mistakes), (), out.finding
-    )
+    if not isinstance(out, CheckResult):
+        if not isinstance(out, Verdict):
+            raise TypeError(f"hook {check.params['hook']!r} must return a Verdict, not {type(out).__name__}")
+        fraction = out.fraction if out.fraction is not None else (1.0 if out.passed else 0.0)
+        out = CheckResult(
+            check.id, check.function, check.kind, out.passed, fraction, out.message, tuple(out.mistakes), (), out.finding
+        )
+    if out.fraction > 0:
+        # Points for a property only on a real answer (a failure says more as it is).
+        return _not_a_real_answer(check, ctx) or out
+    return out
 
 
 def _not_a_real_answer(check: CheckSpec, ctx: CheckContext) -> CheckResult | None:

@@ -247,8 +247,7 @@ def sums(check: CheckSpec, ctx: CheckContext) -> CheckResult:
         if isinstance(got, Failure):
             results.append(failure_case(ctx, check, case, got, args, None))
             continue
-        placeholder = placeholder_case(ctx, check, case, args, got, [output], ctx.reference(check.function, args), ctx.assignment.rtol) \
-            or degenerate_case(ctx, check, case, args, [output], f"that {what}")
+        placeholder = placeholder_case(ctx, check, case, args, got, [output], ctx.reference(check.function, args), ctx.assignment.rtol)
         if placeholder is not None:
             results.append(placeholder)
             continue
@@ -264,7 +263,8 @@ def sums(check: CheckSpec, ctx: CheckContext) -> CheckResult:
             finding = Finding(mistake, f"not {what}", "", emap)
             results.append(CaseResult(case, False, err, message, (mistake,) if mistake else (), finding))
         else:
-            results.append(CaseResult(case, True, err))
+            # Holding the property pays only for a real answer (a failure says more as it is).
+            results.append(degenerate_case(ctx, check, case, args, [output], f"that {what}") or CaseResult(case, True, err))
     return summarise(check, results, on_cases(str(what)))
 
 
@@ -292,8 +292,7 @@ def invariance(check: CheckSpec, ctx: CheckContext) -> CheckResult:
             results.append(failure_case(ctx, check, case, bad, args, None))
             continue
         assert not isinstance(base, Failure) and not isinstance(other, Failure)
-        unreal = placeholder_case(ctx, check, case, args, base, outputs, ctx.reference(check.function, args), ctx.assignment.rtol) \
-            or degenerate_case(ctx, check, case, args, outputs, f"that nothing changes when {what}")
+        unreal = placeholder_case(ctx, check, case, args, base, outputs, ctx.reference(check.function, args), ctx.assignment.rtol)
         if unreal is not None:
             results.append(unreal)
             continue
@@ -309,5 +308,6 @@ def invariance(check: CheckSpec, ctx: CheckContext) -> CheckResult:
                     (), Finding(None, f"not invariant when {what}", "", error_map(other[name], base[name])),
                 )
                 break
-        results.append(failed or CaseResult(case, True, worst))
+        # Holding the property pays only for a real answer (a failure says more as it is).
+        results.append(failed or degenerate_case(ctx, check, case, args, outputs, f"that nothing changes when {what}") or CaseResult(case, True, worst))
     return summarise(check, results, on_cases(f"unchanged when {what},"))
