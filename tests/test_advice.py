@@ -79,3 +79,28 @@ def test_feedback_without_advice_has_no_advice_section():
                    plain.checks[:1], (), 0.1)
     md = feedback_markdown(plain.to_json())
     assert "Advice" not in md and "advice" not in plain.to_json()
+
+
+def test_a_student_pack_gives_the_same_advice_and_names_the_same_degenerate_answers(tmp_path):
+    """A pack replays the reference's recording: the redrawn inputs behind ignores-input
+    are recorded with the rest, so a student's self-check agrees with the course."""
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from gradgrader.cli import app
+
+    samples = Path(__file__).resolve().parent.parent / "assignments" / "softmax" / "samples"
+    runner = CliRunner()
+    packed = runner.invoke(app, ["pack", "softmax", "--out", str(tmp_path / "pack")])
+    assert packed.exit_code == 0, packed.output
+
+    def check(sample: str) -> dict:
+        got = runner.invoke(app, ["check", str(samples / sample / "softmax.py"), "-a", str(tmp_path / "pack"), "--json"])
+        return json.loads(got.stdout)
+
+    advised = check("log-of-softmax")
+    assert advised["score"] == advised["max_score"] and advised["advice"] == ["softmax_loss.stable"]
+    uniform = check("uniform-softmax")
+    assert uniform["mistakes"] == ["ignores-input"]
+    assert {c["id"]: c["score"] for c in uniform["checks"] if c["function"] == "softmax"}["softmax.rows_sum_to_one"] == 0.0

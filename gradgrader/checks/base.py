@@ -346,7 +346,7 @@ class CheckContext:
         if isinstance(base, Failure):
             return []
         ref = self.reference(function, args)
-        variants = [{**args, a: fresh[a]} for a in names]
+        variants: list[Mapping[str, Any]] = [{**args, a: fresh[a]} for a in names]
         ignored = []
         for a, variant, got in zip(names, variants, self.student_many(function, variants, dims, need=outputs)):
             if isinstance(got, Failure):
