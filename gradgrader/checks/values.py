@@ -88,7 +88,8 @@ def degenerate_case(
         return None
     names = ignored[0] if len(ignored) == 1 else f"{', '.join(ignored[:-1])} or {ignored[-1]}"
     label = output_label(ctx, check.function, outputs[0]) if len(outputs) == 1 else f"{check.function}'s {' and '.join(outputs)}"
-    summary = f"{label} does not change when {names} changes: a placeholder, a constant or a formula without {names}, not an answer"
+    verb = "does" if len(outputs) == 1 else "do"
+    summary = f"{label} {verb} not change when {names} changes: a placeholder, a constant or a formula without {names}, not an answer"
     message = f"{summary} (a fresh {names} changes the reference's answer on {case_label(ctx, case, args)}); {what} is checked only on a real answer"
     return CaseResult(case, False, None, message, ("ignores-input",), Finding("ignores-input", summary))
 
