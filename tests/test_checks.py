@@ -124,6 +124,17 @@ def test_a_loss_that_breaks_the_contract_still_fails_and_gets_no_advice_on_top(s
     assert check.mistakes == ("unstable-softmax",) and check.advice == ()
 
 
+def test_where_the_contract_does_ask_for_wide_logits_an_underflow_is_still_named(softmax_course):
+    """Without advice_cases (a course whose contract asks for ±10⁴), the same loss fails
+    'wide' and the underflow is named as such (underflow_mistake), not unstable-softmax."""
+    base = softmax_course.assignment.check("softmax_loss.stable")
+    params = {k: v for k, v in base.params.items() if k not in {"advice_cases", "advice"}}
+    scored = dataclasses.replace(base, params={**params, "underflow_mistake": "unstable-logsumexp", "underflow_cases": ["wide"]})
+    ctx = CheckContext(softmax_course, FakeSession({"softmax_loss": loss_of(log_of_softmax)}))  # type: ignore[arg-type]
+    check = run_check(scored, ctx)
+    assert not check.passed and check.fraction == 0.5 and check.mistakes == ("unstable-logsumexp",) and check.advice == ()
+
+
 def _case(name: str, passed: bool, mistake: str = "") -> CaseResult:
     return CaseResult(name, passed, None, f"{name} {'ok' if passed else 'broke'}", (mistake,) if mistake else ())
 

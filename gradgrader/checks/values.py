@@ -168,7 +168,8 @@ def stability(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     ``underflow_mistake`` with ``underflow_cases``: when the function survives the other
     extreme cases (no overflow: it subtracts the maximum) and breaks only on these
     (widely spread inputs), the trouble is an underflow — the log of a probability
-    that became 0 — and that mistake is named instead of ``mistake``."""
+    that became 0 — and that mistake is named instead of ``mistake``. Only where the
+    contract asks for such inputs: otherwise make them ``advice_cases`` (never scored)."""
     rtol = float(check.params.get("rtol", STABILITY_RTOL))
     mistake = str(check.params["mistake"])
     underflow = check.params.get("underflow_mistake")
