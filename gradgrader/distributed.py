@@ -225,11 +225,12 @@ def result_from_json(obj: dict[str, Any]) -> Result:
             diagnosis=c.get("diagnosis"),
             feedback=c.get("feedback", ""),
             cases=tuple(c.get("cases", ())),
+            advice=tuple(c.get("advice", ())),
         )
         for c in obj["checks"]
     )
     known = {"submission", "path", "assignment", "status", "score", "max_score", "checks", "mistakes",
-             "elapsed_s", "message", "output", "sha256"}
+             "elapsed_s", "message", "output", "sha256", "advice"}
     return Result(
         submission=obj["submission"],
         path=obj["path"],

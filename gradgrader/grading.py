@@ -77,6 +77,7 @@ def _record(assignment: Assignment, rubric: Rubric, spec: CheckSpec, check: Chec
         diagnosis=_feedback(assignment, spec, check),
         feedback=item.feedback if not check.passed else "",
         cases=cases,
+        advice=check.advice,
     )
 
 

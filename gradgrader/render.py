@@ -41,11 +41,11 @@ def result_view(result: dict[str, Any], show_passed: bool = True) -> RenderableT
     explained: set[str] = set()
     for fn, checks in by_fn.items():
         ok = all(c["passed"] for c in checks)
-        if ok and not show_passed:
+        if ok and not show_passed and not any(c.get("advice") for c in checks):
             continue
         parts.append(Text(f"{fn}", style="bold green" if ok else "bold red"))
         for c in checks:
-            if c["passed"] and not show_passed:
+            if c["passed"] and not show_passed and not c.get("advice"):
                 continue
             line = Text("  ")
             line.append("✔ " if c["passed"] else "✘ ", style="green" if c["passed"] else "red")
@@ -58,6 +58,7 @@ def result_view(result: dict[str, Any], show_passed: bool = True) -> RenderableT
                 parts.extend(_diagnosis_lines(diag, explained, c["message"]))
             if not c["passed"] and c.get("feedback"):
                 parts.append(Padding(Text(f"From your TA: {c['feedback']}", style="cyan"), (0, 0, 0, 6)))
+            parts.extend(_advice_lines(c))
     if result.get("output"):
         printed = str(result["output"]).rstrip("\n").splitlines()
         n = len(printed)
@@ -71,6 +72,17 @@ def result_view(result: dict[str, Any], show_passed: bool = True) -> RenderableT
         else:
             parts.append(Text(note + ")", style="dim"))
     return Group(*parts)
+
+
+def _advice_lines(check: dict[str, Any]) -> list[RenderableType]:
+    """A check's advice: what the function does beyond the assignment's contract. Never
+    scored, and said so, so that nobody reads it as a deduction."""
+    lines: list[RenderableType] = []
+    for said in check.get("advice") or ():
+        text = Text("advice (not scored): ", style="bold cyan")
+        text.append(str(said))
+        lines.append(Padding(text, (0, 0, 0, 6)))
+    return lines
 
 
 def _diagnosis_lines(diag: dict[str, Any], explained: set[str], message: str = "") -> list[RenderableType]:

@@ -37,6 +37,8 @@ class CheckRecord:
     diagnosis: dict[str, Any] | None = None
     feedback: str = ""
     cases: tuple[dict[str, Any], ...] = ()
+    # Never scored (SPEC §4 is unchanged): what the function does beyond the contract.
+    advice: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -55,6 +57,8 @@ class CheckRecord:
             out["feedback"] = self.feedback
         if self.cases:
             out["cases"] = list(self.cases)
+        if self.advice:
+            out["advice"] = list(self.advice)
         return out
 
 
@@ -73,6 +77,12 @@ class Result:
     output: str = ""  # what the submission printed (truncated), never scored
     sha256: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def advice(self) -> tuple[str, ...]:
+        """The checks that give advice (never scored, not mistakes), like ``mistakes``
+        is the union of the checks' mistake ids."""
+        return tuple(c.id for c in self.checks if c.advice)
 
     @property
     def full_marks(self) -> bool:
@@ -96,6 +106,8 @@ class Result:
             out["output"] = self.output
         if self.sha256:
             out["sha256"] = self.sha256
+        if self.advice:
+            out["advice"] = list(self.advice)
         out.update(self.extra)
         return out
 

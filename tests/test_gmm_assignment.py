@@ -112,6 +112,25 @@ def test_sample_reports_exactly_the_expected_mistakes(graded, sample):
 
 
 @pytest.mark.parametrize("sample", SAMPLE_IDS)
+def test_sample_gets_exactly_the_expected_advice(graded, sample):
+    """Advice (never scored) comes from exactly the expected checks, and costs nothing."""
+    result = graded[sample]
+    assert set(result.advice) == set(EXPECTED[sample].get("advice", [])), {c.id: c.advice for c in result.checks if c.advice}
+    for c in result.checks:
+        if c.advice:
+            assert c.passed and c.score == c.max_score and c.mistakes == (), c
+
+
+@pytest.mark.parametrize("sample", [s for s in SAMPLE_IDS if "score" in EXPECTED[s] or "unpaid" in EXPECTED[s]])
+def test_placeholders_and_answers_that_ignore_their_input_earn_nothing(graded, sample):
+    result = graded[sample]
+    if "score" in EXPECTED[sample]:
+        assert result.score == pytest.approx(EXPECTED[sample]["score"]), {c.id: c.score for c in result.checks if c.score}
+    for cid in EXPECTED[sample].get("unpaid", []):
+        check = next(c for c in result.checks if c.id == cid)
+        assert check.score == 0.0, check
+
+@pytest.mark.parametrize("sample", SAMPLE_IDS)
 def test_failing_checks_cost_points_and_passing_ones_do_not(graded, sample):
     result = graded[sample]
     assert result.score == pytest.approx(sum(c.score for c in result.checks))

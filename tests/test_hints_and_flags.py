@@ -160,10 +160,20 @@ def test_a_wrong_shape_message_reads_as_a_sentence() -> None:
 
 
 def test_printed_warnings_of_a_failing_file_are_shown_with_its_own_file_name() -> None:
-    result = CliRunner().invoke(app, ["check", str(SOFTMAX_SAMPLES / "log-of-softmax" / "softmax.py"), "-a", "softmax"])
-    assert "your file printed 2 lines" in result.stdout
+    # (log-of-softmax, used here before, now gets full marks: its warnings come from the
+    # advice case 'wide', and a full-marks file's printing is only counted.)
+    result = CliRunner().invoke(app, ["check", str(SOFTMAX_SAMPLES / "unstable-softmax" / "softmax.py"), "-a", "softmax"])
+    assert "your file printed 8 lines" in result.stdout
     assert "softmax.py:" in result.stdout and "RuntimeWarning: divide by zero" in result.stdout
     assert "/stage/" not in result.stdout and "gradgrader-" not in result.stdout
+
+
+def test_check_shows_advice_that_costs_nothing() -> None:
+    result = CliRunner().invoke(app, ["check", str(SOFTMAX_SAMPLES / "log-of-softmax" / "softmax.py"), "-a", "softmax"])
+    assert result.exit_code == 0 and "score 10/10" in result.stdout  # full marks: exit 0
+    text = " ".join(result.stdout.split())
+    assert "advice (not scored): softmax_loss's loss has 1 NaN/inf entry on case 'wide'" in text
+    assert "log-softmax" in text
 
 
 def test_follow_up_commands_name_the_assignment_and_its_file(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ gradgrader through ``kind = "hook"`` and a function in its ``hooks.py``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,12 +48,20 @@ def check_kind(
     return register
 
 
+# Parameters every kind with cases takes (see checks/base.py: summarise).
+#   advice_cases  cases beyond the assignment's contract: never scored; a failure there
+#                 is told as advice while the other cases pass
+#   advice        the author's words added to that advice (why, and what avoids it)
+ADVICE_PARAMS = frozenset({"advice_cases", "advice"})
+
+
 def validate_check(assignment: Assignment, check: CheckSpec, path: Path) -> None:
     where = f"{path}: [[checks]] id = {check.id!r}"
     kind = KINDS.get(check.kind)
     if kind is None:
         raise ConfigError(f"{where}: unknown kind {check.kind!r}; known kinds: {', '.join(sorted(KINDS))}")
-    unknown = set(check.params) - kind.params
+    _validate_advice(check, where)
+    unknown = set(check.params) - kind.params - ADVICE_PARAMS
     if unknown and "*" not in kind.params:
         raise ConfigError(
             f"{where}: kind {check.kind!r} takes no parameter(s) {', '.join(sorted(unknown))}; "
@@ -76,8 +85,35 @@ def validate_check(assignment: Assignment, check: CheckSpec, path: Path) -> None
         raise ConfigError(f"{where}: wrt = {wrt!r} is not an argument of {fn.signature}")
 
 
+def _validate_advice(check: CheckSpec, where: str) -> None:
+    advice = check.params.get("advice_cases")
+    if advice is None:
+        if "advice" in check.params:
+            raise ConfigError(f"{where}: advice = ... needs advice_cases = [...] naming the cases it is about")
+        return
+    if not isinstance(advice, (list, tuple)) or not all(isinstance(c, str) for c in advice) or not advice:
+        raise ConfigError(f"{where}: advice_cases must be a list of case names, e.g. advice_cases = [\"wide\"]")
+    stray = [c for c in advice if c not in check.cases]
+    if stray:
+        raise ConfigError(f"{where}: advice_cases {', '.join(map(repr, stray))} must also be in cases = [...] of this check")
+    if set(advice) >= set(check.cases):
+        raise ConfigError(
+            f"{where}: every case is an advice case, so the check would give its points for nothing; "
+            "keep at least one case the assignment's contract asks for"
+        )
+    if not isinstance(check.params.get("advice", ""), str):
+        raise ConfigError(f"{where}: advice must be a string (the words added to the advice)")
+
+
 def run_check(check: CheckSpec, ctx: CheckContext) -> CheckResult:
-    return KINDS[check.kind].run(check, ctx)
+    """Run ``check``; a shape accepted leniently during the run (a size-1 array for a
+    number) is noted in its message."""
+    ctx.notes["shape_notes"] = {}
+    result = KINDS[check.kind].run(check, ctx)
+    notes = ctx.shape_notes(check.function)
+    if notes:
+        result = dataclasses.replace(result, message=result.message + "".join(f" (note: {n})" for n in notes))
+    return result
 
 
 # Importing the modules registers their kinds.

@@ -7,8 +7,9 @@ arrays) and compares them. It never opens files, prints or reads the clock.
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,20 @@ from gradgrader.spec import Assignment, CheckSpec, FunctionSpec
 # output is zero for every function graded here (their values are O(1)), so two
 # near-zero answers agree instead of dividing noise by noise.
 FLOOR = 1e-10
+
+
+# Offset of the seed that draws a case's inputs again (see Course.redrawn_inputs).
+REDRAW_SEED = 7919
+
+# An answer "depends" on an argument when a fresh draw of it moves the reference's
+# output by more than DEPENDS (relative): fresh standard-normal draws move every graded
+# output by O(1), so 1e-3 leaves out only arguments that really do not matter (K = 1).
+# It "ignores" the argument when its own output moves by at most IGNORES: a real answer
+# moves about as much as the reference (≥ 1e-3); 1e-9 is six orders below that and
+# seven above float64 rounding, so float32 code or another summation order is never
+# taken for a constant.
+DEPENDS = 1e-3
+IGNORES = 1e-9
 
 
 def rel_error(student: np.ndarray, reference: np.ndarray, floor: float = FLOOR) -> float:
@@ -83,6 +98,9 @@ class CheckResult:
     mistakes: tuple[str, ...] = ()
     cases: tuple[CaseResult, ...] = ()
     finding: Finding | None = None
+    # Never scored: what the function does on cases beyond the assignment's contract
+    # (``advice_cases``), in words for the student. Not a mistake, not in ``mistakes``.
+    advice: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -143,7 +161,7 @@ class Course:
         self.reference = None if self.replay is not None else reference_module(assignment)
         self._modules: dict[str, Any] = {}
         self.recording: dict[str, Any] | None = None
-        self._inputs: dict[tuple[str, str], dict[str, Any]] = {}
+        self._inputs: dict[tuple[str, ...], dict[str, Any]] = {}
         self._ref: dict[str, dict[str, np.ndarray]] = {}
         self._hooks: dict[str, np.ndarray] = {}
 
@@ -166,6 +184,24 @@ class Course:
                 values = self._replayed(rkey, f"the inputs of {function} on case {case!r}")
             else:
                 values = case_inputs(self.assignment, function, case)
+            self._inputs[key] = {k: freeze(v) for k, v in values.items()}
+            if self.recording is not None:
+                self.recording[rkey] = self._inputs[key]
+        return dict(self._inputs[key])
+
+    def redrawn_inputs(self, function: str, case: str) -> dict[str, Any] | None:
+        """The arguments of ``function`` on ``case`` drawn again with another seed: the
+        same shapes and constraints (labels in range, SPD covariances, rows on the
+        simplex), other numbers. ``None`` in a student pack that did not record them."""
+        key = (function, case, "redrawn")
+        if key not in self._inputs:
+            rkey = f"inputs:{function}:{case}:redrawn"
+            if self.replay is not None:
+                if rkey not in self.replay:
+                    return None
+                values = self.replay[rkey]
+            else:
+                values = case_inputs(dataclasses.replace(self.assignment, seed=self.assignment.seed + REDRAW_SEED), function, case)
             self._inputs[key] = {k: freeze(v) for k, v in values.items()}
             if self.recording is not None:
                 self.recording[rkey] = self._inputs[key]
@@ -283,6 +319,51 @@ class CheckContext:
                 )
         return None
 
+    def ignored_arguments(self, function: str, case: str, outputs: list[str]) -> list[str]:
+        """The array arguments of ``function`` that its ``outputs`` ignore on ``case``:
+        a fresh draw of the argument (:meth:`Course.redrawn_inputs`) moves the
+        reference's output by more than DEPENDS but the student's by at most IGNORES.
+
+        An output that ignores an argument its definition depends on is no answer to
+        the question (a placeholder, a constant such as 1/K everywhere, a "loss" of W
+        alone), whatever properties it happens to have. Scalars (reg) are not tested:
+        a real answer may drop a hyperparameter's term, which the value checks name.
+        A call that fails on the fresh draw is no evidence and is skipped."""
+        args = self.inputs(function, case)
+        fresh = self.course.redrawn_inputs(function, case)
+        if fresh is None:
+            return []
+        fn = self.assignment.functions[function]
+        names = [
+            a for a in fn.args
+            if isinstance(args[a], np.ndarray) and args[a].ndim >= 1 and args[a].size
+            and isinstance(fresh.get(a), np.ndarray) and fresh[a].shape == args[a].shape and not np.array_equal(fresh[a], args[a])
+        ]
+        if not names:
+            return []
+        dims = self.course.dims(case)
+        base = self.student(function, args, dims, need=outputs)
+        if isinstance(base, Failure):
+            return []
+        ref = self.reference(function, args)
+        variants: list[Mapping[str, Any]] = [{**args, a: fresh[a]} for a in names]
+        ignored = []
+        for a, variant, got in zip(names, variants, self.student_many(function, variants, dims, need=outputs)):
+            if isinstance(got, Failure):
+                continue
+            moved = self.reference(function, variant)
+            if any(rel_error(moved[o], ref[o]) > DEPENDS and rel_error(got[o], base[o]) <= IGNORES for o in outputs):
+                ignored.append(a)
+        return ignored
+
+    def note_shape(self, function: str, text: str) -> None:
+        """Remember a shape that was accepted leniently; the check that asked says so."""
+        notes = self.notes.setdefault("shape_notes", {})
+        notes.setdefault(function, {})[text] = None
+
+    def shape_notes(self, function: str) -> list[str]:
+        return list(self.notes.get("shape_notes", {}).get(function, {}))
+
     def student(
         self, function: str, args: Mapping[str, Any], dims: Mapping[str, int], need: list[str] | None = None
     ) -> dict[str, np.ndarray] | Failure:
@@ -322,6 +403,17 @@ class CheckContext:
                 msg = problem_.message if problem_ else "no value"
                 return Failure(("wrong-shape",), f"{fn.name}'s return value is unusable: {msg}")
             expected = spec.resolve(dims)
+            if value.shape != expected and _isclose_compatible(value.shape, expected):
+                # As the course's own np.isclose checks would: a size-1 array for a number
+                # (a log-likelihood of shape (1,)), a number for a (1,) array (K = 1).
+                self.note_shape(
+                    fn.name,
+                    f"{fn.name} returned {spec.name + ' ' if len(fn.outputs) > 1 else ''}as "
+                    + ("a single number" if value.shape == () else f"an array of {shape_text(value.shape)}")
+                    + f" where {'a number' if expected == () else shape_text(expected)} is expected; accepted as the same value "
+                    f"(np.isclose compares them alike), but return exactly {'a number' if expected == () else shape_text(expected)}",
+                )
+                value = value.reshape(expected)
             if value.shape != expected and (need is None or spec.name in need):
                 what = f"{spec.name} " if len(fn.outputs) > 1 else ""
                 mistake = "wrong-shape"
@@ -344,10 +436,48 @@ class CheckContext:
         return out
 
 
+def advice_cases(check: CheckSpec) -> frozenset[str]:
+    """The cases of ``check`` that go beyond the assignment's contract: what the function
+    does on them is told as advice and never scored (``advice_cases = [...]`` in TOML)."""
+    return frozenset(str(c) for c in check.params.get("advice_cases", ()))
+
+
+def scored_cases(check: CheckSpec, cases: list[CaseResult]) -> list[CaseResult]:
+    """``cases`` without the check's advice cases: the ones its score is made of."""
+    advice = advice_cases(check)
+    return [c for c in cases if c.case not in advice]
+
+
+def advice_text(check: CheckSpec, case: CaseResult) -> str:
+    """What a failing advice case tells the student: what happened, then the author's
+    ``advice`` text (why it matters and what avoids it)."""
+    said = str(check.params.get("advice", "")).strip()
+    return f"{case.message}" + (f" — {said}" if said else "")
+
+
+def _isclose_compatible(got: tuple[int, ...], expected: tuple[int, ...]) -> bool:
+    """A size-1 array where a number is expected, or a number where a (1,) array is:
+    the only shape differences the course's np.isclose checks let through unnoticed."""
+    return (expected == () and len(got) > 0 and all(n == 1 for n in got)) or (expected == (1,) and got == ())
+
+
 def summarise(
-    check: CheckSpec, cases: list[CaseResult], passed_message: str, finding: Finding | None = None
+    check: CheckSpec,
+    cases: list[CaseResult],
+    passed_message: str | Callable[[list[CaseResult]], str],
+    finding: Finding | None = None,
 ) -> CheckResult:
-    """Combine per-case results: partial credit is the share of cases passed."""
+    """Combine per-case results: partial credit is the share of cases passed.
+
+    Advice cases (:func:`advice_cases`) are left out of the score, the mistakes and
+    the message; when every scored case passes, each failing advice case becomes a
+    line of advice. (While the scored cases fail, their message is what to fix first.)
+    ``passed_message`` may be a function of the scored cases."""
+    advice_ids = advice_cases(check)
+    advising = [c for c in cases if c.case in advice_ids and not c.passed]
+    cases = [c for c in cases if c.case not in advice_ids]
+    if callable(passed_message):
+        passed_message = passed_message(cases)
     n_pass = sum(c.passed for c in cases)
     total = len(cases)
     fraction = n_pass / total if total else 0.0
@@ -358,7 +488,8 @@ def summarise(
             if m not in mistakes:
                 mistakes.append(m)
     if not failing:
-        return CheckResult(check.id, check.function, check.kind, True, 1.0, passed_message, (), tuple(cases))
+        advice = tuple(advice_text(check, c) for c in advising)
+        return CheckResult(check.id, check.function, check.kind, True, 1.0, passed_message, (), tuple(cases), advice=advice)
     first = failing[0]
     message = first.message
     if total > 1:

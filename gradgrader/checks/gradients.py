@@ -29,7 +29,14 @@ from gradgrader.checks.base import (
     rel_error,
     summarise,
 )
-from gradgrader.checks.values import failure_case, nonfinite_case, output_label, placeholder_case
+from gradgrader.checks.values import (
+    degenerate_case,
+    failure_case,
+    nonfinite_case,
+    on_cases,
+    output_label,
+    placeholder_case,
+)
 from gradgrader.diagnose import diagnose
 from gradgrader.spec import CheckSpec
 
@@ -129,7 +136,9 @@ def self_consistency(check: CheckSpec, ctx: CheckContext) -> CheckResult:
         analytic = np.array([float(np.vdot(got[grad], v)) for v in dirs])
         err = rel_error(analytic, fd)
         if err <= tol:
-            results.append(CaseResult(case, True, err))
+            # Consistent, but that pays only for a real answer (not 0.5‖W‖² with its W).
+            real = degenerate_case(ctx, check, case, args, [obj, grad], f"that {grad} is the derivative of your own {obj}")
+            results.append(real or CaseResult(case, True, err))
             continue
         ref = ctx.reference(fn, args)
         grad_right = rel_error(got[grad], ref[grad]) <= ctx.assignment.rtol
@@ -156,7 +165,7 @@ def self_consistency(check: CheckSpec, ctx: CheckContext) -> CheckResult:
             )
             mistakes = ("loss-gradient-mismatch",)
         results.append(CaseResult(case, False, err, message, mistakes, finding))
-    return summarise(check, results, f"the returned {grad} is the derivative of your own {obj} on {len(results)} case{'s' if len(results) > 1 else ''}")
+    return summarise(check, results, on_cases(f"the returned {grad} is the derivative of your own {obj}"))
 
 
 @check_kind("objective_gradient", params={"directions", "tol", "symmetric"}, required={"objective", "wrt"})
@@ -205,4 +214,4 @@ def objective_gradient(check: CheckSpec, ctx: CheckContext) -> CheckResult:
             finding,
         )
         results.append(CaseResult(case, False, err, message, mistakes, finding))
-    return summarise(check, results, f"agrees with finite differences of the objective on {len(results)} case{'s' if len(results) > 1 else ''}")
+    return summarise(check, results, on_cases("agrees with finite differences of the objective"))

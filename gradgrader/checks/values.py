@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
 from gradgrader.checks import check_kind
 from gradgrader.checks.base import (
+    FLOOR,
     CaseResult,
     CheckContext,
     CheckResult,
@@ -57,18 +58,40 @@ def placeholder_case(
     ref: Mapping[str, np.ndarray],
     rtol: float,
 ) -> CaseResult | None:
-    """A failing case named not-implemented when every one of ``outputs`` is exactly
-    zero where the reference's answer is not (near) zero: a starter that returns 0.0
-    and np.zeros_like(W). Compared with the reference, that is not a derivation to
+    """A failing case named not-implemented when every one of ``outputs`` is zero —
+    exactly, or below FLOOR in norm (5e-324: zero for every function graded here, see
+    rel_error) — where the reference's answer is not: a starter that returns 0.0 and
+    np.zeros_like(W). Compared with the reference, that is not a derivation to
     diagnose term by term; in checks that need no reference (a zero loss with a zero
     gradient is self-consistent, zero columns sum to zero) it would pass. ``None``
     otherwise."""
-    if not all(np.all(got[n] == 0) for n in outputs) or all(rel_error(got[n], ref[n]) <= rtol for n in outputs):
+    if not all(float(np.linalg.norm(got[n])) < FLOOR for n in outputs) or all(rel_error(got[n], ref[n]) <= rtol for n in outputs):
         return None
     fn = check.function
-    summary = f"{fn} returns only zeros on {case_label(ctx, case, args)}: nothing is computed yet (the starter's placeholder?)"
+    exact = all(np.all(got[n] == 0) for n in outputs)
+    zeros = "only zeros" if exact else "only values too small to be anything but zero (below 1e-10)"
+    summary = f"{fn} returns {zeros} on {case_label(ctx, case, args)}: nothing is computed yet (the starter's placeholder?)"
     return CaseResult(case, False, 1.0, f"{summary} — write {ctx.assignment.functions[fn].signature}", ("not-implemented",),
-                      Finding("not-implemented", "returns only zeros", "", None))
+                      Finding("not-implemented", f"returns {zeros}", "", None))
+
+
+def degenerate_case(
+    ctx: CheckContext, check: CheckSpec, case: str, args: Mapping[str, Any], outputs: list[str], what: str
+) -> CaseResult | None:
+    """A failing case named ignores-input when ``outputs`` do not change with an array
+    argument the definition depends on (:meth:`CheckContext.ignored_arguments`): a
+    constant (1/K everywhere, I − 1/K, 5e-324) or a "loss" of W alone has properties
+    such as rows summing to 1 without being an answer, and a property check pays only
+    for a real answer. ``what`` names the property, for the message."""
+    ignored = ctx.ignored_arguments(check.function, case, outputs)
+    if not ignored:
+        return None
+    names = ignored[0] if len(ignored) == 1 else f"{', '.join(ignored[:-1])} or {ignored[-1]}"
+    label = output_label(ctx, check.function, outputs[0]) if len(outputs) == 1 else f"{check.function}'s {' and '.join(outputs)}"
+    verb = "does" if len(outputs) == 1 else "do"
+    summary = f"{label} {verb} not change when {names} changes: a placeholder, a constant or a formula without {names}, not an answer"
+    message = f"{summary} (a fresh {names} changes the reference's answer on {case_label(ctx, case, args)}); {what} is checked only on a real answer"
+    return CaseResult(case, False, None, message, ("ignores-input",), Finding("ignores-input", summary))
 
 
 def compare_case(ctx: CheckContext, check: CheckSpec, case: str, rtol: float, outputs: list[str], nonfinite_mistake: str = "nan-output") -> CaseResult:
@@ -108,10 +131,20 @@ def _outputs(ctx: CheckContext, check: CheckSpec) -> list[str]:
     return [chosen] if chosen else [o.name for o in fn.outputs]
 
 
-def _passed_message(results: list[CaseResult], what: str) -> str:
-    worst = max((c.error or 0.0) for c in results)
-    n = len(results)
-    return f"{what} on {n} case{'s' if n > 1 else ''} (largest relative error {worst:.1e})"
+def _passed_message(what: str) -> Callable[[list[CaseResult]], str]:
+    """The message of a passed check, made from its scored cases (advice cases left out)."""
+
+    def message(results: list[CaseResult]) -> str:
+        worst = max((c.error or 0.0) for c in results)
+        n = len(results)
+        return f"{what} on {n} case{'s' if n > 1 else ''} (largest relative error {worst:.1e})"
+
+    return message
+
+
+def on_cases(what: str) -> Callable[[list[CaseResult]], str]:
+    """``"{what} on N cases"`` for the scored cases of a passed check."""
+    return lambda results: f"{what} on {len(results)} case{'s' if len(results) > 1 else ''}"
 
 
 @check_kind("compare", params={"output", "rtol"})
@@ -119,7 +152,7 @@ def compare(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     """Values against the reference (relative Frobenius error ≤ rtol on every case)."""
     rtol = float(check.params.get("rtol", ctx.assignment.rtol))
     results = [compare_case(ctx, check, case, rtol, _outputs(ctx, check)) for case in check.cases]
-    return summarise(check, results, _passed_message(results, "matches the reference"))
+    return summarise(check, results, _passed_message("matches the reference"))
 
 
 # Stability cases push float32 code harder: a logit of 1000 carries an absolute float32
@@ -135,7 +168,8 @@ def stability(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     ``underflow_mistake`` with ``underflow_cases``: when the function survives the other
     extreme cases (no overflow: it subtracts the maximum) and breaks only on these
     (widely spread inputs), the trouble is an underflow — the log of a probability
-    that became 0 — and that mistake is named instead of ``mistake``."""
+    that became 0 — and that mistake is named instead of ``mistake``. Only where the
+    contract asks for such inputs: otherwise make them ``advice_cases`` (never scored)."""
     rtol = float(check.params.get("rtol", STABILITY_RTOL))
     mistake = str(check.params["mistake"])
     underflow = check.params.get("underflow_mistake")
@@ -158,7 +192,7 @@ def stability(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     survived = {r.case for r in results if r.passed} - underflow_cases
     if underflow and failed and failed <= underflow_cases and survived:
         results = [_renamed(r, mistake, str(underflow)) for r in results]
-    return summarise(check, results, _passed_message(results, "finite and correct on extreme inputs"))
+    return summarise(check, results, _passed_message("finite and correct on extreme inputs"))
 
 
 def _renamed(result: CaseResult, old: str, new: str) -> CaseResult:
@@ -231,8 +265,9 @@ def sums(check: CheckSpec, ctx: CheckContext) -> CheckResult:
             finding = Finding(mistake, f"not {what}", "", emap)
             results.append(CaseResult(case, False, err, message, (mistake,) if mistake else (), finding))
         else:
-            results.append(CaseResult(case, True, err))
-    return summarise(check, results, f"{what} on {len(results)} case{'s' if len(results) > 1 else ''}")
+            # Holding the property pays only for a real answer (a failure says more as it is).
+            results.append(degenerate_case(ctx, check, case, args, [output], f"that {what}") or CaseResult(case, True, err))
+    return summarise(check, results, on_cases(str(what)))
 
 
 @check_kind("invariance", params={"output", "rtol", "add", "scale", "what"}, required={"what"})
@@ -259,6 +294,10 @@ def invariance(check: CheckSpec, ctx: CheckContext) -> CheckResult:
             results.append(failure_case(ctx, check, case, bad, args, None))
             continue
         assert not isinstance(base, Failure) and not isinstance(other, Failure)
+        unreal = placeholder_case(ctx, check, case, args, base, outputs, ctx.reference(check.function, args), ctx.assignment.rtol)
+        if unreal is not None:
+            results.append(unreal)
+            continue
         worst = 0.0
         failed = None
         for name in outputs:
@@ -271,5 +310,6 @@ def invariance(check: CheckSpec, ctx: CheckContext) -> CheckResult:
                     (), Finding(None, f"not invariant when {what}", "", error_map(other[name], base[name])),
                 )
                 break
-        results.append(failed or CaseResult(case, True, worst))
-    return summarise(check, results, f"unchanged when {what}, on {len(results)} case{'s' if len(results) > 1 else ''}")
+        # Holding the property pays only for a real answer (a failure says more as it is).
+        results.append(failed or degenerate_case(ctx, check, case, args, outputs, f"that nothing changes when {what}") or CaseResult(case, True, worst))
+    return summarise(check, results, on_cases(f"unchanged when {what},"))

@@ -83,8 +83,9 @@ def feedback_markdown(r: Mapping[str, Any], title: str = "") -> str:
         out += ["Fix this first: none of your functions could be checked until the file loads.", ""]
         return "\n".join(out)
     failing = [c for c in checks if not c.get("passed")]
+    advising = [c for c in checks if c.get("advice")]
     if not failing:
-        out += ["Every check passed. Well done.", ""]
+        out += ["Every check passed. Well done." + (" Some advice below, never scored." if advising else ""), ""]
     out += ["## Checks", "", "| | check | function | points |", "|---|---|---|---|"]
     for c in checks:
         mark = "✅" if c.get("passed") else "❌"
@@ -125,6 +126,16 @@ def feedback_markdown(r: Mapping[str, Any], title: str = "") -> str:
             out += [f"Diagnosis: `{escape(mistake)}`", ""]
         if c.get("feedback"):
             out += [f"*From the course staff:* {str(c['feedback']).strip()}", ""]
+    if advising:
+        out += [
+            "## Advice (not scored)",
+            "",
+            "Beyond what the assignment asks, so it changes no points; worth knowing all the same.",
+            "",
+        ]
+        for c in advising:
+            out += [f"- **{escape(c.get('id', ''))}**: {escape(said)}" for said in c["advice"]]
+        out.append("")
     return "\n".join(out)
 
 

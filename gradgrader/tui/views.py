@@ -344,6 +344,18 @@ def _diagnosis(c: dict[str, Any], explained: set[str], drawn: set[str]) -> list[
     return body
 
 
+def advice_lines(c: dict[str, Any]) -> list[Text]:
+    """A check's advice (never scored): what the function does beyond the assignment's
+    contract, one line each, marked so nobody reads it as a deduction."""
+    out = []
+    for said in c.get("advice") or ():
+        line = Text("advice, not scored: ", style="bold cyan")
+        line.append(f"{clean(c.get('id', '?'))}: ", style="cyan")
+        line.append(clean(str(said)))
+        out.append(line)
+    return out
+
+
 def checks_view(r: Result) -> RenderableType:
     """The checks grouped by function. A function whose checks all pass takes one line;
     a failing one lists its checks with ✔/✘, score and message, and under each failing
@@ -372,6 +384,9 @@ def checks_view(r: Result) -> RenderableType:
         if ok:
             head.append(f"  all {len(checks)} check(s) pass", style="dim")
             grid.add_row(_mark(True), head)
+            for c in checks:
+                for text in advice_lines(c):
+                    grid.add_row("", text)
             continue
         grid.add_row(_mark(False), head)
         inner = Table.grid(padding=(0, 1), expand=True)
@@ -385,9 +400,9 @@ def checks_view(r: Result) -> RenderableType:
             line.append(clean(c.get("message", "")), style="dim" if passed else "")
             if passed:
                 line.no_wrap, line.overflow = True, "ellipsis"
-                inner.add_row(_mark(True), line)
+                inner.add_row(_mark(True), Group(line, *advice_lines(c)))
                 continue
-            inner.add_row(_mark(False), Group(line, *_diagnosis(c, explained, drawn)))
+            inner.add_row(_mark(False), Group(line, *_diagnosis(c, explained, drawn), *advice_lines(c)))
         grid.add_row("", inner)
     return grid
 

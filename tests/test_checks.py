@@ -1,0 +1,335 @@
+"""The check kinds on functions written here, without a sandbox: advice that is never
+scored (advice_cases), property checks that pay only for real answers (placeholders
+and answers that ignore an input earn nothing and are named), and the two shape
+differences np.isclose lets through (a size-1 array for a number, a number for (1,)).
+
+``FakeSession`` runs trusted test functions in this process and hands their outputs
+back exactly as the sandbox does (float64 arrays, one per declared output), so every
+test here takes milliseconds and exercises the real check code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from gradgrader.checks import run_check, validate_check
+from gradgrader.checks.base import CaseResult, CheckContext, Course, summarise
+from gradgrader.errors import ConfigError
+from gradgrader.sandbox import Returned
+from gradgrader.sandbox.runner import LoadReport
+from gradgrader.spec import CheckSpec, load_assignment
+
+
+class FakeSession:
+    """The part of a sandbox Session that checks use, calling ``functions`` directly."""
+
+    def __init__(self, functions: dict[str, Callable[..., Any]]) -> None:
+        self.functions = functions
+        self.path = Path("submission.py")
+        self.load = LoadReport(
+            True,
+            # "varargs": the signature check is the sandbox's business, not these tests'
+            functions={name: {"defined": True, "callable": True, "varargs": True} for name in functions},
+        )
+
+    def call_many(self, function: str, arg_lists: list[list[Any]], outputs: list[str], timeout: float, want: Any = None) -> list[Returned]:
+        out = []
+        for args in arg_lists:
+            result = self.functions[function](*[np.array(a) if isinstance(a, np.ndarray) else a for a in args])
+            values = [result] if len(outputs) == 1 else list(result)
+            arrays = tuple(np.asarray(v, dtype=np.float64) for v in values)
+            out.append(Returned(arrays, tuple(type(v).__name__ for v in values), (None,) * len(arrays), 0.0))
+        return out
+
+
+@pytest.fixture(scope="module")
+def softmax_course() -> Course:
+    return Course(load_assignment("softmax"))
+
+
+@pytest.fixture(scope="module")
+def gmm_course() -> Course:
+    return Course(load_assignment("gmm"))
+
+
+def run(course: Course, check_id: str, **functions: Callable[..., Any]) -> Any:
+    ctx = CheckContext(course, FakeSession(functions))  # type: ignore[arg-type]
+    return run_check(course.assignment.check(check_id), ctx)
+
+
+# ----------------------------------------------------------------- functions under test
+
+
+def stable_softmax(Z):
+    e = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def loss_of(log_probs: Callable[[np.ndarray], np.ndarray]) -> Callable[..., Any]:
+    """A softmax_loss whose log-probabilities come from ``log_probs(scores)``."""
+
+    def softmax_loss(W, X, y, reg):
+        N = X.shape[0]
+        lp = log_probs(X @ W.T)
+        loss = -lp[np.arange(N), y].mean() + 0.5 * reg * np.sum(W * W)
+        d = np.exp(lp)
+        d[np.arange(N), y] -= 1
+        return loss, d.T @ X / N + reg * W
+
+    return softmax_loss
+
+
+def log_softmax(S):
+    S = S - S.max(axis=1, keepdims=True)
+    return S - np.log(np.exp(S).sum(axis=1, keepdims=True))
+
+
+def log_of_softmax(S):
+    with np.errstate(divide="ignore"):
+        return np.log(stable_softmax(S))  # the textbook loss: -inf where P underflowed
+
+
+def log_of_naive_softmax(S):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        e = np.exp(S)
+        return np.log(e / e.sum(axis=1, keepdims=True))
+
+
+# ----------------------------------------------------------------- advice (#15.1)
+
+
+def test_a_loss_that_fails_only_beyond_the_contract_gets_full_points_and_advice(softmax_course):
+    check = run(softmax_course, "softmax_loss.stable", softmax_loss=loss_of(log_of_softmax))
+    assert check.passed and check.fraction == 1.0 and check.mistakes == ()
+    assert [c.case for c in check.cases] == ["shifted"]  # the advice case is not scored
+    (advice,) = check.advice
+    assert "case 'wide'" in advice and "log-softmax" in advice and "NaN/inf" in advice
+
+
+def test_a_loss_right_everywhere_gets_no_advice(softmax_course):
+    check = run(softmax_course, "softmax_loss.stable", softmax_loss=loss_of(log_softmax))
+    assert check.passed and check.advice == ()
+
+
+def test_a_loss_that_breaks_the_contract_still_fails_and_gets_no_advice_on_top(softmax_course):
+    # No maximum subtracted: inf on the contract's own case 'shifted'.
+    check = run(softmax_course, "softmax_loss.stable", softmax_loss=loss_of(log_of_naive_softmax))
+    assert not check.passed and check.fraction == 0.0
+    assert check.mistakes == ("unstable-softmax",) and check.advice == ()
+
+
+def test_where_the_contract_does_ask_for_wide_logits_an_underflow_is_still_named(softmax_course):
+    """Without advice_cases (a course whose contract asks for ±10⁴), the same loss fails
+    'wide' and the underflow is named as such (underflow_mistake), not unstable-softmax."""
+    base = softmax_course.assignment.check("softmax_loss.stable")
+    params = {k: v for k, v in base.params.items() if k not in {"advice_cases", "advice"}}
+    scored = dataclasses.replace(base, params={**params, "underflow_mistake": "unstable-logsumexp", "underflow_cases": ["wide"]})
+    ctx = CheckContext(softmax_course, FakeSession({"softmax_loss": loss_of(log_of_softmax)}))  # type: ignore[arg-type]
+    check = run_check(scored, ctx)
+    assert not check.passed and check.fraction == 0.5 and check.mistakes == ("unstable-logsumexp",) and check.advice == ()
+
+
+def _case(name: str, passed: bool, mistake: str = "") -> CaseResult:
+    return CaseResult(name, passed, None, f"{name} {'ok' if passed else 'broke'}", (mistake,) if mistake else ())
+
+
+def test_summarise_leaves_advice_cases_out_of_fraction_mistakes_and_message():
+    check = CheckSpec("f.stable", "f", "stability", ("a", "b", "c"), {"advice_cases": ["c"], "advice": "use log-softmax"})
+    partly = summarise(check, [_case("a", True), _case("b", False, "m"), _case("c", False, "n")], "fine")
+    assert partly.fraction == 0.5 and partly.mistakes == ("m",) and "c broke" not in partly.message
+    assert partly.advice == ()  # the scored failure comes first
+    passed = summarise(check, [_case("a", True), _case("b", True), _case("c", False, "n")], lambda done: f"fine on {len(done)}")
+    assert passed.passed and passed.fraction == 1.0 and passed.mistakes == () and passed.message == "fine on 2"
+    assert passed.advice == ("c broke — use log-softmax",)
+
+
+@pytest.mark.parametrize(
+    "params, says",
+    [
+        ({"advice_cases": ["hidden"]}, "must also be in cases"),
+        ({"advice_cases": ["shifted", "wide"]}, "for nothing"),
+        ({"advice": "words"}, "needs advice_cases"),
+        ({"advice_cases": "wide"}, "list of case names"),
+    ],
+)
+def test_advice_configuration_mistakes_are_reported_when_the_assignment_loads(softmax_course, params, says):
+    base = softmax_course.assignment.check("softmax.stable")
+    check = dataclasses.replace(base, params={"mistake": "unstable-softmax", **params})
+    with pytest.raises(ConfigError, match=says):
+        validate_check(softmax_course.assignment, check, Path("assignment.toml"))
+
+
+def test_every_kind_with_cases_accepts_advice_cases(softmax_course):
+    for check in softmax_course.assignment.checks:
+        if len(check.cases) > 1:
+            validate_check(softmax_course.assignment, dataclasses.replace(
+                check, params={**check.params, "advice_cases": [check.cases[-1]], "advice": "x"}), Path("a.toml"))
+
+
+# ----------------------------------------------------------------- real answers (#15.5)
+
+
+def uniform_softmax(Z):
+    return np.full(Z.shape, 1.0 / Z.shape[1])
+
+
+def identity_minus_uniform(z):
+    return np.eye(len(z)) - 1.0 / len(z)
+
+
+def tiny(function: str) -> Callable[..., Any]:
+    """``function`` answering 5e-324 in every entry of the right shape."""
+
+    def f(*args):
+        shape = (len(args[0]),) * 2 if function == "softmax_jacobian" else np.shape(args[0])
+        return np.full(shape, 5e-324)
+
+    return f
+
+
+def quadratic_loss(W, X, y, reg):
+    return 0.5 * np.sum(W * W), W.copy()
+
+
+def summed_loss(W, X, y, reg):
+    """A real but wrong loss: summed over samples, with its (consistent) summed gradient."""
+    N = X.shape[0]
+    loss, dW = loss_of(log_softmax)(W, X, y, reg)
+    return N * (loss - 0.5 * reg * np.sum(W * W)) + 0.5 * reg * np.sum(W * W), N * (dW - reg * W) + reg * W
+
+
+@pytest.mark.parametrize(
+    "check_id, function, wrong",
+    [
+        ("softmax.rows_sum_to_one", "softmax", uniform_softmax),
+        ("softmax.shift_invariant", "softmax", uniform_softmax),
+        ("softmax_jacobian.row_sums", "softmax_jacobian", identity_minus_uniform),
+        ("softmax_loss.self_consistency", "softmax_loss", quadratic_loss),
+    ],
+)
+def test_an_answer_that_ignores_its_input_earns_nothing_from_a_property_check(softmax_course, check_id, function, wrong):
+    check = run(softmax_course, check_id, **{function: wrong})
+    assert not check.passed and check.fraction == 0.0
+    assert check.mistakes == ("ignores-input",)
+    assert "not change when" in check.message and "only on a real answer" in check.message
+
+
+def test_the_message_names_the_argument_that_is_ignored(softmax_course):
+    check = run(softmax_course, "softmax_loss.self_consistency", softmax_loss=quadratic_loss)
+    assert "loss and dW do not change when X or y changes" in check.message  # W they do use
+
+
+@pytest.mark.parametrize(
+    "check_id, function",
+    [
+        ("softmax.rows_sum_to_one", "softmax"),
+        ("softmax.shift_invariant", "softmax"),
+        ("softmax_jacobian.row_sums", "softmax_jacobian"),
+        ("softmax_loss.self_consistency", "softmax_loss"),
+        ("softmax_loss.class_sums", "softmax_loss"),
+    ],
+)
+def test_tiny_constants_are_placeholders(softmax_course, check_id, function):
+    f = (lambda W, X, y, reg: (5e-324, np.full(W.shape, 5e-324))) if function == "softmax_loss" else tiny(function)
+    check = run(softmax_course, check_id, **{function: f})
+    assert not check.passed and check.fraction == 0.0 and check.mistakes == ("not-implemented",)
+    assert "too small to be anything but zero" in check.message
+
+
+def test_zeros_earn_nothing_from_shift_invariance(softmax_course):
+    check = run(softmax_course, "softmax.shift_invariant", softmax=np.zeros_like)
+    assert not check.passed and check.fraction == 0.0 and check.mistakes == ("not-implemented",)
+
+
+@pytest.mark.parametrize(
+    "check_id, function, right",
+    [
+        ("softmax.rows_sum_to_one", "softmax", stable_softmax),
+        ("softmax.shift_invariant", "softmax", stable_softmax),
+        ("softmax_jacobian.row_sums", "softmax_jacobian", lambda z: np.diag(stable_softmax(z[None])[0]) - np.outer(stable_softmax(z[None])[0], stable_softmax(z[None])[0])),
+        ("softmax_loss.self_consistency", "softmax_loss", loss_of(log_softmax)),
+        # Real but wrong (summed, not averaged): consistent with its own gradient, so it
+        # keeps the self-consistency points; the value checks name its mistake.
+        ("softmax_loss.self_consistency", "softmax_loss", summed_loss),
+    ],
+)
+def test_real_answers_still_earn_property_checks(softmax_course, check_id, function, right):
+    check = run(softmax_course, check_id, **{function: right})
+    assert check.passed, check.message
+
+
+def test_float32_answers_are_real_answers(softmax_course):
+    check = run(softmax_course, "softmax.rows_sum_to_one", softmax=lambda Z: stable_softmax(Z.astype(np.float32)))
+    assert check.passed, check.message
+
+
+def uniform_q(X, pi, mu, Sigma):
+    return np.full((X.shape[0], len(pi)), 1.0 / len(pi))
+
+
+def test_uniform_responsibilities_are_paid_only_where_they_are_the_answer(gmm_course):
+    check = run(gmm_course, "e_step.rows_sum_to_one", e_step=uniform_q)
+    # With K = 1 (case one_component), q = 1 is the answer: a fresh draw of the inputs
+    # does not move the reference either, so that case is not degenerate.
+    assert [c.case for c in check.cases if c.passed] == ["one_component"]
+    assert check.mistakes == ("ignores-input",)
+
+
+def test_a_hook_property_check_pays_only_for_a_real_answer(gmm_course):
+    def m_step_identity(X, q):
+        Nk = q.sum(axis=0)
+        return Nk / X.shape[0], (q.T @ X) / Nk[:, None], np.stack([np.eye(X.shape[1])] * len(Nk))
+
+    check = run(gmm_course, "m_step.spd", m_step=m_step_identity)
+    assert not check.passed and check.fraction == 0.0 and check.mistakes == ("ignores-input",)
+    assert "m_step's Sigma does not change when X or q changes" in check.message
+
+
+# ----------------------------------------------------------------- shapes (#15.3)
+
+
+def gmm_reference(course: Course, name: str) -> Callable[..., Any]:
+    return getattr(course.reference, name)
+
+
+def test_a_log_likelihood_of_shape_1_is_accepted_with_a_note(gmm_course):
+    ll = gmm_reference(gmm_course, "log_likelihood")
+    check = run(gmm_course, "log_likelihood.value", log_likelihood=lambda *a: np.array([ll(*a)]))
+    assert check.passed and check.fraction == 1.0
+    assert "(note: log_likelihood returned as an array of shape (1,) where a number is expected" in check.message
+
+
+def test_a_size_1_matrix_for_a_number_is_accepted_too(softmax_course):
+    check = run(softmax_course, "logsumexp.value", logsumexp=lambda z: np.array([[np.log(np.exp(z - z.max()).sum()) + z.max()]]))
+    assert check.passed and "shape (1, 1)" in check.message
+
+
+def test_a_number_for_a_one_entry_array_is_accepted_when_k_is_1(gmm_course):
+    m_step = gmm_reference(gmm_course, "m_step")
+
+    def scalar_pi(X, q):
+        pi, mu, Sigma = m_step(X, q)
+        return (float(pi[0]) if len(pi) == 1 else pi), mu, Sigma
+
+    check = run(gmm_course, "m_step.pi", m_step=scalar_pi)
+    assert check.passed, check.message
+    assert "m_step returned pi as a single number where shape (1,) is expected" in check.message
+
+
+def test_other_shapes_stay_exact(gmm_course, softmax_course):
+    ll = gmm_reference(gmm_course, "log_likelihood")
+    two = run(gmm_course, "log_likelihood.value", log_likelihood=lambda *a: np.array([ll(*a)] * 2))
+    assert not two.passed and two.mistakes == ("wrong-shape",)
+    # A number where K > 1 entries are expected is no np.isclose leniency.
+    m_step = gmm_reference(gmm_course, "m_step")
+    first = run(gmm_course, "m_step.pi", m_step=lambda X, q: (float(m_step(X, q)[0][0]), *m_step(X, q)[1:]))
+    assert not first.passed and first.mistakes == ("wrong-shape",)
+    # A (1,) array for a (D,) gradient with D = 1 is exact already; (1, 1) for (1,) is not lenient.
+    grad = run(softmax_course, "log_partition_grad.value", log_partition_grad=lambda theta, T: (T.T @ stable_softmax((T @ theta)[None])[0])[None, :])
+    assert not grad.passed and "wrong-shape" in grad.mistakes
