@@ -169,6 +169,14 @@ def check(
     raise typer.Exit(0 if result.full_marks else 1)
 
 
+def _digest(submission: Any) -> str:
+    """The submission's content hash for ``--resume``; "" (grade it) if it cannot be read."""
+    try:
+        return str(submission.digest())
+    except Exception:  # noqa: BLE001 - one unreadable submission is graded (as an error), not fatal
+        return ""
+
+
 def _stamp(path: Path) -> tuple[int, int] | None:
     try:
         st = path.stat()
@@ -378,10 +386,11 @@ def grade(
             # A line counts as done only if it was graded under this assignment and
             # rubric: each line carries the fingerprint it was graded under (lines of
             # older runs: the run's), so an interrupted re-grade resumes correctly.
+            # A result the grader failed on (``grader_failure``) is graded again.
             done = {
                 r["submission"]: r.get("sha256", "")
                 for r in earlier
-                if r.get("fingerprint", prior.get("fingerprint", fingerprint)) == fingerprint
+                if r.get("fingerprint", prior.get("fingerprint", fingerprint)) == fingerprint and not r.get("grader_failure")
             }
             if len(done) < len(earlier) and prior.get("fingerprint") not in (None, fingerprint):
                 err.print(
@@ -394,7 +403,7 @@ def grade(
                     f"(their lines stay in results.jsonl): {', '.join(gone[:10])}{' …' if len(gone) > 10 else ''}",
                     style="yellow", highlight=False, markup=False,
                 )
-        todo = [s for s in submissions if not (s.id in done and done[s.id] == s.digest())]
+        todo = [s for s in submissions if not (s.id in done and done[s.id] == _digest(s))]
         kept = len(submissions) - len(todo)
         jobs = jobs or os.cpu_count() or 1
         err.print(
@@ -440,16 +449,25 @@ def grade(
             try:
                 for result in grader.grade_all(todo, stop=lambda: stopped):
                     result.extra["fingerprint"] = fingerprint
-                    writer.write(result)
+                    writer.write(result)  # a result it cannot record becomes an error line
                     progress.advance(result.submission)
             except KeyboardInterrupt:
                 stopped = True
             except GradgraderError as exc:  # the cluster failed mid-run: keep what was graded
                 failure = exc
+            except OSError as exc:  # the results disk, not a submission
+                failure = GradgraderError(f"{out}: cannot write results there ({exc}); what was written is kept: "
+                                          f"run the same command with --resume once it is fixed")
     finally:
         progress.stop()
         writer.close()
-        grades = write_grades(out)
+        try:
+            grades = write_grades(out)
+        except Exception as exc:  # noqa: BLE001 - results.jsonl holds every result already
+            grades = out / "grades.csv"
+            failure = failure or GradgraderError(
+                f"cannot write {grades} ({type(exc).__name__}: {exc}); every result is in {out / 'results.jsonl'}"
+            )
     if failure is not None:
         with _user_errors():
             raise failure
@@ -466,8 +484,23 @@ def grade(
             exported = refresh_exports(out, results)  # the TA's overrides applied
             if exported is None:
                 raise GradgraderError(f"{out / 'run.json'}: missing or unreadable, so the gradebook cannot be written")
-        except OSError as exc:
-            raise GradgraderError(f"cannot write the gradebook or feedback into {out} ({exc})") from None
+        except GradgraderError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the grades are safe; say what is missing
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else f"{type(exc).__name__}: {exc}"
+            raise GradgraderError(
+                f"cannot write the gradebook or feedback into {out} ({why}); every result is kept in "
+                f"{out / 'results.jsonl'} and {out / 'grades.csv'}: run the same command with --resume "
+                f"to write the exports again without grading anyone again"
+            ) from None
+    failed = [r["submission"] for r in results if r.get("grader_failure")]
+    if failed:
+        err.print(
+            f"warning: the grader failed on {len(failed)} submission(s), recorded as errors with the reason: "
+            f"{', '.join(failed[:10])}{' …' if len(failed) > 10 else ''}. Run the same command with --resume "
+            f"to grade them again.",
+            style="yellow", highlight=False, markup=False,
+        )
     broken = [r["submission"] for r in results if r.get("grader_errors")]
     if broken:
         err.print(

@@ -49,6 +49,7 @@ from typing import Any
 
 from gradgrader import __version__
 from gradgrader.errors import ConfigError, GradgraderError, SandboxError
+from gradgrader.grading import failure_result
 from gradgrader.ingest.submission import IGNORED_DIRS, Submission
 from gradgrader.results import CheckRecord, Result
 from gradgrader.rubric import Rubric, RubricItem
@@ -423,11 +424,13 @@ def grade_chunk(payload: dict[str, Any], chunk: list[dict[str, Any]], version: s
     results = []
     try:
         for i, item in enumerate(chunk):
-            sub = _unpack(item, folder / f"{i:04d}")
+            # One submission's problem (writing its files here, grading it) is its own
+            # error result, never the chunk's: the others keep their grades.
             try:
-                obj = grader.grade(sub).to_json()
-            except GradgraderError as exc:
-                return {"error": f"worker {host}, submission {item['id']}: {exc}"}
+                obj = grader.grade(_unpack(item, folder / f"{i:04d}")).to_json()
+            except Exception as exc:  # noqa: BLE001
+                lost = Submission(item["id"], None, None, "", dict(item["extra"]))
+                obj = failure_result(grader.course.assignment, grader.rubric, lost, f"staging on worker {host}", exc).to_json()
             obj["path"] = item["path"]
             if item["sha256"]:
                 obj["sha256"] = item["sha256"]
@@ -630,6 +633,7 @@ class ClusterGrader:
         singles: deque[list[Submission]] = deque()  # a failed chunk's submissions, one by one
         outstanding: dict[Any, tuple[list[Submission], bool]] = {}  # future -> (chunk, is a re-try alone)
         failed: list[tuple[list[str], str]] = []
+        unsent: list[Result] = []  # submissions that could not be packed for the cluster
         ac = distributed.as_completed()
         index = 0
 
@@ -641,7 +645,15 @@ class ClusterGrader:
                 chunk = singles.popleft() if singles else next(chunks, None)
                 if chunk is None:
                     return
-                packed = [pack_submission(s) for s in chunk]
+                packed = []
+                for s in chunk:
+                    try:
+                        packed.append(pack_submission(s))
+                    except Exception as exc:  # noqa: BLE001 - this submission's error result, not the batch's
+                        unsent.append(failure_result(self.assignment, self.rubric, s, "sending", exc))
+                chunk = [s for s in chunk if s.id in {p["id"] for p in packed}]
+                if not packed:
+                    continue
                 fut = self.client.submit(
                     grade_chunk, self._payload_future, packed, __version__, self.allow_weak,
                     key=f"gradgrader-chunk-{self._token}-{index:06d}", retries=self.retries, pure=False,
@@ -650,8 +662,16 @@ class ClusterGrader:
                 outstanding[fut] = (chunk, alone)
                 ac.add(fut)
 
+        def drain_unsent() -> Iterator[Result]:
+            while unsent:
+                result = unsent.pop(0)
+                if result.submission not in seen:
+                    seen.add(result.submission)
+                    yield result
+
         try:
             fill()
+            yield from drain_unsent()
             for fut in ac:
                 chunk, alone = outstanding.pop(fut, ([], True))
                 try:
@@ -684,6 +704,7 @@ class ClusterGrader:
                 if stop():
                     return
                 fill()
+                yield from drain_unsent()
         finally:
             if outstanding:
                 with contextlib.suppress(Exception):
