@@ -312,8 +312,9 @@ def grade(
     Writes OUT/results.jsonl (as each finishes), OUT/grades.csv, OUT/gradebook.csv and OUT/feedback/.
     """
     from gradgrader import __version__
+    from gradgrader.cases import with_secret
     from gradgrader.export import FORMS, export_settings, refresh_exports
-    from gradgrader.grading import Grader, run_fingerprint
+    from gradgrader.grading import Grader, course_secret, run_fingerprint
     from gradgrader.ingest import open_class
     from gradgrader.render import class_summary, summary_table
     from gradgrader.results import (
@@ -362,6 +363,22 @@ def grade(
         iso = _isolation(allow_weak, strict=cluster is None)
         from gradgrader.pack import is_pack
 
+        prior = read_run(out) if (out / RESULTS).is_file() else {}
+        if prior.get("assignment") not in (None, spec.name):
+            raise GradgraderError(
+                f"{out} holds results of the assignment {prior['assignment']!r}, not {spec.name!r}: "
+                f"give another --out (or delete {out} to start over)"
+            )
+        secret = None
+        if not is_pack(spec.root):  # a pack replays its recorded public inputs
+            # Inputs no student artifact predicts: the public seed mixed with the course's secret.
+            secret, source = course_secret(spec, prior.get("input_secret"))
+            spec = with_secret(spec, secret)
+            err.print(
+                "inputs: generated with the course's secret "
+                + (f"(new, recorded in {out / 'run.json'})" if source == "new" else f"(from {source})"),
+                style="dim", highlight=False, markup=False,
+            )
         if not skip_validation and not is_pack(spec.root):
             from gradgrader.authoring import validate as validate_assignment
 
@@ -372,12 +389,6 @@ def grade(
                     + "\n  ".join(report.problems)
                     + "\nFix the reference or the assignment (see `gradgrader validate`), or pass --skip-validation"
                 )
-        prior = read_run(out) if (out / RESULTS).is_file() else {}
-        if prior.get("assignment") not in (None, spec.name):
-            raise GradgraderError(
-                f"{out} holds results of the assignment {prior['assignment']!r}, not {spec.name!r}: "
-                f"give another --out (or delete {out} to start over)"
-            )
         fingerprint = run_fingerprint(spec, rub)
         done: dict[str, str] = {}
         if resume:
@@ -394,7 +405,8 @@ def grade(
             }
             if len(done) < len(earlier) and prior.get("fingerprint") not in (None, fingerprint):
                 err.print(
-                    f"the assignment or the rubric changed since {out} was graded: grading those submissions again",
+                    f"the assignment, the rubric or the course's input secret changed since {out} was graded: "
+                    f"grading those submissions again",
                     style="yellow", highlight=False, markup=False,
                 )
             if gone:
@@ -435,6 +447,9 @@ def grade(
                 "export": export_settings(cls.kind, column or spec.name, form, late_column, roster, spec.title),
                 "fingerprint": fingerprint,
                 "submissions": sorted(s.id for s in submissions),
+                # The secret the inputs were generated with: --resume and review's re-grades
+                # use it again. Like the rest of OUT, never for students' eyes.
+                **({"input_secret": secret} if secret else {}),
             })
         except OSError as exc:
             if engine is not None:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import os
@@ -49,7 +50,7 @@ from typing import Any
 
 from gradgrader import __version__
 from gradgrader.errors import ConfigError, GradgraderError, SandboxError
-from gradgrader.grading import failure_result
+from gradgrader.grading import SECRET_FILE, failure_result
 from gradgrader.ingest.submission import IGNORED_DIRS, Submission
 from gradgrader.results import CheckRecord, Result
 from gradgrader.rubric import Rubric, RubricItem
@@ -134,6 +135,8 @@ def pack_assignment(assignment: Assignment, rubric: Rubric) -> dict[str, Any]:
             path = Path(dirpath) / name
             if name.startswith(".") or path.is_symlink() or not path.is_file():
                 continue
+            if dirpath == str(root) and name == SECRET_FILE:
+                continue  # the course's secret stays here: workers get the seed made with it
             data = path.read_bytes()
             total += len(data)
             if total > ASSIGNMENT_CAP:
@@ -147,7 +150,10 @@ def pack_assignment(assignment: Assignment, rubric: Rubric) -> dict[str, Any]:
     for rel in sorted(files):
         h.update(rel.encode() + b"\0" + hashlib.sha256(files[rel]).digest())
     h.update(repr(rubric_data).encode())
-    return {"name": root.name, "files": files, "rubric": rubric_data, "digest": h.hexdigest()}
+    # The seed the inputs come from, with the course's secret already mixed in (the
+    # secret itself never travels): workers generate the inputs local grading would.
+    h.update(f"seed {assignment.seed}".encode())
+    return {"name": root.name, "files": files, "rubric": rubric_data, "seed": assignment.seed, "digest": h.hexdigest()}
 
 
 def _folder_files(folder: Path, graded: Path) -> dict[str, bytes]:
@@ -368,6 +374,8 @@ def _grader_for(payload: dict[str, Any], allow_weak: bool) -> Any:
                 target.write_bytes(data)
             tmp.rename(folder)
         assignment = load_assignment(folder)
+        if "seed" in payload:
+            assignment = dataclasses.replace(assignment, seed=int(payload["seed"]))
         rubric = _rubric_from(payload["rubric"])
         # Hidden from every sandboxed process: every worker's private folder on this
         # machine (assignment copies, other students' chunks) and Dask's working folders.
