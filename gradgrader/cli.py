@@ -405,7 +405,7 @@ def grade(
             }
             if len(done) < len(earlier) and prior.get("fingerprint") not in (None, fingerprint):
                 err.print(
-                    f"the assignment, the rubric or the course's input secret changed since {out} was graded: "
+                    f"the assignment or the rubric changed (or the course's input secret) since {out} was graded: "
                     f"grading those submissions again",
                     style="yellow", highlight=False, markup=False,
                 )
@@ -618,6 +618,7 @@ def new_assignment(
 def pack(
     assignment: Annotated[str, typer.Argument(help="The assignment (shipped name or folder).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the student pack into (new or empty).")],
+    replace: Annotated[bool, typer.Option("--replace", help="Replace an earlier student pack in OUT (e.g. packs/NAME).")] = False,
 ) -> None:
     """Write a student pack of the assignment: no reference, no hooks, no hidden cases.
 
@@ -627,7 +628,7 @@ def pack(
     from gradgrader.spec import load_assignment
 
     with _user_errors():
-        target = make_pack(assignment, out)
+        target = make_pack(assignment, out, replace=replace)
         filename = load_assignment(target).filename
     typer.echo(
         f"wrote the student pack {target}; students run: "

@@ -354,7 +354,7 @@ class Grader:
         # What a student process must not see even read-only (under namespaces): the
         # course's folders (references, hidden cases), the class and results folders
         # given by the caller, and the other workers' scratch space.
-        self.hidden = [scratch_home(), assignment.root, *(r / d for r in data_roots() for d in ("assignments", "rubrics")), *hidden]
+        self.hidden = [scratch_home(), assignment.root, *(r / d for r in data_roots() for d in ("assignments", "rubrics") if (r / d).is_dir()), *hidden]
         self._boxes: dict[tuple[int, int], Sandbox] = {}
         self._lock = threading.Lock()
         self._pool: Executor | None = None
