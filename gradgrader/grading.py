@@ -164,7 +164,7 @@ def failure_result(
         mistakes=(),
         elapsed_s=round(time.perf_counter() - start, 4) if start is not None else 0.0,
         message=(
-            f"the grader failed while {stage} this submission ({what}); this is a problem of the "
+            f"the grader failed on this submission ({stage}: {what}); this is a problem of the "
             f"grader, not a verdict on the code: the course staff will grade it again"
         ),
         sha256=digest,
