@@ -133,7 +133,7 @@ def grading_seed(seed: int, secret: str) -> int:
 def with_secret(assignment: Assignment, secret: str | None) -> Assignment:
     """``assignment`` whose inputs (and every other seeded choice of its checks) are
     generated from :func:`grading_seed`; unchanged without a secret."""
-    if not secret:
+    if not isinstance(secret, str) or not secret:
         return assignment
     return dataclasses.replace(assignment, seed=grading_seed(assignment.seed, secret))
 

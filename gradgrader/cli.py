@@ -372,7 +372,8 @@ def grade(
         secret = None
         if not is_pack(spec.root):  # a pack replays its recorded public inputs
             # Inputs no student artifact predicts: the public seed mixed with the course's secret.
-            secret, source = course_secret(spec, prior.get("input_secret"))
+            recorded = prior.get("input_secret")
+            secret, source = course_secret(spec, recorded if isinstance(recorded, str) else None)
             spec = with_secret(spec, secret)
             err.print(
                 "inputs: generated with the course's secret "
