@@ -184,3 +184,24 @@ def test_the_recorded_secret_is_in_run_json_only(tmp_path: Path) -> None:
     for path in out.rglob("*"):
         if path.is_file() and path.name != "run.json":
             assert secret.encode() not in path.read_bytes(), path
+
+
+def test_a_reviewers_regrade_uses_the_runs_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`gradgrader review`'s re-grade (g) gives exactly the line `grade` wrote, with no
+    secret in the environment: it reads the run's from run.json."""
+    from gradgrader.review import load_run, regrade
+
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    folder = tmp_path / "class"
+    shutil.copytree(GMM / "missing-half", folder / "carol")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["grade", str(folder), "-a", "gmm", "-o", str(out), "--skip-validation",
+                                      "--allow-weak-sandbox"])
+    assert result.exit_code == 0, result.output
+    [line] = read_results(out)
+    again = regrade(line, {**load_run(out), "allow_weak_sandbox": True})
+    drop = {"elapsed_s"}
+    assert {k: v for k, v in again.items() if k not in drop} == {k: v for k, v in line.items() if k not in drop}
+    # ... and the secret is what makes it so: the public inputs give other numbers.
+    public = regrade(line, {**load_run(out), "allow_weak_sandbox": True, "input_secret": None})
+    assert [c["message"] for c in public["checks"]] != [c["message"] for c in line["checks"]]
