@@ -119,7 +119,7 @@ def same(a: object, b: object) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
     if hasattr(a, "fields") and hasattr(b, "fields"):
-        return getattr(a, "factory") == getattr(b, "factory") and same(dict(a.fields), dict(b.fields))  # type: ignore[attr-defined]
+        return a.factory == b.factory and same(dict(a.fields), dict(b.fields))  # type: ignore[attr-defined]
     x, y = np.asarray(a), np.asarray(b)
     return x.dtype == y.dtype and x.shape == y.shape and x.tobytes() == y.tobytes()
 
