@@ -4,10 +4,18 @@ Every argument is generated from the assignment's ``[inputs]`` table (overridden
 case) with a generator seeded by (assignment seed, case name, argument name) only:
 no clock, no order, no process. The same case therefore gives the same arrays in
 every run, in any job, for every function that takes that argument.
+
+The seed in ``assignment.toml`` is public (it is in every student pack, and in this
+repository). Course grading mixes a **secret** into it (:func:`with_secret`): the
+inputs graded are then unknown to anyone without the secret, so no recorded answer
+of a pack and no regenerated hidden case predicts them, while the same secret still
+gives the same inputs (``--resume``, re-grades, every worker of a cluster).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -112,6 +120,22 @@ class _Resolved(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self._params)
+
+
+def grading_seed(seed: int, secret: str) -> int:
+    """The seed course grading generates inputs from: SHA-256 of the public seed and the
+    course's secret, as a 256-bit integer (numpy's SeedSequence takes integers of any
+    size). Without the secret, knowing ``seed`` says nothing about the result."""
+    digest = hashlib.sha256(b"gradgrader grading inputs\0" + str(seed).encode() + b"\0" + secret.encode("utf-8")).digest()
+    return int.from_bytes(digest, "big")
+
+
+def with_secret(assignment: Assignment, secret: str | None) -> Assignment:
+    """``assignment`` whose inputs (and every other seeded choice of its checks) are
+    generated from :func:`grading_seed`; unchanged without a secret."""
+    if not isinstance(secret, str) or not secret:
+        return assignment
+    return dataclasses.replace(assignment, seed=grading_seed(assignment.seed, secret))
 
 
 def case_inputs(assignment: Assignment, function: str, case: str) -> dict[str, Value]:

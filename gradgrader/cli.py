@@ -169,6 +169,14 @@ def check(
     raise typer.Exit(0 if result.full_marks else 1)
 
 
+def _digest(submission: Any) -> str:
+    """The submission's content hash for ``--resume``; "" (grade it) if it cannot be read."""
+    try:
+        return str(submission.digest())
+    except Exception:  # noqa: BLE001 - one unreadable submission is graded (as an error), not fatal
+        return ""
+
+
 def _stamp(path: Path) -> tuple[int, int] | None:
     try:
         st = path.stat()
@@ -304,8 +312,9 @@ def grade(
     Writes OUT/results.jsonl (as each finishes), OUT/grades.csv, OUT/gradebook.csv and OUT/feedback/.
     """
     from gradgrader import __version__
+    from gradgrader.cases import with_secret
     from gradgrader.export import FORMS, export_settings, refresh_exports
-    from gradgrader.grading import Grader, run_fingerprint
+    from gradgrader.grading import Grader, course_secret, run_fingerprint
     from gradgrader.ingest import open_class
     from gradgrader.render import class_summary, summary_table
     from gradgrader.results import (
@@ -354,6 +363,23 @@ def grade(
         iso = _isolation(allow_weak, strict=cluster is None)
         from gradgrader.pack import is_pack
 
+        prior = read_run(out) if (out / RESULTS).is_file() else {}
+        if prior.get("assignment") not in (None, spec.name):
+            raise GradgraderError(
+                f"{out} holds results of the assignment {prior['assignment']!r}, not {spec.name!r}: "
+                f"give another --out (or delete {out} to start over)"
+            )
+        secret = None
+        if not is_pack(spec.root):  # a pack replays its recorded public inputs
+            # Inputs no student artifact predicts: the public seed mixed with the course's secret.
+            recorded = prior.get("input_secret")
+            secret, source = course_secret(spec, recorded if isinstance(recorded, str) else None)
+            spec = with_secret(spec, secret)
+            err.print(
+                "inputs: generated with the course's secret "
+                + (f"(new, recorded in {out / 'run.json'})" if source == "new" else f"(from {source})"),
+                style="dim", highlight=False, markup=False,
+            )
         if not skip_validation and not is_pack(spec.root):
             from gradgrader.authoring import validate as validate_assignment
 
@@ -364,12 +390,6 @@ def grade(
                     + "\n  ".join(report.problems)
                     + "\nFix the reference or the assignment (see `gradgrader validate`), or pass --skip-validation"
                 )
-        prior = read_run(out) if (out / RESULTS).is_file() else {}
-        if prior.get("assignment") not in (None, spec.name):
-            raise GradgraderError(
-                f"{out} holds results of the assignment {prior['assignment']!r}, not {spec.name!r}: "
-                f"give another --out (or delete {out} to start over)"
-            )
         fingerprint = run_fingerprint(spec, rub)
         done: dict[str, str] = {}
         if resume:
@@ -378,14 +398,16 @@ def grade(
             # A line counts as done only if it was graded under this assignment and
             # rubric: each line carries the fingerprint it was graded under (lines of
             # older runs: the run's), so an interrupted re-grade resumes correctly.
+            # A result the grader failed on (``grader_failure``) is graded again.
             done = {
                 r["submission"]: r.get("sha256", "")
                 for r in earlier
-                if r.get("fingerprint", prior.get("fingerprint", fingerprint)) == fingerprint
+                if r.get("fingerprint", prior.get("fingerprint", fingerprint)) == fingerprint and not r.get("grader_failure")
             }
             if len(done) < len(earlier) and prior.get("fingerprint") not in (None, fingerprint):
                 err.print(
-                    f"the assignment or the rubric changed since {out} was graded: grading those submissions again",
+                    f"the assignment or the rubric changed (or the course's input secret) since {out} was graded: "
+                    f"grading those submissions again",
                     style="yellow", highlight=False, markup=False,
                 )
             if gone:
@@ -394,7 +416,7 @@ def grade(
                     f"(their lines stay in results.jsonl): {', '.join(gone[:10])}{' …' if len(gone) > 10 else ''}",
                     style="yellow", highlight=False, markup=False,
                 )
-        todo = [s for s in submissions if not (s.id in done and done[s.id] == s.digest())]
+        todo = [s for s in submissions if not (s.id in done and done[s.id] == _digest(s))]
         kept = len(submissions) - len(todo)
         jobs = jobs or os.cpu_count() or 1
         err.print(
@@ -426,6 +448,9 @@ def grade(
                 "export": export_settings(cls.kind, column or spec.name, form, late_column, roster, spec.title),
                 "fingerprint": fingerprint,
                 "submissions": sorted(s.id for s in submissions),
+                # The secret the inputs were generated with: --resume and review's re-grades
+                # use it again. Like the rest of OUT, never for students' eyes.
+                **({"input_secret": secret} if secret else {}),
             })
         except OSError as exc:
             if engine is not None:
@@ -440,16 +465,25 @@ def grade(
             try:
                 for result in grader.grade_all(todo, stop=lambda: stopped):
                     result.extra["fingerprint"] = fingerprint
-                    writer.write(result)
+                    writer.write(result)  # a result it cannot record becomes an error line
                     progress.advance(result.submission)
             except KeyboardInterrupt:
                 stopped = True
             except GradgraderError as exc:  # the cluster failed mid-run: keep what was graded
                 failure = exc
+            except OSError as exc:  # the results disk, not a submission
+                failure = GradgraderError(f"{out}: cannot write results there ({exc}); what was written is kept: "
+                                          f"run the same command with --resume once it is fixed")
     finally:
         progress.stop()
         writer.close()
-        grades = write_grades(out)
+        try:
+            grades = write_grades(out)
+        except Exception as exc:  # noqa: BLE001 - results.jsonl holds every result already
+            grades = out / "grades.csv"
+            failure = failure or GradgraderError(
+                f"cannot write {grades} ({type(exc).__name__}: {exc}); every result is in {out / 'results.jsonl'}"
+            )
     if failure is not None:
         with _user_errors():
             raise failure
@@ -466,8 +500,23 @@ def grade(
             exported = refresh_exports(out, results)  # the TA's overrides applied
             if exported is None:
                 raise GradgraderError(f"{out / 'run.json'}: missing or unreadable, so the gradebook cannot be written")
-        except OSError as exc:
-            raise GradgraderError(f"cannot write the gradebook or feedback into {out} ({exc})") from None
+        except GradgraderError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the grades are safe; say what is missing
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else f"{type(exc).__name__}: {exc}"
+            raise GradgraderError(
+                f"cannot write the gradebook or feedback into {out} ({why}); every result is kept in "
+                f"{out / 'results.jsonl'} and {out / 'grades.csv'}: run the same command with --resume "
+                f"to write the exports again without grading anyone again"
+            ) from None
+    failed = [r["submission"] for r in results if r.get("grader_failure")]
+    if failed:
+        err.print(
+            f"warning: the grader failed on {len(failed)} submission(s), recorded as errors with the reason: "
+            f"{', '.join(failed[:10])}{' …' if len(failed) > 10 else ''}. Run the same command with --resume "
+            f"to grade them again.",
+            style="yellow", highlight=False, markup=False,
+        )
     broken = [r["submission"] for r in results if r.get("grader_errors")]
     if broken:
         err.print(
@@ -570,6 +619,7 @@ def new_assignment(
 def pack(
     assignment: Annotated[str, typer.Argument(help="The assignment (shipped name or folder).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the student pack into (new or empty).")],
+    replace: Annotated[bool, typer.Option("--replace", help="Replace an earlier student pack in OUT (e.g. packs/NAME).")] = False,
 ) -> None:
     """Write a student pack of the assignment: no reference, no hooks, no hidden cases.
 
@@ -579,7 +629,7 @@ def pack(
     from gradgrader.spec import load_assignment
 
     with _user_errors():
-        target = make_pack(assignment, out)
+        target = make_pack(assignment, out, replace=replace)
         filename = load_assignment(target).filename
     typer.echo(
         f"wrote the student pack {target}; students run: "

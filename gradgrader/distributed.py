@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import os
@@ -49,6 +50,7 @@ from typing import Any
 
 from gradgrader import __version__
 from gradgrader.errors import ConfigError, GradgraderError, SandboxError
+from gradgrader.grading import SECRET_FILE, failure_result
 from gradgrader.ingest.submission import IGNORED_DIRS, Submission
 from gradgrader.results import CheckRecord, Result
 from gradgrader.rubric import Rubric, RubricItem
@@ -133,6 +135,8 @@ def pack_assignment(assignment: Assignment, rubric: Rubric) -> dict[str, Any]:
             path = Path(dirpath) / name
             if name.startswith(".") or path.is_symlink() or not path.is_file():
                 continue
+            if dirpath == str(root) and name == SECRET_FILE:
+                continue  # the course's secret stays here: workers get the seed made with it
             data = path.read_bytes()
             total += len(data)
             if total > ASSIGNMENT_CAP:
@@ -146,7 +150,10 @@ def pack_assignment(assignment: Assignment, rubric: Rubric) -> dict[str, Any]:
     for rel in sorted(files):
         h.update(rel.encode() + b"\0" + hashlib.sha256(files[rel]).digest())
     h.update(repr(rubric_data).encode())
-    return {"name": root.name, "files": files, "rubric": rubric_data, "digest": h.hexdigest()}
+    # The seed the inputs come from, with the course's secret already mixed in (the
+    # secret itself never travels): workers generate the inputs local grading would.
+    h.update(f"seed {assignment.seed}".encode())
+    return {"name": root.name, "files": files, "rubric": rubric_data, "seed": assignment.seed, "digest": h.hexdigest()}
 
 
 def _folder_files(folder: Path, graded: Path) -> dict[str, bytes]:
@@ -368,6 +375,8 @@ def _grader_for(payload: dict[str, Any], allow_weak: bool) -> Any:
                 target.write_bytes(data)
             tmp.rename(folder)
         assignment = load_assignment(folder)
+        if "seed" in payload:
+            assignment = dataclasses.replace(assignment, seed=int(payload["seed"]))
         rubric = _rubric_from(payload["rubric"])
         # Hidden from every sandboxed process: every worker's private folder on this
         # machine (assignment copies, other students' chunks) and Dask's working folders.
@@ -424,11 +433,13 @@ def grade_chunk(payload: dict[str, Any], chunk: list[dict[str, Any]], version: s
     results = []
     try:
         for i, item in enumerate(chunk):
-            sub = _unpack(item, folder / f"{i:04d}")
+            # One submission's problem (writing its files here, grading it) is its own
+            # error result, never the chunk's: the others keep their grades.
             try:
-                obj = grader.grade(sub).to_json()
-            except GradgraderError as exc:
-                return {"error": f"worker {host}, submission {item['id']}: {exc}"}
+                obj = grader.grade(_unpack(item, folder / f"{i:04d}")).to_json()
+            except Exception as exc:  # noqa: BLE001
+                lost = Submission(item["id"], None, None, "", dict(item["extra"]))
+                obj = failure_result(grader.course.assignment, grader.rubric, lost, f"staging on worker {host}", exc).to_json()
             obj["path"] = item["path"]
             if item["sha256"]:
                 obj["sha256"] = item["sha256"]
@@ -631,6 +642,7 @@ class ClusterGrader:
         singles: deque[list[Submission]] = deque()  # a failed chunk's submissions, one by one
         outstanding: dict[Any, tuple[list[Submission], bool]] = {}  # future -> (chunk, is a re-try alone)
         failed: list[tuple[list[str], str]] = []
+        unsent: list[Result] = []  # submissions that could not be packed for the cluster
         ac = distributed.as_completed()
         index = 0
 
@@ -642,7 +654,15 @@ class ClusterGrader:
                 chunk = singles.popleft() if singles else next(chunks, None)
                 if chunk is None:
                     return
-                packed = [pack_submission(s) for s in chunk]
+                packed = []
+                for s in chunk:
+                    try:
+                        packed.append(pack_submission(s))
+                    except Exception as exc:  # noqa: BLE001 - this submission's error result, not the batch's
+                        unsent.append(failure_result(self.assignment, self.rubric, s, "sending", exc))
+                chunk = [s for s in chunk if s.id in {p["id"] for p in packed}]
+                if not packed:
+                    continue
                 fut = self.client.submit(
                     grade_chunk, self._payload_future, packed, __version__, self.allow_weak,
                     key=f"gradgrader-chunk-{self._token}-{index:06d}", retries=self.retries, pure=False,
@@ -651,8 +671,16 @@ class ClusterGrader:
                 outstanding[fut] = (chunk, alone)
                 ac.add(fut)
 
+        def drain_unsent() -> Iterator[Result]:
+            while unsent:
+                result = unsent.pop(0)
+                if result.submission not in seen:
+                    seen.add(result.submission)
+                    yield result
+
         try:
             fill()
+            yield from drain_unsent()
             for fut in ac:
                 chunk, alone = outstanding.pop(fut, ([], True))
                 try:
@@ -685,6 +713,7 @@ class ClusterGrader:
                 if stop():
                     return
                 fill()
+                yield from drain_unsent()
         finally:
             if outstanding:
                 with contextlib.suppress(Exception):

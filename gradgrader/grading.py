@@ -9,13 +9,16 @@ import contextlib
 import hashlib
 import multiprocessing
 import os
+import secrets
 import shutil
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import (
     FIRST_COMPLETED,
+    BrokenExecutor,
     Executor,
     Future,
     ProcessPoolExecutor,
@@ -29,7 +32,7 @@ from gradgrader.checks import run_check
 from gradgrader.checks.base import CheckContext, CheckResult, Course
 from gradgrader.hints import RUNTIME_FEEDBACK
 from gradgrader.ingest import Submission
-from gradgrader.results import CheckRecord, Result
+from gradgrader.results import CheckRecord, Result, valid_text
 from gradgrader.rubric import Rubric
 from gradgrader.sandbox import ChildLimits, Sandbox, Session
 from gradgrader.sandbox.layers import Isolation, probe
@@ -115,9 +118,63 @@ def child_limits(assignment: Assignment) -> ChildLimits:
 
 
 def grade_submission(course: Course, rubric: Rubric, submission: Submission, sandbox: Sandbox) -> Result:
-    """Grade one submission; never raises for anything the submission does."""
-    assignment = course.assignment
+    """Grade one submission; never raises (only ``KeyboardInterrupt`` and the like pass).
+
+    Whatever goes wrong while staging or grading this one submission — what it did, or a
+    failure of the grader itself on it — becomes its own result with status ``error``,
+    so that a batch always finishes. A failure of the grader is marked
+    ``"grader_failure"`` (the TA must look; ``grade --resume`` grades it again)."""
     start = time.perf_counter()
+    try:
+        return _grade_submission(course, rubric, submission, sandbox, start)
+    except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
+        return failure_result(course.assignment, rubric, submission, "grading", exc, start, sandbox.isolation.level)
+
+
+def failure_result(
+    assignment: Assignment,
+    rubric: Rubric,
+    submission: Submission,
+    stage: str,
+    exc: BaseException | str,
+    start: float | None = None,
+    sandbox: str = "",
+) -> Result:
+    """The error result of a submission the grader failed on while ``stage`` (staging,
+    grading, recording …): built without touching the submission's files, so it cannot
+    fail the same way again."""
+    what = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
+    try:
+        digest = submission.digest()
+    except Exception:  # noqa: BLE001 - the file may be what failed
+        digest = ""
+    extra: dict = {}
+    with contextlib.suppress(Exception):
+        extra.update(submission.extra)
+    extra.update({"gradgrader": __version__, "grader_failure": {"stage": stage, "error": what}})
+    if sandbox:
+        extra["sandbox"] = sandbox
+    return Result(
+        submission=submission.id,
+        path=valid_text(str(submission.path or submission.folder or "")),
+        assignment=assignment.name,
+        status="error",
+        score=0.0,
+        max_score=rubric.max_score,
+        checks=(),
+        mistakes=(),
+        elapsed_s=round(time.perf_counter() - start, 4) if start is not None else 0.0,
+        message=(
+            f"the grader failed on this submission ({stage}: {what}); this is a problem of the "
+            f"grader, not a verdict on the code: the course staff will grade it again"
+        ),
+        sha256=digest,
+        extra=extra,
+    )
+
+
+def _grade_submission(course: Course, rubric: Rubric, submission: Submission, sandbox: Sandbox, start: float) -> Result:
+    assignment = course.assignment
 
     def result(status: str, checks: tuple[CheckRecord, ...], message: str = "", output: str = "") -> Result:
         mistakes: list[str] = []
@@ -127,7 +184,7 @@ def grade_submission(course: Course, rubric: Rubric, submission: Submission, san
         return submission.relocate(Result(
             submission=submission.id,
             # A path may hold bytes that are not UTF-8 (a folder a student named): as text.
-            path=str(submission.path or submission.folder or "").encode("utf-8", "surrogateescape").decode("utf-8", "replace"),
+            path=valid_text(str(submission.path or submission.folder or "")),
             assignment=assignment.name,
             status=status,
             score=round(sum(c.score for c in checks), 6),
@@ -215,11 +272,40 @@ def choose_convention(ctx: CheckContext) -> dict | None:
     return {"name": chosen.name, "label": chosen.label, "matched": matched}
 
 
+SECRET_ENV = "GRADGRADER_SECRET"
+SECRET_FILE = "secret.txt"
+
+
+def course_secret(assignment: Assignment, recorded: str | None = None) -> tuple[str, str]:
+    """The secret course grading mixes into the inputs (:func:`gradgrader.cases.with_secret`),
+    and where it comes from, first found first:
+
+    1. the environment variable ``GRADGRADER_SECRET`` (one secret for a whole course);
+    2. ``secret.txt`` in the assignment folder (never copied into a student pack);
+    3. ``recorded``: the secret a results folder was graded with (``OUT/run.json``),
+       so that ``--resume`` and re-grades give the same results;
+    4. a new random one (128 bits), which the caller records.
+    """
+    env = os.environ.get(SECRET_ENV, "").strip()
+    if env:
+        return env, f"${SECRET_ENV}"
+    path = assignment.root / SECRET_FILE
+    if path.is_file():
+        text = path.read_text(encoding="utf-8").strip()
+        if text:
+            return text, str(path)
+    if recorded:
+        return recorded, "the results folder's run.json"
+    return secrets.token_hex(16), "new"
+
+
 def run_fingerprint(assignment: Assignment, rubric: Rubric) -> str:
     """A digest of everything that decides a score besides the submission: the
-    assignment's files (spec, reference, hooks, feedback, helpers; not its samples) and
-    the rubric's points. ``grade --resume`` grades everyone again when it changes."""
+    assignment's files (spec, reference, hooks, feedback, helpers; not its samples), the
+    seed its inputs are generated from (with the course's secret) and the rubric's
+    points. ``grade --resume`` grades everyone again when it changes."""
     h = hashlib.sha256(__version__.encode())  # a new gradgrader may score differently
+    h.update(f"seed {assignment.seed}".encode())
     for item in sorted(rubric.items.values(), key=lambda i: i.check_id):
         h.update(repr((item.check_id, item.points, item.partial, item.feedback)).encode())
     root = assignment.root
@@ -269,7 +355,7 @@ class Grader:
         # What a student process must not see even read-only (under namespaces): the
         # course's folders (references, hidden cases), the class and results folders
         # given by the caller, and the other workers' scratch space.
-        self.hidden = [scratch_home(), assignment.root, *(r / d for r in data_roots() for d in ("assignments", "rubrics")), *hidden]
+        self.hidden = [scratch_home(), assignment.root, *(r / d for r in data_roots() for d in ("assignments", "rubrics") if (r / d).is_dir()), *hidden]
         self._boxes: dict[tuple[int, int], Sandbox] = {}
         self._lock = threading.Lock()
         self._pool: Executor | None = None
@@ -289,7 +375,10 @@ class Grader:
         return grade_submission(self.course, self.rubric, submission, self._sandbox())
 
     def grade_all(self, submissions: Iterable[Submission], stop: Callable[[], bool] = lambda: False) -> Iterator[Result]:
-        """Yield results as submissions finish (not in input order when jobs > 1)."""
+        """Yield one result per submission as they finish (not in input order when jobs > 1).
+
+        Never raises for one submission: what fails while grading it (in this process or
+        in a worker, including a worker process that dies) becomes its error result."""
         pending = list(submissions)
         if self.jobs == 1 or len(pending) <= 1:
             for sub in pending:
@@ -298,46 +387,104 @@ class Grader:
                 yield self.grade(sub)
             return
         jobs = min(self.jobs, len(pending))
-        if "fork" in multiprocessing.get_all_start_methods():
-            context = multiprocessing.get_context("fork")
-            pool: ProcessPoolExecutor | ThreadPoolExecutor = ProcessPoolExecutor(
-                jobs, mp_context=context, initializer=_worker_init, initargs=(self,)
-            )
-            self._pool = pool
-            task: Callable[[Submission], Result] = _grade_in_worker
-        else:  # pragma: no cover - Windows: threads, one sandbox each
-            pool = ThreadPoolExecutor(jobs, thread_name_prefix="gradgrader")
-            task = self.grade
+        forked = "fork" in multiprocessing.get_all_start_methods()
+
+        def new_pool() -> Executor:
+            if forked:
+                return ProcessPoolExecutor(
+                    jobs, mp_context=multiprocessing.get_context("fork"), initializer=_worker_init, initargs=(self,)
+                )
+            return ThreadPoolExecutor(jobs, thread_name_prefix="gradgrader")  # pragma: no cover - Windows
+
+        task: Callable[[Submission], Result] = _grade_in_worker if forked else self.grade
         try:
-            yield from self._pipeline(pool, task, pending, jobs, stop)
+            yield from self._pipeline(new_pool, task, pending, jobs, stop)
         except BaseException:
             # Ctrl-C (or a failure): stop the workers and their sandboxes at once
             # instead of letting the submissions in progress run out their budget.
             self.abort()
             raise
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
 
-    @staticmethod
     def _pipeline(
-        pool: Executor, task: Callable[[Submission], Result], pending: list[Submission], jobs: int, stop: Callable[[], bool]
+        self,
+        new_pool: Callable[[], Executor],
+        task: Callable[[Submission], Result],
+        pending: list[Submission],
+        jobs: int,
+        stop: Callable[[], bool],
     ) -> Iterator[Result]:
-        """Keep ``jobs`` submissions in flight; yield each result as it completes."""
-        queue = iter(pending)
-        running: set[Future[Result]] = set()
-        for sub in queue:
-            running.add(pool.submit(task, sub))
-            if len(running) >= jobs:
-                break
-        while running:
-            done, running = wait(running, return_when=FIRST_COMPLETED)
+        """Keep ``jobs`` submissions in flight; yield each result as it completes.
+
+        A worker process that dies breaks the whole pool: the submissions that were in
+        flight are graded again one at a time in a new pool, so the one that breaks it
+        again is known and gets an error result, and the others their grade."""
+        queue = deque(pending)
+        suspects: deque[Submission] = deque()
+        running: dict[Future[Result], tuple[Submission, bool]] = {}  # future -> (submission, graded alone)
+        pool = self._pool = new_pool()
+
+        def fill() -> bool:
+            """Submit while there is room; False if the pool turned out broken."""
+            while not stop():
+                alone = bool(suspects)
+                if running and (alone or len(running) >= jobs):
+                    return True
+                source = suspects if alone else queue
+                if not source:
+                    return True
+                sub = source.popleft()
+                try:
+                    running[pool.submit(task, sub)] = (sub, alone)
+                except BrokenExecutor:
+                    source.appendleft(sub)
+                    return False
+            return True
+
+        healthy = fill()
+        while running or not healthy:
+            broken = not healthy
+            done = wait(set(running), return_when=FIRST_COMPLETED)[0] if running else set()
             for fut in done:
-                yield fut.result()
-                if not stop():
-                    nxt = next(queue, None)
-                    if nxt is not None:
-                        running.add(pool.submit(task, nxt))
+                sub, alone = running.pop(fut)
+                outcome = self._outcome(fut, sub, alone)
+                if outcome is None:
+                    broken = True
+                    suspects.append(sub)
+                else:
+                    broken = broken or outcome.extra.get("grader_failure", {}).get("stage") == "worker"
+                    yield outcome
+            if broken:
+                # The pool is gone: every future still running fails the same way.
+                for fut, (sub, alone) in list(running.items()):
+                    del running[fut]
+                    outcome = self._outcome(fut, sub, alone)
+                    if outcome is None:
+                        suspects.append(sub)
+                    else:
+                        yield outcome
+                with contextlib.suppress(Exception):
+                    pool.shutdown(wait=True, cancel_futures=True)
+                pool = self._pool = new_pool()
+            healthy = fill()
+
+    def _outcome(self, fut: Future[Result], sub: Submission, alone: bool) -> Result | None:
+        """The result of a finished future; None when its worker died and ``sub`` should be
+        graded again alone (an error result if it was alone already)."""
+        try:
+            return fut.result()
+        except BrokenExecutor:
+            if alone:
+                return self._failed(sub, "worker", "the worker process grading it died, twice")
+            return None
+        except Exception as exc:  # noqa: BLE001 - e.g. a result that could not travel back
+            return self._failed(sub, "grading", exc)
+
+    def _failed(self, sub: Submission, stage: str, exc: BaseException | str) -> Result:
+        return failure_result(self.course.assignment, self.rubric, sub, stage, exc, sandbox=self.isolation.level)
 
     def abort(self) -> None:
         """Kill every worker and sandbox now (submissions in progress get no result)."""

@@ -34,6 +34,10 @@ def is_pack(root: Path) -> bool:
 
 
 def _value_json(value: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    from gradgrader.cases import Composite
+
+    if isinstance(value, Composite):  # a course type (MIT 6.86x's GaussianMixture): its fields
+        return {"object": value.factory, "fields": {n: _value_json(v, arrays) for n, v in value.fields.items()}}
     if isinstance(value, np.ndarray):
         name = f"a{len(arrays)}"
         arrays[name] = np.asarray(value)
@@ -44,6 +48,10 @@ def _value_json(value: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
 
 
 def _value_from(entry: dict[str, Any], arrays: Any) -> Any:
+    if "object" in entry:
+        from gradgrader.cases import Composite
+
+        return Composite(str(entry["object"]), {n: _value_from(v, arrays) for n, v in entry["fields"].items()})
     if "array" in entry:
         return np.array(arrays[entry["array"]])
     if "int" in entry:
@@ -112,32 +120,111 @@ def _public_toml(text: str, keep_cases: set[str], drop_cases: set[str], drop_che
     return "".join(out_lines)
 
 
-def make_pack(assignment_name: str, out: Path) -> Path:
-    """Write the student pack of an assignment into ``out`` (a new folder)."""
+CASE_CAP = 1 << 20  # bytes of recorded inputs of one case a pack ships at most
+
+
+def _large_cases(assignment: Any, cases: set[str]) -> set[str]:
+    """The cases among ``cases`` whose inputs for some function exceed :data:`CASE_CAP`."""
+    from gradgrader.checks.base import Course
+
+    course = Course(assignment)
+    large: set[str] = set()
+    for check in assignment.checks:
+        for case in set(check.cases) & cases - large:
+            size = sum(_nbytes(v) for v in course.inputs(check.function, case).values())
+            if size > CASE_CAP:
+                large.add(case)
+    return large
+
+
+def _nbytes(value: Any) -> int:
+    from gradgrader.cases import Composite
+
+    if isinstance(value, Composite):
+        return sum(_nbytes(v) for v in value.fields.values())
+    return int(value.nbytes) if isinstance(value, np.ndarray) else 8
+
+
+def _write_pack(out: Path, assignment: Any, original: Any, public: set[str], hidden: set[str], large: set[str],
+                drop: set[str], course: Any) -> None:
+    from gradgrader.rubric import find_rubric, load_rubric
+    from gradgrader.spec import ASSIGNMENT_FILE, FEEDBACK_FILE
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / ASSIGNMENT_FILE).write_text(
+        _public_toml((assignment.root / ASSIGNMENT_FILE).read_text(encoding="utf-8"), public, hidden | large, drop),
+        encoding="utf-8",
+    )
+    for name in (FEEDBACK_FILE, "starter.py", *assignment.helpers):
+        if (assignment.root / name).is_file():
+            shutil.copyfile(assignment.root / name, out / name)
+        elif (assignment.root / name).is_dir():  # a helper package, e.g. CS231n's past/
+            shutil.copytree(assignment.root / name, out / name, ignore=shutil.ignore_patterns("__pycache__"))
+    rubric_path = find_rubric(original)
+    if rubric_path is not None:
+        full = load_rubric(rubric_path, original)
+        lines = [f'assignment = "{assignment.name}"', ""]
+        for cid, item in full.items.items():
+            if cid in drop:
+                continue
+            lines.append(f'[checks."{cid}"]')
+            lines.append(f"points = {item.points!r}")
+            if not item.partial:
+                lines.append("partial = false")
+            if item.feedback:
+                lines.append(f"feedback = {json.dumps(item.feedback, ensure_ascii=False)}")
+            lines.append("")
+        (out / "rubric.toml").write_text("\n".join(lines), encoding="utf-8")
+    save_table(course.recording, out)
+    left_out = [f"{cid} (runs course code on your answers)" for cid in sorted(drop)]
+    if hidden:
+        left_out.append(f"the hidden case{'s' if len(hidden) > 1 else ''} of the other checks")
+    for name in sorted(large):
+        dims = ", ".join(f"{k}={v}" for k, v in original.cases[name].dims.items())
+        left_out.append(f"the case {name!r} ({dims}: too large to ship in a pack)")
+    from gradgrader.rubric import resolve_rubric
+
+    course_items = resolve_rubric(original).items
+    course_max = sum(i.points for i in course_items.values())
+    pack_max = sum(i.points for cid, i in course_items.items() if cid not in drop)
+    (out / PACK_INFO).write_text(
+        json.dumps({"assignment": assignment.name, "course_max_score": course_max, "max_score": pack_max, "left_out": left_out}, indent=2,
+                   ensure_ascii=False) + "\n",
+        encoding="utf-8",
+    )
+
+
+def make_pack(assignment_name: str, out: Path, replace: bool = False) -> Path:
+    """Write the student pack of an assignment into ``out`` (a new folder; with
+    ``replace``, an earlier pack there is replaced — never any other folder)."""
     from gradgrader.checks.base import Course
     from gradgrader.grading import Grader
     from gradgrader.ingest import Submission
-    from gradgrader.rubric import find_rubric, load_rubric
-    from gradgrader.spec import ASSIGNMENT_FILE, FEEDBACK_FILE, load_assignment
+    from gradgrader.spec import load_assignment
 
     assignment = load_assignment(assignment_name)
     if is_pack(assignment.root):
         raise ConfigError(f"{assignment.root} is already a student pack")
+    if replace and is_pack(out):
+        shutil.rmtree(out)
     if out.exists() and any(out.iterdir()):
-        raise ConfigError(f"{out}: exists and is not empty")
+        raise ConfigError(f"{out}: exists and is not empty" + ("" if replace else " (--replace replaces an earlier pack)"))
     hidden = {c.name for c in assignment.cases.values() if not c.public}
-    public = set(assignment.cases) - hidden
+    # A public case whose inputs are too large to ship (CS231n's 500×3073 development
+    # set: 12 MB of random numbers) stays with the course too, and the pack says so.
+    large = _large_cases(assignment, set(assignment.cases) - hidden)
+    public = set(assignment.cases) - hidden - large
     drop = {c.id for c in assignment.checks if c.kind == "hook" or (c.cases and not set(c.cases) & public)}
 
     # Record what the public checks need by grading the reference with them, plus the
     # diagnosis hooks on every public case of their function.
-    from dataclasses import replace
+    from dataclasses import replace as with_fields
 
     from gradgrader.rubric import Rubric, RubricItem
 
-    kept = [replace(c, cases=tuple(x for x in c.cases if x in public)) for c in assignment.checks if c.id not in drop]
+    kept = [with_fields(c, cases=tuple(x for x in c.cases if x in public)) for c in assignment.checks if c.id not in drop]
     original = assignment
-    assignment = replace(assignment, checks=tuple(kept))  # only what the pack will run
+    assignment = with_fields(assignment, checks=tuple(kept))  # only what the pack will run
     course = Course(assignment)
     course.recording = {}
     rubric = Rubric(assignment.name, {c.id: RubricItem(c.id, 1.0) for c in kept}, "pack recording")
@@ -165,44 +252,13 @@ def make_pack(assignment_name: str, out: Path) -> Path:
             for hook_name in list((config.get("terms") or {}).values()) + list((config.get("variants") or {}).values()):
                 course.call_hook(hook_name, args, f"diagnosis of {key}")
 
-    out.mkdir(parents=True, exist_ok=True)
-    (out / ASSIGNMENT_FILE).write_text(
-        _public_toml((assignment.root / ASSIGNMENT_FILE).read_text(encoding="utf-8"), public, hidden, drop), encoding="utf-8"
-    )
-    for name in (FEEDBACK_FILE, "starter.py", *assignment.helpers):
-        if (assignment.root / name).is_file():
-            shutil.copyfile(assignment.root / name, out / name)
-        elif (assignment.root / name).is_dir():  # a helper package, e.g. CS231n's past/
-            shutil.copytree(assignment.root / name, out / name, ignore=shutil.ignore_patterns("__pycache__"))
-    rubric_path = find_rubric(original)
-    if rubric_path is not None:
-        full = load_rubric(rubric_path, original)
-        lines = [f'assignment = "{assignment.name}"', ""]
-        for cid, item in full.items.items():
-            if cid in drop:
-                continue
-            lines.append(f'[checks."{cid}"]')
-            lines.append(f"points = {item.points!r}")
-            if not item.partial:
-                lines.append("partial = false")
-            if item.feedback:
-                lines.append(f"feedback = {json.dumps(item.feedback, ensure_ascii=False)}")
-            lines.append("")
-        (out / "rubric.toml").write_text("\n".join(lines), encoding="utf-8")
-    save_table(course.recording, out)
-    left_out = [f"{cid} (runs course code on your answers)" for cid in sorted(drop)]
-    if hidden:
-        left_out.append(f"the hidden case{'s' if len(hidden) > 1 else ''} of the other checks")
-    from gradgrader.rubric import resolve_rubric
-
-    course_items = resolve_rubric(original).items
-    course_max = sum(i.points for i in course_items.values())
-    pack_max = sum(i.points for cid, i in course_items.items() if cid not in drop)
-    (out / PACK_INFO).write_text(
-        json.dumps({"assignment": assignment.name, "course_max_score": course_max, "max_score": pack_max, "left_out": left_out}, indent=2,
-                   ensure_ascii=False) + "\n",
-        encoding="utf-8",
-    )
+    created = not out.exists()
+    try:
+        _write_pack(out, assignment, original, public, hidden, large, drop, course)
+    except BaseException:
+        if created:  # no half-written pack left behind
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     return out
 
 

@@ -123,11 +123,26 @@ def dumps(result: Result) -> str:
     return json.dumps(_clean(result.to_json()), ensure_ascii=False, allow_nan=False)
 
 
+def valid_text(text: str) -> str:
+    """``text`` as valid UTF-8 text: undecodable bytes kept by ``surrogateescape`` (a file
+    name) and lone surrogates (a student's exception message) become U+FFFD, so that no
+    student's text can stop the writer, a CSV or a terminal."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        # UTF-16 joins well-formed surrogate pairs back into one character; lone ones fail
+        # to decode and are replaced.
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
 def _clean(value: Any) -> Any:
     if isinstance(value, float) and not (value == value and abs(value) != float("inf")):
         return "nan" if value != value else ("inf" if value > 0 else "-inf")
+    if isinstance(value, str):
+        return valid_text(value)
     if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
+        return {valid_text(k) if isinstance(k, str) else k: _clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_clean(v) for v in value]
     return value
@@ -162,6 +177,40 @@ def read_results(out: Path, everyone: bool = False) -> list[dict[str, Any]]:
     return list(latest.values())
 
 
+def unrecordable(result: Result, exc: BaseException) -> dict[str, Any]:
+    """The error result written in place of ``result`` when it cannot be recorded: the
+    submission's identity, its fingerprint (if any), and why (``grader_failure``, so
+    that ``grade --resume`` grades it again)."""
+
+    def text(value: Any) -> str:
+        return valid_text(value) if isinstance(value, str) else ""
+
+    def number(value: Any) -> float:
+        return float(value) if isinstance(value, (int, float)) and value == value and abs(value) != float("inf") else 0.0
+
+    what = text(f"{type(exc).__name__}: {exc}")
+    out: dict[str, Any] = {
+        "submission": text(result.submission),
+        "path": text(result.path),
+        "assignment": text(result.assignment),
+        "status": "error",
+        "score": 0.0,
+        "max_score": number(result.max_score),
+        "checks": [],
+        "mistakes": [],
+        "elapsed_s": number(result.elapsed_s),
+        "message": f"the grader could not record this submission's result ({what}); this is a problem of the "
+        "grader, not a verdict on the code: the course staff will grade it again",
+        "sha256": text(result.sha256),
+        "grader_failure": {"stage": "recording", "error": what},
+    }
+    extra = result.extra if isinstance(result.extra, dict) else {}
+    for key in ("gradgrader", "fingerprint", "sandbox"):
+        if isinstance(extra.get(key), str):
+            out[key] = text(extra[key])
+    return out
+
+
 class ResultsWriter:
     """Appends results to ``out/results.jsonl``, each line flushed and fsynced."""
 
@@ -183,7 +232,14 @@ class ResultsWriter:
                 f.truncate(data.rfind(b"\n") + 1)
 
     def write(self, result: Result) -> None:
-        self._f.write(dumps(result).encode() + b"\n")
+        """Append ``result``; a result that cannot be turned into a line (whatever its
+        text or extra fields hold) is recorded as that submission's error result, so one
+        student never stops the writer. Only a failing disk (OSError) is raised."""
+        try:
+            line = dumps(result).encode("utf-8")
+        except Exception as exc:  # noqa: BLE001 - this one result is lost, not the batch
+            line = json.dumps(unrecordable(result, exc), ensure_ascii=False).encode("utf-8")
+        self._f.write(line + b"\n")
         self._f.flush()
         os.fsync(self._f.fileno())
 

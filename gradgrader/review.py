@@ -481,6 +481,7 @@ def regrade(r: Result, run: dict[str, Any]) -> Result:
     least as strong as ``grade`` demands (``run["strict_sandbox"]`` false relaxes that, as
     ``check`` does for a student's own file); return the new result as a JSON dict (nothing
     is written). Slow (a sandbox starts): call it off the UI thread."""
+    from gradgrader.cases import with_secret
     from gradgrader.errors import ConfigError, SandboxError
     from gradgrader.grading import Grader
     from gradgrader.results import dumps
@@ -493,7 +494,8 @@ def regrade(r: Result, run: dict[str, Any]) -> Result:
         raise ConfigError(
             "no assignment recorded for this result (run.json is missing): cannot re-grade"
         )
-    spec = load_assignment(where)
+    # the inputs the run was graded on: its course secret (see `grade`)
+    spec = with_secret(load_assignment(where), run.get("input_secret"))
     rubric_file = run.get("rubric")
     rubric = resolve_rubric(
         spec, Path(rubric_file) if rubric_file and Path(rubric_file).is_file() else None

@@ -188,11 +188,13 @@ class Assignment:
 
 
 def data_roots() -> list[Path]:
-    """Folders searched for shipped assignments and rubrics, most specific first.
+    """Folders searched for shipped assignments, rubrics and student packs, most
+    specific first.
 
     ``GRADGRADER_HOME`` (a checkout or course folder holding ``assignments/`` and
-    ``rubrics/``), then the data installed with the wheel, then the source checkout
-    this package lives in (an editable install).
+    ``rubrics/``), then the data installed with the wheel (``packs/`` only: a student's
+    install holds no answer key), then the source checkout this package lives in (an
+    editable install: the full ``assignments/``).
     """
     roots: list[Path] = []
     env = os.environ.get("GRADGRADER_HOME")
@@ -201,16 +203,24 @@ def data_roots() -> list[Path]:
     here = Path(__file__).resolve().parent
     roots.append(here / "_data")
     roots.append(here.parent)
-    return [r for r in roots if (r / "assignments").is_dir()]
+    return [r for r in roots if (r / "assignments").is_dir() or (r / PACKS).is_dir()]
+
+
+PACKS = "packs"  # student packs of the shipped assignments (what the wheel ships)
 
 
 def shipped_assignments() -> dict[str, Path]:
-    """Names of the assignments shipped with gradgrader, mapped to their folders."""
+    """Names of the assignments shipped with gradgrader, mapped to their folders: the
+    full assignment where one is found (a checkout, ``GRADGRADER_HOME``), else its
+    student pack (all a wheel install has: ``check`` works, the reference stays out)."""
     found: dict[str, Path] = {}
-    for root in reversed(data_roots()):
-        for folder in sorted((root / "assignments").iterdir()):
-            if (folder / ASSIGNMENT_FILE).is_file():
-                found[folder.name] = folder
+    for kind in (PACKS, "assignments"):  # a full assignment wins over a pack of its name
+        for root in reversed(data_roots()):
+            if not (root / kind).is_dir():
+                continue
+            for folder in sorted((root / kind).iterdir()):
+                if (folder / ASSIGNMENT_FILE).is_file():
+                    found[folder.name] = folder
     return dict(sorted(found.items()))
 
 

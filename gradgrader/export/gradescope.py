@@ -190,9 +190,11 @@ def run_autograder(
     was written. ``isolation`` is the sandbox's (or a function returning it, called
     here, so that a refusal still writes results). Configuration errors still write a
     results file (score 0, the reason in ``output``) and are raised again."""
+    from gradgrader.cases import with_secret
     from gradgrader.errors import SubmissionError
-    from gradgrader.grading import Grader
+    from gradgrader.grading import Grader, course_secret
     from gradgrader.ingest import submission_in
+    from gradgrader.pack import is_pack
     from gradgrader.results import dumps
     from gradgrader.rubric import resolve_rubric
     from gradgrader.spec import load_assignment
@@ -204,6 +206,10 @@ def run_autograder(
                 f"visibility must be one of {', '.join(VISIBILITY)}, not {visibility!r}"
             )
         spec = load_assignment(assignment)
+        if not is_pack(spec.root):
+            # Course grading: inputs from the course's secret ($GRADGRADER_SECRET or the
+            # assignment's secret.txt; without one, a new one for this run).
+            spec = with_secret(spec, course_secret(spec)[0])
         rub = resolve_rubric(spec, rubric)
         if not submission.is_dir():
             raise SubmissionError(

@@ -60,9 +60,19 @@ def submission_in(
     cache: Path | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Submission:
-    """Student ``sid``'s submission in their own ``folder`` (a notebook converted into ``cache``)."""
-    path, problem = pick_file(folder, filename)
+    """Student ``sid``'s submission in their own ``folder`` (a notebook converted into ``cache``).
+
+    Never raises: what goes wrong while looking at this one folder is its problem (an
+    error result when graded), never the class's."""
+    try:
+        path, problem = pick_file(folder, filename)
+    except Exception as exc:  # noqa: BLE001 - one student's folder never stops the class
+        return Submission(sid, None, folder, _unreadable(exc), dict(extra or {}))
     return make_submission(sid, path, folder, problem, filename, cache, extra)
+
+
+def _unreadable(exc: BaseException) -> str:
+    return f"the submission could not be read for grading ({type(exc).__name__}: {exc})"
 
 
 def make_submission(
@@ -75,10 +85,13 @@ def make_submission(
     extra: dict[str, Any] | None = None,
 ) -> Submission:
     """The submission for a picked file (:func:`pick_file`); a notebook is converted into
-    ``cache`` (default: the user's cache folder)."""
-    if path is not None and path.suffix.lower() == ".ipynb":
-        return notebook_submission(sid, path, folder, cache or default_cache(), extra, filename)
-    return Submission(sid, path, folder, problem, dict(extra or {}))
+    ``cache`` (default: the user's cache folder). Never raises (see :func:`submission_in`)."""
+    try:
+        if path is not None and path.suffix.lower() == ".ipynb":
+            return notebook_submission(sid, path, folder, cache or default_cache(), extra, filename)
+        return Submission(sid, path, folder, problem, dict(extra or {}))
+    except Exception as exc:  # noqa: BLE001 - one student's file never stops the class
+        return Submission(sid, None, folder, _unreadable(exc), dict(extra or {}))
 
 
 def file_submission(
