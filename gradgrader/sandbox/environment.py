@@ -27,9 +27,7 @@ from pathlib import Path
 
 from gradgrader.errors import ConfigError
 
-STUBS = Path(__file__).with_name("stubs")
-KNOWN_STUBS = ("matplotlib", "seaborn")  # the stand-ins shipped in stubs/
-DEFAULT_STUBS = KNOWN_STUBS
+STUBS = Path(__file__).with_name("stubs")  # one stand-in package per name in spec.KNOWN_STUBS
 
 
 class MissingPackageError(ConfigError):

@@ -553,6 +553,7 @@ class Sandbox:
         zygote = self.zygote
         staged_folder, course = staged.folder, staged.course
         readable = [str(staged_folder or staged.path)] + ([str(course)] if course else []) + list(env.readable)
+        address_space_mb = zygote.address_space_mb(limits)
         request = {
             "path": str(staged.path),
             "module": module,
@@ -572,7 +573,7 @@ class Sandbox:
             "env": SAFE_ENV,
             "max_output_bytes": limits.max_output_bytes,
             "limits": {
-                "memory_mb": zygote.address_space_mb(limits),
+                "memory_mb": address_space_mb,
                 "cpu_s": max(1, int(limits.cpu_s)),
                 "fsize_mb": limits.fsize_mb,
                 "nproc": limits.nproc,
@@ -586,7 +587,7 @@ class Sandbox:
         proc = StudentProcess(self, pid, sock, out_fd, output_cap, limits.max_output_bytes)
         proc.staged_prefix = str(staged.path.parent if staged_folder is None else staged_folder) + os.sep
         proc.cpu_limit = max(1, int(limits.cpu_s))
-        proc.address_space_mb = request["limits"]["memory_mb"]
+        proc.address_space_mb = address_space_mb
         proc._await_load(load_timeout)
         return proc
 
