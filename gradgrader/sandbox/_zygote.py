@@ -238,8 +238,9 @@ DENIED_SYSCALLS = [
     # no kernel log (it may hold other users' traces), no capabilities given back
     "syslog", "capset",
 ]
-# System calls allowed on the calling process only (pid 0 or its own pid): re-limiting
-# a sibling's memory with prlimit64 was an attack (issue 16).
+# System calls allowed on the calling process only, named as pid 0 (what glibc's
+# setrlimit, getrlimit and sched_setaffinity pass): re-limiting a sibling's memory with
+# prlimit64 was an attack (issue 16).
 SELF_ONLY_SYSCALLS = ["prlimit64", "sched_setaffinity"]
 CLONE_THREAD = 0x10000
 TIOCSTI = 0x5412
@@ -259,6 +260,13 @@ def seccomp_base():
     f.add_rule(pyseccomp.ERRNO(errno.ENOSYS), "clone3")
     f.add_rule(pyseccomp.ERRNO(errno.EPERM), "clone", pyseccomp.Arg(0, pyseccomp.MASKED_EQ, CLONE_THREAD, 0))
     f.add_rule(pyseccomp.ERRNO(errno.EPERM), "ioctl", pyseccomp.Arg(1, pyseccomp.EQ, TIOCSTI))
+    for name in SELF_ONLY_SYSCALLS:
+        # (libseccomp cannot AND two comparisons of one argument, "≠ 0 and ≠ own pid":
+        # only pid 0 is let through, the own pid spelled out is refused too)
+        try:
+            f.add_rule(pyseccomp.ERRNO(errno.EPERM), name, pyseccomp.Arg(0, pyseccomp.NE, 0))
+        except (RuntimeError, ValueError, OSError):
+            pass  # not a syscall on this architecture
     return f
 
 
@@ -269,11 +277,6 @@ def apply_seccomp(base=None) -> None:
     f = base if base is not None else seccomp_base()
     for name in ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"):  # signals to ourselves only
         f.add_rule(pyseccomp.ERRNO(errno.EPERM), name, pyseccomp.Arg(0, pyseccomp.NE, me))
-    for name in SELF_ONLY_SYSCALLS:  # both comparisons must hold: a pid other than 0 and ours
-        try:
-            f.add_rule(pyseccomp.ERRNO(errno.EPERM), name, pyseccomp.Arg(0, pyseccomp.NE, 0), pyseccomp.Arg(0, pyseccomp.NE, me))
-        except (RuntimeError, ValueError, OSError):
-            pass  # not a syscall on this architecture
     f.load()
 
 

@@ -55,7 +55,8 @@ class CourseEnvironment:
     @property
     def readable(self) -> tuple[str, ...]:
         """Paths the sandbox may read for this environment: the packages and the stubs."""
-        return self.read + tuple(str(STUBS / name) for name in self.stubs)
+        # The stubs' folder holds nothing but stand-ins; the import hook picks which.
+        return self.read + ((str(STUBS),) if self.stubs else ())
 
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")

@@ -120,8 +120,13 @@ def namespace_args(writable: list[Path], hidden: Iterable[Path] = ()) -> list[st
     args = [
         "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
         "--die-with-parent", "--cap-drop", "ALL",
-        "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
     ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        # As root (no user namespace) bubblewrap leaves the bounding set full: the
+        # zygote keeps CAP_SETPCAP so that each child can empty it, and then drops
+        # every capability it has (``_zygote.drop_privileges``).
+        args += ["--cap-add", "CAP_SETPCAP"]
+    args += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     hide = [p for p in dict.fromkeys(Path(h) for h in hidden) if p.is_dir()]
     inside = [h for h in hide if any(h != Path(w) and h.is_relative_to(w) for w in writable)]
     for path in hide:
