@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -22,6 +21,7 @@ import numpy as np
 import pytest
 from conftest import ROOT, copy_assignment, isolation, write_submission
 
+from gradgrader.errors import ConfigError
 from gradgrader.grading import Grader
 from gradgrader.ingest import Submission
 from gradgrader.results import dumps
@@ -33,7 +33,6 @@ from gradgrader.sandbox.decode import DecodeError, decode_array
 from gradgrader.sandbox.environment import MissingPackageError, course_environment
 from gradgrader.sandbox.layers import probe
 from gradgrader.sandbox.runner import Problem, SandboxFailure, sanitize
-from gradgrader.errors import ConfigError
 from gradgrader.spec import load_assignment
 
 ATTACKS = Path(__file__).resolve().parent / "attacks"
@@ -332,11 +331,10 @@ def test_a_folder_is_staged_once_however_often_its_process_restarts(tmp_path, mo
             return 1.0
     """)
     copies = _count_copies(monkeypatch)
-    with Sandbox(tmp_path / "box") as box:
-        with Session(box, path, "probe", [], ChildLimits(memory_mb=MEMORY_MB), budget=60, folder=folder) as s:
-            for i, fn in enumerate(("die", "ok", "die_too", "ok")):
-                s.call(fn, [np.array([float(i)])], ["v"], 10.0)
-            assert s.restarts >= 2
+    with Sandbox(tmp_path / "box") as box, session(box, path, folder=folder) as s:
+        for i, fn in enumerate(("die", "ok", "die_too", "ok")):
+            s.call(fn, [np.array([float(i)])], ["v"], 10.0)
+        assert s.restarts >= 2
     assert len(copies) == 31
 
 
@@ -349,9 +347,8 @@ def test_staging_copies_a_bounded_number_of_files(tmp_path, monkeypatch):
         (folder / "empty" / f"{i}").touch()
     path = module(folder, "def f(x):\n    return 1.0\n", "zz_probe.py")  # walked last
     copies = _count_copies(monkeypatch)
-    with Sandbox(tmp_path / "box") as box:
-        with Session(box, path, "zz_probe", [], ChildLimits(memory_mb=MEMORY_MB), budget=60, folder=folder) as s:
-            assert s.load.ok  # the graded file is always copied
+    with Sandbox(tmp_path / "box") as box, session(box, path, folder=folder) as s:
+        assert s.load.ok  # the graded file is always copied
     assert copies[0] == path and len(copies) <= 20
 
 
@@ -502,7 +499,6 @@ def test_a_helper_module_beside_the_file_is_importable_in_a_folder(tmp_path, off
     folder = tmp_path / "student"
     write_submission(folder, "def helper(x):\n    return 2.0 * float(x.sum())\n", "utils.py")
     path = module(folder, "from utils import helper\n\ndef f(x):\n    return helper(x)\n", "naive_em.py")
-    with Sandbox(tmp_path / "box", isolation(*off)) as box:
-        with Session(box, path, "naive_em", [], ChildLimits(memory_mb=MEMORY_MB), budget=60, folder=folder) as s:
-            got = s.call("f", [np.ones(2)], ["v"], 10.0)
+    with Sandbox(tmp_path / "box", isolation(*off)) as box, session(box, path, folder=folder) as s:
+        got = s.call("f", [np.ones(2)], ["v"], 10.0)
     assert isinstance(got, Returned) and got.values[0] == 4.0
