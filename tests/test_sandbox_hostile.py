@@ -502,3 +502,18 @@ def test_a_helper_module_beside_the_file_is_importable_in_a_folder(tmp_path, off
     with Sandbox(tmp_path / "box", isolation(*off)) as box, session(box, path, folder=folder) as s:
         got = s.call("f", [np.ones(2)], ["v"], 10.0)
     assert isinstance(got, Returned) and got.values[0] == 4.0
+
+
+def test_doctor_lists_the_course_packages_and_fails_when_one_is_missing(monkeypatch):
+    from typer.testing import CliRunner
+
+    from gradgrader.cli import app
+    from gradgrader.sandbox import environment
+
+    run = CliRunner().invoke(app, ["doctor"])
+    assert run.exit_code == 0, run.output
+    assert "course packages of mit686x-em: scipy — installed" in run.output
+    monkeypatch.setattr(environment, "missing_packages", lambda names: list(names))
+    run = CliRunner().invoke(app, ["doctor"])
+    assert run.exit_code == 2
+    assert "course packages of mit686x-em: scipy — missing scipy (pip install scipy)" in run.output
