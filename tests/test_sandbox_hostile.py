@@ -270,6 +270,25 @@ def test_a_zygote_child_that_fails_its_own_setup_is_retried(tmp_path, monkeypatc
     assert len(seen) == 2
 
 
+def test_a_zygote_that_dies_is_replaced_once(tmp_path, monkeypatch):
+    from gradgrader.sandbox.runner import Zygote
+
+    real = Zygote.spawn
+    seen = []
+
+    def dying(self, request):
+        seen.append(1)
+        if len(seen) == 1:
+            self.close()  # the zygote is gone: the spawn fails
+        return real(self, request)
+
+    monkeypatch.setattr(Zygote, "spawn", dying)
+    path = module(tmp_path / "s", "def f(x):\n    return 1.0\n")
+    with Sandbox(tmp_path / "box") as box, session(box, path) as s:
+        assert s.load.ok
+    assert len(seen) == 2
+
+
 def test_a_zygote_child_that_fails_twice_is_the_graders_error_not_the_students(tmp_path):
     path = module(tmp_path / "s", "def f(x):\n    return 1.0\n")
     limits = ChildLimits(memory_mb=MEMORY_MB, fsize_mb=BROKEN)  # type: ignore[arg-type]

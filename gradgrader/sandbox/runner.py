@@ -533,7 +533,12 @@ class Sandbox:
         env = course_environment(packages, stubs)  # raises MissingPackageError first
         failure = ""
         for _attempt in range(2):
-            proc = self._start_once(staged, module, functions, limits, output_cap, load_timeout, env)
+            try:
+                proc = self._start_once(staged, module, functions, limits, output_cap, load_timeout, env)
+            except SandboxError as exc:  # the zygote itself died or hung: start a new one
+                failure = str(exc)
+                self.close_zygote()
+                continue
             if proc.setup_failure is None:
                 return proc
             failure = proc.setup_failure
