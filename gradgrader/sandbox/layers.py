@@ -6,7 +6,11 @@
 | rlimits    | address space, CPU time, file size, open files, no core dumps (always)   |
 | namespaces | bubblewrap: own pid/net/ipc/uts namespaces, read-only root, no caps      |
 | landlock   | read only the interpreter, packages and the submission; write only scratch; no TCP; signals scoped |
-| seccomp    | no sockets, fork, exec, ptrace, kill of others, mount/unshare, TIOCSTI   |
+| seccomp    | no sockets, fork, exec, ptrace, kill of others, mount/unshare, TIOCSTI;  |
+|            | no prlimit64 or affinity on others, no scheduling or priority changes,   |
+|            | no kernel log                                                            |
+
+Every child, at every level, also drops all capabilities and sets no-new-privs.
 
 ``GRADGRADER_DISABLE=namespaces,landlock,seccomp`` turns layers off (to test the weaker
 modes, or to work around a broken one).
@@ -87,7 +91,7 @@ def _probe_seccomp() -> tuple[bool, str]:
         pyseccomp.SyscallFilter(defaction=pyseccomp.ALLOW)
     except Exception as exc:  # noqa: BLE001 - missing package or libseccomp
         return False, f"pyseccomp/libseccomp unavailable ({type(exc).__name__}: {exc})"
-    return True, "libseccomp via pyseccomp: sockets, fork, exec, ptrace, foreign signals denied"
+    return True, "libseccomp via pyseccomp: sockets, fork, exec, ptrace, foreign signals, other processes' limits and scheduling denied"
 
 
 def probe() -> Isolation:
