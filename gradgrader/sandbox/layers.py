@@ -5,7 +5,7 @@
 | process    | student code never runs in the grader's process (always)                 |
 | rlimits    | address space, CPU time, file size, open files, no core dumps (always)   |
 | namespaces | bubblewrap: own pid/net/ipc/uts namespaces, read-only root, no caps      |
-| landlock   | read only the interpreter, packages and the submission; write only scratch; no TCP; signals scoped |
+| landlock   | read only the interpreter, numpy, the assignment's packages and the submission; write only scratch; no TCP; signals scoped |
 | seccomp    | no sockets, fork, exec, ptrace, kill of others, mount/unshare, TIOCSTI;  |
 |            | no prlimit64 or affinity on others, no scheduling or priority changes,   |
 |            | no kernel log                                                            |
