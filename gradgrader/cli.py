@@ -581,10 +581,12 @@ def validate(
     objectives included) and the diagnosis terms must add up to it.
     """
     from gradgrader.authoring import validate as validate_assignment
+    from gradgrader.sandbox.environment import require_packages
     from gradgrader.spec import load_assignment
 
     with _user_errors():
         spec = load_assignment(assignment)
+        require_packages(spec.packages, spec.name)  # exit 2, before the sandbox starts
         iso = _isolation(allow_weak, strict=False)
         report = validate_assignment(spec, iso)
     console = Console(highlight=False)
@@ -692,6 +694,29 @@ def doctor() -> None:
         )
     if iso.level != "strong":
         console.print("To get every layer on Debian/Ubuntu: apt-get install bubblewrap; Linux ≥ 5.13 for Landlock; pip install pyseccomp (and libseccomp2).", markup=False)
+    _doctor_packages(console)
+
+
+def _doctor_packages(console: Console) -> None:
+    """The packages each shipped assignment's course provides, and whether they are
+    installed here (exit 2 if one is missing: grading that assignment would stop)."""
+    from gradgrader.sandbox.environment import missing_packages
+    from gradgrader.spec import load_assignment, shipped_assignments
+
+    missing_any = False
+    for name, folder in shipped_assignments().items():
+        try:
+            spec = load_assignment(folder)
+        except GradgraderError:
+            continue  # `gradgrader validate` says what is wrong with it
+        if not spec.packages:
+            continue
+        missing = missing_packages(spec.packages)
+        missing_any |= bool(missing)
+        state = f"missing {', '.join(missing)} (pip install {' '.join(missing)})" if missing else "installed"
+        console.print(f"course packages of {name}: {', '.join(spec.packages)} — {state}", markup=False, highlight=False)
+    if missing_any:
+        raise typer.Exit(2)
 
 
 @app.command("assignments")

@@ -35,6 +35,7 @@ from gradgrader.ingest import Submission
 from gradgrader.results import CheckRecord, Result, valid_text
 from gradgrader.rubric import Rubric
 from gradgrader.sandbox import ChildLimits, Sandbox, Session
+from gradgrader.sandbox.environment import require_packages
 from gradgrader.sandbox.layers import Isolation, probe
 from gradgrader.sandbox.runner import Problem, StagingError, new_run_dir, scratch_home
 from gradgrader.spec import Assignment, CheckSpec, Feedback, data_roots
@@ -211,6 +212,8 @@ def _grade_submission(course: Course, rubric: Rubric, submission: Submission, sa
             folder=submission.folder,
             helpers=[assignment.root / h for h in assignment.helpers],
             output_cap=assignment.limits.output_kb << 10,
+            packages=assignment.packages,
+            stubs=assignment.stubs,
         )
     except StagingError as exc:  # a link or a special file: this submission's problem only
         return result("error", (), f"{assignment.filename} could not be set up for grading: {exc}")
@@ -347,6 +350,9 @@ class Grader:
         isolation: Isolation | None = None,
         hidden: Iterable[Path] = (),
     ) -> None:
+        # A package the course provides but this machine lacks stops the TA here (exit 2),
+        # before any student could be graded without it.
+        require_packages(assignment.packages, assignment.name)
         self.course = Course(assignment)
         self.rubric = rubric
         self.jobs = max(1, jobs)

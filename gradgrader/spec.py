@@ -26,6 +26,12 @@ from typing import Any
 from gradgrader._toml import load_toml
 from gradgrader.errors import ConfigError
 
+# Packages the sandbox can replace by inert stand-ins (gradgrader/sandbox/stubs/): a
+# course's file that imports them for its plots still loads. Every assignment gets
+# them unless it sets ``stubs`` (or provides the real package in ``packages``).
+KNOWN_STUBS = ("matplotlib", "seaborn")
+DEFAULT_STUBS = KNOWN_STUBS
+
 ASSIGNMENT_FILE = "assignment.toml"
 FEEDBACK_FILE = "feedback.toml"
 
@@ -163,6 +169,8 @@ class Assignment:
     diagnosis: Mapping[str, Mapping[str, Any]]
     feedback: Mapping[str, Feedback]
     helpers: tuple[str, ...] = ()  # course modules copied read-only beside each submission
+    packages: tuple[str, ...] = ()  # installed packages the course provides besides numpy, e.g. ("scipy",)
+    stubs: tuple[str, ...] = DEFAULT_STUBS  # plotting packages replaced by inert stand-ins
     conventions: Conventions | None = None
 
     @property
@@ -355,6 +363,23 @@ def _parse_feedback(path: Path) -> Mapping[str, Feedback]:
     return _frozen(out)
 
 
+def _parse_environment(meta: _Reader) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``packages`` (import names the course's environment provides besides numpy) and
+    ``stubs`` (plotting packages served by inert stand-ins; matplotlib and seaborn by
+    default, ``stubs = []`` for none)."""
+    packages = meta.get("packages", list, [])
+    for name in packages:
+        if not isinstance(name, str) or not all(part.isidentifier() for part in name.split(".")) or "." in name:
+            raise meta.fail("packages", f"must be a list of top-level import names like 'scipy', not {name!r}")
+        if name in {"numpy", "gradgrader"}:
+            raise meta.fail("packages", f"{name!r} " + ("is always provided" if name == "numpy" else "is never importable"))
+    stubs = meta.get("stubs", list, list(DEFAULT_STUBS))
+    for name in stubs:
+        if name not in KNOWN_STUBS:
+            raise meta.fail("stubs", f"{name!r} has no stand-in; known: {', '.join(KNOWN_STUBS)}")
+    return tuple(dict.fromkeys(packages)), tuple(s for s in dict.fromkeys(stubs) if s not in packages)
+
+
 def load_assignment(name_or_path: str | Path) -> Assignment:
     """Load and validate an assignment by shipped name or folder path."""
     root = find_assignment(str(name_or_path))
@@ -365,7 +390,8 @@ def load_assignment(name_or_path: str | Path) -> Assignment:
 
     meta = top.sub("assignment")
     meta.unknown_keys(
-        {"name", "title", "file", "seed", "rtol", "timeout", "budget", "memory_mb", "output_kb", "helpers"}
+        {"name", "title", "file", "seed", "rtol", "timeout", "budget", "memory_mb", "output_kb", "helpers",
+         "packages", "stubs"}
     )
     limits = Limits(
         call_timeout=meta.positive("timeout", Limits.call_timeout),
@@ -382,6 +408,7 @@ def load_assignment(name_or_path: str | Path) -> Assignment:
     for h in helpers:
         if not isinstance(h, str) or not ((root / h).is_file() or (root / h).is_dir()) or h in {"reference.py", "hooks.py"}:
             raise meta.fail("helpers", f"{h!r} is not a course module, package or data file in {root}")
+    packages, stubs = _parse_environment(meta)
 
     functions: dict[str, FunctionSpec] = {}
     fr = top.sub("functions")
@@ -505,6 +532,8 @@ def load_assignment(name_or_path: str | Path) -> Assignment:
         feedback=_parse_feedback(root / FEEDBACK_FILE),
         helpers=helpers,
         conventions=conventions,
+        packages=packages,
+        stubs=stubs,
     )
     from gradgrader.pack import is_pack
 

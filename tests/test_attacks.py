@@ -123,6 +123,12 @@ EXPECT: dict[str, Expect] = {
     "huge-array": Expect(("softmax_jacobian", "log_likelihood_grad"), _m("wrong-shape", "memory-limit")),
     "huge-array-protocol": Expect(("softmax_jacobian", "logsumexp"), _m("wrong-shape", "memory-limit", "crashed")),
     "forged-npy-header": Expect(("softmax_jacobian", "log_partition_grad", "log_likelihood_grad"), _m("wrong-shape")),
+    # issue 16: hostile replies on the wire, text that is not UTF-8, other processes
+    "forged-npy-typeerror": Expect(mistakes=_m("wrong-shape")),
+    "wire-bool-flood": Expect(mistakes=_m("wrong-shape")),
+    "wire-unrequested": Expect(("softmax_loss",), _m("crashed")),
+    "lone-surrogate": Expect(),
+    "other-processes": Expect(),
     "payloads": Expect(("logsumexp", "softmax_jacobian", "log_partition_grad", "log_likelihood_grad"), _m("wrong-shape")),
     "lying-objects": Expect(("logsumexp", "softmax", "softmax_jacobian", "log_partition_grad"), NAN | _m("wrong-shape")),
     "monkeypatch-numpy": Expect(("softmax_jacobian", "log_likelihood_grad"), NAN | _m("sign-flipped")),
@@ -331,6 +337,7 @@ def prepare_class(klass: Path, names: list[str], batch: Batch, ports: tuple[int,
         "@@TCP_PORT@@": str(ports[0]),
         "@@UDP_PORT@@": str(ports[1]),
         "@@TOKEN@@": batch.token,
+        "@@GRADER_PID@@": str(os.getpid()),  # another process of the same user
     }
     for name in names:
         shutil.copytree(ATTACKS / name, klass / name, ignore=shutil.ignore_patterns("__pycache__"))

@@ -175,6 +175,49 @@ def _split_outputs(result, names: list[str]):
     return None, f"expected {len(names)} values ({', '.join(names)}), got a {type(result).__name__}"
 
 
+class CourseImports:
+    """The import hook of a student process: top-level modules installed in
+    site-packages import only if the course provides them (numpy, the assignment's
+    ``packages`` and their dependencies); plotting packages come from the inert stubs.
+    Anything else installed is "not in this course's environment" — said plainly, where
+    Landlock alone would give a PermissionError. A module of the student's own folder or
+    of the course's helpers is found even if site-packages holds one of the same name."""
+
+    def __init__(self, provided: list[str], modules: list[str], stubs: dict[str, str]) -> None:
+        self.provided = list(provided)
+        self.allowed = {"numpy", *modules}
+        self.stubs = dict(stubs)
+        self.site = tuple(p.rstrip(os.sep) + os.sep for p in _site_packages())
+
+    def _in_site(self, spec) -> bool:  # noqa: ANN001
+        where = list(spec.submodule_search_locations or []) or [spec.origin or ""]
+        return any(os.path.realpath(w).startswith(self.site) for w in where if w)
+
+    def find_spec(self, name, path=None, target=None):  # noqa: ANN001, ANN201
+        import importlib.machinery
+
+        if path is not None:  # a submodule: its package was let in already
+            return None
+        if name in self.stubs:
+            return importlib.machinery.PathFinder.find_spec(name, [self.stubs[name]])
+        try:
+            spec = importlib.machinery.PathFinder.find_spec(name)
+        except (ImportError, OSError):
+            return None
+        if spec is None or name in self.allowed or not self._in_site(spec):
+            return spec
+        outside = [p for p in sys.path if not os.path.realpath(p or ".").startswith(self.site) and os.path.realpath(p or ".") + os.sep not in self.site]
+        other = importlib.machinery.PathFinder.find_spec(name, outside)
+        if other is not None and not self._in_site(other):
+            return other  # the student's own utils.py, say
+        offer = ", ".join(["numpy", *self.provided])
+        raise ModuleNotFoundError(
+            f"No module named {name!r} in this course's environment (it provides the standard library and {offer}"
+            f"{'; plotting calls do nothing' if self.stubs else ''})",
+            name=name,
+        )
+
+
 DENIED_SYSCALLS = [
     # no new sockets (the grader's socket pair is already open), no other programs
     "socket", "socketpair", "execve", "execveat",
@@ -188,7 +231,17 @@ DENIED_SYSCALLS = [
     "delete_module", "reboot", "swapon", "swapoff", "acct", "quotactl", "setsid", "setpgid",
     # io_uring submits socket and file operations without the system calls above
     "io_uring_setup", "io_uring_enter", "io_uring_register",
+    # no steering of the scheduler (real-time priority starves the other students), no
+    # nice values or I/O priorities of anyone, no pages moved between processes
+    "setpriority", "sched_setscheduler", "sched_setparam", "sched_setattr", "ioprio_set",
+    "migrate_pages", "move_pages", "kcmp",
+    # no kernel log (it may hold other users' traces), no capabilities given back
+    "syslog", "capset",
 ]
+# System calls allowed on the calling process only, named as pid 0 (what glibc's
+# setrlimit, getrlimit and sched_setaffinity pass): re-limiting a sibling's memory with
+# prlimit64 was an attack (issue 16).
+SELF_ONLY_SYSCALLS = ["prlimit64", "sched_setaffinity"]
 CLONE_THREAD = 0x10000
 TIOCSTI = 0x5412
 
@@ -207,6 +260,13 @@ def seccomp_base():
     f.add_rule(pyseccomp.ERRNO(errno.ENOSYS), "clone3")
     f.add_rule(pyseccomp.ERRNO(errno.EPERM), "clone", pyseccomp.Arg(0, pyseccomp.MASKED_EQ, CLONE_THREAD, 0))
     f.add_rule(pyseccomp.ERRNO(errno.EPERM), "ioctl", pyseccomp.Arg(1, pyseccomp.EQ, TIOCSTI))
+    for name in SELF_ONLY_SYSCALLS:
+        # (libseccomp cannot AND two comparisons of one argument, "≠ 0 and ≠ own pid":
+        # only pid 0 is let through, the own pid spelled out is refused too)
+        try:
+            f.add_rule(pyseccomp.ERRNO(errno.EPERM), name, pyseccomp.Arg(0, pyseccomp.NE, 0))
+        except (RuntimeError, ValueError, OSError):
+            pass  # not a syscall on this architecture
     return f
 
 
@@ -218,6 +278,49 @@ def apply_seccomp(base=None) -> None:
     for name in ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"):  # signals to ourselves only
         f.add_rule(pyseccomp.ERRNO(errno.EPERM), name, pyseccomp.Arg(0, pyseccomp.NE, me))
     f.load()
+
+
+PR_CAPBSET_DROP, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 24, 47, 4
+PR_SET_NO_NEW_PRIVS = 38
+SYS_CAPSET = {"x86_64": 126, "aarch64": 91, "arm64": 91}
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def drop_privileges() -> None:
+    """No capabilities at all (bounding, ambient, effective, permitted, inheritable) and
+    no-new-privileges, at every sandbox level: a grader running as root must not hand
+    root's powers (real-time scheduling, the kernel log, raising limits) to a student.
+    Raises OSError if the kernel refuses (the child then never runs student code)."""
+    if _prctl is None:
+        return
+    import platform
+
+    last = 63
+    try:
+        with open("/proc/sys/kernel/cap_last_cap") as f:
+            last = int(f.read())
+    except (OSError, ValueError):
+        pass
+    for cap in range(last + 1):
+        if _prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() not in (errno.EINVAL, errno.EPERM):
+            raise OSError(ctypes.get_errno(), f"cannot drop capability {cap} from the bounding set")
+    _prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)  # EINVAL on kernels without ambient sets
+    number = SYS_CAPSET.get(platform.machine())
+    if number is not None:
+        header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
+        data = (_CapData * 2)()
+        if _libc.syscall(number, ctypes.byref(header), data) != 0:
+            raise OSError(ctypes.get_errno(), "capset failed")
+    if _prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
 
 
 # The seccomp rules shared by every child, built once by the zygote (a one-item list).
@@ -302,6 +405,8 @@ def child_main(sock: socket.socket, out_fd: int, scratch: str, req: dict) -> Non
     sys.argv = [req["path"]]
     for extra in req.get("sys_path", []):
         sys.path.append(extra)  # after site-packages: cannot shadow numpy or the stdlib
+    imports = req.get("imports") or {}
+    sys.meta_path.insert(0, CourseImports(imports.get("provided", []), imports.get("modules", []), imports.get("stubs", {})))
 
     layers = req.get("layers", {})
     if layers.get("landlock"):
@@ -312,8 +417,13 @@ def child_main(sock: socket.socket, out_fd: int, scratch: str, req: dict) -> Non
                 os.close(fd)
     # After Landlock: until then the prepared descriptors are open (some 450 of them).
     resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+    drop_privileges()
     if layers.get("seccomp"):
         apply_seccomp(_SECCOMP_BASE[0] if _SECCOMP_BASE else None)
+    # The sandbox is set up: from here on everything is the submission's doing. Said on
+    # the socket before any student code runs, so a student cannot forge it (a process
+    # that dies before this message is the grader's failure, not the student's).
+    wire.send(sock, {"op": "setup", "ok": True})
 
     path = req["path"]
     module_name = req["module"]
@@ -405,10 +515,12 @@ def read_paths() -> list[str]:
         except OSError:
             continue
         for entry in entries:
+            # numpy's own files only: the course's other packages are added per
+            # assignment by the grader (gradgrader/sandbox/environment.py), and any
+            # other installed package stays unreadable (never gradgrader itself).
             low = entry.lower()
-            if low.startswith(("gradgrader", "__editable__", "_gradgrader")) or low.endswith(".pth"):
-                continue
-            paths.add(os.path.join(d, entry))
+            if low == "numpy" or low.startswith(("numpy-", "numpy.")):
+                paths.add(os.path.join(d, entry))
     # Shared libraries, without any Python installation's packages beneath them.
     for d in ("/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/local/lib"):
         try:
@@ -620,6 +732,21 @@ def _wait_or_kill(ctrl: socket.socket, pid: int, scratch: str | None = None, cap
             os.close(pidfd)
 
 
+def baseline_mb() -> int:
+    """This process's address space in MiB, numpy imported: what every forked child has
+    before the submission allocates anything. It varies with the machine (BLAS buffers,
+    thread arenas, the number of cores), so the grader adds it to the assignment's
+    ``memory_mb`` instead of counting it against the student (0 if unknown)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmSize:"):
+                    return (int(line.split()[1]) + 1023) // 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def main() -> None:
     ctrl = socket.socket(fileno=int(sys.argv[1]))
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -643,6 +770,7 @@ def main() -> None:
             "landlock": landlock.abi_version(),
             "seccomp": pyseccomp is not None,
             "read_paths": paths,
+            "baseline_mb": baseline_mb(),
         },
     )
     while True:

@@ -31,7 +31,11 @@ class DecodeError(ValueError):
 
 
 def decode_array(data: bytes, max_elements: int = 1 << 25) -> np.ndarray:
-    """Parse ``.npy`` bytes into a float64 array, rejecting anything unexpected."""
+    """Parse ``.npy`` bytes into a float64 array, rejecting anything unexpected.
+
+    ``max_elements`` counts elements of the result, whatever the sent dtype: the result
+    is float64, so it holds at most 8 × ``max_elements`` bytes (a bool array of n bytes
+    would otherwise decode to 8n)."""
     if len(data) < 10 or data[:6] != MAGIC:
         raise DecodeError("not an .npy array (bad magic)")
     major = data[6]
@@ -55,8 +59,8 @@ def decode_array(data: bytes, max_elements: int = 1 << 25) -> np.ndarray:
     else:
         try:
             header = ast.literal_eval(text)
-        except (ValueError, SyntaxError, MemoryError, RecursionError) as exc:
-            raise DecodeError(f"unreadable .npy header: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - TypeError ({[]: 1}), ValueError, MemoryError, RecursionError, ...
+            raise DecodeError(f"unreadable .npy header ({type(exc).__name__})") from None
     if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"}:
         raise DecodeError("the .npy header must have exactly descr, fortran_order and shape")
     descr, fortran, shape = header["descr"], header["fortran_order"], header["shape"]
@@ -64,7 +68,7 @@ def decode_array(data: bytes, max_elements: int = 1 << 25) -> np.ndarray:
         raise DecodeError("bad descr or fortran_order in .npy header")
     try:
         dtype = np.dtype(descr)
-    except TypeError:
+    except Exception:  # noqa: BLE001 - numpy's parser raises TypeError, ValueError, SyntaxError...
         raise DecodeError(f"unknown dtype {descr!r}") from None
     if dtype.kind not in ALLOWED_KINDS or dtype.hasobject or dtype.fields is not None or dtype.subdtype:
         raise DecodeError(f"dtype {descr!r} is not numeric (only float, int and bool arrays are accepted)")

@@ -5,8 +5,12 @@
 | process    | student code never runs in the grader's process (always)                 |
 | rlimits    | address space, CPU time, file size, open files, no core dumps (always)   |
 | namespaces | bubblewrap: own pid/net/ipc/uts namespaces, read-only root, no caps      |
-| landlock   | read only the interpreter, packages and the submission; write only scratch; no TCP; signals scoped |
-| seccomp    | no sockets, fork, exec, ptrace, kill of others, mount/unshare, TIOCSTI   |
+| landlock   | read only the interpreter, numpy, the assignment's packages and the submission; write only scratch; no TCP; signals scoped |
+| seccomp    | no sockets, fork, exec, ptrace, kill of others, mount/unshare, TIOCSTI;  |
+|            | no prlimit64 or affinity on others, no scheduling or priority changes,   |
+|            | no kernel log                                                            |
+
+Every child, at every level, also drops all capabilities and sets no-new-privs.
 
 ``GRADGRADER_DISABLE=namespaces,landlock,seccomp`` turns layers off (to test the weaker
 modes, or to work around a broken one).
@@ -87,7 +91,7 @@ def _probe_seccomp() -> tuple[bool, str]:
         pyseccomp.SyscallFilter(defaction=pyseccomp.ALLOW)
     except Exception as exc:  # noqa: BLE001 - missing package or libseccomp
         return False, f"pyseccomp/libseccomp unavailable ({type(exc).__name__}: {exc})"
-    return True, "libseccomp via pyseccomp: sockets, fork, exec, ptrace, foreign signals denied"
+    return True, "libseccomp via pyseccomp: sockets, fork, exec, ptrace, foreign signals, other processes' limits and scheduling denied"
 
 
 def probe() -> Isolation:
@@ -120,8 +124,13 @@ def namespace_args(writable: list[Path], hidden: Iterable[Path] = ()) -> list[st
     args = [
         "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
         "--die-with-parent", "--cap-drop", "ALL",
-        "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
     ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        # As root (no user namespace) bubblewrap leaves the bounding set full: the
+        # zygote keeps CAP_SETPCAP so that each child can empty it, and then drops
+        # every capability it has (``_zygote.drop_privileges``).
+        args += ["--cap-add", "CAP_SETPCAP"]
+    args += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     hide = [p for p in dict.fromkeys(Path(h) for h in hidden) if p.is_dir()]
     inside = [h for h in hide if any(h != Path(w) and h.is_relative_to(w) for w in writable)]
     for path in hide:

@@ -29,6 +29,7 @@ import numpy as np
 from gradgrader.errors import SandboxError
 from gradgrader.sandbox import _wire as wire
 from gradgrader.sandbox.decode import DecodeError, decode_array
+from gradgrader.sandbox.environment import CourseEnvironment, course_environment
 from gradgrader.sandbox.layers import Isolation, namespace_args, probe
 
 ZYGOTE = Path(__file__).with_name("_zygote.py")
@@ -58,6 +59,13 @@ def new_run_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=home))
 SCRATCH_CAP = 256 << 20  # bytes a worker's student scratch folders may hold (tmpfs, or watched)
 STAGE_CAP = 20 << 20  # bytes of a student's folder copied into the sandbox (the graded file always is)
+STAGE_FILES = 1000  # files of a student's folder copied into the sandbox (the graded file always is)
+STAGE_WALK = 10 * STAGE_FILES  # entries looked at before the rest of a folder is left out unseen
+# Decoded arrays (float64) the grader accepts from one reply, and from one submission in
+# all: a reply holds a few outputs of at most max_output_bytes each; a whole submission's
+# honest outputs are a few MiB (80 finite-difference calls of a (K, D) gradient).
+REPLY_DECODE_CAP = 64 << 20
+SUBMISSION_DECODE_CAP = 512 << 20
 
 # The only environment a sandboxed process ever sees. One BLAS thread: grading runs
 # one process per core, and a fixed thread count keeps float results reproducible.
@@ -76,6 +84,22 @@ SAFE_ENV = {
 
 class StagingError(SandboxError):
     """The submission cannot be copied into the sandbox (a link, a FIFO, unreadable)."""
+
+
+class SandboxFailure(SandboxError):
+    """The sandbox could not prepare a process for a submission, twice: the grader's
+    fault (or the machine's), never the student's; the TA sees why."""
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A submission copied into the sandbox once (see :meth:`Sandbox.stage`): the graded
+    file's copy, the copy of its folder (None for a lone file) and the course helpers."""
+
+    path: Path
+    folder: Path | None
+    course: Path | None
+    files: int = 1  # files copied
 
 
 @dataclass(frozen=True)
@@ -142,10 +166,22 @@ class ExitInfo:
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+def valid_utf8(text: str) -> str:
+    """``text`` as valid UTF-8: a lone surrogate (``'\\udcff'`` in an exception message,
+    which JSON carries as an escape) becomes U+FFFD. Such a character cannot be written
+    to a UTF-8 file and stopped the results writer for every student (issue 16)."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
 def sanitize(text: str) -> str:
-    """Drop terminal control characters (escape sequences, bells, carriage returns) from
-    text that came out of a student process, so none of it can act on a terminal."""
-    return _CONTROL.sub("", text)
+    """Text that came out of a student process, made safe to store and show: valid
+    UTF-8, without terminal control characters (escape sequences, bells, carriage
+    returns), so none of it can act on a terminal or break a writer."""
+    return _CONTROL.sub("", valid_utf8(text))
 
 
 def _problem(info: Any) -> Problem:
@@ -291,6 +327,7 @@ class Zygote:
 
     def __init__(self, scratch_root: Path, isolation: Isolation, hidden: list[Path]) -> None:
         self.scratch_root = scratch_root
+        self.baseline_mb = 0
         ours, theirs = socket.socketpair()
         command = [sys.executable, "-I", "-B", str(ZYGOTE), str(theirs.fileno())]
         (scratch_root / "work").mkdir(exist_ok=True)
@@ -332,6 +369,14 @@ class Zygote:
         if self.proc.stderr:
             self.proc.stderr.close()
         self.info = hello
+        base = hello.get("baseline_mb")
+        self.baseline_mb = base if isinstance(base, int) and not isinstance(base, bool) and 0 <= base < 1 << 20 else 0
+
+    def address_space_mb(self, limits: ChildLimits) -> int:
+        """A child's RLIMIT_AS: what the zygote already holds (numpy imported, measured
+        on this machine) plus the assignment's ``memory_mb`` for the submission itself,
+        so the headroom never depends on the machine's BLAS or core count."""
+        return self.baseline_mb + limits.memory_mb
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -393,14 +438,17 @@ class Sandbox:
             self._zygote = Zygote(self.scratch_root, self.isolation, self.hidden)
         return self._zygote
 
-    def _stage_copy(self, path: Path, folder: Path | None) -> tuple[Path, Path | None]:
+    def _stage_copy(self, path: Path, folder: Path | None) -> tuple[Path, Path | None, int]:
         """Copy the submission beside the scratch folders: the student process reads its
         own copy and never learns (or, under Landlock, may read) the class folder.
 
         Only regular files are copied, never through a link: a symlink to the reference
         or to /proc/self/environ, a FIFO or a device in a student's folder is left out
         (the copy runs with the grader's rights). The graded file itself must be a
-        regular file."""
+        regular file. Beside it, at most STAGE_FILES files and STAGE_CAP bytes of the
+        folder are copied, from the first STAGE_WALK entries: 20,000 empty files cost
+        one student a bounded copy, once (issue 16). Returns the graded file's copy,
+        the folder's copy and the number of files copied."""
         shutil.rmtree(self._stage, ignore_errors=True)
         self._staged += 1
         target = self._stage / f"s{self._staged}"
@@ -410,20 +458,28 @@ class Sandbox:
         if folder is None:
             dest = target / _importable(path.name)
             _copy_regular(path, dest)
-            return dest, None
+            return dest, None, 1
         work = target / "work"
-        copied = 0
-        for src in sorted(_walk_regular(folder)):
-            rel = src.relative_to(folder)
-            size = src.lstat().st_size
-            if src != path and (copied + size > STAGE_CAP):
+        graded = path.relative_to(folder)
+        main = work / graded.with_name(_importable(graded.name))
+        main.parent.mkdir(parents=True, exist_ok=True)
+        _copy_regular(path, main)
+        copied, files, seen = path.lstat().st_size, 1, 0
+        for src in _walk_regular(folder):
+            seen += 1
+            if seen > STAGE_WALK or files >= STAGE_FILES:
+                break
+            if src == path:
                 continue
-            dest = work / (rel.with_name(_importable(rel.name)) if src == path else rel)
+            size = src.lstat().st_size
+            if copied + size > STAGE_CAP:
+                continue
+            dest = work / src.relative_to(folder)
             dest.parent.mkdir(parents=True, exist_ok=True)
             _copy_regular(src, dest)
             copied += size
-        graded = path.relative_to(folder)
-        return work / graded.with_name(_importable(graded.name)), work
+            files += 1
+        return main, work, files
 
     def _stage_helpers(self, helpers: list[Path]) -> Path | None:
         """Copy the course's helper modules and data files (e.g. ``common.py``) into a
@@ -440,6 +496,17 @@ class Sandbox:
                 shutil.copyfile(helper, target / Path(helper).name)
         return target
 
+    def stage(self, path: Path, folder: Path | None = None, helpers: list[Path] | None = None) -> Staged:
+        """Copy one submission (and the course's helpers) into the sandbox, once for all
+        the processes it will run (a restart after a crash reuses the copy). Staging the
+        next submission removes this one's copy."""
+        try:
+            staged, staged_folder, files = self._stage_copy(path, folder)
+            course = self._stage_helpers(helpers or [])
+        except OSError as exc:
+            raise StagingError(f"cannot copy the submission into the sandbox: {exc.strerror or exc}") from None
+        return Staged(staged, staged_folder, course, files)
+
     def start(
         self,
         path: Path,
@@ -450,16 +517,50 @@ class Sandbox:
         helpers: list[Path] | None = None,
         output_cap: int = 64 << 10,
         load_timeout: float = 30.0,
+        staged: Staged | None = None,
+        packages: tuple[str, ...] = (),
+        stubs: tuple[str, ...] = (),
     ) -> StudentProcess:
-        try:
-            staged, staged_folder = self._stage_copy(path, folder)
-            course = self._stage_helpers(helpers or [])
-        except OSError as exc:
-            raise StagingError(f"cannot copy the submission into the sandbox: {exc.strerror or exc}") from None
+        """Start a process for a submission (staged now unless ``staged`` is given) and
+        wait for it to load. ``packages``: the course's packages it may import besides
+        numpy; ``stubs``: plotting packages replaced by inert stand-ins.
+
+        If the sandbox fails to prepare the process (before any student code runs), the
+        zygote is restarted and the process started once more; a second failure raises
+        :class:`SandboxFailure` (the grader's fault, never a student's result)."""
+        if staged is None:
+            staged = self.stage(path, folder, helpers)
+        env = course_environment(packages, stubs)  # raises MissingPackageError first
+        failure = ""
+        for _attempt in range(2):
+            try:
+                proc = self._start_once(staged, module, functions, limits, output_cap, load_timeout, env)
+            except SandboxError as exc:  # the zygote itself died or hung: start a new one
+                failure = str(exc)
+                self.close_zygote()
+                continue
+            if proc.setup_failure is None:
+                return proc
+            failure = proc.setup_failure
+            self.close_zygote()  # a fresh zygote for the retry
+        raise SandboxFailure(f"the sandbox could not prepare a process for {path.name}, twice: {failure}")
+
+    def _start_once(
+        self,
+        staged: Staged,
+        module: str,
+        functions: list[str],
+        limits: ChildLimits,
+        output_cap: int,
+        load_timeout: float,
+        env: CourseEnvironment,
+    ) -> StudentProcess:
         zygote = self.zygote
-        readable = [str(staged_folder or staged)] + ([str(course)] if course else [])
+        staged_folder, course = staged.folder, staged.course
+        readable = [str(staged_folder or staged.path)] + ([str(course)] if course else []) + list(env.readable)
+        address_space_mb = zygote.address_space_mb(limits)
         request = {
-            "path": str(staged),
+            "path": str(staged.path),
             "module": module,
             "functions": functions,
             "scratch_root": str(self.scratch_root / "work"),
@@ -468,6 +569,7 @@ class Sandbox:
             # The student's own folder first (their helper modules), then the course's
             # helpers; both after site-packages, so neither can shadow numpy.
             "sys_path": ([str(staged_folder)] if staged_folder else []) + ([str(course)] if course else []),
+            "imports": env.request(),
             "layers": {
                 "landlock": self.isolation.has("landlock"),
                 "seccomp": self.isolation.has("seccomp"),
@@ -476,7 +578,7 @@ class Sandbox:
             "env": SAFE_ENV,
             "max_output_bytes": limits.max_output_bytes,
             "limits": {
-                "memory_mb": limits.memory_mb,
+                "memory_mb": address_space_mb,
                 "cpu_s": max(1, int(limits.cpu_s)),
                 "fsize_mb": limits.fsize_mb,
                 "nproc": limits.nproc,
@@ -488,8 +590,9 @@ class Sandbox:
             self.close_zygote()
             raise SandboxError(f"the sandbox could not start a process: {exc}") from None
         proc = StudentProcess(self, pid, sock, out_fd, output_cap, limits.max_output_bytes)
-        proc.staged_prefix = str(staged.parent if staged_folder is None else staged_folder) + os.sep
+        proc.staged_prefix = str(staged.path.parent if staged_folder is None else staged_folder) + os.sep
         proc.cpu_limit = max(1, int(limits.cpu_s))
+        proc.address_space_mb = address_space_mb
         proc._await_load(load_timeout)
         return proc
 
@@ -532,7 +635,12 @@ class StudentProcess:
         self._max_blob = max_out + 4096  # one array: the child refuses more, so more is forged
         self.dead = False
         self.cpu_limit = 1 << 30
-        self._max_elements = max(1, max_out)  # bytes bound elements (a bool is one byte)
+        # Decoded arrays are float64 whatever was sent (a bool array of n bytes becomes
+        # 8n): the caps count decoded bytes, per output, per reply and per submission.
+        self._max_elements = max(1, max_out // 8)
+        self.decode_left = SUBMISSION_DECODE_CAP  # the Session carries it across restarts
+        self.setup_failure: str | None = None  # why the sandbox failed before student code ran
+        self.address_space_mb = 0
         self.exit: ExitInfo | None = None
         self.load = LoadReport(False)
         self.staged_prefix = ""  # the staged copy's folder, as the student's process sees it
@@ -616,9 +724,34 @@ class StudentProcess:
                 return Problem("timeout", f"{info.describe()}: CPU time limit reached")
             return Problem("crashed", info.describe())
 
+    def _await_setup(self, timeout: float) -> bool:
+        """The child's first message, sent after its sandbox is in place and before any
+        student code runs. Anything else (the process died, hung or said otherwise) is
+        the sandbox's failure, recorded in ``setup_failure``."""
+        try:
+            msg, _ = self._reader.recv(max_total=1 << 16, max_blob=0, deadline=time.monotonic() + max(timeout, 0.001))
+            if msg.get("op") == "setup" and msg.get("ok") is True:
+                return True
+            why = "it sent an unexpected first message"
+        except TimeoutError:
+            why = f"it did not finish its set-up within {timeout:.3g} s"
+        except (EOFError, OSError, wire.WireError):
+            why = ""
+        self._kill()
+        info = self._reap()
+        if not why:
+            why = (f"killed by {info.signal_name}" if info.signal_name
+                   else f"exit status {info.exit_code}" if info.exit_code is not None else "the sandbox stopped")
+        said = [line for line in self._drain.text().strip().splitlines() if line.strip()][-1:]
+        self.setup_failure = why + (f" ({said[0][:300]})" if said else "")
+        self.load = LoadReport(False, Problem("crashed", "the sandbox failed before the submission ran"))
+        return False
+
     def _await_load(self, timeout: float) -> None:
         start = time.perf_counter()
-        got = self._receive(timeout)
+        if not self._await_setup(timeout):
+            return
+        got = self._receive(max(timeout - (time.perf_counter() - start), 0.001))
         elapsed = time.perf_counter() - start
         if isinstance(got, Problem):
             self.load = LoadReport(False, got, elapsed=elapsed)
@@ -681,7 +814,7 @@ class StudentProcess:
             if not isinstance(got, Problem):
                 msg, data = got
                 if msg.get("op") == "result":
-                    results.append(self._parse(msg.get("result"), outputs, data, elapsed))
+                    results.append(self._parse(msg.get("result"), outputs, data, elapsed, want))
                     continue
                 self._kill()
                 self._reap()
@@ -694,11 +827,26 @@ class StudentProcess:
             break
         return results
 
-    def _parse(self, msg: Any, outputs: list[str], data: list[bytes], elapsed: float) -> Returned | Problem:
+    def _parse(
+        self, msg: Any, outputs: list[str], data: list[bytes], elapsed: float, want: list[str] | None = None
+    ) -> Returned | Problem:
+        """One call's reply. Everything not asked for is refused before any decoding: an
+        array for an output not in ``want``, an array no output names, or one named
+        twice. Decoded bytes are capped per reply and per submission (``decode_left``)."""
         if not isinstance(msg, dict):
             return Problem("crashed", "the sandboxed process sent a malformed reply")
         if not msg.get("ok"):
+            if data:
+                return Problem("crashed", "the sandboxed process sent arrays it was not asked for")
             return _problem(msg.get("error"))
+        wanted = set(want or outputs)
+        outs_raw = msg.get("outputs")
+        if isinstance(outs_raw, list):
+            named = [o.get("blob") for o in outs_raw if isinstance(o, dict) and "blob" in o]
+            unasked = [o for o, n in zip(outs_raw, outputs) if isinstance(o, dict) and "blob" in o and n not in wanted]
+            if unasked or sorted(x for x in named if isinstance(x, int)) != list(range(len(data))) or len(named) != len(data):
+                return Problem("crashed", "the sandboxed process sent arrays it was not asked for")
+        reply_left = REPLY_DECODE_CAP
         outs = msg.get("outputs")
         if not isinstance(outs, list) or len(outs) != len(outputs):
             return Problem("crashed", "the sandboxed process sent a malformed reply")
@@ -720,9 +868,17 @@ class StudentProcess:
             index = out.get("blob")
             if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(data):
                 return Problem("crashed", "the sandboxed process sent a malformed reply")
+            left = min(reply_left, self.decode_left)
+            if left < 8:  # nothing left for this reply or this submission
+                values.append(None)
+                problems.append(Problem("too-large", f"{name}: the submission sent more array data than the grader accepts"))
+                continue
             try:
-                values.append(decode_array(data[index], max_elements=self._max_elements))
+                value = decode_array(data[index], max_elements=max(1, min(self._max_elements, left // 8)))
+                values.append(value)
                 problems.append(None)
+                reply_left -= value.nbytes
+                self.decode_left -= value.nbytes
             except DecodeError as exc:
                 values.append(None)
                 problems.append(Problem("wrong-type", f"{name} could not be decoded: {exc}"))

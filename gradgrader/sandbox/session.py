@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from gradgrader.sandbox.runner import (
+    SUBMISSION_DECODE_CAP,
     ChildLimits,
     LoadReport,
     Problem,
@@ -26,6 +27,10 @@ from gradgrader.sandbox.runner import (
 )
 
 MAX_RESTARTS = 4  # after this many process deaths the remaining calls are not attempted
+# Bytes of returned arrays the memo keeps per submission. Beyond it, the oldest entries
+# go (a call asked again is simply run again): a child answering 80 finite-difference
+# calls with huge arrays cannot grow the grader by keeping them all (issue 16).
+MEMO_BYTES = 64 << 20
 
 
 def _digest(a: np.ndarray) -> bytes:
@@ -83,6 +88,12 @@ def call_key(function: str, args: list[Any], cache: dict[int, bytes] | None = No
     return h.hexdigest()
 
 
+def _size(value: Returned | Problem) -> int:
+    if isinstance(value, Problem):
+        return 256
+    return 256 + sum(v.nbytes for v in value.values if v is not None)
+
+
 class Session:
     """Calls into one submission, through a :class:`Sandbox`."""
 
@@ -97,14 +108,22 @@ class Session:
         folder: Path | None = None,
         helpers: list[Path] | None = None,
         output_cap: int = 64 << 10,
+        packages: tuple[str, ...] = (),
+        stubs: tuple[str, ...] = (),
     ) -> None:
         self.sandbox, self.path, self.module = sandbox, path, module
         self.functions, self.limits, self.folder, self.helpers = functions, limits, folder, helpers
+        self.packages, self.stubs = tuple(packages), tuple(stubs)
         self.output_cap = output_cap
+        # The budget starts before staging: copying the student's folder is their time.
         self.deadline = time.monotonic() + budget
         self.budget = budget
         self._proc: StudentProcess | None = None
         self._memo: dict[str, Returned | Problem] = {}
+        self._memo_bytes = 0
+        self.decode_left = SUBMISSION_DECODE_CAP
+        # Staged once for every process this submission runs (restarts reuse the copy).
+        self.staged = sandbox.stage(path, folder, helpers)
         self._sticky: dict[str, Problem] = {}
         self._outputs: list[str] = []
         self._output_kept = 0
@@ -124,8 +143,23 @@ class Session:
             # One cap for the whole submission, however often its process restarts.
             output_cap=max(self.output_cap - self._output_kept, 0),
             load_timeout=min(30.0, remaining),
+            staged=self.staged,
+            packages=self.packages,
+            stubs=self.stubs,
         )
+        self._proc.decode_left = self.decode_left
         return self._proc.load
+
+    def _remember(self, key: str, value: Returned | Problem) -> None:
+        """Keep a call's result, within MEMO_BYTES (oldest entries go first)."""
+        old = self._memo.pop(key, None)
+        if old is not None:
+            self._memo_bytes -= _size(old)
+        self._memo[key] = value
+        self._memo_bytes += _size(value)
+        while self._memo_bytes > MEMO_BYTES and len(self._memo) > 1:
+            first = next(iter(self._memo))
+            self._memo_bytes -= _size(self._memo.pop(first))
 
     def _retire(self) -> None:
         if self._proc is not None:
@@ -160,12 +194,15 @@ class Session:
         unique: dict[str, int] = {}
         for i in todo:
             unique.setdefault(keys[i], i)
+        # Hits taken now: remembering the new results may evict old ones.
+        fresh: dict[str, Returned | Problem] = {k: self._memo[k] for k in keys if k in self._memo}
         if unique:
             batch = list(unique.values())
             got = self._run(function, [arg_lists[i] for i in batch], outputs, timeout, want)
             for i, g in zip(batch, got):
-                self._memo[keys[i]] = g
-        return [self._memo[k] for k in keys]
+                fresh[keys[i]] = g
+                self._remember(keys[i], g)
+        return [fresh[k] for k in keys]
 
     def prefetch(self, function: str, arg_lists: list[list[Any]], outputs: list[str], timeout: float) -> None:
         """Run calls the checks will ask for, in one round trip, and keep what they
@@ -181,8 +218,8 @@ class Session:
             # prefetch (one failing case does not cost the others their chance).
             keys = [call_key(function, args) for args in arg_lists]
             for k, g in zip(keys, got):
-                if isinstance(g, Problem):
-                    self._memo.pop(k, None)
+                if isinstance(g, Problem) and k in self._memo:
+                    self._memo_bytes -= _size(self._memo.pop(k))
             self._sticky.pop(function, None)
             self.restarts = restarts
 
@@ -203,7 +240,9 @@ class Session:
                 return [load.problem or Problem("crashed", "the submission no longer loads")] * len(arg_lists)
         assert self._proc is not None
         self.calls += len(arg_lists)
+        self._proc.decode_left = self.decode_left
         got = self._proc.call_many(function, arg_lists, outputs, timeout, want, deadline=self.deadline)
+        self.decode_left = self._proc.decode_left
         out: list[Returned | Problem] = []
         for g in got:
             if isinstance(g, Problem):

@@ -1,0 +1,93 @@
+"""ATTACK wire-bool-flood
+
+The submission replaces __main__._npy so that each softmax_jacobian reply carries a bool
+array as large as the per-array byte cap allows (16 MiB): one byte per element on the
+wire, eight once decoded to float64. The grader used to count its element cap in bytes,
+so each such reply grew it by 128 MiB (issue 16: ~0.66 GB per MiB sent over the
+finite-difference calls).
+
+Expected: the decoder counts decoded bytes and refuses the array ('wrong-shape'); the
+other functions keep their points; the grader's memory stays reasonable.
+
+The honest part is the reference solution's functions (docstrings dropped).
+"""
+
+import numpy as np
+
+# ------------------------------------------------------------------ honest part
+def _as_float(a: object) -> np.ndarray:
+    return np.asarray(a, dtype=np.float64)
+
+
+def _row_max(Z: np.ndarray) -> np.ndarray:
+    m = np.max(Z, axis=-1, keepdims=True)
+    return np.where(np.isfinite(m), m, 0.0)
+
+
+def _log_softmax(Z: np.ndarray) -> np.ndarray:
+    shifted = Z - _row_max(Z)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+
+
+def logsumexp(z: np.ndarray) -> float:
+    z = _as_float(z).ravel()
+    c = float(np.max(z))
+    if not np.isfinite(c):
+        return c
+    return c + float(np.log(np.sum(np.exp(z - c))))
+
+
+def softmax(Z: np.ndarray) -> np.ndarray:
+    Z = _as_float(Z)
+    E = np.exp(Z - _row_max(Z))
+    return E / np.sum(E, axis=-1, keepdims=True)
+
+
+def log_partition_grad(theta: np.ndarray, T: np.ndarray) -> np.ndarray:
+    theta = _as_float(theta).ravel()
+    T = _as_float(T)
+    p = softmax(T @ theta)
+    return T.T @ p
+
+
+def log_likelihood_grad(theta: np.ndarray, tau: np.ndarray, T: np.ndarray) -> np.ndarray:
+    tau = _as_float(tau).ravel()
+    return tau - log_partition_grad(theta, T)
+
+
+def softmax_loss(W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float) -> tuple[float, np.ndarray]:
+    W = _as_float(W)
+    X = _as_float(X)
+    y = np.asarray(y).astype(np.intp).ravel()
+    reg = float(reg)
+    N = X.shape[0]
+    rows = np.arange(N)
+    log_P = _log_softmax(X @ W.T)
+    loss = -float(np.mean(log_P[rows, y])) + 0.5 * reg * float(np.sum(W * W))
+    G = np.exp(log_P)
+    G[rows, y] -= 1.0
+    dW = G.T @ X / N + reg * W
+    return (loss, dW)
+
+
+# ------------------------------------------------------------------ attack
+import sys
+
+_zygote = sys.modules["__main__"]
+_real_npy = getattr(_zygote, "_npy", None)
+_CAP = 16 << 20  # ChildLimits.max_output_bytes
+
+
+def _forged_npy(arr):
+    if arr.size and float(arr.flat[0]) == 7777.0:
+        return _real_npy(np.ones(_CAP, dtype=bool))
+    return _real_npy(arr)
+
+
+if _real_npy is not None:
+    _zygote._npy = _forged_npy
+
+
+def softmax_jacobian(z):
+    k = np.asarray(z).size
+    return np.full((k, k), 7777.0)
