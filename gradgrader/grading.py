@@ -70,7 +70,7 @@ def _record(assignment: Assignment, rubric: Rubric, spec: CheckSpec, check: Chec
         id=check.id,
         function=check.function,
         passed=check.passed,
-        score=item.score(check.fraction),
+        score=item.score(check.fraction, check.mistakes),
         max_score=item.points,
         message=check.message,
         mistakes=check.mistakes,
@@ -202,7 +202,7 @@ def run_fingerprint(assignment: Assignment, rubric: Rubric) -> str:
     the rubric's points. ``grade --resume`` grades everyone again when it changes."""
     h = hashlib.sha256(__version__.encode())  # a new gradgrader may score differently
     for item in sorted(rubric.items.values(), key=lambda i: i.check_id):
-        h.update(repr((item.check_id, item.points, item.partial, item.feedback)).encode())
+        h.update(repr((item.check_id, item.points, item.partial, item.feedback, item.zero_for)).encode())
     root = assignment.root
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)
