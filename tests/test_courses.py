@@ -408,9 +408,12 @@ def test_right_runs_pass_the_step_checks(graded) -> None:
 
 
 def test_a_determinant_not_square_rooted_is_named(graded) -> None:
+    # named from one E step (run_em.e_step), not from the whole run (two wrong runs can
+    # end at the same w: see e-step-without-phi)
     result = graded["cs229-gmm"]["density-missing-sqrt"]
-    record = check(result, "run_em.w")
+    record = check(result, "run_em.e_step")
     assert record["mistakes"] == ["density-missing-sqrt"]
+    assert check(result, "run_em.w")["mistakes"] == []
     assert record["diagnosis"]["title"] == "The determinant in the Gaussian density is not square-rooted"
     # and without any reference: EM on the true likelihood is not converged at its w
     assert "EM has not converged at your w" in check(result, "run_em.likelihood")["message"]
