@@ -570,3 +570,17 @@ def test_the_students_own_exception_goes_through_unchanged(tmp_path: Path) -> No
     with pytest.raises(KeyError, match="student's own"):
         student.crashes(0, 0, 0, 0, em.capped(0, 2))
     assert sys.gettrace() is None
+
+
+def test_a_rubric_item_earns_nothing_for_a_mistake_it_lists_in_zero_for(tmp_path: Path) -> None:
+    from gradgrader.errors import ConfigError
+    from gradgrader.rubric import RubricItem, load_rubric
+
+    item = RubricItem("softmax_loss_naive.gradient", 1.5, zero_for=("numerical-gradient",))
+    assert item.score(5 / 6) == 1.25 and item.score(5 / 6, ("numerical-gradient",)) == 0.0
+    spec = load_assignment("cs231n-softmax")
+    assert load_rubric(ROOT / "rubrics" / "cs231n-softmax.toml", spec).items["softmax_loss_naive.gradient"].zero_for == ("numerical-gradient",)
+    bad = tmp_path / "rubric.toml"
+    bad.write_text('assignment = "cs231n-softmax"\n[checks."softmax_loss_naive.loss"]\npoints = 1.0\nzero_for = "numerical-gradient"\n')
+    with pytest.raises(ConfigError, match="zero_for must be a list of mistake ids"):
+        load_rubric(bad, spec)
