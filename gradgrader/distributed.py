@@ -115,12 +115,15 @@ def _rubric_data(rubric: Rubric) -> dict[str, Any]:
     return {
         "assignment": rubric.assignment,
         "source": rubric.source,
-        "items": [[i.check_id, i.points, i.partial, i.feedback] for i in rubric.items.values()],
+        "items": [[i.check_id, i.points, i.partial, i.feedback, list(i.zero_for)] for i in rubric.items.values()],
     }
 
 
 def _rubric_from(data: dict[str, Any]) -> Rubric:
-    items = {cid: RubricItem(cid, float(points), bool(partial), feedback) for cid, points, partial, feedback in data["items"]}
+    items = {
+        cid: RubricItem(cid, float(points), bool(partial), feedback, tuple(zero_for))
+        for cid, points, partial, feedback, zero_for in data["items"]
+    }
     return Rubric(data["assignment"], items, data["source"])
 
 

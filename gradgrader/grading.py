@@ -30,6 +30,7 @@ from pathlib import Path
 from gradgrader import __version__
 from gradgrader.checks import run_check
 from gradgrader.checks.base import CheckContext, CheckResult, Course
+from gradgrader.conventions import choose_convention, with_note
 from gradgrader.hints import RUNTIME_FEEDBACK
 from gradgrader.ingest import Submission
 from gradgrader.results import CheckRecord, Result, valid_text
@@ -73,7 +74,7 @@ def _record(assignment: Assignment, rubric: Rubric, spec: CheckSpec, check: Chec
         id=check.id,
         function=check.function,
         passed=check.passed,
-        score=item.score(check.fraction),
+        score=item.score(check.fraction, check.mistakes),
         max_score=item.points,
         message=check.message,
         mistakes=check.mistakes,
@@ -231,9 +232,11 @@ def _grade_submission(course: Course, rubric: Rubric, submission: Submission, sa
         )
     finally:
         session.close()
+    if convention is not None:
+        records = with_note(convention, records)
     graded = result("graded", records, "", session.output())
     if convention is not None:
-        graded.extra["convention"] = convention
+        graded.extra["convention"] = convention.to_json()
     broken = [r.id for r in records if "grader-error" in r.mistakes]
     if broken:
         graded.extra["grader_errors"] = broken  # the TA must look: not the student's doing
@@ -252,27 +255,6 @@ def _prefetch(ctx: CheckContext, rubric: Rubric) -> None:
             args = ctx.inputs(name, case)
             arg_lists.append([args[a] for a in fn.args])
         ctx.session.prefetch(name, arg_lists, [o.name for o in fn.outputs], fn.timeout)
-
-
-def choose_convention(ctx: CheckContext) -> dict | None:
-    """Pick the accepted convention the submission follows (by its own output on the
-    deciding case) and grade everything against that convention's reference."""
-    from gradgrader.checks.base import Failure, rel_error
-
-    conventions = ctx.assignment.conventions
-    if conventions is None:
-        return None
-    args = ctx.inputs(conventions.function, conventions.case)
-    got = ctx.student(conventions.function, args, ctx.course.dims(conventions.case), need=[conventions.output])
-    chosen, matched = conventions.options[0], False
-    if not isinstance(got, Failure):
-        for option in conventions.options:
-            ref = ctx.course.call_reference(conventions.function, args, option.reference)[conventions.output]
-            if rel_error(got[conventions.output], ref) <= ctx.assignment.rtol:
-                chosen, matched = option, True
-                break
-    ctx.reference_file = chosen.reference
-    return {"name": chosen.name, "label": chosen.label, "matched": matched}
 
 
 SECRET_ENV = "GRADGRADER_SECRET"
@@ -310,7 +292,7 @@ def run_fingerprint(assignment: Assignment, rubric: Rubric) -> str:
     h = hashlib.sha256(__version__.encode())  # a new gradgrader may score differently
     h.update(f"seed {assignment.seed}".encode())
     for item in sorted(rubric.items.values(), key=lambda i: i.check_id):
-        h.update(repr((item.check_id, item.points, item.partial, item.feedback)).encode())
+        h.update(repr((item.check_id, item.points, item.partial, item.feedback, item.zero_for)).encode())
     root = assignment.root
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)

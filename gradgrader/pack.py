@@ -173,6 +173,8 @@ def _write_pack(out: Path, assignment: Any, original: Any, public: set[str], hid
                 lines.append("partial = false")
             if item.feedback:
                 lines.append(f"feedback = {json.dumps(item.feedback, ensure_ascii=False)}")
+            if item.zero_for:
+                lines.append(f"zero_for = {json.dumps(list(item.zero_for))}")
             lines.append("")
         (out / "rubric.toml").write_text("\n".join(lines), encoding="utf-8")
     save_table(course.recording, out)

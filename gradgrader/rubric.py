@@ -8,6 +8,8 @@ A rubric is TOML::
     points = 2.0          # >= 0; 0 runs the check for information only
     partial = true        # credit the fraction of cases passed (default); false: all or nothing
     feedback = "..."      # shown to the student when the check fails (optional)
+    zero_for = ["numerical-gradient"]  # mistakes that earn none of the points, however
+                          # many cases pass (a dW by finite differences is right on most)
 
 A check of the assignment that the rubric does not list is not run: a TA drops a
 check by deleting its table, without touching Python.
@@ -31,9 +33,12 @@ class RubricItem:
     points: float
     partial: bool = True
     feedback: str = ""
+    zero_for: tuple[str, ...] = ()  # mistake ids that void the check's points
 
-    def score(self, fraction: float) -> float:
-        """Points earned for a check that passed ``fraction`` of its cases."""
+    def score(self, fraction: float, mistakes: tuple[str, ...] = ()) -> float:
+        """Points earned for a check that passed ``fraction`` of its cases and found ``mistakes``."""
+        if set(mistakes) & set(self.zero_for):
+            return 0.0
         if not self.partial:
             fraction = 1.0 if fraction >= 1.0 else 0.0
         # Round to 1e-6 so that sums of thirds print and compare cleanly.
@@ -94,9 +99,9 @@ def load_rubric(path: Path, assignment: Assignment) -> Rubric:
             )
         if not isinstance(table, dict):
             raise ConfigError(f"{where} must be a table with points = ...")
-        bad = sorted(set(table) - {"points", "partial", "feedback"})
+        bad = sorted(set(table) - {"points", "partial", "feedback", "zero_for"})
         if bad:
-            raise ConfigError(f"{where} has unknown key(s) {', '.join(bad)}; allowed: points, partial, feedback")
+            raise ConfigError(f"{where} has unknown key(s) {', '.join(bad)}; allowed: points, partial, feedback, zero_for")
         points = table.get("points")
         if isinstance(points, bool) or not isinstance(points, (int, float)):
             raise ConfigError(f"{where} points must be a number, not {points!r}")
@@ -108,7 +113,10 @@ def load_rubric(path: Path, assignment: Assignment) -> Rubric:
         feedback = table.get("feedback", "")
         if not isinstance(feedback, str):
             raise ConfigError(f"{where} feedback must be a string")
-        items[check_id] = RubricItem(check_id, float(points), partial, feedback.strip())
+        zero_for = table.get("zero_for", [])
+        if not isinstance(zero_for, list) or not all(isinstance(m, str) for m in zero_for):
+            raise ConfigError(f"{where} zero_for must be a list of mistake ids, e.g. [\"numerical-gradient\"]")
+        items[check_id] = RubricItem(check_id, float(points), partial, feedback.strip(), tuple(zero_for))
     return Rubric(assignment.name, items, str(path))
 
 

@@ -132,11 +132,16 @@ class Convention:
 
 @dataclass(frozen=True)
 class Conventions:
-    """Several accepted conventions (e.g. CS231n's reg·ΣW² or ½·reg·ΣW²): each submission
-    is graded against the one its ``function``'s ``output`` follows on ``case``."""
+    """Several accepted conventions (e.g. CS231n's reg·ΣW² or ½·reg·ΣW²).
 
-    function: str
-    output: str
+    Each of ``functions`` is graded against the convention it follows itself: the first
+    of its ``outputs`` (in order) that matches an option's reference on ``case`` decides.
+    A function that matches none (it crashed, or is wrong) — and every function not in
+    ``functions`` — is graded in the convention of the first function that matched one,
+    so a correct function is never failed for another function's convention."""
+
+    functions: tuple[str, ...]
+    outputs: tuple[str, ...]
     case: str
     options: tuple[Convention, ...]
 
@@ -254,6 +259,18 @@ def find_assignment(name_or_path: str) -> Path:
 
 
 # --------------------------------------------------------------------------- parsing
+
+
+def _one_or_many(reader: _Reader, one: str, many: str) -> tuple[str, ...]:
+    """``one = "x"`` or ``many = ["x", "y"]`` (exactly one of the two), as a tuple."""
+    if (one in reader.table) == (many in reader.table):
+        raise reader.fail(None, f"needs exactly one of {one} (a name) or {many} (a list of names)")
+    if one in reader.table:
+        return (reader.get(one, str),)
+    names = reader.get(many, list)
+    if not names or not all(isinstance(n, str) for n in names):
+        raise reader.fail(many, "must be a non-empty list of names")
+    return tuple(names)
 
 
 class _Reader:
@@ -499,10 +516,15 @@ def load_assignment(name_or_path: str | Path) -> Assignment:
         cv = top.sub("conventions")
         cv.unknown_keys({"decide", "options"})
         decide = cv.sub("decide")
-        decide.unknown_keys({"function", "output", "case"})
-        dfn, dout, dcase = decide.get("function", str), decide.get("output", str), decide.get("case", str)
-        if dfn not in functions or dout not in {o.name for o in functions[dfn].outputs} or dcase not in cases:
-            raise decide.fail(None, "must name a function, one of its outputs and a case of this assignment")
+        decide.unknown_keys({"function", "functions", "output", "outputs", "case"})
+        dfns = _one_or_many(decide, "function", "functions")
+        douts = _one_or_many(decide, "output", "outputs")
+        dcase = decide.get("case", str)
+        for dfn in dfns:
+            if dfn not in functions or not set(douts) <= {o.name for o in functions[dfn].outputs}:
+                raise decide.fail(None, f"{dfn!r}: must name functions of this assignment that each have the outputs {', '.join(douts)}")
+        if dcase not in cases:
+            raise decide.fail("case", f"{dcase!r} is not a case of this assignment")
         opts = []
         options = cv.sub("options")
         for oname in options.table:
@@ -514,7 +536,7 @@ def load_assignment(name_or_path: str | Path) -> Assignment:
             opts.append(Convention(oname, ref, o.get("label", str, oname)))
         if not opts:
             raise options.fail(None, "needs at least one option")
-        conventions = Conventions(dfn, dout, dcase, tuple(opts))
+        conventions = Conventions(dfns, douts, dcase, tuple(opts))
 
     assignment = Assignment(
         name=meta.get("name", str),

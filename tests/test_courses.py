@@ -195,6 +195,33 @@ def test_a_gradient_of_one_convention_with_the_loss_of_the_other_is_a_mismatch(g
         assert check(result, f"{fn}.gradient")["passed"]
 
 
+def test_a_crashing_naive_version_does_not_fail_a_correct_vectorised_one(graded) -> None:
+    # Issue 15.2: the naive version raises NameError (xrange); the vectorised one follows
+    # the 2016 convention (½·reg·ΣW²). Before, the convention came from the naive version
+    # alone (none matched: the first, reg·ΣW²) and the vectorised loss and dW failed.
+    result = graded["cs231n-softmax"]["xrange-naive-half-vectorized"]
+    assert result["convention"]["functions"] == {"softmax_loss_naive": "half", "softmax_loss_vectorized": "half"}
+    assert all(c["passed"] for c in result["checks"] if c["function"] == "softmax_loss_vectorized")
+
+
+def test_a_wrong_naive_version_is_graded_in_the_vectorised_ones_convention(graded) -> None:
+    result = graded["cs231n-softmax"]["naive-wrong-half-vectorized"]
+    assert result["convention"]["functions"] == {"softmax_loss_naive": "half", "softmax_loss_vectorized": "half"}
+    assert all(c["passed"] for c in result["checks"] if c["function"] == "softmax_loss_vectorized")
+    assert check(result, "softmax_loss_naive.gradient")["mistakes"] == ["missing-normalization"]
+
+
+def test_two_functions_in_different_conventions_both_pass_with_a_note(graded) -> None:
+    result = graded["cs231n-softmax"]["mixed-conventions"]
+    assert result["score"] == result["max_score"]
+    assert result["convention"]["functions"] == {"softmax_loss_naive": "full", "softmax_loss_vectorized": "half"}
+    note = "Note: softmax_loss_naive follows reg·Σ W², gradient 2·reg·W (the course from 2017); softmax_loss_vectorized follows ½·reg·Σ W²"
+    assert result["convention"]["note"].startswith(note)
+    assert note in check(result, "softmax_loss_vectorized.loss")["message"]
+    # a file whose two functions agree gets no note
+    assert "note" not in graded["cs231n-softmax"]["correct-2016"]["convention"]
+
+
 # ----------------------------------------------------------------- real failure modes
 
 
@@ -286,13 +313,36 @@ def test_a_hard_coded_size_is_right_only_at_that_size(graded) -> None:
     assert "raised IndexError: index 12 is out of bounds for axis 0 with size 12" in mit["message"]
 
 
-def test_a_naive_loop_over_its_time_limit_names_the_function_and_the_size(graded) -> None:
-    record = check(graded["cs231n-softmax"]["numerical-gradient"], "softmax_loss_naive.loss")
-    assert record["mistakes"] == ["timeout"]
-    assert cases(record)["small"]  # right where it finishes
-    assert record["message"].startswith(
-        "softmax_loss_naive did not finish within 3 s (wall clock); stopped on case 'medium' (N=50, D=32, C=10, reg=0.25)"
-    )
+def test_a_numerical_gradient_loses_the_gradient_items_on_any_machine(graded) -> None:
+    # dW by central differences of the student's own loss (h = 1e-5, as in the notebook):
+    # right to ~1e-10 on ordinary inputs and fast, so nothing depends on a time limit;
+    # the case 'steep' (features of size 1e6) tells it from the analytic gradient.
+    result = graded["cs231n-softmax"]["numerical-gradient"]
+    record = check(result, "softmax_loss_naive.gradient")
+    assert record["mistakes"] == ["numerical-gradient"] and record["score"] == 0  # rubric: zero_for
+    assert {c: ok for c, ok in cases(record).items() if not ok} == {"steep": False}
+    assert "dW is a numerical gradient, not the analytic one" in record["message"]
+    # its loss is right and its dW agrees with it: those items still count
+    for item in ("loss", "self_consistency", "stable"):
+        assert check(result, f"softmax_loss_naive.{item}")["passed"], item
+    assert all(c["passed"] for c in result["checks"] if c["function"] == "softmax_loss_vectorized")
+
+
+def test_no_correct_gradient_fails_the_steep_case(graded) -> None:
+    for sid in ("correct-2017", "correct-2016", "correct-triple-loop", "mixed-conventions"):
+        for fn in ("softmax_loss_naive", "softmax_loss_vectorized"):
+            assert cases(check(graded["cs231n-softmax"][sid], f"{fn}.gradient"))["steep"], (sid, fn)
+
+
+def test_a_sample_that_times_out_never_finishes() -> None:
+    # A verdict of "timeout" must hold on a machine of any speed: every sample expected
+    # to time out has a loop that never ends (here: the starter's `while ...: pass`),
+    # not merely a slow one.
+    for course in COURSES:
+        for sid, want in expected(course).items():
+            if "timeout" in want["mistakes"]:
+                source = "\n".join(p.read_text(encoding="utf-8") for p in (samples(course) / sid).rglob("*.py"))
+                assert "pass  # " in source or "while True" in source, (course, sid)
 
 
 def test_the_correct_triple_loop_passes_at_the_graded_sizes(graded) -> None:
@@ -314,15 +364,56 @@ def test_the_cs229_starter_never_ends_and_says_so(graded) -> None:
 
 
 def test_the_covariance_around_the_old_mean_is_named(graded) -> None:
-    record = check(graded["cs229-gmm"]["covariance-uses-wrong-mean"], "run_em.w")
+    result = graded["cs229-gmm"]["covariance-uses-wrong-mean"]
+    record = check(result, "run_em.m_step")
     assert record["mistakes"] == ["covariance-uses-wrong-mean"]
     assert record["diagnosis"]["title"] == "The covariance is taken around the previous mean"
+    assert check(result, "run_em.e_step")["passed"]  # one pass: the E step is right
+
+
+# ----------------------------------------------------------------- CS229: the steps inside run_em's loop
+
+
+def test_right_steps_in_a_loop_that_stops_early_keep_their_points(graded) -> None:
+    # Issue 15.7: before, 0 + rows (1.5) with no mistake named.
+    result = graded["cs229-gmm"]["loop-stops-after-one-pass"]
+    assert check(result, "run_em.e_step")["passed"] and check(result, "run_em.m_step")["passed"]
+    assert result["score"] == 4.0  # e_step 1.25 + m_step 1.25 + rows 1.5
+    loop = check(result, "run_em.loop")
+    assert loop["mistakes"] == ["loop-stops-early"]
+    assert "your loop stops after 1 pass on case 'course'" in loop["message"]
+    assert "EM from this start needs 29" in loop["message"]
+    assert "is prev_ll set to ll before the two are compared" in loop["message"]
+
+
+def test_a_for_loop_that_breaks_early_is_named_with_its_number_of_passes(graded) -> None:
+    loop = check(graded["cs229-gmm"]["loop-threshold-too-large"], "run_em.loop")
+    assert loop["mistakes"] == ["loop-stops-early"]
+    assert "your loop stops after 7 passes on case 'course'" in loop["message"]
+
+
+def test_a_wrong_e_step_in_a_right_loop_fails_the_e_step_not_the_m_step(graded) -> None:
+    result = graded["cs229-gmm"]["e-step-without-phi"]
+    e_step, m_step = check(result, "run_em.e_step"), check(result, "run_em.m_step")
+    assert cases(e_step) == {"course": True, "small": True, "three_d": False, "hidden": False}  # far clusters: phi is moot
+    assert "differs from the reference's E step on case 'three_d'" in e_step["message"]
+    assert "your M step is not judged" in m_step["message"] and m_step["mistakes"] == []
+    assert result["mistakes"] == []  # no whole-run variant names a mistake it did not make
+
+
+def test_right_runs_pass_the_step_checks(graded) -> None:
+    for sid in ("correct-2018", "correct-vectorized", "ll-from-e-step"):
+        result = graded["cs229-gmm"][sid]
+        assert all(check(result, f"run_em.{c}")["passed"] for c in ("e_step", "m_step", "loop")), sid
 
 
 def test_a_determinant_not_square_rooted_is_named(graded) -> None:
+    # named from one E step (run_em.e_step), not from the whole run (two wrong runs can
+    # end at the same w: see e-step-without-phi)
     result = graded["cs229-gmm"]["density-missing-sqrt"]
-    record = check(result, "run_em.w")
+    record = check(result, "run_em.e_step")
     assert record["mistakes"] == ["density-missing-sqrt"]
+    assert check(result, "run_em.w")["mistakes"] == []
     assert record["diagnosis"]["title"] == "The determinant in the Gaussian density is not square-rooted"
     # and without any reference: EM on the true likelihood is not converged at its w
     assert "EM has not converged at your w" in check(result, "run_em.likelihood")["message"]
@@ -379,3 +470,117 @@ def test_two_courses_with_their_own_common_py_do_not_share_it(tmp_path: Path) ->
         built = materialise(assignment, Composite("common:GaussianMixture", fields))
         assert type(built) is ref.GaussianMixture
     assert sys.modules.get("common") is before  # nothing left behind under the plain name
+
+
+# ----------------------------------------------------------------- CS229: _em_passes (in process)
+
+
+def _em_passes():
+    import importlib.util
+
+    path = ROOT / "assignments" / "cs229-gmm" / "_em_passes.py"
+    spec = importlib.util.spec_from_file_location("_em_passes_under_test", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _loops(source: str, tmp_path: Path) -> Any:
+    """A module from ``source`` in a real file (the helper reads the function's source)."""
+    import importlib.util
+
+    path = tmp_path / "student_loops.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("student_loops", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+LOOPS = '''
+def counted(x, w, phi, mu, sigma):
+    trail = []
+    it = 0
+    while it < 50:
+        for j in range(3):          # the body starts with a loop of its own
+            pass
+        trail.append(it)
+        it += 1
+    return trail
+
+
+def stops_at_once(x, w, phi, mu, sigma):
+    trail = []
+    ll = prev_ll = None
+    while prev_ll is None or abs(ll - prev_ll) >= 1e-3:
+        trail.append(len(trail))
+        ll = 1.0
+        prev_ll = ll                # the bug: equal before the test
+    return trail
+
+
+def for_that_breaks(x, w, phi, mu, sigma):
+    trail = []
+    for it in range(50):
+        trail.append(it)
+        break
+    return trail
+
+
+def crashes(x, w, phi, mu, sigma):
+    it = 0
+    while it < 50:
+        it += 1
+        raise KeyError("student's own")
+    return it
+
+
+def no_loop(x, w, phi, mu, sigma):
+    return [w]
+'''
+
+
+@pytest.mark.parametrize("passes", [1, 2, 3])
+def test_the_loop_runs_exactly_the_capped_number_of_passes(tmp_path: Path, passes: int) -> None:
+    em, student = _em_passes(), _loops(LOOPS, tmp_path)
+    assert student.counted(0, 0, 0, 0, em.capped(0, passes)) == list(range(passes))
+    assert sys.gettrace() is None  # the trace ends with the call
+
+
+def test_a_while_loop_that_stops_early_is_run_on_as_patched_by_hand(tmp_path: Path) -> None:
+    em, student = _em_passes(), _loops(LOOPS, tmp_path)
+    assert student.stops_at_once(0, 0, 0, 0, 0) == [0]
+    assert student.stops_at_once(0, 0, 0, 0, em.capped(0, 2)) == [0, 1]
+    assert sys.gettrace() is None
+
+
+def test_what_cannot_be_capped_says_why(tmp_path: Path) -> None:
+    em, student = _em_passes(), _loops(LOOPS, tmp_path)
+    with pytest.raises(em.LoopNotCapped, match="the for loop of for_that_breaks ended after 1 pass"):
+        student.for_that_breaks(0, 0, 0, 0, em.capped(0, 2))
+    with pytest.raises(em.LoopNotCapped, match="no_loop has no loop of its own"):
+        student.no_loop(0, 0, 0, 0, em.capped(0, 1))
+    assert sys.gettrace() is None
+
+
+def test_the_students_own_exception_goes_through_unchanged(tmp_path: Path) -> None:
+    em, student = _em_passes(), _loops(LOOPS, tmp_path)
+    with pytest.raises(KeyError, match="student's own"):
+        student.crashes(0, 0, 0, 0, em.capped(0, 2))
+    assert sys.gettrace() is None
+
+
+def test_a_rubric_item_earns_nothing_for_a_mistake_it_lists_in_zero_for(tmp_path: Path) -> None:
+    from gradgrader.errors import ConfigError
+    from gradgrader.rubric import RubricItem, load_rubric
+
+    item = RubricItem("softmax_loss_naive.gradient", 1.5, zero_for=("numerical-gradient",))
+    assert item.score(5 / 6) == 1.25 and item.score(5 / 6, ("numerical-gradient",)) == 0.0
+    spec = load_assignment("cs231n-softmax")
+    assert load_rubric(ROOT / "rubrics" / "cs231n-softmax.toml", spec).items["softmax_loss_naive.gradient"].zero_for == ("numerical-gradient",)
+    bad = tmp_path / "rubric.toml"
+    bad.write_text('assignment = "cs231n-softmax"\n[checks."softmax_loss_naive.loss"]\npoints = 1.0\nzero_for = "numerical-gradient"\n')
+    with pytest.raises(ConfigError, match="zero_for must be a list of mistake ids"):
+        load_rubric(bad, spec)

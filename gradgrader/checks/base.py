@@ -284,6 +284,8 @@ class CheckContext:
     session: Session
     notes: dict[str, Any] = field(default_factory=dict)  # per-submission scratch
     reference_file: str | None = None  # the reference of the submission's convention
+    # a function graded in another convention than the submission's (see Conventions)
+    reference_files: dict[str, str] = field(default_factory=dict)
 
     @property
     def assignment(self) -> Assignment:
@@ -297,7 +299,7 @@ class CheckContext:
         return np.random.default_rng([self.assignment.seed, *(zlib.crc32(k.encode()) for k in keys)])
 
     def reference(self, function: str, args: Mapping[str, Any], cache: bool = True) -> dict[str, np.ndarray]:
-        return self.course.call_reference(function, args, self.reference_file, cache)
+        return self.course.call_reference(function, args, self.reference_files.get(function, self.reference_file), cache)
 
     def function_problem(self, function: str) -> Failure | None:
         """A Failure if ``function`` is missing or cannot take the assignment's arguments."""

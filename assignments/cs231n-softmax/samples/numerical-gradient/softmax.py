@@ -15,14 +15,14 @@ def softmax_loss_naive(W, X, y, reg):
     def f(W):
         total = 0.0
         for i in xrange(X.shape[0]):
-            scores = [sum(X[i, d] * W[d, j] for d in xrange(W.shape[0])) for j in xrange(W.shape[1])]
-            m = max(scores)
-            total += -(scores[y[i]] - m) + np.log(sum(np.exp(s - m) for s in scores))
+            scores = X[i].dot(W)
+            scores -= np.max(scores)
+            total += -scores[y[i]] + np.log(np.sum(np.exp(scores)))
         return total / X.shape[0] + reg * np.sum(W * W)
 
-    # the numerical gradient is always right
+    # the numerical gradient is always right (h as in gradient_check.py)
     loss = f(W)
-    h = 1e-5
+    h = 0.00001
     for d in xrange(W.shape[0]):
         for j in xrange(W.shape[1]):
             old = W[d, j]
