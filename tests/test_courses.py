@@ -143,6 +143,8 @@ def test_sample_gets_its_expected_verdict(graded, course: str, sample: str) -> N
     assert got == {k: sorted(want[k]) if isinstance(want[k], list) else want[k] for k in got}, failing(result)
     if "convention" in want:
         assert result["convention"]["name"] == want["convention"] and result["convention"]["matched"]
+    # Advice (never scored) is pinned as the softmax and gmm samples pin it: none unless listed.
+    assert sorted(result.get("advice", [])) == sorted(want.get("advice", [])), failing(result)
 
 
 @pytest.mark.parametrize(("course", "sample"), SAMPLES)
