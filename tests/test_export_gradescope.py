@@ -192,3 +192,17 @@ def test_results_json_of_a_recorded_result_is_valid():
     assert data["tests"][0]["status"] == "failed" and data["tests"][1]["status"] == "passed"
     with pytest.raises(ValueError):
         results_json(result, visibility="students")
+
+
+def test_autograder_refuses_a_student_pack(tmp_path):
+    # A wheel install holds packs only: grading from one would leave out the hidden cases
+    # and the course's hooks, so the autograder says what to upload instead.
+    from pathlib import Path
+
+    results = tmp_path / "results.json"
+    pack = Path(__file__).resolve().parents[1] / "packs" / "softmax"
+    (tmp_path / "sub").mkdir()
+    with pytest.raises(GradgraderError, match="student pack"):
+        run_autograder(str(pack), submission=tmp_path / "sub", results=results)
+    data = json.loads(results.read_text())
+    assert data["score"] == 0.0 and "student pack" in data["output"]

@@ -191,7 +191,7 @@ def run_autograder(
     here, so that a refusal still writes results). Configuration errors still write a
     results file (score 0, the reason in ``output``) and are raised again."""
     from gradgrader.cases import with_secret
-    from gradgrader.errors import SubmissionError
+    from gradgrader.errors import ConfigError, SubmissionError
     from gradgrader.grading import Grader, course_secret
     from gradgrader.ingest import submission_in
     from gradgrader.pack import is_pack
@@ -206,10 +206,18 @@ def run_autograder(
                 f"visibility must be one of {', '.join(VISIBILITY)}, not {visibility!r}"
             )
         spec = load_assignment(assignment)
-        if not is_pack(spec.root):
-            # Course grading: inputs from the course's secret ($GRADGRADER_SECRET or the
-            # assignment's secret.txt; without one, a new one for this run).
-            spec = with_secret(spec, course_secret(spec)[0])
+        if is_pack(spec.root):
+            # A wheel install holds student packs only: grading from one would score the
+            # public cases without the hidden ones or the course's hooks — not the course's grade.
+            raise ConfigError(
+                f"{spec.root} is a student pack, not the course's assignment (a wheel install ships "
+                "packs only): put the assignment folder and its rubric in the autograder zip and pass "
+                "--assignment /autograder/source/assignments/NAME, or set GRADGRADER_HOME to a folder "
+                "holding assignments/ and rubrics/"
+            )
+        # Course grading: inputs from the course's secret ($GRADGRADER_SECRET or the
+        # assignment's secret.txt; without one, a new one for this run).
+        spec = with_secret(spec, course_secret(spec)[0])
         rub = resolve_rubric(spec, rubric)
         if not submission.is_dir():
             raise SubmissionError(
