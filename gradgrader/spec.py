@@ -152,7 +152,7 @@ class Limits:
 
     call_timeout: float = 10.0  # wall seconds for one call, unless the function sets its own
     budget: float = 120.0  # wall seconds for the whole submission
-    memory_mb: int = 1024  # address space; numpy needs >= 128 MiB to import
+    memory_mb: int = 1024  # MiB the student may allocate on top of the measured interpreter + numpy baseline
     output_kb: int = 64  # captured stdout/stderr kept per submission
 
 
@@ -417,7 +417,7 @@ def load_assignment(name_or_path: str | Path) -> Assignment:
         output_kb=int(meta.positive("output_kb", Limits.output_kb)),
     )
     if limits.memory_mb < 256:
-        raise meta.fail("memory_mb", "must be at least 256: numpy alone needs about 128 MiB")
+        raise meta.fail("memory_mb", "must be at least 256 (MiB on top of the interpreter with numpy imported; less leaves too little room for a case's arrays)")
     filename = meta.get("file", str)
     if not filename.endswith(".py") or "/" in filename:
         raise meta.fail("file", f"must be a plain Python file name like 'softmax.py', not {filename!r}")
