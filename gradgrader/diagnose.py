@@ -26,6 +26,7 @@ import numpy as np
 
 from gradgrader.checks.base import CheckContext, Finding, rel_error, shape_text
 from gradgrader.errors import ConfigError
+from gradgrader.spec import feedback_for
 
 # A wrong answer is "recognised" when the student's output equals it to 1e-4 relative:
 # loose enough for correct-but-float32 arithmetic (≈1e-6 here), and far tighter than any
@@ -135,7 +136,9 @@ def _finding(mistake: str | None, summary: str, student: np.ndarray, reference: 
     return Finding(mistake, summary, where, error_map(student, reference), "")
 
 
-def _variants(ctx: CheckContext, config: Mapping[str, Any], s: np.ndarray, args: Mapping[str, Any], name: str, r: np.ndarray) -> Finding | None:
+def _variants(
+    ctx: CheckContext, config: Mapping[str, Any], s: np.ndarray, args: Mapping[str, Any], name: str, r: np.ndarray, function: str
+) -> Finding | None:
     variants = config.get("variants", {})
     if not isinstance(variants, Mapping):
         raise ConfigError(f"diagnosis of {name}: variants must be a table mistake-id = \"hook name\"")
@@ -146,7 +149,7 @@ def _variants(ctx: CheckContext, config: Mapping[str, Any], s: np.ndarray, args:
         if _close(v, r):
             continue
         if _close(s, v):
-            title = ctx.assignment.feedback.get(mistake)
+            title = feedback_for(ctx.assignment, mistake, function)
             summary = title.title if title else f"{name} matches the known wrong answer '{mistake}'"
             return _finding(mistake, summary, s, r, localise(s, r, name, config.get("rows", "")))
     return None
@@ -260,7 +263,7 @@ def diagnose(
     s = np.asarray(student, dtype=np.float64)
     r = np.asarray(reference, dtype=np.float64)
     if s.shape == r.shape:
-        found = _variants(ctx, config, s, args, name, r)
+        found = _variants(ctx, config, s, args, name, r, function)
         if found:
             return found
     found = _layout(config, s, r, name)

@@ -31,7 +31,7 @@ from gradgrader import __version__
 from gradgrader.checks import run_check
 from gradgrader.checks.base import CheckContext, CheckResult, Course
 from gradgrader.conventions import choose_convention, with_note
-from gradgrader.hints import RUNTIME_FEEDBACK
+from gradgrader.hints import RAISED_FEEDBACK, RUNTIME_FEEDBACK
 from gradgrader.ingest import Submission
 from gradgrader.results import CheckRecord, Result, valid_text
 from gradgrader.rubric import Rubric
@@ -39,7 +39,7 @@ from gradgrader.sandbox import ChildLimits, Sandbox, Session
 from gradgrader.sandbox.environment import require_packages
 from gradgrader.sandbox.layers import Isolation, probe
 from gradgrader.sandbox.runner import Problem, StagingError, new_run_dir, scratch_home
-from gradgrader.spec import Assignment, CheckSpec, Feedback, data_roots
+from gradgrader.spec import Assignment, CheckSpec, Feedback, data_roots, feedback_for
 
 
 def _feedback(assignment: Assignment, spec: CheckSpec, check: CheckResult) -> dict | None:
@@ -53,7 +53,10 @@ def _feedback(assignment: Assignment, spec: CheckSpec, check: CheckResult) -> di
     runtime = mistake in RUNTIME_FEEDBACK
     if mistake:
         out["mistake"] = mistake
-        fb = assignment.feedback.get(mistake) or (Feedback(*RUNTIME_FEEDBACK[mistake]) if runtime else None)
+        fb = feedback_for(assignment, mistake, check.function) or (Feedback(*RUNTIME_FEEDBACK[mistake]) if runtime else None)
+        if mistake == "crashed" and check.message.startswith(f"{check.function} raised "):
+            # An ordinary exception, not the process ending (the message is ours: describe_problem).
+            fb = Feedback(*RAISED_FEEDBACK)
         if fb is not None:
             out["title"] = fb.title
             out["explanation"] = fb.explanation

@@ -98,3 +98,18 @@ RUNTIME_FEEDBACK: dict[str, tuple[str, str, str]] = {
         "Give the function exactly the parameters of the starter's signature.",
     ),
 }
+
+# "crashed" covers two different events (SPEC §5 has one id for both): the process
+# stopped (exit(), a segfault, a sandbox limit), or — far more often — the function
+# raised an ordinary exception. An IndexError is explained as an exception, never as
+# "your code ended the process".
+RAISED_FEEDBACK: tuple[str, str, str] = (
+    "Your function raised an exception",
+    "The call stopped with an exception before it returned (the message names it and "
+    "the line). On the grader's inputs an IndexError or a shape ValueError usually means "
+    "a size taken from somewhere other than the arguments, or an axis mixed up; a "
+    "NameError, a name used before it is defined; an EOFError, an input() call (the "
+    "grader types nothing).",
+    "Call the function yourself on an input of the sizes the message names and read the "
+    "traceback from the line it gives.",
+)

@@ -370,14 +370,31 @@ def _parse_feedback(path: Path) -> Mapping[str, Feedback]:
     for mistake, table in data.items():
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: [{mistake}] must be a table with title and explanation")
-        r = _Reader(path, table, mistake)
-        r.unknown_keys({"title", "explanation", "next_step"})
-        out[mistake] = Feedback(
-            title=r.get("title", str, mistake),
-            explanation=_reflow(r.get("explanation", str)),
-            next_step=_reflow(r.get("next_step", str, "")),
-        )
+        # [mistake.FUNCTION] tables: the explanation of that mistake on that function
+        # (kept under "mistake@function"); the plain [mistake] is the fallback.
+        per_function = {k: v for k, v in table.items() if isinstance(v, dict)}
+        for function, sub in per_function.items():
+            out[f"{mistake}@{function}"] = _parse_one_feedback(path, sub, f"{mistake}.{function}", mistake)
+        own = {k: v for k, v in table.items() if k not in per_function}
+        if own or not per_function:
+            out[mistake] = _parse_one_feedback(path, own, mistake, mistake)
     return _frozen(out)
+
+
+def _parse_one_feedback(path: Path, table: dict, where: str, mistake: str) -> Feedback:
+    r = _Reader(path, table, where)
+    r.unknown_keys({"title", "explanation", "next_step"})
+    return Feedback(
+        title=r.get("title", str, mistake),
+        explanation=_reflow(r.get("explanation", str)),
+        next_step=_reflow(r.get("next_step", str, "")),
+    )
+
+
+def feedback_for(assignment: Assignment, mistake: str, function: str) -> Feedback | None:
+    """The explanation of ``mistake`` where it was found: the one written for
+    ``function`` ([mistake.function] in feedback.toml), else the mistake's own."""
+    return assignment.feedback.get(f"{mistake}@{function}") or assignment.feedback.get(mistake)
 
 
 def _parse_environment(meta: _Reader) -> tuple[tuple[str, ...], tuple[str, ...]]:

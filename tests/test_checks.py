@@ -333,3 +333,26 @@ def test_other_shapes_stay_exact(gmm_course, softmax_course):
     # A (1,) array for a (D,) gradient with D = 1 is exact already; (1, 1) for (1,) is not lenient.
     grad = run(softmax_course, "log_partition_grad.value", log_partition_grad=lambda theta, T: (T.T @ stable_softmax((T @ theta)[None])[0])[None, :])
     assert not grad.passed and "wrong-shape" in grad.mistakes
+
+
+# ----------------------------------------------------------------- named only when true
+
+
+def _failing(name: str, *mistakes: str) -> CaseResult:
+    return CaseResult(name, False, 0.5, f"differs on {name}", tuple(mistakes))
+
+
+def test_a_mistake_named_on_one_case_of_three_is_not_named() -> None:
+    # A tiny case can match "the negative" by coincidence while the others fail otherwise.
+    from gradgrader.checks.base import _named_mistakes
+
+    assert _named_mistakes([_failing("edge", "sign-flipped"), _failing("small"), _failing("medium")]) == []
+
+
+def test_a_mistake_on_most_failing_cases_is_named_and_runtime_ids_always_are() -> None:
+    from gradgrader.checks.base import _named_mistakes
+
+    # 'edge' is too small to decompose (no name) but does not contradict the other two.
+    cases = [_failing("medium", "wrong-regularization"), _failing("hidden", "wrong-regularization"), _failing("edge")]
+    assert _named_mistakes(cases) == ["wrong-regularization"]
+    assert _named_mistakes([_failing("small", "timeout"), _failing("medium", "sign-flipped")]) == ["timeout", "sign-flipped"]

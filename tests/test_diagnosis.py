@@ -163,3 +163,99 @@ def test_correct_samples_expect_no_mistakes() -> None:
     for sid, entry in expected_samples().items():
         if entry["full_marks"]:
             assert entry["mistakes"] == [], sid
+
+
+# ----------------------------------------------------------------- explanations that fit
+
+
+@pytest.mark.parametrize(
+    ("body", "exc"),
+    [
+        ("return np.ones((3, 1))[Z.shape[0] + 5]", "IndexError"),
+        ("return undefined_name + Z", "NameError"),
+        ("raise EOFError('EOF when reading a line')", "EOFError"),
+    ],
+)
+def test_an_ordinary_exception_is_explained_as_an_exception_not_as_the_process_ending(tmp_path, body, exc):
+    import json
+
+    from typer.testing import CliRunner
+
+    from gradgrader.cli import app
+
+    (tmp_path / "softmax.py").write_text(f"import numpy as np\n\ndef softmax(Z):\n    {body}\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["check", str(tmp_path / "softmax.py"), "-a", "softmax", "--json"])
+    data = json.loads(result.stdout)
+    check = next(c for c in data["checks"] if c["id"] == "softmax.value")
+    assert exc in check["message"] and check["mistakes"] == ["crashed"]
+    assert "raised an exception" in check["diagnosis"]["title"]
+    assert "ended the process" not in check["diagnosis"]["explanation"]
+
+
+def test_a_process_that_exits_is_still_explained_as_the_process_ending(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from gradgrader.cli import app
+
+    (tmp_path / "softmax.py").write_text("import os\n\ndef softmax(Z):\n    os._exit(3)\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["check", str(tmp_path / "softmax.py"), "-a", "softmax", "--json"])
+    check = next(c for c in json.loads(result.stdout)["checks"] if c["id"] == "softmax.value")
+    assert check["mistakes"] == ["crashed"] and "ended the process" in check["diagnosis"]["explanation"]
+
+
+def test_each_explanation_fits_the_function_it_is_attached_to(tmp_path):
+    # A flipped Jacobian is explained with the Jacobian's math, never with ∇_W J's
+    # "keep the leading minus".
+    import json
+
+    from typer.testing import CliRunner
+
+    from gradgrader.cli import app
+
+    (tmp_path / "softmax.py").write_text(
+        "import numpy as np\n\ndef softmax_jacobian(z):\n"
+        "    s = np.exp(z - z.max()); s = s / s.sum()\n    return np.outer(s, s) - np.diag(s)\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["check", str(tmp_path / "softmax.py"), "-a", "softmax", "--json"])
+    check = next(c for c in json.loads(result.stdout)["checks"] if c["id"] == "softmax_jacobian.value")
+    assert check["mistakes"] == ["sign-flipped"]
+    text = check["diagnosis"]["explanation"] + check["diagnosis"].get("next_step", "")
+    assert "∂s_k/∂z_l" in text and "leading minus" not in text and "∇_W J" not in text
+
+
+@pytest.mark.parametrize("name", ["softmax", "gmm"])
+def test_a_mistake_nameable_on_several_functions_falls_back_to_text_that_names_no_function(name):
+    # sign-flipped (a scale of −1) and transposed (a layout) are tested on every
+    # function's output, so their plain [mistake] text must fit any function: the
+    # function-specific math lives in [mistake.FUNCTION] tables.
+    from gradgrader.spec import feedback_for
+
+    spec = load_assignment(name)
+    specific = {"softmax": ["∇_W J", "dW", "J(W)", "∂s_k", "τ"], "gmm": ["Λ", "μ_k", "A⁻ᵀ", "xᵀAx"]}[name]
+    for mistake in ("sign-flipped", "transposed"):
+        generic = spec.feedback.get(mistake)
+        if generic is None:
+            continue
+        text = generic.title + generic.explanation + generic.next_step
+        assert not [m for m in specific if m in text], (mistake, text)
+        for fn in spec.functions:
+            assert feedback_for(spec, mistake, fn) is not None
+
+
+# Code that computes a graded output: a matrix product, or the numpy calls the answers
+# are made of. A next step points at the step of the derivation that went wrong; it
+# never hands over the finished expression (the example: the naive loop's
+# feedback printing the vectorised answer X.T @ (P - Y) / N + 2 * reg * W).
+ANSWER_CODE = re.compile(r" @ |\.T\b|np\.outer\(|np\.diag\(|np\.linalg\.(inv|det|solve)\(|np\.einsum\(")
+
+
+@pytest.mark.parametrize("name", ["softmax", "gmm", "cs231n-softmax", "mit686x-em", "cs229-gmm"])
+def test_no_feedback_text_hands_over_the_answer_in_code(name):
+    spec = load_assignment(name)
+    texts = [(f"feedback [{k}]", f.title + " " + f.explanation + " " + f.next_step) for k, f in spec.feedback.items()]
+    texts += [(f"next_step of {c.id}", c.next_step or "") for c in spec.checks]
+    leaks = [(where, text) for where, text in texts if ANSWER_CODE.search(text)]
+    assert not leaks, leaks

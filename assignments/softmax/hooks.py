@@ -66,6 +66,27 @@ def dW_regulariser(W, X, y, reg):
     return reg * W
 
 
+# ------------------------------------------------------------------ wrong losses
+# J(W) = data + (reg/2)‖W‖², data = −(1/N) Σ_n log softmax(X Wᵀ)[n, y_n]. The loss is one
+# number, so it is never decomposed into terms (two coefficients from one number fit
+# anything): only these whole wrong formulas are named, when one reproduces it to 1e-4.
+def _loss_data_sum(W, X, y):
+    S = X @ W.T
+    S = S - S.max(axis=1, keepdims=True)
+    logp = S - np.log(np.exp(S).sum(axis=1, keepdims=True))
+    return float(-logp[np.arange(X.shape[0]), y.astype(int)].sum())
+
+
+def loss_sum_not_mean(W, X, y, reg):
+    """The data term summed over samples, not averaged: missing-normalization."""
+    return _loss_data_sum(W, X, y) + 0.5 * reg * float(np.sum(W * W))
+
+
+def loss_full_reg(W, X, y, reg):
+    """reg·‖W‖² where the contract has (reg/2)‖W‖²: wrong-regularization."""
+    return _loss_data_sum(W, X, y) / X.shape[0] + reg * float(np.sum(W * W))
+
+
 # ∇ log-likelihood = τ − Tᵀ softmax(Tθ)
 def llg_data(theta, tau, T):
     return np.array(tau, dtype=float)

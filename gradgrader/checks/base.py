@@ -463,6 +463,37 @@ def _isclose_compatible(got: tuple[int, ...], expected: tuple[int, ...]) -> bool
     return (expected == () and len(got) > 0 and all(n == 1 for n in got)) or (expected == (1,) and got == ())
 
 
+# Ids that say the code did not run or return an answer: true of the case they are on,
+# whatever the other cases did (SPEC §5's loading ids, and an answer that ignores its input).
+RUNTIME_MISTAKES = frozenset(
+    {"not-implemented", "wrong-shape", "nan-output", "timeout", "memory-limit", "crashed", "ignores-input"}
+)
+
+
+def _named_mistakes(failing: list[CaseResult]) -> list[str]:
+    """The mistakes a check names from its failing cases.
+
+    A runtime id is named when any case has it. A derivation mistake (sign-flipped,
+    missing-normalization, …) is named only when more than half of the failing cases
+    that returned an answer reproduce it. One case alone is no evidence when others
+    fail too: on a tiny case a formula can match by coincidence (on a 2-entry output
+    with a zero sum every answer is a multiple of the correct one, so "the negative"
+    matches an unrelated bug), while a real mistake reproduces on every case big enough
+    to test it (a case too small to decompose — three terms in a 2-entry dW — says
+    nothing either way, which is why it is a majority and not all)."""
+    named: list[str] = []
+    for c in failing:
+        for m in c.mistakes:
+            if m in RUNTIME_MISTAKES and m not in named:
+                named.append(m)
+    answered = [c for c in failing if not (set(c.mistakes) & RUNTIME_MISTAKES)]
+    for c in answered:
+        for m in c.mistakes:
+            if m not in named and 2 * sum(m in other.mistakes for other in answered) > len(answered):
+                named.append(m)
+    return named
+
+
 def summarise(
     check: CheckSpec,
     cases: list[CaseResult],
@@ -484,11 +515,7 @@ def summarise(
     total = len(cases)
     fraction = n_pass / total if total else 0.0
     failing = [c for c in cases if not c.passed]
-    mistakes: list[str] = []
-    for c in failing:
-        for m in c.mistakes:
-            if m not in mistakes:
-                mistakes.append(m)
+    mistakes = _named_mistakes(failing)
     if not failing:
         advice = tuple(advice_text(check, c) for c in advising)
         return CheckResult(check.id, check.function, check.kind, True, 1.0, passed_message, (), tuple(cases), advice=advice)
@@ -498,6 +525,9 @@ def summarise(
         names = ", ".join(c.case for c in failing)
         message += f" [fails on {len(failing)} of {total} cases: {names}]"
     finding = finding or next((c.finding for c in failing if c.finding is not None), None)
+    if finding is not None and finding.mistake and finding.mistake not in mistakes:
+        # Named on one case only: the summary stays (it is true of that case), the name goes.
+        finding = dataclasses.replace(finding, mistake=None)
     return CheckResult(
         check.id, check.function, check.kind, False, fraction, message, tuple(mistakes), tuple(cases), finding
     )

@@ -40,12 +40,16 @@ def failure_case(ctx: CheckContext, check: CheckSpec, case: str, got: Failure, a
     return CaseResult(case, False, None, message, named or got.mistakes, finding)
 
 
-def nonfinite_case(ctx: CheckContext, check: CheckSpec, case: str, output: str, s: np.ndarray, args: Mapping[str, Any], mistake: str) -> CaseResult:
+def nonfinite_case(
+    ctx: CheckContext, check: CheckSpec, case: str, output: str, s: np.ndarray, args: Mapping[str, Any], mistake: str | None
+) -> CaseResult:
+    """A case whose output has NaN/inf entries; ``mistake`` names why (None: nothing
+    true can be named here, e.g. a function already wrong on ordinary inputs)."""
     bad = int(np.size(s) - np.count_nonzero(np.isfinite(s)))
     label = output_label(ctx, check.function, output)
     summary = f"{label} has {bad} NaN/inf entr{'y' if bad == 1 else 'ies'}"
     finding = Finding(mistake, summary, "", None)
-    return CaseResult(case, False, float("inf"), f"{summary} on {case_label(ctx, case, args)}", (mistake,), finding)
+    return CaseResult(case, False, float("inf"), f"{summary} on {case_label(ctx, case, args)}", (mistake,) if mistake else (), finding)
 
 
 def placeholder_case(
@@ -94,7 +98,9 @@ def degenerate_case(
     return CaseResult(case, False, None, message, ("ignores-input",), Finding("ignores-input", summary))
 
 
-def compare_case(ctx: CheckContext, check: CheckSpec, case: str, rtol: float, outputs: list[str], nonfinite_mistake: str = "nan-output") -> CaseResult:
+def compare_case(
+    ctx: CheckContext, check: CheckSpec, case: str, rtol: float, outputs: list[str], nonfinite_mistake: str | None = "nan-output"
+) -> CaseResult:
     """One case of a comparison with the reference, with diagnosis on failure."""
     fn = check.function
     args = ctx.inputs(fn, case)
@@ -179,9 +185,12 @@ def stability(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     # ordinary ones (the cases of its other checks): NaN everywhere is plain nan-output,
     # and wrong everywhere is the mistake the other checks name.
     ordinary = _ordinary_status(ctx, check, outputs)
+    # The instability is named only for a function that is right on every ordinary case;
+    # one that is wrong there fails here too, for the reason its other checks name.
+    named = {"right": mistake, "nonfinite": "nan-output"}.get(ordinary)
     results = []
     for case in check.cases:
-        result = compare_case(ctx, check, case, rtol, outputs, mistake if ordinary != "nonfinite" else "nan-output")
+        result = compare_case(ctx, check, case, rtol, outputs, named)
         if not result.passed and not result.mistakes and ordinary == "right" and result.error is not None:
             # Finite but wrong only on extreme inputs: a "stabiliser" that clips scores.
             summary = f"right on ordinary inputs but wrong on extreme ones ({mistake})"
@@ -207,24 +216,31 @@ def _renamed(result: CaseResult, old: str, new: str) -> CaseResult:
 
 
 def _ordinary_status(ctx: CheckContext, check: CheckSpec, outputs: list[str]) -> str:
-    """How the function does on its first ordinary case: right, wrong, nonfinite or failed."""
+    """How the function does on the ordinary cases (those of its other checks):
+    right on all of them, else failed, nonfinite or wrong on one.
+
+    Every ordinary case counts, not the first: on a case with N = 1 a sum over samples
+    equals the mean and a softmax over axis 0 may coincide, so one small case would call
+    a wrong function right (the calls are memoised: the compare checks make them anyway)."""
     extreme = set(check.cases)
     ordinary = sorted(
         {c for other in ctx.assignment.checks if other.function == check.function and other.kind != "stability" for c in other.cases}
         - extreme
     )
-    if not ordinary:
-        return "right"
-    case = ordinary[0]
-    args = ctx.inputs(check.function, case)
-    got = ctx.student(check.function, args, ctx.course.dims(case), need=outputs)
-    if isinstance(got, Failure):
-        return "failed"
-    if not all(np.all(np.isfinite(got[o])) for o in outputs):
-        return "nonfinite"
-    ref = ctx.reference(check.function, args)
     rtol = float(check.params.get("rtol", STABILITY_RTOL))
-    return "right" if all(rel_error(got[o], ref[o]) <= rtol for o in outputs) else "wrong"
+    status = "right"
+    for case in ordinary:
+        args = ctx.inputs(check.function, case)
+        got = ctx.student(check.function, args, ctx.course.dims(case), need=outputs)
+        if isinstance(got, Failure):
+            return "failed"
+        if not all(np.all(np.isfinite(got[o])) for o in outputs):
+            status = "nonfinite"
+            continue
+        ref = ctx.reference(check.function, args)
+        if status == "right" and not all(rel_error(got[o], ref[o]) <= rtol for o in outputs):
+            status = "wrong"
+    return status
 
 
 # Sums of outputs that are O(1) accumulate one rounding error per term: float32 code
