@@ -220,6 +220,10 @@ def _terms(ctx: CheckContext, config: Mapping[str, Any], s: np.ndarray, r: np.nd
     if not active:
         return None
     a = np.stack([values[i].ravel() for i in active], axis=1)
+    if a.shape[0] <= a.shape[1]:
+        # As many coefficients as numbers (two terms of a 1-entry gradient): every answer
+        # "decomposes", so a fit here is no evidence of anything.
+        return None
     sv = np.linalg.svd(a, compute_uv=False)
     if sv[-1] == 0 or sv[0] / sv[-1] > CONDITION_MAX:
         return None

@@ -338,15 +338,20 @@ def test_other_shapes_stay_exact(gmm_course, softmax_course):
 # ----------------------------------------------------------------- named only when true
 
 
-def _failing(name: str, *mistakes: str) -> CaseResult:
-    return CaseResult(name, False, 0.5, f"differs on {name}", tuple(mistakes))
+def _failing(name: str, *mistakes: str, summary: str = "") -> CaseResult:
+    from gradgrader.checks.base import Finding
+
+    finding = Finding(mistakes[0] if mistakes else None, summary) if (mistakes or summary) else None
+    return CaseResult(name, False, 0.5, f"differs on {name}", tuple(mistakes), finding)
 
 
-def test_a_mistake_named_on_one_case_of_three_is_not_named() -> None:
-    # A tiny case can match "the negative" by coincidence while the others fail otherwise.
+def test_a_mistake_named_on_one_case_and_contradicted_on_others_is_not_named() -> None:
+    # A tiny case can match "the negative" by coincidence while the others read otherwise.
     from gradgrader.checks.base import _named_mistakes
 
-    assert _named_mistakes([_failing("edge", "sign-flipped"), _failing("small"), _failing("medium")]) == []
+    other = "dW decomposes as expectation × 0.3, data × 1.7"
+    cases = [_failing("edge", "sign-flipped"), _failing("small", summary=other), _failing("medium", summary=other)]
+    assert _named_mistakes(cases) == []
 
 
 def test_a_mistake_on_most_failing_cases_is_named_and_runtime_ids_always_are() -> None:

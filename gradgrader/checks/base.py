@@ -475,21 +475,25 @@ def _named_mistakes(failing: list[CaseResult]) -> list[str]:
 
     A runtime id is named when any case has it. A derivation mistake (sign-flipped,
     missing-normalization, …) is named only when more than half of the failing cases
-    that returned an answer reproduce it. One case alone is no evidence when others
-    fail too: on a tiny case a formula can match by coincidence (on a 2-entry output
-    with a zero sum every answer is a multiple of the correct one, so "the negative"
-    matches an unrelated bug), while a real mistake reproduces on every case big enough
-    to test it (a case too small to decompose — three terms in a 2-entry dW — says
-    nothing either way, which is why it is a majority and not all)."""
+    whose answer the diagnosis could read reproduce it. One case is no evidence when
+    others say otherwise: on a tiny case a formula can match by coincidence (on a
+    2-entry output with a zero sum every answer is a multiple of the correct one, so
+    "the negative" matches an unrelated bug), while a real mistake reproduces on every
+    case big enough to test it. A case the diagnosis could say nothing about (too
+    small to decompose, e.g. three terms in a 2-entry dW, or a single number with no
+    named factor) is left out of the count: it neither confirms nor contradicts."""
     named: list[str] = []
     for c in failing:
         for m in c.mistakes:
             if m in RUNTIME_MISTAKES and m not in named:
                 named.append(m)
-    answered = [c for c in failing if not (set(c.mistakes) & RUNTIME_MISTAKES)]
-    for c in answered:
+    read = [
+        c for c in failing
+        if not (set(c.mistakes) & RUNTIME_MISTAKES) and (c.mistakes or (c.finding is not None and c.finding.summary))
+    ]
+    for c in read:
         for m in c.mistakes:
-            if m not in named and 2 * sum(m in other.mistakes for other in answered) > len(answered):
+            if m not in named and 2 * sum(m in other.mistakes for other in read) > len(read):
                 named.append(m)
     return named
 
