@@ -38,6 +38,10 @@ class ZipLimits:
     max_total_bytes: int = 2 << 30
     max_ratio: float = 200.0  # uncompressed / compressed, for entries above ratio_floor
     ratio_floor: int = 1 << 20  # small entries may compress well (a file of blanks) harmlessly
+    # One student's files, all their archives and folders together (a class zip is one
+    # archive; a student's own zips inside it count against that student's budget):
+    student_bytes: int = 512 << 20
+    student_files: int = 5_000
 
 
 @dataclass
@@ -47,6 +51,22 @@ class Extracted:
     root: Path
     files: list[Path] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (entry name, why)
+
+
+def _utf8_name(info: zipfile.ZipInfo) -> str:
+    """The entry's name. Without the UTF-8 flag zipfile reads names as CP437, but tools
+    such as Info-ZIP store UTF-8 without setting it ("Bj├╢rn" for "Björn"): a name whose
+    bytes are valid UTF-8 is UTF-8."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        raw = info.filename.encode("cp437")
+    except UnicodeEncodeError:
+        return info.filename
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return info.filename
 
 
 def _is_symlink(info: zipfile.ZipInfo) -> bool:
@@ -88,7 +108,7 @@ def safe_extract(archive: Path, dest: Path, limits: ZipLimits | None = None) -> 
         plan: list[tuple[zipfile.ZipInfo, Path]] = []
         total = 0
         for info in infos:
-            name = info.filename
+            name = info.filename = _utf8_name(info)
             if (
                 name.startswith(NOISE)
                 or PurePosixPath(name.replace("\\", "/")).name in NOISE
@@ -142,7 +162,10 @@ def safe_extract(archive: Path, dest: Path, limits: ZipLimits | None = None) -> 
         written = 0
         for info, target in plan:
             if info.is_dir():
-                _mkdirs(root, target)
+                try:  # a file of the same name came first (``notes`` and ``notes/``)
+                    _mkdirs(root, target)
+                except OSError as exc:
+                    done.skipped.append((info.filename, f"folder not created ({exc})"))
                 continue
             try:
                 _mkdirs(root, target.parent)

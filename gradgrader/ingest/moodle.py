@@ -19,14 +19,18 @@ from pathlib import Path
 
 from gradgrader.ingest._files import Skipped, gather, visible
 from gradgrader.ingest.archive import ZipLimits
-from gradgrader.ingest.folders import submission_in
+from gradgrader.ingest.folders import submission_in, unreadable
 from gradgrader.ingest.submission import Submission
 
+# The LMS prefix is the FIRST "_<digits>_assignsubmission_<plugin>_" of a name (non-greedy
+# ``name``): what follows is the student's own file name, which may itself look like a
+# prefix (``x_7_assignsubmission_file_softmax.py``) and must never re-address the file to
+# participant 7.
 FOLDER = re.compile(
-    r"^(?P<name>.+)_(?P<pid>\d+)_assign(?:submission|feedback)_(?P<plugin>[a-z]+)_?$"
+    r"^(?P<name>.+?)_(?P<pid>\d+)_assign(?:submission|feedback)_(?P<plugin>[a-z]+)_?$"
 )
 FILE = re.compile(
-    r"^(?P<name>.+)_(?P<pid>\d+)_assign(?:submission|feedback)_(?P<plugin>[a-z]+)_(?P<rest>.+)$"
+    r"^(?P<name>.+?)_(?P<pid>\d+)_assign(?:submission|feedback)_(?P<plugin>[a-z]+)_(?P<rest>.+)$"
 )
 
 
@@ -70,11 +74,16 @@ def read(
     for pid, (name, files) in sorted(by_pid.items(), key=lambda kv: (kv[1][0], kv[0])):
         sid = f"{name}_{pid}"
         folder = students / _folder_name(sid)
-        skipped += gather(files, folder, limits, sid)
         lms = {"kind": "moodle", "participant": pid, "name": name}
-        submissions.append(submission_in(sid, folder, filename, cache, {"lms": lms}))
+        try:
+            skipped += gather(files, folder, limits, sid)
+        except Exception as exc:  # noqa: BLE001 - one student's files never stop the class
+            submissions.append(Submission(sid, None, None, unreadable(exc), {"lms": lms}))
+            continue
+        submissions.append(submission_in(sid, folder, filename, cache, {"lms": lms}, limits))
     return submissions, skipped
 
 
 def _folder_name(sid: str) -> str:
-    return sid.replace("/", "_").replace("\\", "_")
+    # the raw name (distinct per participant id), never a path of its own
+    return sid.replace("/", "_").replace("\\", "_").replace("\x00", "_") or "_"
