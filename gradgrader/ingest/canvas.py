@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gradgrader.ingest._files import Skipped, gather, visible
-from gradgrader.ingest.archive import ZipLimits
 from gradgrader.ingest._walk import check_tree
+from gradgrader.ingest.archive import ZipLimits
 from gradgrader.ingest.folders import make_submission, pick_file, unreadable
 from gradgrader.ingest.submission import GRADABLE, Submission
 
