@@ -177,7 +177,7 @@ def safe_extract(archive: Path, dest: Path, limits: ZipLimits | None = None) -> 
                     limits.max_total_bytes - written,
                 )
             except _TooBig as exc:
-                target.unlink(missing_ok=True)
+                _discard(target)
                 done.skipped.append((info.filename, str(exc)))
                 continue
             except (
@@ -187,7 +187,7 @@ def safe_extract(archive: Path, dest: Path, limits: ZipLimits | None = None) -> 
                 RuntimeError,
                 NotImplementedError,
             ) as exc:
-                target.unlink(missing_ok=True)
+                _discard(target)
                 done.skipped.append((info.filename, f"unreadable entry ({exc})"))
                 continue
             done.files.append(target)
@@ -196,6 +196,16 @@ def safe_extract(archive: Path, dest: Path, limits: ZipLimits | None = None) -> 
 
 class _TooBig(Exception):
     pass
+
+
+def _discard(target: Path) -> None:
+    """Remove a partly written file; nothing to do when ``target`` could not even be made
+    (its folder is a file: ``notes`` then ``notes/x``)."""
+    try:
+        if target.is_file() and not target.is_symlink():
+            target.unlink()
+    except OSError:
+        pass
 
 
 def _mkdirs(root: Path, folder: Path) -> None:
