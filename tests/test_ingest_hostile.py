@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from gradgrader.export.feedback import write_feedback
 from gradgrader.export.gradebook import canvas_csv, moodle_csv, plain_csv
 from gradgrader.ingest import ZipLimits, discover, open_class, safe_extract
 from gradgrader.ingest import canvas as canvas_reader
@@ -196,6 +197,30 @@ def test_a_leading_space_does_not_take_alices_id(tmp_path):
     assert by_id(subs)["alice"].path == cls / "alice" / "softmax.py"
     other = next(i for i in ids if i != "alice")
     assert other.startswith("alice~") and " " not in other
+
+
+def test_the_real_alice_gets_alice_md(tmp_path):
+    cls = tmp_path / "class"
+    student(cls, " alice")
+    student(cls, "alice")
+    subs = discover(cls, "softmax.py", tmp_path / "cache")
+    rows = [{"submission": s.id, "score": 1.0, "max_score": 1.0, "status": "graded", "checks": [],
+             "mistakes": [], "path": str(s.path)} for s in reversed(subs)]
+    files = write_feedback(tmp_path / "feedback", rows)
+    assert sorted(p.name for p in files)[0] == "alice.md"
+    assert len(files) == 2 and not any(p.name == "alice-2.md" for p in files)
+
+
+def test_gradescope_warnings_reach_the_terminal_escaped(tmp_path):
+    root = tmp_path / "gs"
+    (root / "submission_1").mkdir(parents=True)
+    (root / "submission_1" / "softmax.py").write_text(GOOD)
+    (root / "submission_metadata.yml").write_text(
+        'submission_1:\n  :submitters: []\n"submission_\\e[2J\\a":\n  :submitters: []\n'
+    )
+    warnings = open_class(root, "softmax.py", tmp_path / "work").warnings
+    assert warnings and all("\x1b" not in w and "\x07" not in w for w in warnings)
+    assert any("\\x1b[2J" in w for w in warnings)  # shown, escaped
 
 
 def test_names_equal_once_cleaned_get_distinct_stable_ids_and_the_class_is_graded(tmp_path):

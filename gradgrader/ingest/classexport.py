@@ -29,7 +29,13 @@ from gradgrader.ingest._files import Skipped, visible
 from gradgrader.ingest._walk import check_tree
 from gradgrader.ingest.archive import ZipLimits, safe_extract
 from gradgrader.ingest.folders import discover
-from gradgrader.ingest.submission import GRADABLE, IGNORED_DIRS, Submission, distinct_ids
+from gradgrader.ingest.submission import (
+    GRADABLE,
+    IGNORED_DIRS,
+    Submission,
+    distinct_ids,
+    terminal_safe,
+)
 
 KINDS = ("folder", "canvas", "moodle", "gradescope")
 
@@ -182,4 +188,5 @@ def open_class(
     subs = distinct_ids(subs)
     if not subs:
         warnings.append(f"no submission found in {path}")
-    return ClassExport(kind, path, root, subs, skipped, warnings)
+    # warnings name folders and metadata entries students chose: printable on a terminal
+    return ClassExport(kind, path, root, subs, skipped, [terminal_safe(w) for w in warnings])
