@@ -67,7 +67,10 @@ def read(
         name, pid, rest = parsed
         files = by_pid.setdefault(pid, (name, []))[1]
         if entry.is_dir():
-            files += [(child, child.name) for child in visible(entry)]
+            try:
+                files += [(child, child.name) for child in visible(entry)]
+            except OSError as exc:  # that student's folder only
+                skipped.append(Skipped(entry.name, f"folder cannot be read ({exc.strerror})"))
         else:
             files.append((entry, rest))
     submissions = []
