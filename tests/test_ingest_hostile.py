@@ -358,3 +358,16 @@ def test_grade_with_out_inside_the_class_folder_then_resume(tmp_path, monkeypatc
     again = CliRunner().invoke(app, [*args, "--resume"])
     assert again.exit_code == 0, again.output
     assert [r["submission"] for r in read_results(cls / "out", everyone=True)] == ["alice"]
+
+
+def test_review_regrades_a_renamed_id_from_its_own_folder(tmp_path):
+    from gradgrader.review import locate_submission
+
+    cls = tmp_path / "class"
+    student(cls, "alice")
+    impostor = student(cls, " alice", "# impostor\n" + GOOD)
+    (impostor / "helper.py").write_text("")
+    other = next(s for s in discover(cls, "softmax.py", tmp_path / "cache") if s.id != "alice")
+    r = {"submission": other.id, "path": str(other.path)}
+    found = locate_submission(r, {"class_folder": str(cls)}, "softmax.py")
+    assert found.id == other.id and found.folder == impostor and found.path == impostor / "softmax.py"
