@@ -40,7 +40,7 @@ class ZipLimits:
     ratio_floor: int = 1 << 20  # small entries may compress well (a file of blanks) harmlessly
     # One student's files, all their archives and folders together (a class zip is one
     # archive; a student's own zips inside it count against that student's budget):
-    student_bytes: int = 512 << 20
+    student_bytes: int = 256 << 20  # a dataset such as CIFAR-10 (163 MB) still fits
     student_files: int = 5_000
 
 

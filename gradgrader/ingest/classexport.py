@@ -166,7 +166,7 @@ def open_class(
     kind = detect(root)
     students, cache = workdir / "students", workdir / "notebooks"
     if kind == "gradescope":
-        subs, more, notes = gradescope.read(root, filename, cache)
+        subs, more, notes = gradescope.read(root, filename, cache, limits)
         skipped += more
         warnings += notes
     elif kind == "moodle":
