@@ -371,3 +371,15 @@ def test_review_regrades_a_renamed_id_from_its_own_folder(tmp_path):
     r = {"submission": other.id, "path": str(other.path)}
     found = locate_submission(r, {"class_folder": str(cls)}, "softmax.py")
     assert found.id == other.id and found.folder == impostor and found.path == impostor / "softmax.py"
+
+
+def test_check_of_a_students_own_folder_is_not_held_to_the_class_caps(tmp_path, monkeypatch):
+    from gradgrader.ingest import folders, single
+
+    folder = student(tmp_path, "mine")
+    for i in range(12):
+        (folder / f"data{i}.txt").write_text("")
+    # class caps of 10 files by default: a class folder is held to them, `check` is not
+    monkeypatch.setattr(folders, "ZipLimits", lambda **kw: ZipLimits(**{"student_files": 10, **kw}))
+    assert discover(tmp_path, "softmax.py", tmp_path / "cache")[0].path is None
+    assert single(folder, "softmax.py").path == folder / "softmax.py"
