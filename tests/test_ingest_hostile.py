@@ -383,3 +383,19 @@ def test_check_of_a_students_own_folder_is_not_held_to_the_class_caps(tmp_path, 
     monkeypatch.setattr(folders, "ZipLimits", lambda **kw: ZipLimits(**{"student_files": 10, **kw}))
     assert discover(tmp_path, "softmax.py", tmp_path / "cache")[0].path is None
     assert single(folder, "softmax.py").path == folder / "softmax.py"
+
+
+def test_moodle_a_full_name_shaped_like_a_prefix_still_files_under_its_participant(tmp_path):
+    """The other side of the first-prefix rule: a full name that holds a prefix
+    (``x_7_assignsubmission_file``) is told apart by the names the other entries confirm."""
+    root = tmp_path / "moodle"
+    root.mkdir()
+    (root / "Victim Person_7_assignsubmission_file_softmax.py").write_text("# victim\n" + GOOD)
+    (root / "x_7_assignsubmission_file_12_assignsubmission_file_softmax.py").write_text("# x\n" + GOOD)
+    (root / "Ann Bee_3_assignsubmission_file_1_assignsubmission_file_softmax.py").write_text("# ann\n" + GOOD)
+    (root / "Ann Bee_3_assignsubmission_onlinetext_notes.txt").write_text("")
+    subs = by_id(open_class(root, "softmax.py", tmp_path / "work").submissions)
+    assert subs["Victim Person_7"].path.read_text().startswith("# victim")
+    assert subs["x_7_assignsubmission_file_12"].path.read_text().startswith("# x")
+    ann = subs["Ann Bee_3"]
+    assert (ann.folder / "1_assignsubmission_file_softmax.py").read_text().startswith("# ann")

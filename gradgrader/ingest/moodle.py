@@ -34,34 +34,81 @@ FILE = re.compile(
 )
 
 
+# every place a prefix could start, overlapping ones too (a lookahead matches no text)
+PREFIX = re.compile(r"(?=(?P<prefix>_(?P<pid>\d+)_assign(?:submission|feedback)_[a-z]+_))")
+
+
+def candidates(entry: Path) -> list[tuple[str, str, str]]:
+    """Every way to read ``entry``'s name as (full name, participant id, file name inside
+    the student's folder or ""), first prefix first. Usually one; more when the student's
+    file name (or full name) itself holds something shaped like a prefix."""
+    name = entry.name
+    if entry.is_dir():
+        return [(m["name"], m["pid"], "") for m in [FOLDER.match(name)] if m]
+    found = []
+    for m in PREFIX.finditer(name):
+        rest = name[m.start() + len(m["prefix"]) :]
+        if m.start() > 0 and rest:
+            found.append((name[: m.start()], m["pid"], rest))
+    return found
+
+
 def parse(entry: Path) -> tuple[str, str, str] | None:
     """(full name, participant id, file name inside the student's folder or "") of an
-    entry of a Moodle download, or None if it is not one."""
-    if entry.is_dir():
-        m = FOLDER.match(entry.name)
-        return (m["name"], m["pid"], "") if m else None
-    m = FILE.match(entry.name)
-    return (m["name"], m["pid"], m["rest"]) if m else None
+    entry of a Moodle download, or None if it is not one: the first prefix (a file name
+    that looks like a prefix stays the file's name)."""
+    found = candidates(entry)
+    return found[0] if found else None
 
 
 def matches(entry: Path) -> bool:
     return parse(entry) is not None
 
 
+def _choose(
+    found: list[tuple[str, str, str]], known: dict[str, set[str]]
+) -> tuple[str, str, str] | None:
+    """The reading of an ambiguous name that agrees with the participants' names read from
+    unambiguous entries: one whose (name, participant) is known, else the first whose
+    participant is not known under another name; None when every reading would put the
+    file under someone known by another name."""
+    for cand in found:
+        if cand[0] in known.get(cand[1], set()):
+            return cand
+    for cand in found:
+        if cand[1] not in known:
+            return cand
+    return None
+
+
 def read(
     root: Path, filename: str, students: Path, cache: Path, limits: ZipLimits
 ) -> tuple[list[Submission], list[Skipped]]:
-    """Every student in the Moodle download at ``root``; their files gathered under ``students``."""
+    """Every student in the Moodle download at ``root``; their files gathered under ``students``.
+
+    A file is only ever placed under its own uploader: its name is read at the first
+    prefix; when it has several possible prefixes, the reading whose (name, participant)
+    the unambiguous entries confirm wins, and a name no reading fits is skipped, listed."""
     skipped: list[Skipped] = []
     by_pid: dict[str, tuple[str, list[tuple[Path, str]]]] = {}
-    for entry in visible(root):
-        parsed = parse(entry)
-        if parsed is None:
+    entries = [(entry, candidates(entry)) for entry in visible(root)]
+    known: dict[str, set[str]] = {}
+    for _entry, found in entries:
+        if len(found) == 1:
+            known.setdefault(found[0][1], set()).add(found[0][0])
+    for entry, found in entries:
+        if not found:
             skipped.append(
                 Skipped(
                     entry.name,
                     "not named like a Moodle submission (Full Name_participantid_assignsubmission_…)",
                 )
+            )
+            continue
+        parsed = found[0] if len(found) == 1 else _choose(found, known)
+        if parsed is None:
+            skipped.append(
+                Skipped(entry.name, "ambiguous name: every reading would give it to another participant")
             )
             continue
         name, pid, rest = parsed
