@@ -113,7 +113,7 @@ def _left_out(root: Path, subs: list[Submission]) -> list[Skipped]:
     out: list[Skipped] = []
     for s in subs:
         folder = root / s.raw_id
-        if not folder.is_dir() or folder.is_symlink():
+        if s.folder is None or not folder.is_dir() or folder.is_symlink():  # a file submission
             continue
         try:
             left = check_tree(folder, lambda n: n in IGNORED_DIRS or n.startswith("."))
