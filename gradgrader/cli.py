@@ -336,7 +336,7 @@ def grade(
             raise GradgraderError(f"--gradebook {form}: not one of {', '.join(FORMS)}")
         if out.exists() and not out.is_dir():
             raise GradgraderError(f"{out}: exists and is not a folder")
-        cls = open_class(folder, spec.filename, out / ".extracted")
+        cls = open_class(folder, spec.filename, out / ".extracted", exclude=(out,))
         submissions = cls.submissions
         err.print(cls.describe(), highlight=False, markup=False)
         for skipped in cls.skipped[:10]:

@@ -455,6 +455,15 @@ def locate_submission(r: Result, run: dict[str, Any], filename: str):  # -> inge
             if (Path(folder) / f"{sid}{suffix}").is_file():
                 return file_submission(sid, Path(folder) / f"{sid}{suffix}", filename)
     recorded = Path(r.get("path") or "")
+    if folder and recorded.name:
+        # an id told apart from a look-alike (``alice~3f2a9c``, see ingest.distinct_ids) is
+        # not its folder's name: the folder is the one the graded file was found in
+        try:
+            inside = recorded.resolve().relative_to(Path(folder).resolve()).parts
+        except ValueError:
+            inside = ()
+        if len(inside) > 1 and (Path(folder) / inside[0]).is_dir():
+            return submission_in(sid, Path(folder) / inside[0], filename)
     if recorded.name and recorded.is_file():
         return file_submission(sid, recorded, filename)
     raise SubmissionError(

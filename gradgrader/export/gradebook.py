@@ -36,10 +36,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from gradgrader.results import csv_cell
 
 FORMS = ("canvas", "moodle", "plain")
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
@@ -131,6 +134,27 @@ def read_canvas_roster(path: Path) -> dict[str, dict[str, str]]:
     return roster
 
 
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+
+
+def safe_cell(value: object) -> str:
+    """One cell of a CSV a spreadsheet will open: a plain number as is, any other text
+    through :func:`gradgrader.results.csv_cell` (the one neutraliser every CSV writer
+    uses), so a name starting with ``=``, ``+``, ``-``, ``@``, tab or CR is never a formula."""
+    text = "" if value is None else str(value)
+    return text if _NUMBER.fullmatch(text) else csv_cell(text)
+
+
+class _SafeWriter:
+    """``csv.writer`` whose every cell goes through :func:`safe_cell`."""
+
+    def __init__(self, buf: io.StringIO) -> None:
+        self._w = csv.writer(buf, lineterminator="\n")
+
+    def writerow(self, row: Iterable[object]) -> None:
+        self._w.writerow([safe_cell(c) for c in row])
+
+
 def canvas_csv(
     results: Iterable[Mapping[str, Any]],
     column: str,
@@ -143,7 +167,7 @@ def canvas_csv(
     if max_score is None:
         max_score = max((float(r.get("max_score", 0) or 0) for r in rows), default=0.0)
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = _SafeWriter(buf)
     w.writerow([*CANVAS_COLUMNS, column, *(["Late"] if late_column else [])])
     w.writerow(
         ["Points Possible", "", "", "", "", number(max_score), *([""] if late_column else [])]
@@ -171,7 +195,7 @@ def moodle_csv(results: Iterable[Mapping[str, Any]], now: datetime | None = None
     """The Moodle grading worksheet (see the module docstring)."""
     stamp = (now or datetime.now()).strftime("%Y-%m-%d %H:%M:%S")
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = _SafeWriter(buf)
     w.writerow(MOODLE_COLUMNS)
     for r in sorted(results, key=lambda r: str(r.get("submission", ""))):
         lms = _lms(r)
@@ -198,7 +222,7 @@ def moodle_csv(results: Iterable[Mapping[str, Any]], now: datetime | None = None
 def plain_csv(results: Iterable[Mapping[str, Any]]) -> str:
     """One row per student (see the module docstring)."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = _SafeWriter(buf)
     w.writerow(PLAIN_COLUMNS)
     for r in sorted(results, key=lambda r: str(r.get("submission", ""))):
         lms = _lms(r)

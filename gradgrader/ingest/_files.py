@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from gradgrader.errors import SubmissionError
-from gradgrader.ingest.archive import ZipLimits, safe_extract
+from gradgrader.ingest._walk import _kind, copy_tree
+from gradgrader.ingest.archive import ZipLimits, _mb, safe_extract
+from gradgrader.ingest.submission import terminal_safe
 
 
 @dataclass(frozen=True)
@@ -16,6 +20,11 @@ class Skipped:
 
     name: str
     reason: str
+
+    def __post_init__(self) -> None:
+        # names come from students: shown on the TA's terminal, so no raw escape sequence
+        object.__setattr__(self, "name", terminal_safe(self.name))
+        object.__setattr__(self, "reason", terminal_safe(self.reason))
 
 
 def visible(folder: Path) -> list[Path]:
@@ -31,36 +40,87 @@ def gather(
     files: list[tuple[Path, str]], dest: Path, limits: ZipLimits, label: str
 ) -> list[Skipped]:
     """Copy ``(source, relative name)`` pairs into the fresh folder ``dest``; a ``.zip`` the
-    student uploaded is then unpacked (safely) into a folder named after it."""
+    student uploaded is then unpacked (safely) into a folder named after it.
+
+    Two sources claiming one place: the first is kept, the other reported (never an
+    overwrite). Links and special files are skipped and reported. The caps of ``limits``
+    (``student_bytes``, ``student_files``) hold for everything of this student together,
+    copied files and all their archives: past them SubmissionError (that student's
+    error result), and what was written is removed."""
     skipped: list[Skipped] = []
     dest.mkdir(parents=True)
-    for src, rel in files:
-        target = dest / rel
-        if src.is_symlink():
-            skipped.append(Skipped(f"{label}: {rel}", "symbolic link: not followed"))
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if src.is_dir():
-            shutil.copytree(src, target, symlinks=True, dirs_exist_ok=True, ignore=_links)
-        else:
-            shutil.copyfile(src, target)
-    for archive in sorted(dest.glob("*.zip")):
-        inner = dest / archive.stem
-        if inner.exists():
-            skipped.append(
-                Skipped(f"{label}: {archive.name}", f"not unpacked: {inner.name}/ already exists")
+    size = count = 0
+
+    def over() -> SubmissionError:
+        return SubmissionError(
+            f"over the per-student cap ({_mb(limits.student_bytes)}, {limits.student_files} files, "
+            "all files and archives together): not graded"
+        )
+
+    def charge(nbytes: int, nfiles: int) -> None:
+        nonlocal size, count
+        size, count = size + nbytes, count + nfiles
+        if size > limits.student_bytes or count > limits.student_files:
+            raise over()
+
+    try:
+        placed: dict[str, Path] = {}
+        for src, rel in files:
+            key = rel.casefold()
+            if key in placed:
+                skipped.append(
+                    Skipped(
+                        f"{label}: {src.name}",
+                        f"also claims {rel} (kept: {placed[key].name}); never overwritten",
+                    )
+                )
+                continue
+            placed[key] = src
+            target = dest / rel
+            st = src.lstat()
+            if stat.S_ISLNK(st.st_mode):
+                skipped.append(Skipped(f"{label}: {rel}", "symbolic link: not followed"))
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if stat.S_ISDIR(st.st_mode):
+                nbytes, nfiles, left = copy_tree(
+                    src, target, max_bytes=limits.student_bytes - size,
+                    max_files=limits.student_files - count,
+                )
+                skipped += [Skipped(f"{label}: {rel}/{name}", why) for name, why in left]
+                charge(nbytes, nfiles)
+            elif stat.S_ISREG(st.st_mode):
+                charge(st.st_size, 1)
+                shutil.copyfile(src, target, follow_symlinks=False)
+            else:
+                skipped.append(Skipped(f"{label}: {rel}", f"{_kind(st.st_mode)}: skipped, never opened"))
+        for archive in sorted(dest.glob("*.zip")):
+            inner = dest / archive.stem
+            if inner.exists():
+                skipped.append(
+                    Skipped(f"{label}: {archive.name}", f"not unpacked: {inner.name}/ already exists")
+                )
+                continue
+            budget = dataclasses.replace(
+                limits,
+                max_total_bytes=min(limits.max_total_bytes, max(limits.student_bytes - size, 0)),
+                max_entries=min(limits.max_entries, max(limits.student_files - count, 0)),
             )
-            continue
-        try:
-            done = safe_extract(archive, inner, limits)
-        except SubmissionError as exc:
-            skipped.append(
-                Skipped(f"{label}: {archive.name}", str(exc).replace(str(archive), archive.name))
-            )
-            continue
-        skipped += [Skipped(f"{label}: {archive.name}/{name}", why) for name, why in done.skipped]
+            try:
+                done = safe_extract(archive, inner, budget)
+            except SubmissionError as exc:
+                if "more than" in str(exc) and (
+                    budget.max_total_bytes < limits.max_total_bytes
+                    or budget.max_entries < limits.max_entries
+                ):
+                    raise over() from None  # over what is left of this student's budget
+                skipped.append(
+                    Skipped(f"{label}: {archive.name}", str(exc).replace(str(archive), archive.name))
+                )
+                continue
+            charge(sum(p.stat().st_size for p in done.files), len(done.files))
+            skipped += [Skipped(f"{label}: {archive.name}/{name}", why) for name, why in done.skipped]
+    except SubmissionError:
+        shutil.rmtree(dest, ignore_errors=True)
+        raise
     return skipped
-
-
-def _links(directory: str, names: list[str]) -> set[str]:
-    return {n for n in names if Path(directory, n).is_symlink()}

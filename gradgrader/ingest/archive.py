@@ -38,6 +38,10 @@ class ZipLimits:
     max_total_bytes: int = 2 << 30
     max_ratio: float = 200.0  # uncompressed / compressed, for entries above ratio_floor
     ratio_floor: int = 1 << 20  # small entries may compress well (a file of blanks) harmlessly
+    # One student's files, all their archives and folders together (a class zip is one
+    # archive; a student's own zips inside it count against that student's budget):
+    student_bytes: int = 256 << 20  # a dataset such as CIFAR-10 (163 MB) still fits
+    student_files: int = 5_000
 
 
 @dataclass
@@ -47,6 +51,22 @@ class Extracted:
     root: Path
     files: list[Path] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (entry name, why)
+
+
+def _utf8_name(info: zipfile.ZipInfo) -> str:
+    """The entry's name. Without the UTF-8 flag zipfile reads names as CP437, but tools
+    such as Info-ZIP store UTF-8 without setting it ("Bj├╢rn" for "Björn"): a name whose
+    bytes are valid UTF-8 is UTF-8."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        raw = info.filename.encode("cp437")
+    except UnicodeEncodeError:
+        return info.filename
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return info.filename
 
 
 def _is_symlink(info: zipfile.ZipInfo) -> bool:
@@ -88,7 +108,7 @@ def safe_extract(archive: Path, dest: Path, limits: ZipLimits | None = None) -> 
         plan: list[tuple[zipfile.ZipInfo, Path]] = []
         total = 0
         for info in infos:
-            name = info.filename
+            name = info.filename = _utf8_name(info)
             if (
                 name.startswith(NOISE)
                 or PurePosixPath(name.replace("\\", "/")).name in NOISE
@@ -142,7 +162,10 @@ def safe_extract(archive: Path, dest: Path, limits: ZipLimits | None = None) -> 
         written = 0
         for info, target in plan:
             if info.is_dir():
-                _mkdirs(root, target)
+                try:  # a file of the same name came first (``notes`` and ``notes/``)
+                    _mkdirs(root, target)
+                except OSError as exc:
+                    done.skipped.append((info.filename, f"folder not created ({exc})"))
                 continue
             try:
                 _mkdirs(root, target.parent)
@@ -154,7 +177,7 @@ def safe_extract(archive: Path, dest: Path, limits: ZipLimits | None = None) -> 
                     limits.max_total_bytes - written,
                 )
             except _TooBig as exc:
-                target.unlink(missing_ok=True)
+                _discard(target)
                 done.skipped.append((info.filename, str(exc)))
                 continue
             except (
@@ -164,7 +187,7 @@ def safe_extract(archive: Path, dest: Path, limits: ZipLimits | None = None) -> 
                 RuntimeError,
                 NotImplementedError,
             ) as exc:
-                target.unlink(missing_ok=True)
+                _discard(target)
                 done.skipped.append((info.filename, f"unreadable entry ({exc})"))
                 continue
             done.files.append(target)
@@ -173,6 +196,16 @@ def safe_extract(archive: Path, dest: Path, limits: ZipLimits | None = None) -> 
 
 class _TooBig(Exception):
     pass
+
+
+def _discard(target: Path) -> None:
+    """Remove a partly written file; nothing to do when ``target`` could not even be made
+    (its folder is a file: ``notes`` then ``notes/x``)."""
+    try:
+        if target.is_file() and not target.is_symlink():
+            target.unlink()
+    except OSError:
+        pass
 
 
 def _mkdirs(root: Path, folder: Path) -> None:

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gradgrader.ingest._files import Skipped, gather, visible
+from gradgrader.ingest._walk import check_tree
 from gradgrader.ingest.archive import ZipLimits
-from gradgrader.ingest.folders import make_submission, pick_file
+from gradgrader.ingest.folders import make_submission, pick_file, unreadable
 from gradgrader.ingest.submission import GRADABLE, Submission
 
 NAME = re.compile(
@@ -105,17 +106,25 @@ def read(
                 )
             latest[f.original] = f
         kept = sorted(latest.values(), key=lambda f: f.original)
-        folder = students / sid
-        skipped += gather([(f.path, f.original) for f in kept], folder, limits, sid)
-        path, problem = pick_file(folder, filename)
-        graded = next((f for f in kept if path is not None and path == folder / f.original), None)
-        late = graded.late if graded is not None else any(f.late for f in kept)
+        folder = students / (sid if sid.strip(".") else f"_{sid}")  # never '..'
         lms = {
             "kind": "canvas",
             "login": login,
             "user_id": uid,
             "files": [f.path.name for f in kept],
         }
+        try:  # one student's files never stop the class: their error result instead
+            skipped += gather([(f.path, f.original) for f in kept], folder, limits, sid)
+            check_tree(folder, lambda name: name.startswith("."), limits.student_bytes, limits.student_files)
+            path, problem = pick_file(folder, filename)
+        except Exception as exc:  # noqa: BLE001
+            late = any(f.late for f in kept)
+            submissions.append(
+                Submission(sid, None, None, unreadable(exc), {"late": late, "lms": lms})
+            )
+            continue
+        graded = next((f for f in kept if path is not None and path == folder / f.original), None)
+        late = graded.late if graded is not None else any(f.late for f in kept)
         submissions.append(
             make_submission(sid, path, folder, problem, filename, cache, {"late": late, "lms": lms})
         )

@@ -26,9 +26,16 @@ from pathlib import Path
 from gradgrader.errors import SubmissionError
 from gradgrader.ingest import canvas, gradescope, moodle
 from gradgrader.ingest._files import Skipped, visible
+from gradgrader.ingest._walk import check_tree
 from gradgrader.ingest.archive import ZipLimits, safe_extract
 from gradgrader.ingest.folders import discover
-from gradgrader.ingest.submission import GRADABLE, IGNORED_DIRS, Submission
+from gradgrader.ingest.submission import (
+    GRADABLE,
+    IGNORED_DIRS,
+    Submission,
+    distinct_ids,
+    terminal_safe,
+)
 
 KINDS = ("folder", "canvas", "moodle", "gradescope")
 
@@ -100,13 +107,36 @@ def _unwrap(root: Path) -> Path:
     return root
 
 
+def _left_out(root: Path, subs: list[Submission]) -> list[Skipped]:
+    """Links and special files (FIFOs, sockets) in the students' folders of a plain class
+    folder: grading never opens them; listed for the TA."""
+    out: list[Skipped] = []
+    for s in subs:
+        folder = root / s.raw_id
+        if s.folder is None or not folder.is_dir() or folder.is_symlink():  # a file submission
+            continue
+        try:
+            left = check_tree(folder, lambda n: n in IGNORED_DIRS or n.startswith("."))
+        except SubmissionError:
+            continue  # already that student's error result
+        out += [Skipped(f"{s.id}: {name}", why) for name, why in left]
+    return out
+
+
 def open_class(
-    path: Path, filename: str, workdir: Path, limits: ZipLimits | None = None
+    path: Path,
+    filename: str,
+    workdir: Path,
+    limits: ZipLimits | None = None,
+    exclude: tuple[Path, ...] = (),
 ) -> ClassExport:
     """Every submission in ``path`` (a folder or a zip; see the module docstring), for the
     assignment whose file is ``filename``. ``workdir`` is gradgrader's own folder (e.g.
     OUT/.extracted): its ``zip``, ``students`` and ``notebooks`` sub-folders are rebuilt
-    on every call. Raises SubmissionError for an input that cannot be read at all."""
+    on every call. ``exclude`` names folders that are never submissions (the run's OUT,
+    when it lies inside the class folder). Raises SubmissionError for an input that
+    cannot be read at all; what is wrong with one student's files is that student's
+    error result (the caps of ``limits`` are per student)."""
     if not path.exists():
         raise SubmissionError(f"{path}: no such file or folder")
     limits = limits or ZipLimits()
@@ -136,7 +166,7 @@ def open_class(
     kind = detect(root)
     students, cache = workdir / "students", workdir / "notebooks"
     if kind == "gradescope":
-        subs, more, notes = gradescope.read(root, filename, cache)
+        subs, more, notes = gradescope.read(root, filename, cache, limits)
         skipped += more
         warnings += notes
     elif kind == "moodle":
@@ -148,12 +178,15 @@ def open_class(
         skipped += more
         root = students
     else:
-        subs = discover(root, filename, cache)
+        subs = discover(root, filename, cache, (*exclude, workdir), limits)
         skipped += [
             Skipped(e.name, "not a submission: neither a folder nor a .py or .ipynb file")
             for e in visible(root)
             if e.is_file() and e.suffix not in GRADABLE and e.name not in IGNORED_DIRS
         ]
+        skipped += _left_out(root, subs)
+    subs = distinct_ids(subs)
     if not subs:
         warnings.append(f"no submission found in {path}")
-    return ClassExport(kind, path, root, subs, skipped, warnings)
+    # warnings name folders and metadata entries students chose: printable on a terminal
+    return ClassExport(kind, path, root, subs, skipped, [terminal_safe(w) for w in warnings])

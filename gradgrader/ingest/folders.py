@@ -3,28 +3,42 @@ file per student directly in it (its id is the file name without ``.py``/``.ipyn
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 from typing import Any
 
 from gradgrader.errors import SubmissionError
+from gradgrader.ingest._walk import check_tree, walk
+from gradgrader.ingest.archive import ZipLimits
 from gradgrader.ingest.submission import (
     GRADABLE,
     IGNORED_DIRS,
     Submission,
     default_cache,
+    distinct_ids,
     notebook_submission,
 )
 
 
+def _hidden(name: str) -> bool:
+    return name in IGNORED_DIRS or name.startswith(".")
+
+
 def gradable_files(folder: Path) -> list[Path]:
-    """Every .py and .ipynb file under ``folder`` (caches and checkpoints left out), sorted."""
-    found = []
-    for p in folder.rglob("*"):
-        rel = p.relative_to(folder).parts
-        hidden = set(rel) & IGNORED_DIRS or any(part.startswith(".") for part in rel)
-        if p.suffix.lower() in GRADABLE and p.is_file() and not p.is_symlink() and not hidden:
-            found.append(p)
-    return sorted(found)
+    """Every .py and .ipynb file under ``folder`` (caches, checkpoints and dot files left
+    out, links not followed), sorted. Iterative and depth-bounded (:func:`._walk.walk`):
+    SubmissionError for a folder nested absurdly deep."""
+    return sorted(
+        p
+        for p, st in walk(folder, _hidden)
+        if p.suffix.lower() in GRADABLE and stat.S_ISREG(st.st_mode)
+    )
+
+
+def is_our_output(folder: Path) -> bool:
+    """True for a folder gradgrader wrote (a ``grade`` OUT: ``run.json`` beside
+    ``results.jsonl``): never a submission, even inside the class folder."""
+    return (folder / "run.json").is_file() and (folder / "results.jsonl").is_file()
 
 
 def pick_file(folder: Path, filename: str) -> tuple[Path | None, str]:
@@ -33,7 +47,7 @@ def pick_file(folder: Path, filename: str) -> tuple[Path | None, str]:
     only .py or .ipynb file; otherwise say what is ambiguous (never guess)."""
     notebook = Path(filename).stem + ".ipynb"
     for name in (filename, notebook):
-        if (folder / name).is_file():
+        if (folder / name).is_file() and not (folder / name).is_symlink():
             return folder / name, ""
     files = gradable_files(folder)
     for name in (filename, notebook):
@@ -59,19 +73,26 @@ def submission_in(
     filename: str,
     cache: Path | None = None,
     extra: dict[str, Any] | None = None,
+    limits: ZipLimits | None = None,
 ) -> Submission:
     """Student ``sid``'s submission in their own ``folder`` (a notebook converted into ``cache``).
 
-    Never raises: what goes wrong while looking at this one folder is its problem (an
-    error result when graded), never the class's."""
+    Never raises: what goes wrong while looking at this one folder (nested too deep, over
+    the per-student caps of ``limits``, unreadable) is its problem (an error result when
+    graded), never the class's."""
+    limits = limits or ZipLimits()
     try:
+        check_tree(folder, _hidden, limits.student_bytes, limits.student_files)
         path, problem = pick_file(folder, filename)
     except Exception as exc:  # noqa: BLE001 - one student's folder never stops the class
-        return Submission(sid, None, folder, _unreadable(exc), dict(extra or {}))
+        return Submission(sid, None, folder, unreadable(exc), dict(extra or {}))
     return make_submission(sid, path, folder, problem, filename, cache, extra)
 
 
-def _unreadable(exc: BaseException) -> str:
+def unreadable(exc: BaseException) -> str:
+    """Why one student's submission could not be read, for their error result."""
+    if isinstance(exc, SubmissionError):
+        return f"the submission could not be read for grading: {exc}"
     return f"the submission could not be read for grading ({type(exc).__name__}: {exc})"
 
 
@@ -91,7 +112,7 @@ def make_submission(
             return notebook_submission(sid, path, folder, cache or default_cache(), extra, filename)
         return Submission(sid, path, folder, problem, dict(extra or {}))
     except Exception as exc:  # noqa: BLE001 - one student's file never stops the class
-        return Submission(sid, None, folder, _unreadable(exc), dict(extra or {}))
+        return Submission(sid, None, folder, unreadable(exc), dict(extra or {}))
 
 
 def file_submission(
@@ -105,8 +126,16 @@ def file_submission(
     return make_submission(sid, path, None, "", filename, cache, extra)
 
 
-def discover(root: Path, filename: str, cache: Path | None = None) -> list[Submission]:
-    """Every submission under ``root``, sorted by id (notebooks converted into ``cache``)."""
+def discover(
+    root: Path,
+    filename: str,
+    cache: Path | None = None,
+    exclude: tuple[Path, ...] = (),
+    limits: ZipLimits | None = None,
+) -> list[Submission]:
+    """Every submission under ``root``, sorted by id (notebooks converted into ``cache``).
+    Folders in ``exclude`` (the run's OUT) and any folder gradgrader wrote are not
+    submissions; ids that collide once cleaned are told apart (:func:`distinct_ids`)."""
     if not root.exists():
         raise SubmissionError(f"{root}: no such folder")
     if not root.is_dir():
@@ -114,20 +143,17 @@ def discover(root: Path, filename: str, cache: Path | None = None) -> list[Submi
             f"{root}: not a folder (give the folder that holds the class's submissions)"
         )
     found: list[Submission] = []
+    skip = {p.resolve() for p in exclude}
     for entry in sorted(root.iterdir()):
         if entry.name.startswith(".") or entry.name in IGNORED_DIRS:
             continue
         if entry.is_dir():
-            found.append(submission_in(entry.name, entry, filename, cache))
+            if entry.resolve() in skip or is_our_output(entry):
+                continue
+            found.append(submission_in(entry.name, entry, filename, cache, limits=limits))
         elif entry.suffix.lower() in GRADABLE and entry.is_file():
             found.append(file_submission(entry.stem, entry, filename, cache))
-    ids = [s.id for s in found]
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
-    if dupes:
-        raise SubmissionError(
-            f"{root}: two submissions share the id(s) {', '.join(dupes)} (a folder and a file?)"
-        )
-    return found
+    return sorted(distinct_ids(found), key=lambda s: s.id)
 
 
 def single(path: Path, filename: str, cache: Path | None = None) -> Submission:
@@ -136,7 +162,10 @@ def single(path: Path, filename: str, cache: Path | None = None) -> Submission:
     if not path.exists():
         raise SubmissionError(f"{path}: no such file or folder")
     if path.is_dir():
-        sub = submission_in(path.resolve().name, path, filename, cache)
+        # the caps protect a TA from a class; a student checking their own folder (which
+        # may hold a virtualenv or a dataset) is not held to them: only depth is bounded
+        unbounded = ZipLimits(student_bytes=1 << 62, student_files=1 << 62)
+        sub = submission_in(path.resolve().name, path, filename, cache, limits=unbounded)
         if sub.path is None:
             raise SubmissionError(f"{path}: {sub.problem}")
         return sub

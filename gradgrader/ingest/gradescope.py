@@ -22,6 +22,7 @@ from typing import Any
 
 from gradgrader.errors import SubmissionError
 from gradgrader.ingest._files import Skipped, visible
+from gradgrader.ingest.archive import ZipLimits
 from gradgrader.ingest.folders import submission_in
 from gradgrader.ingest.submission import Submission
 
@@ -87,7 +88,7 @@ def matches(root: Path) -> bool:
 
 
 def read(
-    root: Path, filename: str, cache: Path
+    root: Path, filename: str, cache: Path, limits: ZipLimits | None = None
 ) -> tuple[list[Submission], list[Skipped], list[str]]:
     """Every submission of the Gradescope export at ``root``."""
     meta = read_metadata(root / METADATA)
@@ -119,7 +120,7 @@ def read(
             "students": people,
             "created_at": str(_get(record, "created_at") or "") if record else "",
         }
-        submissions.append(submission_in(entry.name, entry, filename, cache, {"lms": lms}))
+        submissions.append(submission_in(entry.name, entry, filename, cache, {"lms": lms}, limits))
     missing = sorted(set(meta) - seen)
     if missing:
         warnings.append(

@@ -142,6 +142,10 @@ def read_notebook(path: Path) -> list[dict]:
         data = json.loads(path.read_bytes().decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise SubmissionError(f"{path.name} is not a Jupyter notebook (not UTF-8 text)") from None
+    except RecursionError:
+        raise SubmissionError(
+            f"{path.name} is not a readable Jupyter notebook (its JSON is nested too deeply)"
+        ) from None
     except ValueError as exc:
         raise SubmissionError(
             f"{path.name} is not a readable Jupyter notebook (broken JSON: {exc})"

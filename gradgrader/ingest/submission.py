@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gradgrader.errors import SubmissionError
+from gradgrader.ingest._walk import copy_tree
 from gradgrader.ingest.notebook import NotebookModule, notebook_module
 
 if TYPE_CHECKING:
@@ -42,7 +43,51 @@ def printable_id(raw: str) -> str:
     """A submission id safe for terminals, JSON and CSV: undecodable bytes (a folder name
     that is not UTF-8) become U+FFFD, control and bidi characters are dropped."""
     text = raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return _UNPRINTABLE.sub("", text) or "unnamed"
+    # leading/trailing blanks are invisible in every table: " alice" must not pass for alice
+    return _UNPRINTABLE.sub("", text).strip() or "unnamed"
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` safe to print on a terminal or in a log: valid UTF-8, and every control or
+    bidi character (ESC of an escape sequence, CR, BEL...) shown as a visible escape
+    (``\\x1b``) instead of acting."""
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+    def shown(m: re.Match[str]) -> str:
+        c = ord(m.group(0))
+        return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+    return _UNPRINTABLE.sub(shown, text)
+
+
+def distinct_ids(subs: list[Submission]) -> list[Submission]:
+    """``subs`` with every id unique: when names collide once cleaned (``" alice"`` and
+    ``alice``, ``bob`` and ``bob<BEL>``), the one whose raw name is its id keeps it and the
+    others get ``id~xxxxxx``, a suffix from a hash of their raw name — distinct, visible,
+    and the same whatever order the folders were found in."""
+    groups: dict[str, list[Submission]] = {}
+    for s in subs:
+        groups.setdefault(s.id, []).append(s)
+    taken = set(groups)
+    renamed: dict[int, str] = {}
+    for sid, group in groups.items():
+        if len(group) < 2:
+            continue
+        for s in group:
+            if s.raw_id == sid and sum(1 for o in group if o.raw_id == sid) == 1:
+                continue  # the one that really is called sid keeps it
+            size = 6
+            while True:
+                digest = hashlib.sha256(s.raw_id.encode("utf-8", "surrogateescape")).hexdigest()
+                new = f"{sid}~{digest[:size]}"
+                if new not in taken or size >= len(digest):
+                    break
+                size += 2
+            taken.add(new)
+            renamed[id(s)] = new
+    return [
+        dataclasses.replace(s, id=renamed[id(s)]) if id(s) in renamed else s for s in subs
+    ]
 
 
 @dataclass(frozen=True)
@@ -60,10 +105,13 @@ class Submission:
     problem: str = ""  # set when no gradable file was found
     extra: dict[str, object] = field(default_factory=dict)  # merged into the result's JSON
     notebook: NotebookModule | None = field(default=None, compare=False, repr=False)
+    raw_id: str = field(default="", compare=False, repr=False)  # the name before cleaning
 
     def __post_init__(self) -> None:
         # Ids come from folder and file names a student chose: make them printable text
         # (no terminal escapes, no undecodable bytes) before anything shows or stores them.
+        if not self.raw_id:
+            object.__setattr__(self, "raw_id", self.id)
         object.__setattr__(self, "id", printable_id(self.id))
         if self.path is not None and self.path.suffix.lower() == ".ipynb" and self.notebook is None:
             made = notebook_submission(self.id, self.path, self.folder, default_cache(), self.extra)
@@ -105,21 +153,9 @@ def _safe_name(text: str) -> str:
 
 
 def _copy_folder(src: Path, dest: Path) -> None:
-    """Copy a student's folder (no symlinks, no caches, at most COPY_CAP bytes)."""
-    copied = 0
-
-    def ignore(directory: str, names: list[str]) -> set[str]:
-        nonlocal copied
-        skip = {n for n in names if n in IGNORED_DIRS or os.path.islink(os.path.join(directory, n))}
-        for n in names:
-            p = os.path.join(directory, n)
-            if n not in skip and os.path.isfile(p):
-                copied += os.path.getsize(p)
-                if copied > COPY_CAP:
-                    skip.add(n)
-        return skip
-
-    shutil.copytree(src, dest, ignore=ignore, symlinks=True)
+    """Copy a student's folder (no symlinks, no special files, no caches, at most
+    COPY_CAP bytes), without recursion (:mod:`._walk`)."""
+    copy_tree(src, dest, lambda name: name in IGNORED_DIRS, max_bytes=COPY_CAP)
 
 
 def notebook_submission(

@@ -18,6 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -51,6 +52,12 @@ from gradgrader.overrides import (
 from gradgrader.results import GRADES, atomic_write, read_results
 from gradgrader.review import Filter, Result
 from gradgrader.tui import views
+
+
+def _markup_safe(text: str) -> str:
+    """A name for a notification (Textual parses those as markup): cleaned, then escaped, so
+    a folder called ``[@click=app.quit]`` is shown as written and never runs as an action."""
+    return escape(review.clean(text))
 
 FIRST_PAGE = 60  # rows read before the first screen: a tall terminal's worth
 FILL_CHUNK = 250  # rows added to the table between two screen refreshes (~25 ms each)
@@ -916,11 +923,11 @@ class ReviewApp(App[None]):
             return
         sid = r["submission"]
         if sid in self.regrading:
-            self.notify(f"{review.clean(sid)} is already being re-graded")
+            self.notify(f"{_markup_safe(sid)} is already being re-graded")
             return
         self.regrading.add(sid)
         self._refresh_status()
-        self.notify(f"re-grading {review.clean(sid)}…")
+        self.notify(f"re-grading {_markup_safe(sid)}…")
         self._regrade(dict(self.raw.get(sid, r)))
 
     @work(thread=True, group="regrade")
@@ -948,7 +955,7 @@ class ReviewApp(App[None]):
         self.regrading.discard(sid)
         self._refresh_status()
         self.notify(
-            f"could not re-grade {review.clean(sid)}: {review.clean(message)}",
+            f"could not re-grade {_markup_safe(sid)}: {_markup_safe(message)}",
             severity="error",
             timeout=8,
         )
@@ -960,7 +967,7 @@ class ReviewApp(App[None]):
         self._replace(sid)
         before, after = review.num(old.get("score")), review.num(new.get("score"))
         self.notify(
-            f"{review.clean(sid)} re-graded: {before} → {after}/{review.num(new.get('max_score'))}"
+            f"{_markup_safe(sid)} re-graded: {before} → {after}/{review.num(new.get('max_score'))}"
         )
 
     def _replace(self, sid: str) -> None:
@@ -1069,7 +1076,7 @@ class ReviewApp(App[None]):
                 f"score {review.num(entry.score)}" if entry.score is not None else "comment saved"
             )
         )
-        self.notify(f"{review.clean(sid)}: {what} (grades.csv, gradebook and feedback updated)")
+        self.notify(f"{_markup_safe(sid)}: {what} (grades.csv, gradebook and feedback updated)")
 
     def _write_grades(self, sid: str) -> None:
         """Rewrite grades.csv — and the gradebook and ``sid``'s feedback file, when the
