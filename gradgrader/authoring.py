@@ -19,7 +19,7 @@ from gradgrader.ingest import Submission
 from gradgrader.results import Result
 from gradgrader.rubric import default_rubric
 from gradgrader.sandbox.layers import Isolation
-from gradgrader.spec import Assignment, load_assignment, shipped_assignments
+from gradgrader.spec import Assignment, load_assignment, shipped_assignments, variant_hooks
 
 # ----------------------------------------------------------------- which assignment?
 
@@ -147,7 +147,7 @@ def _check_diagnosis(assignment: Assignment, problems: list[str]) -> None:
                         f"diagnosis terms of {key} ({', '.join(terms)}) do not add up to the reference on case "
                         f"'{case}' (relative error {err:.2g}): a term hook or the reference is wrong"
                     )
-            for mistake, h in (config.get("variants") or {}).items():
+            for mistake, h in variant_hooks(config):
                 v = np.asarray(hook(assignment, h, key)(**{k: materialise(assignment, copy_value(x)) for k, x in args.items()}), dtype=float)
                 equal_on.setdefault((key, mistake), []).append(v.shape == r.shape and bool(np.allclose(v, r, rtol=1e-12, atol=0)))
     # A wrong answer may coincide with the right one on some inputs (A⁻¹ = A⁻ᵀ when D = 1);

@@ -26,7 +26,7 @@ import numpy as np
 
 from gradgrader.checks.base import CheckContext, Finding, rel_error, shape_text
 from gradgrader.errors import ConfigError
-from gradgrader.spec import feedback_for
+from gradgrader.spec import feedback_for, variant_hooks
 
 # A wrong answer is "recognised" when the student's output equals it to 1e-4 relative:
 # loose enough for correct-but-float32 arithmetic (≈1e-6 here), and far tighter than any
@@ -139,10 +139,9 @@ def _finding(mistake: str | None, summary: str, student: np.ndarray, reference: 
 def _variants(
     ctx: CheckContext, config: Mapping[str, Any], s: np.ndarray, args: Mapping[str, Any], name: str, r: np.ndarray, function: str
 ) -> Finding | None:
-    variants = config.get("variants", {})
-    if not isinstance(variants, Mapping):
-        raise ConfigError(f"diagnosis of {name}: variants must be a table mistake-id = \"hook name\"")
-    for mistake, hook_name in variants.items():
+    if not isinstance(config.get("variants", {}), Mapping):
+        raise ConfigError(f"diagnosis of {name}: variants must be a table mistake-id = \"hook name\" (or a list of them)")
+    for mistake, hook_name in variant_hooks(config):
         v = _hook_value(ctx, hook_name, args, f"diagnosis variant {mistake!r}")
         # A variant that coincides with the right answer on these inputs (A⁻¹ = A⁻ᵀ when
         # D = 1) cannot tell anything here: skip it rather than name a near miss.
@@ -151,6 +150,8 @@ def _variants(
         if _close(s, v):
             title = feedback_for(ctx.assignment, mistake, function)
             summary = title.title if title else f"{name} matches the known wrong answer '{mistake}'"
+            if s.shape != r.shape:
+                return Finding(mistake, f"{summary} ({name} has {shape_text(s.shape)}, the shape of that answer, not {shape_text(r.shape)})")
             return _finding(mistake, summary, s, r, localise(s, r, name, config.get("rows", "")))
     return None
 
@@ -266,10 +267,11 @@ def diagnose(
     name = output if len(ctx.assignment.functions[function].outputs) > 1 else f"{function}(…)"
     s = np.asarray(student, dtype=np.float64)
     r = np.asarray(reference, dtype=np.float64)
-    if s.shape == r.shape:
-        found = _variants(ctx, config, s, args, name, r, function)
-        if found:
-            return found
+    # Named wrong answers first, whatever the shape: a (D,) answer to ∇_A xᵀAx that is
+    # ∇_x xᵀAx = (A + Aᵀ)x is that mistake, not merely a wrong shape.
+    found = _variants(ctx, config, s, args, name, r, function)
+    if found:
+        return found
     found = _layout(config, s, r, name)
     if found or s.shape != r.shape:
         return found

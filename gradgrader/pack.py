@@ -202,7 +202,7 @@ def make_pack(assignment_name: str, out: Path, replace: bool = False) -> Path:
     from gradgrader.checks.base import Course
     from gradgrader.grading import Grader
     from gradgrader.ingest import Submission
-    from gradgrader.spec import load_assignment
+    from gradgrader.spec import load_assignment, variant_hooks
 
     assignment = load_assignment(assignment_name)
     if is_pack(assignment.root):
@@ -251,7 +251,7 @@ def make_pack(assignment_name: str, out: Path, replace: bool = False) -> Path:
         cases = {case for c in kept if c.function == fname for case in c.cases}
         for case in sorted(cases):
             args = course.inputs(fname, case)
-            for hook_name in list((config.get("terms") or {}).values()) + list((config.get("variants") or {}).values()):
+            for hook_name in list((config.get("terms") or {}).values()) + [h for _, h in variant_hooks(config)]:
                 course.call_hook(hook_name, args, f"diagnosis of {key}")
 
     created = not out.exists()

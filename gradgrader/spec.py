@@ -391,6 +391,17 @@ def _parse_one_feedback(path: Path, table: dict, where: str, mistake: str) -> Fe
     )
 
 
+def variant_hooks(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(mistake id, hook name) of a diagnosis table's ``variants``, in order: a mistake
+    may name one hook or a list (one wrong answer in several shapes, e.g. ∇_x xᵀAx as the
+    (D,) vector and as a (D, D) outer product)."""
+    out: list[tuple[str, str]] = []
+    for mistake, hooks in dict(config.get("variants") or {}).items():
+        for name in hooks if isinstance(hooks, list) else [hooks]:
+            out.append((str(mistake), str(name)))
+    return out
+
+
 def feedback_for(assignment: Assignment, mistake: str, function: str) -> Feedback | None:
     """The explanation of ``mistake`` where it was found: the one written for
     ``function`` ([mistake.function] in feedback.toml), else the mistake's own."""
@@ -645,9 +656,10 @@ def _resolve_names(assignment: Assignment, path: Path) -> None:
                 check_input(arg, assignment.cases[cname], seen)
     for key, config in assignment.diagnosis.items():
         fname = key.partition(".")[0]
-        for group in ("terms", "variants"):
-            for label, name in dict(config.get(group) or {}).items():
-                need_hook(str(name), f"diagnosis {key} {group} {label!r}")
+        for label, name in dict(config.get("terms") or {}).items():
+            need_hook(str(name), f"diagnosis {key} terms {label!r}")
+        for label, name in variant_hooks(config):
+            need_hook(name, f"diagnosis {key} variants {label!r}")
         coefficients = list(dict(config.get("scales") or {}))
         for pattern in config.get("patterns") or []:
             coefficients += list(pattern.get("coef", []))

@@ -361,3 +361,16 @@ def test_a_mistake_on_most_failing_cases_is_named_and_runtime_ids_always_are() -
     cases = [_failing("medium", "wrong-regularization"), _failing("hidden", "wrong-regularization"), _failing("edge")]
     assert _named_mistakes(cases) == ["wrong-regularization"]
     assert _named_mistakes([_failing("small", "timeout"), _failing("medium", "sign-flipped")]) == ["timeout", "sign-flipped"]
+
+
+def test_a_size_of_another_case_in_an_error_is_noted_and_an_ordinary_shape_error_is_not() -> None:
+    from types import SimpleNamespace
+
+    from gradgrader.checks.values import hard_coded_size
+
+    cases = {"small": SimpleNamespace(dims={"N": 7, "D": 5}), "course": SimpleNamespace(dims={"N": 500, "D": 3073})}
+    ctx = SimpleNamespace(course=SimpleNamespace(dims=lambda c: cases[c].dims), assignment=SimpleNamespace(cases=cases))
+    note = hard_coded_size(ctx, "small", "raised IndexError: shapes (500,) (7,)")
+    assert "500 is N of case 'course'" in note
+    assert hard_coded_size(ctx, "small", "raised ValueError: shapes (7,5) and (3,) not aligned") == ""
+    assert hard_coded_size(ctx, "small", "raised IndexError: index 2 is out of bounds") == ""

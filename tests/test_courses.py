@@ -310,6 +310,9 @@ def test_operator_precedence_in_the_gradient_is_named(graded) -> None:
 def test_a_hard_coded_size_is_right_only_at_that_size(graded) -> None:
     cs231n = check(graded["cs231n-softmax"]["hard-coded-size"], "softmax_loss_vectorized.loss")
     assert cases(cs231n) == {"small": False, "medium": False, "hidden": False, "no_reg": False, "edge": False, "course": True}
+    # Named in words, as the README says: 500 is N of the 'course' case, quoted by the error.
+    assert "500 is N of case 'course', not of this case (N = 7)" in cs231n["message"]
+    assert "num_train = 500" in cs231n["message"]
     mit = check(graded["mit686x-em"]["hard-coded-n"], "estep.post")
     assert cases(mit) == {"toy": True, "small": False, "medium": False, "hidden": False, "one_component": False}
     assert "raised IndexError: index 12 is out of bounds for axis 0 with size 12" in mit["message"]

@@ -175,6 +175,11 @@ def logdet_inverse(A):
     return _distinct(np.linalg.inv(A), REFERENCE.grad_logdet(A))
 
 
+def quadform_wrt_x_vector(A, x):
+    """∇_x xᵀAx = (A + Aᵀ) x, shape (D,): the gradient with respect to x returned as is."""
+    return (A + A.T) @ x
+
+
 def quadform_wrt_x(A, x):
     """(∇_x xᵀAx) xᵀ = ((A + Aᵀ) x) xᵀ: the gradient with respect to x forced into D × D."""
     return _distinct(np.outer((A + A.T) @ x, x), REFERENCE.grad_quadform(A, x))

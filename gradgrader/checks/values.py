@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -36,8 +37,25 @@ def failure_case(ctx: CheckContext, check: CheckSpec, case: str, got: Failure, a
     if got.value is not None and got.output is not None:
         ref = ref if ref is not None else ctx.reference(check.function, args)
         finding = diagnose(ctx, check.function, got.output, got.value, ref[got.output], args, ctx.course.dims(case))
-    message, named = explained(f"{got.message} on {case_label(ctx, case, args)}", finding, ": ")
+    message, named = explained(f"{got.message} on {case_label(ctx, case, args)}{hard_coded_size(ctx, case, got.message)}", finding, ": ")
     return CaseResult(case, False, None, message, named or got.mistakes, finding)
+
+
+def hard_coded_size(ctx: CheckContext, case: str, message: str) -> str:
+    """A note when an exception's message quotes a size of another case but none of
+    this one's — "shapes (500,) (7,)" on a case with N = 7 while another case has
+    N = 500: the classic ``num_train = 500`` copied from the notebook. Only sizes ≥ 3
+    count (0, 1 and 2 are in every message), and only one that no dimension of this
+    case has, so the note is never attached to an ordinary shape error."""
+    here = ctx.course.dims(case)
+    mine = set(here.values())
+    quoted = {int(n) for n in re.findall(r"(?<![\w.])(\d+)(?![\w.])", message)}
+    for other, spec in ctx.assignment.cases.items():
+        for dim, value in spec.dims.items():
+            if other != case and value >= 3 and value in quoted and value not in mine and dim in here:
+                return (f" — {value} is {dim} of case '{other}', not of this case ({dim} = {here[dim]}): "
+                        f"is a size written into the code (e.g. num_train = {value}) instead of read from the arguments' shapes?")
+    return ""
 
 
 def nonfinite_case(
