@@ -138,7 +138,9 @@ def check(
     from gradgrader.pack import pack_note
 
     note = pack_note(spec.root)  # the pack's scale, said under the feedback
-    console = Console(highlight=False)
+    from gradgrader.render import output_console
+
+    console = output_console()  # piped or in CI: no hard wrap at 80 columns
     try:
         while True:
             # Stamp before grading: a save made while it grades is checked next.
