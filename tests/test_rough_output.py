@@ -105,3 +105,11 @@ def test_starter_check_prints_one_line_per_function(tmp_path: Path):
     assert result.exit_code == 1, result.output
     assert "softmax_loss: not implemented yet — 0/4" in result.output
     assert result.output.count("raises NotImplementedError") == 0, result.output
+
+
+def test_review_detail_view_collapses_a_stub_function():
+    from gradgrader.tui.views import checks_view
+
+    text = _text(checks_view(STARTER))
+    assert "softmax_loss  0/4  not implemented yet (4 check(s))" in text
+    assert "softmax_loss.gradient" not in text and "raises NotImplementedError" not in text

@@ -19,6 +19,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
+from gradgrader.render import not_implemented
 from gradgrader.review import Result, Stats, checks_by_function, clean, has_override, num
 
 # --- heatmap ---------------------------------------------------------------------------
@@ -387,6 +388,11 @@ def checks_view(r: Result) -> RenderableType:
             for c in checks:
                 for text in advice_lines(c):
                     grid.add_row("", text)
+            continue
+        if not_implemented(checks):
+            # A stub fails every check the same way: one line, as `check` says it.
+            head.append(f"  not implemented yet ({len(checks)} check(s))")
+            grid.add_row(_mark(False), head)
             continue
         grid.add_row(_mark(False), head)
         inner = Table.grid(padding=(0, 1), expand=True)
