@@ -14,7 +14,6 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-
 # Piped or in CI nothing reads the text at a terminal's width: a line is kept whole.
 UNWRAPPED_WIDTH = 100_000
 

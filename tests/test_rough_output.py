@@ -113,3 +113,11 @@ def test_review_detail_view_collapses_a_stub_function():
     text = _text(checks_view(STARTER))
     assert "softmax_loss  0/4  not implemented yet (4 check(s))" in text
     assert "softmax_loss.gradient" not in text and "raises NotImplementedError" not in text
+
+
+def test_gradebook_comment_says_extra_credit():
+    from gradgrader.export.gradebook import summary_line
+
+    r = dict(_result([]), score=12.0, max_score=10.0)
+    assert summary_line(r).startswith("12/10, extra credit: ")
+    assert "extra credit" not in summary_line(dict(r, score=10.0))

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gradgrader.export.gradebook import field, number
+from gradgrader.overrides import is_extra_credit
 from gradgrader.render import not_implemented
 
 _SPECIAL = re.compile(r"([\\`*\[\]<>|])")
@@ -52,6 +53,8 @@ def feedback_markdown(r: Mapping[str, Any], title: str = "") -> str:
         out += [f"Students: {escape(', '.join(people))}", ""]
     score = f"**Score: {number(r.get('score'))} / {number(r.get('max_score'))}**"
     notes = []
+    if is_extra_credit(r.get("score"), r.get("max_score")):
+        notes.append("extra credit")
     if r.get("late") is True:
         notes.append("submitted late")
     if r.get("notebook"):
@@ -62,7 +65,8 @@ def feedback_markdown(r: Mapping[str, Any], title: str = "") -> str:
     override = r.get("override")
     if isinstance(override, dict):
         if override.get("score") is not None and override.get("original_score") != override.get("score"):
-            out += [f"Your TA changed the score from {number(override.get('original_score'))} to {number(override.get('score'))}.", ""]
+            extra = " (extra credit)" if is_extra_credit(override.get("score"), r.get("max_score")) else ""
+            out += [f"Your TA changed the score from {number(override.get('original_score'))} to {number(override.get('score'))}{extra}.", ""]
         if override.get("comment"):
             out += ["Comment from your TA:", "", _block(str(override["comment"])), ""]
     if r.get("status") != "graded":

@@ -19,6 +19,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
+from gradgrader.overrides import is_extra_credit
 from gradgrader.render import not_implemented
 from gradgrader.review import Result, Stats, checks_by_function, clean, has_override, num
 
@@ -277,6 +278,8 @@ def detail_header(r: Result, path: str | None = None) -> Text:
             t.append(
                 f"overridden: {num(o.get('original_score'))} → {num(o.get('score'))}", style="cyan"
             )
+            if is_extra_credit(o.get("score"), r.get("max_score")):
+                t.append(" (extra credit)", style="bold cyan")
         else:
             t.append("comment", style="cyan")
         t.append(f" by {clean(o.get('by', '?'))} at {clean(o.get('at', '?'))}", style="dim")
