@@ -542,6 +542,8 @@ def validate(
         report = validate_assignment(spec, iso)
     console = Console(highlight=False)
     n = len(report.result.checks) if report.result else 0
+    for warning in report.warnings:
+        err.print(f"warning: {warning}", style="yellow", highlight=False, markup=False)
     if report.ok:
         console.print(f"[green]✔[/] {spec.name}: the reference passes all {n} checks; the assignment loads, generates its cases and diagnoses consistently")
         raise typer.Exit(0)
