@@ -193,10 +193,9 @@ def objective_hook(assignment: Assignment, check: CheckSpec, where: str) -> str 
     several outputs, ``objective_output = "loss"`` names the one to differentiate."""
     fn = assignment.functions[check.function]
     try:
-        grad = gradient_output(check, [o.name for o in fn.outputs])
+        gradient_output(check, [o.name for o in fn.outputs])  # validate_check: it is an output
     except ConfigError as exc:
         raise ConfigError(f"{where}: {str(exc).partition(': ')[2]}") from None
-    del grad  # named and validated (validate_check: it is an output of the function)
     objective = str(check.params["objective"])
     chosen = check.params.get("objective_output")
     target = assignment.functions.get(objective)
