@@ -55,3 +55,17 @@ def test_unclear_objective_options_are_refused_with_a_reason(tmp_path: Path, old
     with pytest.raises(ConfigError, match="loss_and_grad") as info:
         load_assignment(_edited(tmp_path, old, new))
     assert said in str(info.value)
+
+
+def test_a_student_pack_replays_the_objective_function(tmp_path: Path) -> None:
+    """The pack has no reference: the objective's values at the perturbed points are
+    recorded when it is made and replayed when a student checks."""
+    from gradgrader.pack import make_pack
+
+    pack = make_pack(str(FOLDER), tmp_path / "pack")
+    assert not (pack / "reference.py").exists()
+    spec = load_assignment(pack)
+    with Grader(spec, resolve_rubric(spec)) as grader:
+        results = {r.submission: r.to_json() for r in grader.grade_all(discover(FOLDER / "samples", spec.filename))}
+    assert results["correct"]["score"] == results["correct"]["max_score"]
+    assert not {c["id"]: c["passed"] for c in results["sign-flipped"]["checks"]}["loss_and_grad.finite_differences"]
