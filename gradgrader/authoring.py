@@ -17,7 +17,7 @@ from gradgrader.errors import ConfigError, SubmissionError
 from gradgrader.grading import Grader
 from gradgrader.ingest import Submission
 from gradgrader.results import Result
-from gradgrader.rubric import default_rubric
+from gradgrader.rubric import default_rubric, find_rubric, load_rubric
 from gradgrader.sandbox.layers import Isolation
 from gradgrader.spec import Assignment, load_assignment, shipped_assignments, variant_hooks
 
@@ -113,6 +113,7 @@ class Validation:
     assignment: Assignment
     problems: list[str] = field(default_factory=list)
     result: Result | None = None
+    warnings: list[str] = field(default_factory=list)  # worth fixing, but the assignment grades
 
     @property
     def ok(self) -> bool:
@@ -157,6 +158,73 @@ def _check_diagnosis(assignment: Assignment, problems: list[str]) -> None:
             problems.append(f"diagnosis variant {mistake!r} of {key} equals the reference on every case: it can never be recognised")
 
 
+# Mistakes a kind of check names by itself (beyond its ``mistake = ...`` options).
+_KIND_MISTAKES = {
+    "self_consistency": ("loss-gradient-mismatch", "nan-output"),
+    "objective_gradient": ("nan-output", "sign-flipped"),
+    "compare": ("sign-flipped",),
+}
+
+
+def mistakes_without_feedback(assignment: Assignment) -> list[str]:
+    """One warning per mistake id the assignment can name that has no entry in its
+    feedback.toml (nor built-in text, as the runtime ones have): students would see the
+    bare id (``loss-gradient-mismatch``) with no title, explanation or next step."""
+    from gradgrader.hints import RUNTIME_FEEDBACK
+
+    sources: dict[str, list[str]] = {}
+    for check in assignment.checks:
+        named = [check.params.get("mistake"), check.params.get("underflow_mistake"), *_KIND_MISTAKES.get(check.kind, ())]
+        for mistake in named:
+            if isinstance(mistake, str) and mistake:
+                sources.setdefault(mistake, []).append(f"check {check.id}")
+    for key, config in assignment.diagnosis.items():
+        found = [*dict(config.get("scales") or {}).values(), *dict(config.get("variants") or {})]
+        found += [p.get("mistake") for p in config.get("patterns") or [] if isinstance(p, dict)]
+        if config.get("transposed"):
+            found.append(config["transposed"])
+        for mistake in found:
+            if isinstance(mistake, str) and mistake:
+                sources.setdefault(mistake, []).append(f"diagnosis {key}")
+    warnings = []
+    for mistake in sorted(sources):
+        if mistake in assignment.feedback or mistake in RUNTIME_FEEDBACK:
+            continue
+        where = list(dict.fromkeys(sources[mistake]))
+        shown = ", ".join(where[:3]) + (f" and {len(where) - 3} more" if len(where) > 3 else "")
+        warnings.append(
+            f"mistake {mistake!r} (from {shown}) has no [{mistake}] entry in feedback.toml: students see the bare "
+            "id with no title, explanation or next step"
+        )
+    return warnings
+
+
+def pack_warnings(assignment: Assignment) -> list[str]:
+    """What ``gradgrader pack`` should warn about before handing a pack to students:
+    mistake ids without feedback text, and no hidden case (``public = false``) — then
+    the pack's expected.npz holds the reference's answer to every graded case."""
+    warnings = mistakes_without_feedback(assignment)
+    if all(case.public for case in assignment.cases.values()):
+        warnings.append(
+            "no case is hidden (public = false): the pack's expected.npz holds the reference's answer to every case "
+            "that is graded, so a student could read the answers instead of computing them; mark at least one "
+            "graded case public = false"
+        )
+    return warnings
+
+
+def _check_rubric(assignment: Assignment, problems: list[str]) -> None:
+    """The rubric ``check`` and ``grade`` will use (the assignment's rubric.toml, else
+    rubrics/NAME.toml) must load: a check it names that no longer exists makes them stop."""
+    path = find_rubric(assignment)
+    if path is None:
+        return
+    try:
+        load_rubric(path, assignment)
+    except ConfigError as exc:
+        problems.append(f"the rubric does not fit the assignment (check and grade would stop): {exc}")
+
+
 def validate(assignment: Assignment, isolation: Isolation | None = None) -> Validation:
     """Grade the reference with every check of the assignment (not only the rubric's):
     it must pass all of them — including the finite-difference checks of its own
@@ -168,6 +236,8 @@ def validate(assignment: Assignment, isolation: Isolation | None = None) -> Vali
     if is_pack(assignment.root):
         report.problems.append(f"{assignment.root} is a student pack: it has no reference to validate (its course validated it when the pack was made)")
         return report
+    _check_rubric(assignment, report.problems)
+    report.warnings.extend(mistakes_without_feedback(assignment))
     try:
         _check_diagnosis(assignment, report.problems)
     except ConfigError:

@@ -138,7 +138,9 @@ def check(
     from gradgrader.pack import pack_note
 
     note = pack_note(spec.root)  # the pack's scale, said under the feedback
-    console = Console(highlight=False)
+    from gradgrader.render import output_console
+
+    console = output_console()  # piped or in CI: no hard wrap at 80 columns
     try:
         while True:
             # Stamp before grading: a save made while it grades is checked next.
@@ -591,6 +593,8 @@ def validate(
         report = validate_assignment(spec, iso)
     console = Console(highlight=False)
     n = len(report.result.checks) if report.result else 0
+    for warning in report.warnings:
+        err.print(f"warning: {warning}", style="yellow", highlight=False, markup=False)
     if report.ok:
         console.print(f"[green]✔[/] {spec.name}: the reference passes all {n} checks; the assignment loads, generates its cases and diagnoses consistently")
         raise typer.Exit(0)

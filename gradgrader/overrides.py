@@ -111,8 +111,22 @@ def now_utc() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 
+# Extra credit: an override may go above the maximum, up to this many times it (a typo
+# such as 75 for 7.5 is still refused).
+EXTRA_CREDIT_LIMIT = 2.0
+
+
+def is_extra_credit(score: Any, max_score: Any) -> bool:
+    """Whether ``score`` (an overridden one) is above ``max_score``."""
+    try:
+        return float(score) > float(max_score) + 1e-9
+    except (TypeError, ValueError):
+        return False
+
+
 def parse_score(text: str, max_score: float) -> float | None:
-    """A score typed by a TA: blank means no override; otherwise a number in [0, max_score].
+    """A score typed by a TA: blank means no override; otherwise a number from 0 to
+    ``EXTRA_CREDIT_LIMIT`` × ``max_score`` (above the maximum is extra credit).
 
     Raises ``ValueError`` with a sentence for the TA when the text is not acceptable."""
     text = text.strip()
@@ -124,9 +138,13 @@ def parse_score(text: str, max_score: float) -> float | None:
         raise ValueError(f"{text!r} is not a number") from None
     if not math.isfinite(value) or value < 0:
         raise ValueError("a score must be a number of at least 0")
-    if value > max_score + 1e-9:
-        # A typo guard (75 for 7.5): extra credit goes in the comment, not above the maximum.
-        raise ValueError(f"{value:g} is above the maximum score {max_score:g}")
+    limit = EXTRA_CREDIT_LIMIT * max_score
+    if value > limit + 1e-9:
+        # A typo guard (75 for 7.5): extra credit goes at most to twice the maximum.
+        raise ValueError(
+            f"{value:g} is more than twice the maximum score {max_score:g} "
+            f"(extra credit goes up to {limit:g}); a typo?"
+        )
     return value
 
 

@@ -4,14 +4,33 @@ markup) and has been stripped of control characters by the sandbox."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
+
+# Piped or in CI nothing reads the text at a terminal's width: a line is kept whole.
+UNWRAPPED_WIDTH = 100_000
+
+
+def output_console() -> Console:
+    """The console ``check`` prints results on. At a terminal it wraps at the terminal's
+    width (continuation lines keep their indent); piped or in CI (stdout not a terminal,
+    and no ``COLUMNS`` set) it does not hard-wrap at 80 columns: each line stays whole."""
+    console = Console(highlight=False)
+    if not console.is_terminal and not os.environ.get("COLUMNS"):
+        console.width = UNWRAPPED_WIDTH
+    return console
+
+
+def _pad(renderable: RenderableType, left: int) -> Padding:
+    """Indented, without padding the line out to the console's width."""
+    return Padding(renderable, (0, 0, 0, left), expand=False)
 
 
 def _num(x: float) -> str:
@@ -33,7 +52,7 @@ def result_view(result: dict[str, Any], show_passed: bool = True) -> RenderableT
     head.append(f"score {_score(result['score'], result['max_score'])}", style="bold green" if full else "bold yellow")
     parts.append(head)
     if result["status"] == "error":
-        parts.append(Padding(Text(f"✘ {result.get('message', 'could not be graded')}", style="red"), (0, 0, 0, 2)))
+        parts.append(_pad(Text(f"✘ {result.get('message', 'could not be graded')}", style="red"), 2))
         return Group(*parts)
     by_fn: dict[str, list[dict[str, Any]]] = {}
     for check in result["checks"]:
@@ -43,21 +62,34 @@ def result_view(result: dict[str, Any], show_passed: bool = True) -> RenderableT
         ok = all(c["passed"] for c in checks)
         if ok and not show_passed and not any(c.get("advice") for c in checks):
             continue
+        if not_implemented(checks):
+            # A starter's stub fails every check the same way: one line, not one block each.
+            line = Text(f"{fn}", style="bold red")
+            line.append(f": not implemented yet — {_score(sum(c['score'] for c in checks), sum(c['max_score'] for c in checks))}")
+            line.append(f" ({len(checks)} check{'s' if len(checks) != 1 else ''})", style="dim")
+            parts.append(line)
+            diag = checks[0].get("diagnosis") or {}
+            if diag.get("next_step") and "not-implemented" not in explained:
+                explained.add("not-implemented")
+                parts.append(_pad(Text(f"Next step: {diag['next_step']}"), 2))
+            for said in dict.fromkeys(str(c["feedback"]) for c in checks if c.get("feedback")):
+                parts.append(_pad(Text(f"From your TA: {said}", style="cyan"), 2))
+            continue
         parts.append(Text(f"{fn}", style="bold green" if ok else "bold red"))
         for c in checks:
             if c["passed"] and not show_passed and not c.get("advice"):
                 continue
-            line = Text("  ")
+            line = Text()
             line.append("✔ " if c["passed"] else "✘ ", style="green" if c["passed"] else "red")
             line.append(f"{c['id']} ", style="bold")
             line.append(f"[{_score(c['score'], c['max_score'])}] ", style="dim")
             line.append(c["message"])
-            parts.append(line)
+            parts.append(_pad(line, 2))  # a wrapped message stays indented
             diag = c.get("diagnosis") or {}
             if not c["passed"]:
                 parts.extend(_diagnosis_lines(diag, explained, c["message"]))
             if not c["passed"] and c.get("feedback"):
-                parts.append(Padding(Text(f"From your TA: {c['feedback']}", style="cyan"), (0, 0, 0, 6)))
+                parts.append(_pad(Text(f"From your TA: {c['feedback']}", style="cyan"), 6))
             parts.extend(_advice_lines(c))
     if result.get("output"):
         printed = str(result["output"]).rstrip("\n").splitlines()
@@ -68,10 +100,21 @@ def result_view(result: dict[str, Any], show_passed: bool = True) -> RenderableT
             # the clue to what failed: show the last lines.
             tail = printed[-4:]
             parts.append(Text(note + ("; the last ones:)" if n > len(tail) else "; here it is:)"), style="dim"))
-            parts.extend(Padding(Text(line, style="dim"), (0, 0, 0, 2)) for line in tail)
+            parts.extend(_pad(Text(line, style="dim"), 2) for line in tail)
         else:
             parts.append(Text(note + ")", style="dim"))
     return Group(*parts)
+
+
+def not_implemented(checks: list[dict[str, Any]]) -> bool:
+    """Whether every check of one function failed only because it is still a stub (it
+    raises ``NotImplementedError``), with no advice to show."""
+    return bool(checks) and all(
+        not c.get("passed")
+        and (c.get("diagnosis") or {}).get("mistake") == "not-implemented"
+        and not c.get("advice")
+        for c in checks
+    )
 
 
 def _advice_lines(check: dict[str, Any]) -> list[RenderableType]:
@@ -81,7 +124,7 @@ def _advice_lines(check: dict[str, Any]) -> list[RenderableType]:
     for said in check.get("advice") or ():
         text = Text("advice (not scored): ", style="bold cyan")
         text.append(str(said))
-        lines.append(Padding(text, (0, 0, 0, 6)))
+        lines.append(_pad(text, 6))
     return lines
 
 
@@ -91,18 +134,18 @@ def _diagnosis_lines(diag: dict[str, Any], explained: set[str], message: str = "
     lines: list[RenderableType] = []
     mistake = diag.get("mistake")
     if mistake:
-        d = Text("      ")
+        d = Text()
         d.append(mistake, style="bold magenta")
         if diag.get("title"):
             d.append(f" — {diag['title']}")
-        lines.append(d)
+        lines.append(_pad(d, 6))
     if diag.get("where") and diag["where"] not in message:
-        lines.append(Padding(Text(f"where: {diag['where']}", style="magenta"), (0, 0, 0, 6)))
+        lines.append(_pad(Text(f"where: {diag['where']}", style="magenta"), 6))
     first_time = not mistake or mistake not in explained
     if diag.get("explanation") and first_time:
-        lines.append(Padding(Text(diag["explanation"], style="italic"), (0, 0, 0, 6)))
+        lines.append(_pad(Text(diag["explanation"], style="italic"), 6))
     if diag.get("next_step") and first_time:
-        lines.append(Padding(Text(f"Next step: {diag['next_step']}"), (0, 0, 0, 6)))
+        lines.append(_pad(Text(f"Next step: {diag['next_step']}"), 6))
     if mistake:
         explained.add(mistake)
     return lines

@@ -648,7 +648,11 @@ def _resolve_names(assignment: Assignment, path: Path) -> None:
         if check.kind == "hook":
             need_hook(str(check.params["hook"]), f"check {check.id!r}")
         if check.kind == "objective_gradient":
-            need_hook(str(check.params["objective"]), f"check {check.id!r}")
+            from gradgrader.checks.gradients import objective_hook
+
+            objective = objective_hook(assignment, check, f"{path}: [[checks]] id = {check.id!r}")
+            if objective is not None:
+                need_hook(objective, f"check {check.id!r}")
     for fname, case_names in cases_of.items():
         for cname in sorted(case_names):
             seen: set[str] = set()

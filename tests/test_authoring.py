@@ -214,3 +214,50 @@ def test_a_course_assignment_defined_only_in_tests_grades_end_to_end(tmp_path: P
     assert lines["naive-sigmoid"]["mistakes"] == ["unstable-softmax"]
     failing = {c["id"] for c in lines["naive-sigmoid"]["checks"] if not c["passed"]}
     assert failing == {"sigmoid.stable"}
+
+
+# ----------------------------------------------------------------- validate: rubric and warnings (#19)
+
+LOGISTIC = ROOT / "tests" / "assignments" / "logistic"
+
+
+def _logistic_copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "logistic"
+    shutil.copytree(LOGISTIC, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    return folder
+
+
+def test_validate_fails_when_the_rubric_names_a_check_that_no_longer_exists(tmp_path: Path) -> None:
+    folder = _logistic_copy(tmp_path)
+    with (folder / "rubric.toml").open("a", encoding="utf-8") as f:
+        f.write('[checks."logistic_loss.removed"]\npoints = 1\n')
+    report = validate(load_assignment(folder))
+    assert not report.ok
+    assert any("logistic_loss.removed" in p and "rubric" in p for p in report.problems), report.problems
+    result = runner.invoke(app, ["validate", str(folder), "--allow-weak-sandbox"])
+    assert result.exit_code == 1 and "logistic_loss.removed" in result.stdout, result.output
+
+
+def test_validate_warns_about_mistakes_without_feedback_text(tmp_path: Path) -> None:
+    from gradgrader.authoring import mistakes_without_feedback
+
+    folder = _logistic_copy(tmp_path)
+    warned = " ".join(mistakes_without_feedback(load_assignment(folder)))
+    assert "'loss-gradient-mismatch' (from check logistic_loss.self_consistency)" in warned
+    assert "'not-implemented'" not in warned  # built-in text exists for runtime mistakes
+    (folder / "feedback.toml").write_text(
+        '[loss-gradient-mismatch]\ntitle = "Gradient of another loss"\nexplanation = "Your grad is not the derivative of your loss."\n',
+        encoding="utf-8",
+    )
+    assert "loss-gradient-mismatch" not in " ".join(mistakes_without_feedback(load_assignment(folder)))
+    assert mistakes_without_feedback(load_assignment(SOFTMAX)) == []  # every id it names is explained
+    result = runner.invoke(app, ["validate", str(LOGISTIC), "--allow-weak-sandbox"])
+    assert result.exit_code == 0, result.output  # a warning, not a failure
+    assert "warning: mistake 'sign-flipped'" in result.stderr
+
+
+def test_pack_warns_when_no_case_is_hidden() -> None:
+    from gradgrader.authoring import pack_warnings
+
+    assert any("no case is hidden" in w for w in pack_warnings(load_assignment(LOGISTIC)))
+    assert not any("no case is hidden" in w for w in pack_warnings(load_assignment(SOFTMAX)))

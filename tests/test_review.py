@@ -392,7 +392,7 @@ def test_record_override_names_who_and_when(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "expected"), [("", None), ("  ", None), ("7.5", 7.5), ("0", 0.0), ("10", 10.0)]
+    ("text", "expected"), [("", None), ("  ", None), ("7.5", 7.5), ("0", 0.0), ("10", 10.0), ("12", 12.0), ("20", 20.0)]
 )
 def test_parse_score_accepts(text: str, expected: float | None) -> None:
     assert parse_score(text, 10.0) == expected
@@ -403,7 +403,8 @@ def test_parse_score_accepts(text: str, expected: float | None) -> None:
     [
         ("abc", "not a number"),
         ("-1", "at least 0"),
-        ("75", "above the maximum"),
+        ("75", "more than twice the maximum"),
+        ("20.5", "extra credit goes up to 20"),
         ("nan", "at least 0"),
         ("inf", "at least 0"),
     ],

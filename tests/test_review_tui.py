@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual import events
 
 from gradgrader import review
 from gradgrader.overrides import OVERRIDES, load_overrides
@@ -526,7 +527,7 @@ async def test_an_out_of_range_override_is_refused_in_the_dialog(classroom: Path
         await dialog(app, pilot, EditDialog)
         await press(app, pilot, *"45", "enter")
         assert isinstance(app.screen, EditDialog)  # still open, with the reason
-        assert "above the maximum" in str(app.screen.query_one("#dialog-error").render())
+        assert "more than twice the maximum" in str(app.screen.query_one("#dialog-error").render())
         await press(app, pilot, "escape")
         assert not isinstance(app.screen, EditDialog)
     assert not (classroom / OVERRIDES).exists()
@@ -714,3 +715,60 @@ async def test_snapshot_detail_checks_source_and_output(classroom: Path, svg: An
     # bob printed colour codes and an OSC title change: the text shows, the sequences do not
     assert "red" in output and "pwned" not in output and "\x1b" not in output
     assert output == svg
+
+
+def _typed_quickly(app: ReviewApp, keys: list[str]) -> None:
+    """Keys as a fast typist's terminal delivers them: all queued before any is handled
+    (``pilot.press`` waits for the app after each key, which hid the bug)."""
+    chars = {"enter": "\r", "backspace": "\x7f"}
+    for key in keys:
+        app.post_message(events.Key(key, chars.get(key, key)))
+
+
+@sync
+async def test_override_typed_quickly_with_a_backspace_saves_what_was_typed(classroom: Path) -> None:
+    """"5⌫6⏎" typed fast saved 5: the Input inserted 5 and 6 at once but ran ⌫ and Enter
+    only after they came back from the app, so ⌫ removed the 6 and Enter saved 5."""
+    app = ReviewApp(out=classroom)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await press(app, pilot, "down", "e")
+        await dialog(app, pilot, EditDialog)
+        _typed_quickly(app, ["5", "backspace", "6", "enter"])
+        await until(pilot, lambda: not isinstance(app.screen, EditDialog))
+        await settle(app, pilot)
+    assert load_overrides(classroom)["bob"].score == 6.0
+
+
+@sync
+async def test_override_with_pilot_keys_5_backspace_6_enter_saves_6(classroom: Path) -> None:
+    app = ReviewApp(out=classroom)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await press(app, pilot, "down", "e")
+        await dialog(app, pilot, EditDialog)
+        await pilot.press("5", "backspace", "6", "enter")
+        await settle(app, pilot)
+    assert load_overrides(classroom)["bob"].score == 6.0
+
+
+@sync
+async def test_an_override_above_the_maximum_is_extra_credit_everywhere(classroom: Path) -> None:
+    from gradgrader.export import export_settings
+
+    run = json.loads((classroom / "run.json").read_text(encoding="utf-8"))
+    run["export"] = export_settings("folder", "softmax", None, False, None, "Softmax")
+    (classroom / "run.json").write_text(json.dumps(run), encoding="utf-8")
+    app = ReviewApp(out=classroom)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await override_bob(app, pilot, "6")  # bob: 3/5
+        assert app.results["bob"]["score"] == 6.0
+        await press(app, pilot, "enter")
+        head = str(app.screen.query_one("#detail-head").render())
+        assert "3 → 6 (extra credit)" in head and "6/5" in head
+    row = grades_rows(classroom)["bob"]
+    assert (row["score"], row["max_score"]) == ("6", "5")
+    feedback = (classroom / "feedback" / "bob.md").read_text(encoding="utf-8")
+    assert "**Score: 6 / 5** (extra credit)" in feedback
+    assert "from 3 to 6 (extra credit)" in feedback
+    assert "bob,bob,,,6,5," in (classroom / "gradebook.csv").read_text(encoding="utf-8")

@@ -38,7 +38,8 @@ from gradgrader.checks.values import (
     placeholder_case,
 )
 from gradgrader.diagnose import diagnose
-from gradgrader.spec import CheckSpec
+from gradgrader.errors import ConfigError
+from gradgrader.spec import Assignment, CheckSpec
 
 DIRECTIONS = 10
 
@@ -168,13 +169,78 @@ def self_consistency(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     return summarise(check, results, on_cases(f"the returned {grad} is the derivative of your own {obj}"))
 
 
-@check_kind("objective_gradient", params={"directions", "tol", "symmetric"}, required={"objective", "wrt"})
+def gradient_output(check: CheckSpec, fn_outputs: list[str]) -> str:
+    """The output of the function that ``objective_gradient`` checks: ``output = "…"``,
+    or the function's only output. A function returning several (``loss, grad``) must
+    say which (taking the first silently checked the loss as if it were the gradient)."""
+    chosen = check.params.get("output")
+    if chosen is not None:
+        return str(chosen)
+    if len(fn_outputs) != 1:
+        raise ConfigError(
+            f"check {check.id!r}: {check.function} returns {', '.join(fn_outputs)}; "
+            'say which one is the gradient with output = "NAME"'
+        )
+    return fn_outputs[0]
+
+
+def objective_hook(assignment: Assignment, check: CheckSpec, where: str) -> str | None:
+    """Check an ``objective_gradient``'s options; the hook it needs, or None when the
+    objective is a function of the assignment (its reference is differentiated).
+
+    ``objective`` names a hook of hooks.py returning one number, or a function of the
+    assignment, such as the ``loss_and_grad`` being checked; when that function returns
+    several outputs, ``objective_output = "loss"`` names the one to differentiate."""
+    fn = assignment.functions[check.function]
+    try:
+        gradient_output(check, [o.name for o in fn.outputs])  # validate_check: it is an output
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {str(exc).partition(': ')[2]}") from None
+    objective = str(check.params["objective"])
+    chosen = check.params.get("objective_output")
+    target = assignment.functions.get(objective)
+    if target is None:
+        if chosen is not None:
+            raise ConfigError(
+                f"{where}: objective_output names an output of a function of the assignment, but {objective!r} is "
+                "a hook (a hook returns the objective's value itself)"
+            )
+        return objective
+    outputs = [o.name for o in target.outputs]
+    if chosen is None and len(outputs) != 1:
+        raise ConfigError(
+            f"{where}: the objective {objective} returns {', '.join(outputs)}; say which one to differentiate "
+            'with objective_output = "NAME"'
+        )
+    name = str(chosen) if chosen is not None else outputs[0]
+    if name not in outputs:
+        raise ConfigError(f"{where}: objective_output = {name!r} is not an output of {target.name} ({', '.join(outputs)})")
+    shape = next(o.shape for o in target.outputs if o.name == name)
+    if shape:
+        raise ConfigError(f"{where}: the objective's output {name!r} has shape {list(shape)}; it must be one number")
+    missing = [a for a in target.args if a not in fn.args]
+    if missing:
+        raise ConfigError(
+            f"{where}: the objective {target.signature} needs {', '.join(missing)}, which {fn.signature} does not take"
+        )
+    if check.params["wrt"] not in target.args:
+        raise ConfigError(f"{where}: wrt = {check.params['wrt']!r} is not an argument of the objective {target.signature}")
+    return None
+
+
+@check_kind(
+    "objective_gradient",
+    params={"directions", "tol", "symmetric", "output", "objective_output"},
+    required={"objective", "wrt"},
+)
 def objective_gradient(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     """The student's gradient against finite differences of the course's objective."""
     fn_spec = ctx.assignment.functions[check.function]
     objective = str(check.params["objective"])
     wrt = str(check.params["wrt"])
-    grad = fn_spec.outputs[0].name
+    grad = gradient_output(check, [o.name for o in fn_spec.outputs])
+    target = ctx.assignment.functions.get(objective)
+    picked = str(check.params.get("objective_output") or (target.outputs[0].name if target else ""))
     n = int(check.params.get("directions", DIRECTIONS))
     tol = float(check.params.get("tol", OBJECTIVE_TOL))
     symmetric = bool(check.params.get("symmetric", False))
@@ -194,6 +260,8 @@ def objective_gradient(check: CheckSpec, ctx: CheckContext) -> CheckResult:
         x0 = np.asarray(args[wrt], dtype=np.float64)
 
         def f(xs: list[np.ndarray], args: Mapping[str, Any] = args) -> list[float | Failure]:
+            if target is not None:  # a function of the assignment: one output of its reference
+                return [float(ctx.reference(objective, {**args, wrt: x})[picked]) for x in xs]
             where = f"check {check.id!r}"
             return [float(ctx.course.call_hook(objective, {**args, wrt: x}, where)) for x in xs]
 

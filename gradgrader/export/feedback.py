@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from gradgrader.export.gradebook import field, number
+from gradgrader.overrides import is_extra_credit
+from gradgrader.render import not_implemented
 
 _SPECIAL = re.compile(r"([\\`*\[\]<>|])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -51,6 +53,8 @@ def feedback_markdown(r: Mapping[str, Any], title: str = "") -> str:
         out += [f"Students: {escape(', '.join(people))}", ""]
     score = f"**Score: {number(r.get('score'))} / {number(r.get('max_score'))}**"
     notes = []
+    if is_extra_credit(r.get("score"), r.get("max_score")):
+        notes.append("extra credit")
     if r.get("late") is True:
         notes.append("submitted late")
     if r.get("notebook"):
@@ -61,7 +65,8 @@ def feedback_markdown(r: Mapping[str, Any], title: str = "") -> str:
     override = r.get("override")
     if isinstance(override, dict):
         if override.get("score") is not None and override.get("original_score") != override.get("score"):
-            out += [f"Your TA changed the score from {number(override.get('original_score'))} to {number(override.get('score'))}.", ""]
+            extra = " (extra credit)" if is_extra_credit(override.get("score"), r.get("max_score")) else ""
+            out += [f"Your TA changed the score from {number(override.get('original_score'))} to {number(override.get('score'))}{extra}.", ""]
         if override.get("comment"):
             out += ["Comment from your TA:", "", _block(str(override["comment"])), ""]
     if r.get("status") != "graded":
@@ -97,7 +102,25 @@ def feedback_markdown(r: Mapping[str, Any], title: str = "") -> str:
     if failing:
         out += ["## What to fix", ""]
     explained: set[str] = set()
+    by_fn: dict[str, list[dict[str, Any]]] = {}
+    for c in checks:
+        by_fn.setdefault(str(c.get("function", "")), []).append(c)
+    stubs = {fn for fn, cs in by_fn.items() if not_implemented(cs)}
+    for fn in stubs:
+        cs = by_fn[fn]
+        out += [
+            f"### `{escape(fn)}`: not implemented yet "
+            f"({number(sum(float(c.get('score') or 0) for c in cs))} / {number(sum(float(c.get('max_score') or 0) for c in cs))})",
+            "",
+            f"It still raises NotImplementedError, so its {len(cs)} check{'s' if len(cs) != 1 else ''} could not run. "
+            "Write it, then run `gradgrader check` again.",
+            "",
+        ]
+        for said in dict.fromkeys(str(c["feedback"]).strip() for c in cs if c.get("feedback")):
+            out += [f"*From the course staff:* {said}", ""]
     for c in failing:
+        if str(c.get("function", "")) in stubs:
+            continue
         out += [
             f"### {escape(c.get('id', ''))} ({number(c.get('score'))} / {number(c.get('max_score'))})",
             "",
@@ -122,8 +145,12 @@ def feedback_markdown(r: Mapping[str, Any], title: str = "") -> str:
                 out += [str(d["explanation"]).strip(), ""]
             if d.get("next_step"):
                 out += [f"**Next step:** {str(d['next_step']).strip()}", ""]
-        elif mistake:
-            out += [f"Diagnosis: `{escape(mistake)}`", ""]
+        else:
+            if mistake:
+                out += [f"Diagnosis: `{escape(mistake)}`", ""]
+            if d.get("next_step"):
+                # An unnamed failure still has the next step that ``check`` shows.
+                out += [f"**Next step:** {str(d['next_step']).strip()}", ""]
         if c.get("feedback"):
             out += [f"*From the course staff:* {str(c['feedback']).strip()}", ""]
     if advising:

@@ -112,6 +112,8 @@ def _late_cell(r: Mapping[str, Any]) -> str:
 def summary_line(r: Mapping[str, Any]) -> str:
     """One line about a result, for a gradebook's comment column."""
     score = f"{number(r.get('score'))}/{number(r.get('max_score'))}"
+    if float(r.get("score") or 0) > float(r.get("max_score") or 0) + 1e-9:
+        score += ", extra credit"  # a TA's override above the maximum
     if r.get("status") != "graded":
         return f"{score}: {r.get('message') or 'could not be graded'}"
     mistakes = r.get("mistakes") or []

@@ -20,7 +20,7 @@ from typing import Any
 
 from rich.markup import escape
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -42,9 +42,11 @@ from gradgrader import review
 from gradgrader.errors import GradgraderError
 from gradgrader.export import refresh_exports
 from gradgrader.overrides import (
+    EXTRA_CREDIT_LIMIT,
     Override,
     apply_overrides,
     grades_csv_with_overrides,
+    is_extra_credit,
     load_overrides,
     parse_score,
     record_override,
@@ -164,6 +166,25 @@ class ReviewCommands(Provider):
 # --- dialogs -------------------------------------------------------------------------------
 
 
+class InOrderInput(Input):
+    """An ``Input`` that applies every key in the order it was typed.
+
+    Textual's ``Input`` inserts a typed character as soon as the key reaches it, but runs
+    its bound keys (backspace, Enter, the arrows) only after the key has bubbled up to the
+    app and come back as a binding. Typed quickly, "5⌫6⏎" therefore became "5", "56",
+    then ⌫ removed the 6 and Enter saved 5. Here the input's own bindings run on arrival.
+    """
+
+    async def _on_key(self, event: events.Key) -> None:
+        if not event.is_printable:
+            for binding in self._bindings.key_to_bindings.get(event.key, ()):
+                if not binding.priority and await self.app.run_action(binding.action, self):
+                    event.stop()
+                    event.prevent_default()  # and so Input's own handler is skipped
+                    return
+        # Printable keys: Input's own ``_on_key`` runs next (Textual calls each class's).
+
+
 class EditDialog(ModalScreen[str | None]):
     """One line of text (a score, a comment): Enter saves, Escape cancels.
     ``validate`` returns an error sentence, or None when the text is acceptable."""
@@ -183,7 +204,7 @@ class EditDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label(Text(self._title), id="dialog-title")
-            yield Input(self._initial, id="dialog-input")
+            yield InOrderInput(self._initial, id="dialog-input")
             yield Label("", id="dialog-error")
             yield Label(Text(self._hint), id="dialog-hint")
 
@@ -322,7 +343,7 @@ class TableScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="✎")
-        yield Input(
+        yield InOrderInput(
             placeholder="/ search ids, mistakes, messages, comments", id="search", compact=True
         )
         yield Static("", id="status")
@@ -1023,7 +1044,8 @@ class ReviewApp(App[None]):
             EditDialog(
                 f"Override the score of {review.clean(sid)} (graded {review.num(review.original_score(r))}/{review.num(top)})",
                 "" if o is None or o.score is None else review.num(o.score),
-                "Enter saves · blank keeps the grader's score · Esc cancels",
+                f"Enter saves · up to {review.num(EXTRA_CREDIT_LIMIT * top)} for extra credit · "
+                "blank keeps the grader's score · Esc cancels",
                 validate,
             ),
             done,
@@ -1069,11 +1091,17 @@ class ReviewApp(App[None]):
 
     def _overridden(self, sid: str, entry: Override) -> None:
         self._replace(sid)
+        r = self.raw.get(sid)
+        extra = (
+            ", extra credit"
+            if r is not None and is_extra_credit(entry.score, review.max_of(r))
+            else ""
+        )
         what = (
             "override removed"
             if entry.empty
             else (
-                f"score {review.num(entry.score)}" if entry.score is not None else "comment saved"
+                f"score {review.num(entry.score)}{extra}" if entry.score is not None else "comment saved"
             )
         )
         self.notify(f"{_markup_safe(sid)}: {what} (grades.csv, gradebook and feedback updated)")

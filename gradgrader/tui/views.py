@@ -19,6 +19,8 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
+from gradgrader.overrides import is_extra_credit
+from gradgrader.render import not_implemented
 from gradgrader.review import Result, Stats, checks_by_function, clean, has_override, num
 
 # --- heatmap ---------------------------------------------------------------------------
@@ -276,6 +278,8 @@ def detail_header(r: Result, path: str | None = None) -> Text:
             t.append(
                 f"overridden: {num(o.get('original_score'))} → {num(o.get('score'))}", style="cyan"
             )
+            if is_extra_credit(o.get("score"), r.get("max_score")):
+                t.append(" (extra credit)", style="bold cyan")
         else:
             t.append("comment", style="cyan")
         t.append(f" by {clean(o.get('by', '?'))} at {clean(o.get('at', '?'))}", style="dim")
@@ -387,6 +391,11 @@ def checks_view(r: Result) -> RenderableType:
             for c in checks:
                 for text in advice_lines(c):
                     grid.add_row("", text)
+            continue
+        if not_implemented(checks):
+            # A stub fails every check the same way: one line, as `check` says it.
+            head.append(f"  not implemented yet ({len(checks)} check(s))")
+            grid.add_row(_mark(False), head)
             continue
         grid.add_row(_mark(False), head)
         inner = Table.grid(padding=(0, 1), expand=True)
