@@ -207,8 +207,8 @@ def pack_warnings(assignment: Assignment) -> list[str]:
     if all(case.public for case in assignment.cases.values()):
         warnings.append(
             "no case is hidden (public = false): the pack's expected.npz holds the reference's answer to every case "
-            "that is graded, so a student could read the answers instead of computing them; mark at least one "
-            "graded case public = false"
+            "a student's self-check runs, so the self-check can be passed by reading answers (course grading uses "
+            "inputs made with the course's secret, so no grade is at stake); mark at least one case public = false"
         )
     return warnings
 

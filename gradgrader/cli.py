@@ -631,12 +631,15 @@ def pack(
 
     The public checks replay recorded expected values, so students can check offline.
     """
+    from gradgrader.authoring import pack_warnings
     from gradgrader.pack import make_pack
     from gradgrader.spec import load_assignment
 
     with _user_errors():
         target = make_pack(assignment, out, replace=replace)
         filename = load_assignment(target).filename
+        for warning in pack_warnings(load_assignment(assignment)):
+            err.print(f"warning: {warning}", style="yellow", markup=False, highlight=False)
     typer.echo(
         f"wrote the student pack {target}; students run: "
         f"gradgrader check {shlex.quote(filename)} --assignment {shlex.quote(str(target))}"

@@ -158,3 +158,17 @@ def test_a_failed_pack_leaves_no_half_written_folder(tmp_path: Path, monkeypatch
     with pytest.raises(ValueError):
         make_pack("gmm", tmp_path / "pack")
     assert not (tmp_path / "pack").exists()
+
+
+def test_the_pack_command_prints_the_authoring_warnings(tmp_path):
+    # tests/assignments/logistic names mistakes without feedback text: `pack` says so.
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from gradgrader.cli import app
+
+    course = Path(__file__).resolve().parent / "assignments" / "logistic"
+    result = CliRunner().invoke(app, ["pack", str(course), "--out", str(tmp_path / "pack")])
+    assert result.exit_code == 0, result.output
+    assert "warning:" in result.output and "feedback" in result.output
