@@ -237,6 +237,9 @@ def _grade_submission(course: Course, rubric: Rubric, submission: Submission, sa
     graded = result("graded", records, "", session.output())
     if convention is not None:
         graded.extra["convention"] = convention.to_json()
+    if session.timeouts:
+        # Calls stopped at their time limit: at most one per function (issue 17).
+        graded.extra["timeouts"] = session.timeouts
     broken = [r.id for r in records if "grader-error" in r.mistakes]
     if broken:
         graded.extra["grader_errors"] = broken  # the TA must look: not the student's doing
@@ -254,7 +257,7 @@ def _prefetch(ctx: CheckContext, rubric: Rubric) -> None:
         for case in cases:
             args = ctx.inputs(name, case)
             arg_lists.append([args[a] for a in fn.args])
-        ctx.session.prefetch(name, arg_lists, [o.name for o in fn.outputs], fn.timeout)
+        ctx.session.prefetch(name, arg_lists, [o.name for o in fn.outputs], ctx.course.call_limit(name))
 
 
 SECRET_ENV = "GRADGRADER_SECRET"
