@@ -338,7 +338,6 @@ class Grader:
         # A package the course provides but this machine lacks stops the TA here (exit 2),
         # before any student could be graded without it.
         require_packages(assignment.packages, assignment.name)
-        self.course = Course(assignment)
         self.rubric = rubric
         self.jobs = max(1, jobs)
         self.isolation = isolation if isolation is not None else probe()
@@ -350,6 +349,15 @@ class Grader:
         self._boxes: dict[tuple[int, int], Sandbox] = {}
         self._lock = threading.Lock()
         self._pool: Executor | None = None
+        if self.jobs == 1:
+            # One worker, this thread (a `check`, or a small batch): its zygote starts
+            # while the course is prepared below (issue 17).
+            self._sandbox().prestart()
+        try:
+            self.course = Course(assignment)
+        except BaseException:
+            self.close()
+            raise
 
     def _sandbox(self) -> Sandbox:
         key = (os.getpid(), threading.get_ident())

@@ -94,3 +94,31 @@ def test_a_hang_is_stopped_at_the_floor_not_the_assignment_limit(tmp_path: Path)
     assert result.extra["timeouts"] == 1
     loss = next(c for c in result.checks if c.id == "softmax_loss.loss")
     assert f"within {CALL_FLOOR_S:.3g} s" in loss.message, loss.message
+
+
+def test_a_single_worker_starts_its_zygote_before_it_grades(tmp_path: Path) -> None:
+    # `check` overlaps the zygote's start (Python + numpy) with preparing the course.
+    root = copy_assignment(tmp_path / "softmax")
+    assignment = load_assignment(str(root))
+    with Grader(assignment, resolve_rubric(assignment), jobs=1) as grader:
+        (box,) = grader._boxes.values()
+        assert box._zygote is not None  # launched, hello not awaited yet
+        result = grader.grade(Submission("honest", write_submission(tmp_path / "s", from_reference()), None))
+        assert result.score == result.max_score
+        assert list(grader._boxes.values()) == [box]  # the prestarted one graded it
+
+
+def test_a_numpy_only_course_never_lists_the_installed_distributions(monkeypatch) -> None:
+    # Listing them costs ~0.3 s of a single `check`; only declared packages need it.
+    from gradgrader.sandbox import environment
+
+    def refuse() -> dict:
+        raise AssertionError("listed the installed distributions")
+
+    monkeypatch.setattr(environment, "_providers", refuse)
+    environment.course_environment.cache_clear()
+    try:
+        env = environment.course_environment((), ("matplotlib",))
+        assert env.modules == () and env.stubs == ("matplotlib",)
+    finally:
+        environment.course_environment.cache_clear()
