@@ -109,7 +109,7 @@ def test_a_single_worker_starts_its_zygote_before_it_grades(tmp_path: Path) -> N
 
 
 def test_a_numpy_only_course_never_lists_the_installed_distributions(monkeypatch) -> None:
-    # Listing them costs ~0.3 s of a single `check`; only declared packages need it.
+    # Listing them costs ~50 ms of a single `check`; only declared packages need it.
     from gradgrader.sandbox import environment
 
     def refuse() -> dict:
