@@ -11,6 +11,13 @@
    interpreter-per-submission grader pays before it checks anything.
 3. One correct submission graded fully on a copy of the assignment whose ``medium``
    case has CS231n's size (W of 10 × 3073, N = 500).
+
+    python benchmarks/bench_grade.py --check 10        # a student's `gradgrader check`
+
+``--check K`` measures instead what one student pays: ``gradgrader check FILE`` (a fresh
+process: CLI start, sandbox probe, the student's process, every check) against the naive
+baseline, K times each, alternating, in the same run; it prints the medians and their
+ratio (issue 17's target: ≤ 2×).
 """
 
 from __future__ import annotations
@@ -90,12 +97,47 @@ def cs231n_size(tmp: Path) -> float:
     return float(result["elapsed_s"])
 
 
+def _timed(cmd: list[str]) -> float:
+    # Byte-code caches written as a pip install writes them (PYTHONDONTWRITEBYTECODE, if
+    # set here, would recompile every edited module of an editable checkout on each run).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    start = time.perf_counter()
+    subprocess.run(cmd, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    return time.perf_counter() - start
+
+
+def check_vs_naive(k: int) -> None:
+    """``gradgrader check`` of one correct submission against the naive baseline, alternating
+    (so that a change in the machine's load weighs on both alike), medians of ``k`` runs."""
+    path = SAMPLES / "correct-vectorized" / "softmax.py"
+    check = [*GRADGRADER, "check", str(path), "--assignment", "softmax", "--json"]
+    base = [sys.executable, "-c", NAIVE.format(path=str(path))]
+    _timed(base)  # warm the page cache for both before measuring
+    _timed(check)
+    checks, naives = [], []
+    for _ in range(k):
+        naives.append(_timed(base))
+        checks.append(_timed(check))
+    checks.sort()
+    naives.sort()
+    c, b = checks[k // 2], naives[k // 2]
+    print(f"machine: {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}; {k} runs each, medians")
+    print(f"{'gradgrader check FILE (one correct softmax.py)':52s} {c * 1e3:8.0f} ms")
+    print(f"{'naive: fresh python, numpy, one call':52s} {b * 1e3:8.0f} ms")
+    print(f"check vs naive baseline: {c / b:.2f}× the time (target ≤ 2×)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=200, help="submissions to grade")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--naive", type=int, default=50, help="submissions run through the naive baseline")
+    parser.add_argument("--check", type=int, default=0, metavar="K",
+                        help="measure `gradgrader check FILE` against the naive baseline K times each, instead")
     args = parser.parse_args()
+    if args.check:
+        check_vs_naive(args.check)
+        return
     with tempfile.TemporaryDirectory(prefix="gradgrader-bench-") as tmp_:
         tmp = Path(tmp_)
         make_class(tmp / "class", args.n)

@@ -105,6 +105,15 @@ def check(
     if review_ui and (as_json or watch):
         err.print("gradgrader: --review cannot be combined with --json or --watch", markup=False, highlight=False)
         raise typer.Exit(2)
+    import threading
+
+    from gradgrader.sandbox.layers import probe
+
+    # The sandbox probe starts a Python with numpy under bubblewrap and waits for it: run
+    # it while this process imports the grader and loads the assignment (issue 17; the
+    # probe is cached, so _isolation below only reads its answer).
+    probing = threading.Thread(target=probe, name="gradgrader-probe", daemon=True)
+    probing.start()
     from gradgrader.grading import Grader
     from gradgrader.ingest import single
     from gradgrader.results import dumps
@@ -120,6 +129,7 @@ def check(
         else:
             spec, rub = _load(assignment, rubric)
         submission = single(path, spec.filename)
+        probing.join()
         iso = _isolation(allow_weak, strict=False)
         grader = Grader(spec, rub, jobs=1, isolation=iso)
     if review_ui:

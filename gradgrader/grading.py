@@ -240,6 +240,9 @@ def _grade_submission(course: Course, rubric: Rubric, submission: Submission, sa
     graded = result("graded", records, "", session.output())
     if convention is not None:
         graded.extra["convention"] = convention.to_json()
+    if session.timeouts:
+        # Calls stopped at their time limit: at most one per function (issue 17).
+        graded.extra["timeouts"] = session.timeouts
     broken = [r.id for r in records if "grader-error" in r.mistakes]
     if broken:
         graded.extra["grader_errors"] = broken  # the TA must look: not the student's doing
@@ -257,7 +260,7 @@ def _prefetch(ctx: CheckContext, rubric: Rubric) -> None:
         for case in cases:
             args = ctx.inputs(name, case)
             arg_lists.append([args[a] for a in fn.args])
-        ctx.session.prefetch(name, arg_lists, [o.name for o in fn.outputs], fn.timeout)
+        ctx.session.prefetch(name, arg_lists, [o.name for o in fn.outputs], ctx.course.call_limit(name))
 
 
 SECRET_ENV = "GRADGRADER_SECRET"
@@ -338,7 +341,6 @@ class Grader:
         # A package the course provides but this machine lacks stops the TA here (exit 2),
         # before any student could be graded without it.
         require_packages(assignment.packages, assignment.name)
-        self.course = Course(assignment)
         self.rubric = rubric
         self.jobs = max(1, jobs)
         self.isolation = isolation if isolation is not None else probe()
@@ -350,6 +352,15 @@ class Grader:
         self._boxes: dict[tuple[int, int], Sandbox] = {}
         self._lock = threading.Lock()
         self._pool: Executor | None = None
+        if self.jobs == 1:
+            # One worker, this thread (a `check`, or a small batch): its zygote starts
+            # while the course is prepared below (issue 17).
+            self._sandbox().prestart()
+        try:
+            self.course = Course(assignment)
+        except BaseException:
+            self.close()
+            raise
 
     def _sandbox(self) -> Sandbox:
         key = (os.getpid(), threading.get_ident())

@@ -36,7 +36,7 @@ from gradgrader.results import CheckRecord, Result, dumps
 from gradgrader.rubric import resolve_rubric
 from gradgrader.sandbox import ChildLimits, Returned, Sandbox, Session
 from gradgrader.sandbox.layers import probe
-from gradgrader.sandbox.runner import SAFE_ENV
+from gradgrader.sandbox.runner import SAFE_ENV, Problem
 from gradgrader.spec import load_assignment
 
 CALL_TIMEOUT = 2.0
@@ -853,6 +853,12 @@ if z.size == 4:
 return float(z.size)
 """
 
+CRASHES_ON_SIZE_4 = """
+if z.size == 4:
+    os._exit(3)
+return float(z.size)
+"""
+
 
 def test_calls_sent_together_keep_the_replies_before_one_that_hangs(tmp_path):
     """Each call of a batch has its own time limit and its own reply: the call before
@@ -868,8 +874,29 @@ def test_calls_sent_together_keep_the_replies_before_one_that_hangs(tmp_path):
         assert after.kind == "timeout" and after.message.startswith("not run: an earlier call of logsumexp")
 
 
-def test_prefetch_keeps_what_returned_and_leaves_the_rest_to_the_checks(tmp_path):
+def test_prefetch_keeps_what_returned_and_a_timeout_stays_sticky(tmp_path):
+    """Issue 17: a hang costs one time-out per function. The prefetch's time-out is not
+    forgotten (the checks would otherwise call again and wait a second time-out)."""
     path = write_submission(tmp_path / "student", hostile(HANGS_ON_SIZE_4))
+    with (
+        Sandbox(tmp_path / "scratch", isolation()) as box,
+        Session(box, path, "softmax", ["logsumexp"], ChildLimits(memory_mb=MEMORY_MB), budget=60) as session,
+    ):
+        session.prefetch("logsumexp", [[np.zeros(3)], [np.zeros(4)], [np.zeros(5)]], ["lse"], 1.0)
+        calls = session.calls
+        assert session.timeouts == 1
+        assert isinstance(session.call("logsumexp", [np.zeros(3)], ["lse"], 1.0), Returned)
+        assert session.calls == calls  # kept: answered from the memo
+        for size in (4, 5):  # the one that hung, and one the prefetch did not reach
+            got = session.call("logsumexp", [np.zeros(size)], ["lse"], 1.0)
+            assert isinstance(got, Problem) and got.kind == "timeout", got
+        assert "timed out earlier" in got.message
+        assert session.calls == calls and session.timeouts == 1  # not called again
+
+
+def test_prefetch_leaves_the_rest_to_the_checks_after_a_crash(tmp_path):
+    """A crash costs no time-out: the cases after it still get their own call."""
+    path = write_submission(tmp_path / "student", hostile(CRASHES_ON_SIZE_4))
     with (
         Sandbox(tmp_path / "scratch", isolation()) as box,
         Session(box, path, "softmax", ["logsumexp"], ChildLimits(memory_mb=MEMORY_MB), budget=60) as session,

@@ -8,6 +8,7 @@ arrays) and compares them. It never opens files, prints or reads the clock.
 from __future__ import annotations
 
 import dataclasses
+import time
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,18 @@ FLOOR = 1e-10
 
 # Offset of the seed that draws a case's inputs again (see Course.redrawn_inputs).
 REDRAW_SEED = 7919
+# The per-call time limit (issue 17): max(CALL_FLOOR_S, CALL_FACTOR × the reference's time),
+# capped by the function's own ``timeout``, so that a hang costs seconds, not the full limit.
+# The reference's time is its CPU time in the grader's own thread (time.thread_time), the
+# largest over the function's check cases, measured once per process: CPU time does not grow
+# when the machine is busy, so the limit hardly moves with load. The floor decides for every
+# shipped function (their references take < 1 ms: 100× is < 0.1 s). 3 s is ~30× what a
+# correct pure-Python-loops softmax_loss takes on the training hook's 240 digits (0.1 s on a
+# busy 2-core machine) and leaves room for a first call that imports scipy on a loaded
+# machine; the factor 100 covers a correct but unvectorised solution of a heavy reference
+# (loops are 10–100× slower than numpy's kernels) with the same load margin left over.
+CALL_FLOOR_S = 3.0
+CALL_FACTOR = 100.0
 
 # An answer "depends" on an argument when a fresh draw of it moves the reference's
 # output by more than DEPENDS (relative): fresh standard-normal draws move every graded
@@ -164,6 +177,7 @@ class Course:
         self._inputs: dict[tuple[str, ...], dict[str, Any]] = {}
         self._ref: dict[str, dict[str, np.ndarray]] = {}
         self._hooks: dict[str, np.ndarray] = {}
+        self._limits: dict[str, float] = {}
 
     def _replayed(self, key: str, what: str) -> Any:
         assert self.replay is not None
@@ -209,6 +223,26 @@ class Course:
 
     def dims(self, case: str) -> Mapping[str, int]:
         return self.assignment.cases[case].dims
+
+    def call_limit(self, function: str) -> float:
+        """Wall seconds one call of the student's ``function`` may take: see CALL_FLOOR_S.
+        A student pack has no reference to time: the function's own ``timeout``."""
+        fn = self.assignment.functions[function]
+        if self.replay is not None or self.reference is None:
+            return fn.timeout
+        if function not in self._limits:
+            cases = sorted({c for check in self.assignment.checks if check.function == function for c in check.cases})
+            worst = 0.0
+            for case in cases:
+                ordered = [self.inputs(function, case)[a] for a in fn.args]
+                start = time.thread_time()
+                try:
+                    self._compute_reference(fn, ordered, self.reference)
+                except Exception:  # noqa: BLE001 - a case the reference refuses is timed by the others
+                    continue
+                worst = max(worst, time.thread_time() - start)
+            self._limits[function] = min(fn.timeout, max(CALL_FLOOR_S, CALL_FACTOR * worst))
+        return self._limits[function]
 
     def reference_for(self, file: str | None) -> Any:
         """The reference module of a convention (``None``: reference.py)."""
@@ -387,7 +421,7 @@ class CheckContext:
             function,
             [[args[a] for a in fn.args] for args in arg_sets],
             [o.name for o in fn.outputs],
-            fn.timeout,
+            self.course.call_limit(function),
             want=need if need is not None and len(arg_sets) > 1 else None,
         )
         return [self._validate(fn, g, args, dims, need) for g, args in zip(got, arg_sets)]

@@ -325,7 +325,9 @@ class Zygote:
 
     HELLO_TIMEOUT = 60.0  # seconds to start Python, import numpy and say hello
 
-    def __init__(self, scratch_root: Path, isolation: Isolation, hidden: list[Path]) -> None:
+    def __init__(self, scratch_root: Path, isolation: Isolation, hidden: list[Path], wait: bool = True) -> None:
+        """Start the zygote; ``wait=False`` returns at once (its Python starts and imports
+        numpy while the grader goes on) and :meth:`ready` waits for its hello."""
         self.scratch_root = scratch_root
         self.baseline_mb = 0
         ours, theirs = socket.socketpair()
@@ -353,6 +355,15 @@ class Zygote:
         finally:
             theirs.close()
         self.ctrl = ours
+        self.info: dict = {}
+        self._ready = False
+        if wait:
+            self.ready()
+
+    def ready(self) -> None:
+        """Wait for the zygote's hello (once); :class:`SandboxError` if it never came."""
+        if self._ready:
+            return
         self.ctrl.settimeout(self.HELLO_TIMEOUT)
         try:
             hello, _, _ = wire.recv(self.ctrl, max_total=1 << 16)
@@ -371,6 +382,7 @@ class Zygote:
         self.info = hello
         base = hello.get("baseline_mb")
         self.baseline_mb = base if isinstance(base, int) and not isinstance(base, bool) and 0 <= base < 1 << 20 else 0
+        self._ready = True
 
     def address_space_mb(self, limits: ChildLimits) -> int:
         """A child's RLIMIT_AS: what the zygote already holds (numpy imported, measured
@@ -413,6 +425,9 @@ class Zygote:
             os.killpg(self.proc.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=5)
+        if self.proc.stderr:  # still open if it was closed before its hello
+            with contextlib.suppress(OSError):
+                self.proc.stderr.close()
 
 
 class Sandbox:
@@ -436,7 +451,15 @@ class Sandbox:
             if self._zygote is not None:
                 self._zygote.close()
             self._zygote = Zygote(self.scratch_root, self.isolation, self.hidden)
+        self._zygote.ready()  # a prestarted one: its hello (SandboxError if none)
         return self._zygote
+
+    def prestart(self) -> None:
+        """Start the zygote now without waiting for it: its Python and numpy start while
+        the grader prepares the course (a single ``check`` pays them only once, overlapped).
+        Nothing else changes: the first use waits for its hello as a new zygote would."""
+        if self._zygote is None:
+            self._zygote = Zygote(self.scratch_root, self.isolation, self.hidden, wait=False)
 
     def _stage_copy(self, path: Path, folder: Path | None) -> tuple[Path, Path | None, int]:
         """Copy the submission beside the scratch folders: the student process reads its

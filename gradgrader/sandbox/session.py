@@ -129,6 +129,9 @@ class Session:
         self._output_kept = 0
         self.restarts = 0
         self.calls = 0
+        # Calls this submission's process was stopped for taking too long (each one a
+        # full time-out of wall clock): at most one per function (issue 17).
+        self.timeouts = 0
         self.load: LoadReport = self._start()
 
     def _start(self) -> LoadReport:
@@ -212,10 +215,21 @@ class Session:
             return
         restarts = self.restarts
         got = self.call_many(function, arg_lists, outputs, timeout)
-        if any(isinstance(g, Problem) and g.kind in {"timeout", "crashed", "memory-limit"} for g in got):
-            # The calls that returned before the failure are kept; the failed one and
-            # those not run are left to the checks, in their own order, as without a
-            # prefetch (one failing case does not cost the others their chance).
+        if any(isinstance(g, Problem) and g.kind == "timeout" for g in got):
+            # A hang costs one time-out per function, not one per check (issue 17): the
+            # time-out stays sticky, so the checks get its reason without calling again.
+            # The calls skipped after it are forgotten: the checks are told "not run:
+            # timed out earlier", as without a prefetch.
+            first = self._sticky.get(function)
+            for args, g in zip(arg_lists, got):
+                k = call_key(function, args)
+                if isinstance(g, Problem) and g is not first and k in self._memo:
+                    self._memo_bytes -= _size(self._memo.pop(k))
+            return
+        if any(isinstance(g, Problem) and g.kind in {"crashed", "memory-limit"} for g in got):
+            # A crash costs little time: the calls that returned before it are kept; the
+            # failed one and those not run are left to the checks, in their own order, as
+            # without a prefetch (one crashing case does not cost the others their chance).
             keys = [call_key(function, args) for args in arg_lists]
             for k, g in zip(keys, got):
                 if isinstance(g, Problem) and k in self._memo:
@@ -243,13 +257,16 @@ class Session:
         self._proc.decode_left = self.decode_left
         got = self._proc.call_many(function, arg_lists, outputs, timeout, want, deadline=self.deadline)
         self.decode_left = self._proc.decode_left
+        if any(isinstance(g, Problem) and g.kind == "timeout" for g in got):
+            # One batch stops at its first time-out (the calls after it are not run).
+            self.timeouts += 1
         out: list[Returned | Problem] = []
         for g in got:
             if isinstance(g, Problem):
                 if g.kind == "timeout" and self.remaining() <= 0:
                     g = Problem("timeout", f"stopped: the submission used up its {self.budget:.0f} s time budget")
-                if self._proc.dead:
-                    self._sticky[function] = g
+                if self._proc.dead and not any(isinstance(o, Problem) for o in out):
+                    self._sticky[function] = g  # the call that failed, not those skipped after it
             else:
                 for v in g.values:
                     if v is not None:

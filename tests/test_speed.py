@@ -1,0 +1,124 @@
+"""Issue 17: what grading costs. A hang costs one time-out per function, not one per check.
+
+Counts time-outs (the calls the sandbox stopped at their limit, ``Result.extra["timeouts"]``),
+never seconds: the infinite loop always reaches its limit, and the limits here are far above
+what the honest functions take (milliseconds), so no verdict depends on the machine's speed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import copy_assignment, from_reference, write_submission
+
+from gradgrader.grading import Grader
+from gradgrader.ingest import Submission
+from gradgrader.rubric import resolve_rubric
+from gradgrader.spec import load_assignment
+
+LOOPING_LOSS = "\n\ndef softmax_loss(W, X, y, reg):\n    while True:\n        pass\n"
+LOOPING_JACOBIAN = "\n\ndef softmax_jacobian(z):\n    while True:\n        pass\n"
+
+
+def _grade(tmp_path: Path, sources: dict[str, str]) -> dict:
+    # 2 s per call (as the attack suite): an honest call takes milliseconds.
+    root = copy_assignment(tmp_path / "softmax", {"timeout = 10.0": "timeout = 2.0"})
+    assignment = load_assignment(str(root))
+    subs = [Submission(name, write_submission(tmp_path / name, src), None) for name, src in sources.items()]
+    with Grader(assignment, resolve_rubric(assignment), jobs=1) as grader:
+        return {r.submission: r for r in grader.grade_all(subs)}
+
+
+def test_a_hang_costs_one_timeout_per_function(tmp_path: Path) -> None:
+    results = _grade(
+        tmp_path,
+        {"honest": from_reference(), "loops": from_reference() + LOOPING_LOSS, "both": from_reference() + LOOPING_LOSS + LOOPING_JACOBIAN},
+    )
+    assert "timeouts" not in results["honest"].extra
+    # softmax_loss has six checks (loss, gradient, self-consistency, sums, stability,
+    # training): before issue 17 the prefetch's time-out was forgotten and the checks
+    # called again, a second full time-out.
+    assert results["loops"].extra["timeouts"] == 1
+    assert results["both"].extra["timeouts"] == 2  # one per looping function
+    for sid in ("loops", "both"):
+        loss_checks = [c for c in results[sid].checks if c.id.startswith("softmax_loss.")]
+        assert len(loss_checks) == 6
+        for c in loss_checks:
+            assert c.score == 0 and "timeout" in c.mistakes, (sid, c.id, c.message)
+    loops, honest = results["loops"], results["honest"]
+    # Every other function keeps exactly the honest submission's verdict.
+    for mine, theirs in zip(loops.checks, honest.checks):
+        if not mine.id.startswith("softmax_loss."):
+            assert (mine.id, mine.score, mine.mistakes) == (theirs.id, theirs.score, theirs.mistakes)
+
+
+SLOW_REFERENCE = '''
+
+import time as _time
+
+
+def logsumexp(z):  # burns 50 ms of CPU time (not wall clock) before answering
+    start = _time.thread_time()
+    while _time.thread_time() - start < 0.05:
+        pass
+    return _reference_logsumexp(z)
+'''
+
+
+def test_the_call_limit_follows_the_reference_with_a_floor_and_a_cap(tmp_path: Path) -> None:
+    from gradgrader.checks.base import CALL_FACTOR, CALL_FLOOR_S, Course
+
+    softmax = Course(load_assignment(str(copy_assignment(tmp_path / "a" / "softmax"))))
+    # Every shipped reference takes well under a millisecond: the floor decides.
+    assert softmax.call_limit("softmax_loss") == CALL_FLOOR_S
+    capped = Course(load_assignment(str(copy_assignment(tmp_path / "b" / "softmax", {"timeout = 10.0": "timeout = 2.0"}))))
+    assert capped.call_limit("softmax_loss") == 2.0  # never above the assignment's own limit
+    # A reference that needs 50 ms of CPU per call: 100× that is 5 s, above the floor.
+    root = copy_assignment(tmp_path / "c" / "softmax")
+    ref = root / "reference.py"
+    text = ref.read_text(encoding="utf-8")
+    ref.write_text(text + "\n_reference_logsumexp = logsumexp\n" + SLOW_REFERENCE, encoding="utf-8")
+    slow = Course(load_assignment(str(root)))
+    assert CALL_FACTOR * 0.05 <= slow.call_limit("logsumexp") <= 10.0
+    assert slow.call_limit("softmax") == CALL_FLOOR_S  # per function
+
+
+def test_a_hang_is_stopped_at_the_floor_not_the_assignment_limit(tmp_path: Path) -> None:
+    from gradgrader.checks.base import CALL_FLOOR_S
+
+    root = copy_assignment(tmp_path / "softmax")  # timeout = 10.0 per call
+    assignment = load_assignment(str(root))
+    sub = Submission("loops", write_submission(tmp_path / "loops", from_reference() + LOOPING_LOSS), None)
+    with Grader(assignment, resolve_rubric(assignment), jobs=1) as grader:
+        (result,) = list(grader.grade_all([sub]))
+    assert result.extra["timeouts"] == 1
+    loss = next(c for c in result.checks if c.id == "softmax_loss.loss")
+    assert f"within {CALL_FLOOR_S:.3g} s" in loss.message, loss.message
+
+
+def test_a_single_worker_starts_its_zygote_before_it_grades(tmp_path: Path) -> None:
+    # `check` overlaps the zygote's start (Python + numpy) with preparing the course.
+    root = copy_assignment(tmp_path / "softmax")
+    assignment = load_assignment(str(root))
+    with Grader(assignment, resolve_rubric(assignment), jobs=1) as grader:
+        (box,) = grader._boxes.values()
+        assert box._zygote is not None  # launched, hello not awaited yet
+        result = grader.grade(Submission("honest", write_submission(tmp_path / "s", from_reference()), None))
+        assert result.score == result.max_score
+        assert list(grader._boxes.values()) == [box]  # the prestarted one graded it
+
+
+def test_a_numpy_only_course_never_lists_the_installed_distributions(monkeypatch) -> None:
+    # Listing them costs ~50 ms of a single `check`; only declared packages need it.
+    from gradgrader.sandbox import environment
+
+    def refuse() -> dict:
+        raise AssertionError("listed the installed distributions")
+
+    monkeypatch.setattr(environment, "_providers", refuse)
+    environment.course_environment.cache_clear()
+    try:
+        env = environment.course_environment((), ("matplotlib",))
+        assert env.modules == () and env.stubs == ("matplotlib",)
+    finally:
+        environment.course_environment.cache_clear()
