@@ -69,8 +69,14 @@ def detect_assignment(path: Path) -> tuple[Assignment, str]:
         a for a in assignments
         if any(f.name == a.filename or (f.suffix == ".ipynb" and f.stem == Path(a.filename).stem) for f in files)
     ]
+    def named(a: Assignment) -> str:
+        # A notebook is chosen by its name too (softmax.ipynb for softmax.py): say which.
+        nb = next((f.name for f in files if f.suffix == ".ipynb" and f.stem == Path(a.filename).stem), None)
+        exact = any(f.name == a.filename for f in files)
+        return f"the notebook is named {nb}" if nb and not exact else f"the file is named {a.filename}"
+
     if len(by_name) == 1:
-        return by_name[0], f"the file is named {by_name[0].filename}"
+        return by_name[0], named(by_name[0])
     # Several courses call the file softmax.py: their function names tell them apart.
     candidates = by_name or assignments
     defined: set[str] = set()
@@ -81,8 +87,8 @@ def detect_assignment(path: Path) -> tuple[Assignment, str]:
     winners = [a for a in candidates if scores[a.name] == best and best > 0]
     if len(winners) == 1:
         a = winners[0]
-        named = f"the file is named {a.filename} and " if by_name else ""
-        return a, f"{named}it defines {best} of its {len(a.functions)} functions ({', '.join(sorted(defined & set(a.functions)))})"
+        because = f"{named(a)} and " if by_name else ""
+        return a, f"{because}it defines {best} of its {len(a.functions)} functions ({', '.join(sorted(defined & set(a.functions)))})"
     names = ", ".join(a.name for a in (winners or candidates))
     raise ConfigError(f"{path}: cannot tell which assignment this is ({names}); give --assignment NAME")
 

@@ -198,13 +198,18 @@ def _stamp(path: Path) -> tuple[int, int] | None:
 
 
 def _wait_for_change(path: Path, since: tuple[int, int] | None, poll: float = 0.3) -> bool:
-    """Block until ``path`` differs (mtime or size) from its stamp ``since``; False if
-    it disappears."""
+    """Block until ``path`` differs (mtime or size) from its stamp ``since``. A file that
+    disappears is waited for (editors save by writing a new file and renaming it; a
+    student may move it away for a moment): said once, never a silent exit."""
+    missing = False
     while True:
         now = _stamp(path)
         if now is None:
-            return False
-        if now != since:
+            if not missing:
+                err.print(f"{path} is gone — waiting for it to come back (Ctrl-C to stop)",
+                          style="yellow", highlight=False, markup=False)
+                missing = True
+        elif now != since or missing:
             time.sleep(0.1)  # let the editor finish writing
             return True
         time.sleep(poll)

@@ -271,8 +271,10 @@ def pack_note(root: Path) -> str | None:
         info = json.loads((root / PACK_INFO).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None if not is_pack(root) else "this is a student pack: some checks run only on the course's side"
-    left = "; ".join(str(x) for x in info.get("left_out", [])) or "nothing"
+    left = "; ".join(str(x) for x in info.get("left_out", []))
     scale = ""
     if isinstance(info.get("course_max_score"), (int, float)) and isinstance(info.get("max_score"), (int, float)):
         scale = f"graded out of {info['max_score']:g} here, out of {info['course_max_score']:g} by the course; "
+    if not left:
+        return f"student pack: {scale}every check of the course runs here too (on the public inputs)"
     return f"student pack: {scale}only the course grades {left}"

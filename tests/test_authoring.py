@@ -261,3 +261,25 @@ def test_pack_warns_when_no_case_is_hidden() -> None:
 
     assert any("no case is hidden" in w for w in pack_warnings(load_assignment(LOGISTIC)))
     assert not any("no case is hidden" in w for w in pack_warnings(load_assignment(SOFTMAX)))
+
+
+def test_watch_keeps_waiting_when_the_file_disappears_and_says_so(monkeypatch, capsys):
+    # An editor that saves by delete-and-rename, or a student moving the file for a
+    # moment: --watch says so once and checks again when it is back, never exits silently.
+    import gradgrader.cli as cli
+
+    stamps = iter([None, None, None, (5, 100)])
+    monkeypatch.setattr(cli, "_stamp", lambda path: next(stamps))
+    monkeypatch.setattr(cli.time, "sleep", lambda s: None)
+    assert cli._wait_for_change(Path("softmax.py"), (1, 100), poll=0) is True
+    err = capsys.readouterr().err
+    assert err.count("is gone — waiting for it to come back") == 1
+
+
+def test_a_notebook_is_chosen_by_its_own_name(tmp_path):
+    from gradgrader.authoring import detect_assignment
+
+    nb = tmp_path / "naive_em.ipynb"  # one course names its file naive_em.py
+    nb.write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    _, why = detect_assignment(nb)
+    assert why == "the notebook is named naive_em.ipynb"

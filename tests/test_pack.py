@@ -172,3 +172,13 @@ def test_the_pack_command_prints_the_authoring_warnings(tmp_path):
     result = CliRunner().invoke(app, ["pack", str(course), "--out", str(tmp_path / "pack")])
     assert result.exit_code == 0, result.output
     assert "warning:" in result.output and "feedback" in result.output
+
+
+def test_a_pack_that_holds_nothing_back_says_so_in_words(tmp_path):
+    import json
+
+    from gradgrader.pack import PACK_INFO, pack_note
+
+    (tmp_path / PACK_INFO).write_text(json.dumps({"course_max_score": 10, "max_score": 10, "left_out": []}))
+    note = pack_note(tmp_path)
+    assert "grades nothing" not in note and "every check of the course runs here too" in note
