@@ -542,9 +542,12 @@ def grade(
             style="yellow", highlight=False, markup=False,
         )
     console = Console(highlight=False)
+    from gradgrader.overrides import apply_overrides, load_overrides
+
+    shown = apply_overrides(results, load_overrides(out))  # what grades.csv says: the TA's overrides win
     if not quiet:
-        console.print(summary_table(results))
-    console.print(class_summary(results))
+        console.print(summary_table(shown))
+    console.print(class_summary(shown))
     console.print(
         f"results:   {out / 'results.jsonl'}\ngrades:    {grades}\n"
         f"gradebook: {exported.gradebook} ({exported.form} form)\n"

@@ -159,9 +159,12 @@ def summary_table(results: Iterable[dict[str, Any]]) -> Table:
     table.add_column("mistakes")
     for r in sorted(results, key=lambda r: r["submission"]):
         full = r["status"] == "graded" and r["score"] >= r["max_score"] - 1e-9
+        score = _score(r["score"], r["max_score"])
+        if (r.get("override") or {}).get("score") is not None:
+            score += " (override)"  # the TA's score, as in grades.csv; the grader's is in results.jsonl
         table.add_row(
             Text(r["submission"]),
-            Text(_score(r["score"], r["max_score"]), style="green" if full else "yellow"),
+            Text(score, style="green" if full else "yellow"),
             Text(r["status"], style="red" if r["status"] == "error" else ""),
             Text(", ".join(r.get("mistakes", [])) or _short(r)),
         )

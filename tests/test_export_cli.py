@@ -142,3 +142,19 @@ def test_the_cli_snippets_are_documented():
         "setup.sh",
     ):
         assert text in doc
+
+
+def test_grade_prints_the_override_marked_as_grades_csv_has_it(tmp_path):
+    from gradgrader.overrides import record_override
+
+    folder = tmp_path / "class"
+    (folder / "bob").mkdir(parents=True)
+    (folder / "bob" / "softmax.py").write_bytes((SAMPLES / "sign-flipped" / "softmax.py").read_bytes())
+    out = tmp_path / "OUT"
+    args = ("grade", folder, "-a", "softmax", "-o", out, "--jobs", "1", "--skip-validation", WEAK_OK)
+    assert run(*args).exit_code == 0
+    record_override(out, "bob", 9.5, "sign slip only")
+    got = run(*args, "--resume")
+    assert got.exit_code == 0, got.output
+    text = " ".join(got.output.split())
+    assert "9.5/10 (override)" in text and "7.25/10" not in text
