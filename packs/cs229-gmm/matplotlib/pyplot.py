@@ -1,9 +1,0 @@
-"""matplotlib.pyplot for the sandbox: every function does nothing (see __init__.py)."""
-
-from matplotlib import _nothing
-
-
-def __getattr__(name):
-    if name.startswith("__"):
-        raise AttributeError(name)
-    return _nothing
