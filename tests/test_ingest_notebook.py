@@ -210,4 +210,9 @@ def test_a_failing_last_cell_is_skipped_and_named_the_functions_are_graded(tmp_p
     )
     result = json.loads(proc.stdout)
     assert result["status"] == "graded" and result["score"] == result["max_score"] == 10, result
-    assert "cell 3 (undefined_name + 1) failed and was skipped" in proc.stdout + proc.stderr
+    assert "cell 3 (undefined_name + 1) failed and was skipped" in result["output"]
+    shown = subprocess.run(
+        [sys.executable, "-m", "gradgrader", "check", str(path), "-a", "softmax"],
+        capture_output=True, text=True, check=False,
+    )
+    assert "cell 3 (undefined_name + 1) failed and was skipped" in shown.stdout
