@@ -129,6 +129,8 @@ def check(
         else:
             spec, rub = _load(assignment, rubric)
         submission = single(path, spec.filename)
+        err.print("staging: the file runs in a copy of its folder's files, as grade stages them",
+                  style="dim", highlight=False, markup=False)
         probing.join()
         iso = _isolation(allow_weak, strict=False)
         grader = Grader(spec, rub, jobs=1, isolation=iso)

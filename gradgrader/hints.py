@@ -31,8 +31,8 @@ HINTS: list[tuple[str | None, re.Pattern[str], str]] = [
     ("BdbQuit", re.compile(r".*"),
      "a leftover pdb.set_trace() or breakpoint(): remove it before submitting"),
     ("FileNotFoundError", re.compile(r".*"),
-     "the grader runs your file alone in an empty folder: do not read data files at import time; "
-     "the functions get their data as arguments"),
+     "the grader runs your file in a copy of its own folder (check and grade alike): a data file must sit "
+     "beside it and be opened relative to the file, or better, the functions get their data as arguments"),
     ("PermissionError", re.compile(r".*"),
      "the grader does not let submissions read or write files outside their own scratch folder"),
     ("OSError", re.compile(r"File too large"),

@@ -51,6 +51,10 @@ def result_view(result: dict[str, Any], show_passed: bool = True) -> RenderableT
     head.append(f"  ({shown}, assignment {result['assignment']})  ", style="dim")
     head.append(f"score {_score(result['score'], result['max_score'])}", style="bold green" if full else "bold yellow")
     parts.append(head)
+    # a notebook cell that failed and was skipped (issue 19): said under the header
+    for said in str(result.get("output") or "").splitlines():
+        if said.startswith("gradgrader: cell ") and "failed and was skipped" in said:
+            parts.append(_pad(Text(f"! {said.removeprefix('gradgrader: ')}", style="yellow"), 2))
     if result["status"] == "error":
         parts.append(_pad(Text(f"✘ {result.get('message', 'could not be graded')}", style="red"), 2))
         return Group(*parts)

@@ -442,3 +442,26 @@ def test_grade_never_writes_inside_the_class_folder(graded_class_folder):
         )
     )
     assert names == expected
+
+
+def test_check_file_stages_its_folder_as_check_folder_and_grade_do(tmp_path: Path) -> None:
+    """Issue 19: a softmax.py that opens weights.txt beside it scores the same from
+    `check FILE`, `check FOLDER` and `grade` (before, check FILE ran it alone: 0)."""
+    student = tmp_path / "class" / "alice"
+    student.mkdir(parents=True)
+    good = (sample_path("correct-vectorized") / "softmax.py").read_text()
+    (student / "softmax.py").write_text(
+        "import os\n"
+        "with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'weights.txt')) as _f:\n"
+        "    SCALE = float(_f.read())\n" + good
+    )
+    (student / "weights.txt").write_text("1.0\n")
+    scores = []
+    for target in (student / "softmax.py", student):
+        r = run("check", target, "-a", "softmax", "--json")
+        scores.append(json.loads(r.stdout)["score"])
+    out = tmp_path / "out"
+    r = run("grade", tmp_path / "class", "-a", "softmax", "--out", out, WEAK_OK)
+    [graded] = read_results(out)
+    scores.append(graded["score"])
+    assert scores[0] == scores[1] == scores[2] == 10, scores

@@ -34,7 +34,7 @@ runner = CliRunner()
         ("AttributeError", "module 'numpy' has no attribute 'asscalar'", "numpy 2"),
         ("EOFError", "EOF when reading a line", "input()"),
         ("BdbQuit", "", "pdb.set_trace()"),
-        ("FileNotFoundError", "[Errno 2] No such file or directory: 'weights.npy'", "empty folder"),
+        ("FileNotFoundError", "[Errno 2] No such file or directory: 'weights.npy'", "copy of its own folder"),
         ("ModuleNotFoundError", "No module named 'scipy'", "only numpy and the standard library"),
     ],
 )

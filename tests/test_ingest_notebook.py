@@ -86,7 +86,7 @@ def test_locate_maps_generated_lines_back_to_cells():
     ]
     nb = convert(cells, "hw.ipynb")
     lines = nb.source.splitlines()
-    y_line = next(i for i, text in enumerate(lines, start=1) if text == "y = 2")
+    y_line = next(i for i, text in enumerate(lines, start=1) if text.strip() == "y = 2")
     assert nb.locate(y_line) == (4, 3)  # fourth cell (markdown counts), third line
     assert nb.locate(1) is None  # gradgrader's header
     assert nb.locate(len(lines) + 5) is None
@@ -98,7 +98,7 @@ def test_relocate_rewrites_line_numbers_and_file_name_once():
         "hw.ipynb",
         "softmax.py",
     )
-    bad = next(i for i, t in enumerate(nb.source.splitlines(), start=1) if t.startswith("def f"))
+    bad = next(i for i, t in enumerate(nb.source.splitlines(), start=1) if t.lstrip().startswith("def f"))
     message = f"softmax.py has a syntax error on line {bad}: def f(x) (expected ':' (softmax.py, line {bad}))"
     fixed = nb.relocate(message)
     assert (
@@ -145,10 +145,13 @@ def test_notebook_module_reads_list_and_string_sources(tmp_path):
     path = write_notebook(tmp_path / "n.ipynb", [code(["x = 1\n", "y = 2"]), code("z = 3")])
     nb = notebook_module(path, "softmax.py")
     assert nb.notebook == "n.ipynb" and nb.generated_name == "softmax.py"
-    assert [line for line in nb.source.splitlines() if not line.startswith("#")] == [
+    # each cell's lines sit in a try block (one space in), so a failing cell is skipped
+    assert [line.strip() for line in nb.source.splitlines() if line.startswith(" ") and "gradgrader" not in line] == [
         "x = 1",
         "y = 2",
+        "pass",
         "z = 3",
+        "pass",
     ]
 
 
@@ -185,3 +188,31 @@ def test_an_old_notebook_says_its_format_and_what_to_do(tmp_path):
     old.write_text(_json.dumps({"nbformat": 3, "nbformat_minor": 0, "worksheets": [{"cells": []}], "metadata": {}}))
     with pytest.raises(SubmissionError, match="format 3; only nbformat 4 .* save it again"):
         read_notebook(old)
+
+
+def test_a_failing_last_cell_is_skipped_and_named_the_functions_are_graded(tmp_path):
+    """Issue 19: a scratch cell `undefined_name + 1` at the end no longer makes the whole
+    notebook fail to import: the correct softmax defined before it gets full marks and
+    the skipped cell is named (cell number and first line) in what check shows."""
+    import subprocess
+    import sys
+
+    from conftest import sample_path
+
+    good = (sample_path("correct-vectorized") / "softmax.py").read_text()
+    path = write_notebook(
+        tmp_path / "hw" / "softmax.ipynb",
+        [markdown("# Homework"), code(good), code("undefined_name + 1\nprint('never')\n")],
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "gradgrader", "check", str(path), "-a", "softmax", "--json"],
+        capture_output=True, text=True, check=False,
+    )
+    result = json.loads(proc.stdout)
+    assert result["status"] == "graded" and result["score"] == result["max_score"] == 10, result
+    assert "cell 3 (undefined_name + 1) failed and was skipped" in result["output"]
+    shown = subprocess.run(
+        [sys.executable, "-m", "gradgrader", "check", str(path), "-a", "softmax"],
+        capture_output=True, text=True, check=False,
+    )
+    assert "cell 3 (undefined_name + 1) failed and was skipped" in shown.stdout

@@ -173,6 +173,8 @@ def single(path: Path, filename: str, cache: Path | None = None) -> Submission:
         raise SubmissionError(
             f"{path}: not a Python file or a Jupyter notebook (expected {filename})"
         )
-    return file_submission(
-        path.stem, path, filename, cache
+    # One staging rule for check and grade (issue 19): the file's folder is staged beside
+    # it, with grade's caps, exactly as `check FOLDER` and `grade` stage a student's folder.
+    return make_submission(
+        path.stem, path, path.parent, "", filename, cache
     )  # an unreadable notebook: graded as an error

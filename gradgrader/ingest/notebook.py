@@ -128,6 +128,17 @@ class NotebookModule:
         return text
 
 
+FUTURE_LINE = re.compile(r"^[ \t]*from[ \t]+__future__[ \t]+import\b")
+
+
+def _skip_note(number: int, first: str) -> str:
+    """The start of the note a skipped cell leaves on stderr (the error follows it)."""
+    text = first.strip()
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"gradgrader: cell {number} ({text}) failed and was skipped; the cells after it still ran: "
+
+
 def _cell_source(cell: dict) -> str:
     src = cell.get("source", "")
     if isinstance(src, list):
@@ -192,19 +203,39 @@ def convert(cells: list[dict], notebook_name: str, generated_name: str = "") -> 
             continue
         out.append(f"# %% cell {number}")
         where.append((number, 1))
+        # A cell that fails at run time is skipped with a note, as Jupyter, nbgrader and
+        # Otter go on after a failing cell (issue 19): its lines sit in a `try:` block,
+        # each line that starts a statement indented by one space (lines inside brackets,
+        # strings or after a backslash keep their text, so string values do not change).
+        # SystemExit and KeyboardInterrupt are not Exceptions: they still stop the run.
+        # A `from __future__` import must stay at module level: such a cell is not wrapped.
+        wrap = not any(FUTURE_LINE.match(line) for line in lines)
+        if wrap:
+            out.append("try:")
+            where.append(None)
+        pad = " " if wrap else ""
         scan = _Scan()
         for i, line in enumerate(lines, start=1):
             ipython_only = bool(line.strip()) and bool(
                 MAGIC_LINE.match(line) or HELP_LINE.match(line)
             )
+            lead = pad if scan.at_statement_start else ""
             if ipython_only and scan.at_statement_start:
                 indent = line[: len(line) - len(line.lstrip())]
-                out.append(f"{indent}pass  # IPython only: {line.strip()}")
+                out.append(f"{lead}{indent}pass  # IPython only: {line.strip()}")
                 removed.append((number, i, line.strip()))
             else:
-                out.append(line)
+                out.append(lead + line if line.strip() else line)
                 scan.feed(line)
             where.append((number, i))
+        if wrap:
+            out.append(" pass")
+            out.append("except Exception as _gradgrader_exc:")
+            out.append(
+                " __import__('sys').stderr.write("
+                f"{_skip_note(number, first)!r} + type(_gradgrader_exc).__name__ + ': ' + str(_gradgrader_exc) + '\\n')"
+            )
+            where.extend([None, None, None])
     return NotebookModule(
         notebook=notebook_name,
         source="\n".join(out) + "\n",
