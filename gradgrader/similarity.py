@@ -118,6 +118,13 @@ def normalise(source: str) -> Tokens:
                 j += 1  # the whole statement was the print
             i = j
             continue
+        if t.type == tk.OP and (
+            (t.string == ":" and signature >= 0 and depth == signature + 1) or (t.string == "->" and depth == 0)
+        ):
+            # type annotations are dropped: a student who strips the starter's hints
+            # from a signature has not written new code
+            i = _skip_annotation(raw, i)
+            continue
         if t.type == tk.OP and t.string in "([{":
             if signature < 0 and _def_name(raw, i):
                 signature = depth
@@ -162,6 +169,29 @@ def _next_is(raw: Sequence[tokenize.TokenInfo], i: int, s: str) -> bool:
 def _def_name(raw: Sequence[tokenize.TokenInfo], i: int) -> bool:
     """Whether the bracket at ``raw[i]`` opens a def's parameter list (``def NAME (``)."""
     return i >= 2 and raw[i - 2].type == tk.NAME and raw[i - 2].string == "def"
+
+
+def _skip_annotation(raw: Sequence[tokenize.TokenInfo], i: int) -> int:
+    """The index of what ends the annotation starting at ``raw[i]`` (``:`` or ``->``): the
+    next ``,`` ``=`` or closing bracket of a parameter, or the ``:`` after a return type."""
+    depth = 0
+    ends = ":" if raw[i].string == "->" else ",="
+    i += 1
+    while i < len(raw):
+        s = raw[i].string
+        if raw[i].type == tk.OP:
+            if s in "([{":
+                depth += 1
+            elif s in ")]}":
+                if depth == 0:
+                    return i
+                depth -= 1
+            elif depth == 0 and s in ends:
+                return i
+        elif raw[i].type in (tk.NEWLINE, tk.ENDMARKER):
+            return i
+        i += 1
+    return i
 
 
 def _skip_call(raw: Sequence[tokenize.TokenInfo], i: int) -> int:
@@ -251,37 +281,85 @@ def winnow(hashes: Sequence[int], w: int = W) -> list[tuple[int, int]]:
 
 
 @dataclass(frozen=True)
+class Course:
+    """The code every student was given (starter file, shipped helpers), normalised:
+    its statements, dropped wherever a student's file repeats one (a ``def`` line with the
+    contract's parameters, the imports), and its k-gram hashes, dropped from every
+    student's fingerprints (longer stretches kept from the starter)."""
+
+    statements: frozenset[tuple[str, ...]] = frozenset()
+    kgrams: frozenset[int] = frozenset()
+
+
+NO_COURSE = Course()
+COURSE_KGRAM = -1  # stands for a course k-gram in Document.kgrams (hash() never returns -1)
+
+
+def course_code(sources: Iterable[str], k: int = K) -> Course:
+    """The :class:`Course` of the starter and helper files' texts."""
+    statements: set[tuple[str, ...]] = set()
+    kgrams: set[int] = set()
+    for s in sources:
+        toks = normalise(s)
+        statements.update(_statements(toks.text))
+        kgrams.update(kgram_hashes(toks.text, k))
+    return Course(frozenset(statements), frozenset(kgrams))
+
+
+def _statements(words: Sequence[str]) -> list[tuple[str, ...]]:
+    out: list[tuple[str, ...]] = []
+    start = 0
+    for i, w in enumerate(words):
+        if w == ";":
+            out.append(tuple(words[start : i + 1]))
+            start = i + 1
+    if start < len(words):
+        out.append(tuple(words[start:]))
+    return out
+
+
+def _without_course(toks: Tokens, course: Course) -> Tokens:
+    """``toks`` without the statements that are the course's own."""
+    if not course.statements:
+        return toks
+    text: list[str] = []
+    lines: list[int] = []
+    start = 0
+    for stmt in _statements(toks.text):
+        end = start + len(stmt)
+        if stmt not in course.statements:
+            text.extend(stmt)
+            lines.extend(toks.lines[start:end])
+        start = end
+    return Tokens(tuple(text), tuple(lines))
+
+
+@dataclass(frozen=True)
 class Document:
-    """One file, fingerprinted. ``id`` is the submission id (or ``archive:…``)."""
+    """One file, fingerprinted. ``id`` is the submission id (or ``archive:…``); ``tokens``
+    are what is left of it once the course's statements are taken out."""
 
     id: str
     path: str
     archive: bool
     tokens: Tokens
-    kgrams: tuple[int, ...]
+    kgrams: tuple[int, ...]  # every k-gram's hash; the course's k-grams are COURSE_KGRAM
     fingerprints: frozenset[int]  # the winnowed hashes, course code removed
     own: int  # tokens not covered by the course's code
 
 
 def fingerprint(
     doc_id: str, source: str, path: str = "", *, archive: bool = False,
-    course: frozenset[int] = frozenset(), k: int = K, w: int = W,
+    course: Course = NO_COURSE, k: int = K, w: int = W,
 ) -> Document:
-    """Normalise ``source``, hash its k-grams and winnow them; ``course`` holds the
-    k-gram hashes of the starter and helpers, removed from the fingerprints."""
-    toks = normalise(source)
+    """Normalise ``source``, take the course's statements out, hash the k-grams and
+    winnow them; k-grams of the course's code never become fingerprints."""
+    toks = _without_course(normalise(source), course)
     hashes = kgram_hashes(toks.text, k)
-    kept = frozenset(h for h, _ in winnow(hashes, w) if h not in course)
-    covered = _coverage(hashes, course, k, len(toks.text)) if course else 0
-    return Document(doc_id, path, archive, toks, tuple(hashes), kept, len(toks.text) - covered)
-
-
-def course_hashes(sources: Iterable[str], k: int = K) -> frozenset[int]:
-    """Every k-gram hash of the course's own files (starter, helpers)."""
-    out: set[int] = set()
-    for s in sources:
-        out.update(kgram_hashes(normalise(s).text, k))
-    return frozenset(out)
+    kept = frozenset(h for h, _ in winnow(hashes, w) if h not in course.kgrams)
+    covered = _coverage(hashes, course.kgrams, k, len(toks.text)) if course.kgrams else 0
+    own = tuple(COURSE_KGRAM if h in course.kgrams else h for h in hashes)
+    return Document(doc_id, path, archive, toks, own, kept, len(toks.text) - covered)
 
 
 def _coverage(hashes: Sequence[int], wanted: frozenset[int] | set[int], k: int, n: int) -> int:
@@ -358,7 +436,7 @@ def compare(
 
     def grams(i: int) -> set[int]:
         if i not in sets:
-            sets[i] = set(docs[i].kgrams) - common
+            sets[i] = set(docs[i].kgrams) - common - {COURSE_KGRAM}
         return sets[i]
 
     matches: list[Match] = []
@@ -461,7 +539,7 @@ def analyse(
 ) -> Report:
     """Compare the class's files (``(id, path)`` pairs) with each other and with every
     file of ``archive``, with the code of the ``course`` files subtracted."""
-    boiler = course_hashes(read_code(p) for p in course)
+    boiler = course_code(read_code(p) for p in course)
     docs: list[Document] = []
     unreadable: list[str] = []
     for sid, path in submissions:
