@@ -788,7 +788,7 @@ def similarity(
     ] = None,
     min_match: Annotated[
         int | None,
-        typer.Option("--min-match", min=0, help="Smallest match reported, in normalised tokens (default 30, about two lines)."),
+        typer.Option("--min-match", min=0, help="Smallest match reported, in normalised tokens (default 40, about three lines)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the pairs as one JSON object.")] = False,
 ) -> None:

@@ -62,9 +62,10 @@ K = 12
 W = 6
 MAX_HOLDERS = 10  # a fingerprint in more files than this is common idiom (MOSS's -m)
 MIN_SHARED = 2  # fingerprints two files must share to be compared token by token
-# A pair is reported when each file has at least this many tokens in matched code: two
-# lines of numpy. Below that, shared code is a formula anyone writes the same way.
-MIN_MATCH = 30
+# A pair is reported when each file has at least this many tokens in matched code: about
+# three lines of numpy. Below that, shared code is a formula anyone writes the same way
+# (the stable log-sum-exp one-liner alone is ~30 tokens with its neighbours).
+MIN_MATCH = 40
 
 _KEEP_NAMES = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | frozenset(dir(builtins))
 _DROP = frozenset({tk.COMMENT, tk.NL, tk.INDENT, tk.DEDENT, tk.ENCODING, tk.ENDMARKER})

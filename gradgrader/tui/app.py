@@ -51,6 +51,7 @@ from gradgrader.overrides import (
 from gradgrader.results import GRADES, atomic_write, read_results
 from gradgrader.review import Filter, Result
 from gradgrader.tui import views
+from gradgrader.tui.similarity import SimilarityScreen
 
 FIRST_PAGE = 60  # rows read before the first screen: a tall terminal's worth
 FILL_CHUNK = 250  # rows added to the table between two screen refreshes (~25 ms each)
@@ -124,6 +125,7 @@ class ReviewCommands(Provider):
             app.action_comment,
         )
         yield "Help: keys and filters", "what every key does", app.action_help
+        yield "Show similar submissions", "pairs sharing code beyond the starter, side by side", app.action_similarity
         for mistake, n in app.stats.mistakes:
             yield (
                 f"Filter: mistake {mistake}",
@@ -605,6 +607,7 @@ class ReviewApp(App[None]):
     COMMANDS = App.COMMANDS | {ReviewCommands}
     BINDINGS = [
         Binding("o", "overview", "Overview", id="overview"),
+        Binding("v", "similarity", "Similarity", id="similarity"),
         Binding("question_mark,f1", "help", "Help", id="help"),
         Binding("q", "quit", "Quit", id="quit", show=False),
     ]
@@ -792,6 +795,11 @@ class ReviewApp(App[None]):
             self.pop_screen()
         if isinstance(self.screen, TableScreen) and self.selected:
             self.screen.move_to(self.selected)
+
+    def action_similarity(self) -> None:
+        if not isinstance(self.screen, SimilarityScreen):
+            self.action_show_table()
+            self.push_screen(SimilarityScreen())
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
