@@ -427,7 +427,7 @@ def compare(
             index[h].append(i)
     common = {h for h, holders in index.items() if len(holders) > max_holders}
     counts: Counter[tuple[int, int]] = Counter()
-    for h, holders in index.items():
+    for holders in index.values():
         if 2 <= len(holders) <= max_holders:
             counts.update(
                 (i, j) for i, j in itertools.combinations(holders, 2)
@@ -568,8 +568,8 @@ def analyse(
 def class_submissions(out: Path) -> tuple[list[tuple[str, Path]], list[str]]:
     """The class's files from a results folder: each result's recorded file (found the way
     ``review`` finds it). Returns the ``(id, path)`` pairs and the ids whose file is gone."""
-    from gradgrader.review import load_run, source_path
     from gradgrader.results import read_results
+    from gradgrader.review import load_run, source_path
 
     run = load_run(out)
     found: list[tuple[str, Path]] = []
