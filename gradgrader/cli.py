@@ -702,7 +702,7 @@ def doctor() -> None:
 
 def _similarity_report(
     out: Path, archive: Path | None = None, top: int = 20, max_holders: int | None = None,
-    min_match: int | None = None, as_json: bool = False,
+    min_match: int | None = None, as_json: bool = False, jobs: int = 0,
 ) -> None:
     """Compare the class in OUT (and ARCHIVE), write OUT/similarity.csv, print the ranked pairs."""
     from rich.table import Table
@@ -730,6 +730,7 @@ def _similarity_report(
         submissions, course, archive,
         max_holders=sim.MAX_HOLDERS if max_holders is None else max_holders,
         min_match=sim.MIN_MATCH if min_match is None else min_match,
+        jobs=jobs or os.cpu_count() or 1,
     )
     elapsed = time.perf_counter() - started
     try:
@@ -791,6 +792,7 @@ def similarity(
         typer.Option("--min-match", min=0, help="Smallest match reported, in normalised tokens (default 40, about three lines)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the pairs as one JSON object.")] = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Processes that read the files (0, the default: one per core).")] = 0,
 ) -> None:
     """Find submissions that share code beyond the starter file: writes OUT/similarity.csv and prints the pairs.
 
@@ -798,7 +800,7 @@ def similarity(
     A match is a reason to look, not a verdict.
     """
     with _user_errors():
-        _similarity_report(out, archive, top, max_holders, min_match, as_json)
+        _similarity_report(out, archive, top, max_holders, min_match, as_json, jobs)
 
 
 @app.command("assignments")

@@ -70,6 +70,9 @@ MIN_MATCH = 40
 _KEEP_NAMES = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | frozenset(dir(builtins))
 _DROP = frozenset({tk.COMMENT, tk.NL, tk.INDENT, tk.DEDENT, tk.ENCODING, tk.ENDMARKER})
 _STATEMENT_START = frozenset({tk.NEWLINE, tk.INDENT, tk.DEDENT})
+_FSTRING_START = getattr(tk, "FSTRING_START", -1)  # Python 3.12+: f-strings are split up
+_FSTRING_END = getattr(tk, "FSTRING_END", -1)
+_STRINGS = frozenset({tk.STRING, _FSTRING_START})
 
 
 # --------------------------------------------------------------------------- tokens
@@ -141,7 +144,7 @@ def normalise(source: str) -> Tokens:
             word = t.string if (t.string in _KEEP_NAMES or prev_text == "." or api) else "V"
         elif t.type == tk.NUMBER:
             word = "0"
-        elif t.type in (tk.STRING, getattr(tk, "FSTRING_START", -1)):
+        elif t.type in _STRINGS:
             word = '""'
             if t.type != tk.STRING:  # 3.12+: an f-string is several tokens; keep one
                 i = _skip_fstring(raw, i)
@@ -210,8 +213,7 @@ def _skip_call(raw: Sequence[tokenize.TokenInfo], i: int) -> int:
 
 
 def _skip_fstring(raw: Sequence[tokenize.TokenInfo], i: int) -> int:
-    end = getattr(tk, "FSTRING_END", -1)
-    while i < len(raw) and raw[i].type != end:
+    while i < len(raw) and raw[i].type != _FSTRING_END:
         i += 1
     return i + 1
 
@@ -532,34 +534,54 @@ def archive_files(folder: Path) -> list[Path]:
     )
 
 
+def _fingerprint_files(items: Sequence[tuple[str, str, bool]], course: Course) -> list[Document | str]:
+    """Fingerprint ``(id, path, archive)`` files; a file that cannot be read gives a
+    message instead. Module-level: it runs in worker processes too."""
+    out: list[Document | str] = []
+    for sid, path, archive in items:
+        try:
+            code = read_code(Path(path))
+        except (OSError, ValueError) as exc:
+            out.append(f"{sid} ({getattr(exc, 'strerror', None) or exc})")
+            continue
+        out.append(fingerprint(sid, code, path, archive=archive, course=course))
+    return out
+
+
+PARALLEL_FROM = 200  # files: below this, starting worker processes costs more than it saves
+
+
 def analyse(
     submissions: Sequence[tuple[str, Path]],
     course: Sequence[Path] = (),
     archive: Path | None = None,
-    *, max_holders: int = MAX_HOLDERS, min_match: int = MIN_MATCH,
+    *, max_holders: int = MAX_HOLDERS, min_match: int = MIN_MATCH, jobs: int = 1,
 ) -> Report:
     """Compare the class's files (``(id, path)`` pairs) with each other and with every
-    file of ``archive``, with the code of the ``course`` files subtracted."""
+    file of ``archive``, with the code of the ``course`` files subtracted.
+
+    Tokenizing is most of the time (the ``tokenize`` module is pure Python): with
+    ``jobs`` > 1 and a large class it is spread over that many processes. The index and
+    the comparison run here."""
     boiler = course_code(read_code(p) for p in course)
-    docs: list[Document] = []
-    unreadable: list[str] = []
-    for sid, path in submissions:
-        try:
-            code = read_code(path)
-        except (OSError, ValueError) as exc:
-            unreadable.append(f"{sid} ({getattr(exc, 'strerror', None) or exc})")
-            continue
-        docs.append(fingerprint(sid, code, str(path), course=boiler))
-    n_class = len(docs)
+    items = [(sid, str(path), False) for sid, path in submissions]
     if archive is not None:
-        for p in archive_files(archive):
-            try:
-                code = read_code(p)
-            except (OSError, ValueError):
-                continue
-            rel = p.relative_to(archive).as_posix()
-            docs.append(fingerprint(f"archive:{rel}", code, str(p), archive=True, course=boiler))
+        items += [(f"archive:{p.relative_to(archive).as_posix()}", str(p), True) for p in archive_files(archive)]
+    if jobs > 1 and len(items) >= PARALLEL_FROM:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        size = -(-len(items) // (jobs * 4))
+        chunks = [items[i : i + size] for i in range(0, len(items), size)]
+        # spawn, not fork: the review app calls this from a thread
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            done = [d for part in pool.map(_fingerprint_files, chunks, [boiler] * len(chunks)) for d in part]
+    else:
+        done = _fingerprint_files(items, boiler)
+    docs = [d for d in done if isinstance(d, Document)]
+    unreadable = [d for d, (_, _, arch) in zip(done, items, strict=True) if isinstance(d, str) and not arch]
     matches = compare(docs, max_holders=max_holders, min_match=min_match)
+    n_class = sum(1 for d in docs if not d.archive)
     return Report(
         tuple(matches), n_class, len(docs) - n_class, tuple(str(p) for p in course), tuple(unreadable)
     )
