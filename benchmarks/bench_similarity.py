@@ -183,10 +183,11 @@ def disguise(source: str, rng: random.Random) -> str:
         body_start = f.find("):") + 2
         doc_end = f.find('"""', f.find('"""') + 3) + 3 if '"""' in f else body_start
         sig_and_doc, code = f[:doc_end], f[doc_end:]
-        renamed = IDENT.sub(lambda m: m.group(0) if m.group(0) in KEEP or m.group(0) in STYLES or "." in m.group(0)
-                            else m.group(0) + "_", code)
-        params = IDENT.sub(lambda m: m.group(0) if m.group(0) in KEEP or m.group(0) == fname else m.group(0) + "_",
-                           sig_and_doc[: body_start])
+        renamed = IDENT.sub(lambda m: m.group(0) if m.group(0) in KEEP or m.group(0) in STYLES else m.group(0) + "_", code)
+        params = IDENT.sub(
+            lambda m, keep=fname: m.group(0) if m.group(0) in KEEP or m.group(0) == keep else m.group(0) + "_",  # type: ignore[misc]
+            sig_and_doc[:body_start],
+        )
         renamed = re.sub(r"#.*", "# " + rng.choice(COMMENTS)[2:][::-1], renamed)
         renamed = renamed.replace("\n    return", "\n    print('here')\n    return", 1)
         out.append(params + sig_and_doc[body_start:] + renamed)

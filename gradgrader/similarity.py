@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import builtins
 import csv
+import functools
 import io
 import itertools
 import keyword
@@ -45,7 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gradgrader.results import atomic_write
+from gradgrader.results import atomic_write, csv_cell
 
 SIMILARITY = "similarity.csv"
 NOTE = (
@@ -238,18 +239,11 @@ def _skip_statement(raw: Sequence[tokenize.TokenInfo], i: int) -> int:
 
 # --------------------------------------------------------------------------- fingerprints
 
-_IDS: dict[str, int] = {}
-
-
+@functools.lru_cache(maxsize=1 << 16)
 def _token_id(word: str) -> int:
     # crc32, not hash(): str hashes change from one process to the next, and the
     # fingerprints must not (an archive indexed today is compared tomorrow).
-    found = _IDS.get(word)
-    if found is None:
-        found = zlib.crc32(word.encode("utf-8"))
-        if len(_IDS) < 100_000:  # the vocabulary is small; never let the cache grow unbounded
-            _IDS[word] = found
-    return found
+    return zlib.crc32(word.encode("utf-8"))
 
 
 def kgram_hashes(words: Sequence[str], k: int = K) -> list[int]:
@@ -662,13 +656,18 @@ def write_csv(out: Path, report: Report) -> Path:
     w.writerow(COLUMNS)
     for rank, m in enumerate(report.matches, 1):
         w.writerow([
-            rank, m.a, m.b, f"{m.a_share:.3f}", f"{m.b_share:.3f}", m.matched, m.shared,
-            format_lines(m.a_lines), format_lines(m.b_lines), m.a_path, m.b_path,
+            rank, csv_cell(m.a), csv_cell(m.b), f"{m.a_share:.3f}", f"{m.b_share:.3f}", m.matched, m.shared,
+            format_lines(m.a_lines), format_lines(m.b_lines), csv_cell(m.a_path), csv_cell(m.b_path),
             "yes" if m.archive else "",
         ])
     path = out / SIMILARITY
     atomic_write(path, buf.getvalue())
     return path
+
+
+def _uncell(value: str) -> str:
+    """The text :func:`csv_cell` protected (a leading ``'`` before a formula character)."""
+    return value[1:] if value[:1] == "'" and value[1:2] in {"=", "+", "-", "@", "\t", "\r"} else value
 
 
 def read_csv(path: Path) -> list[Match]:
@@ -680,7 +679,8 @@ def read_csv(path: Path) -> list[Match]:
         try:
             matched = int(row.get("matched_tokens") or 0)
             out.append(Match(
-                a=row["a"], b=row["b"], a_path=row.get("a_path", ""), b_path=row.get("b_path", ""),
+                a=_uncell(row["a"]), b=_uncell(row["b"]),
+                a_path=_uncell(row.get("a_path", "")), b_path=_uncell(row.get("b_path", "")),
                 shared=int(row.get("shared_fingerprints") or 0),
                 a_tokens=matched, b_tokens=matched,
                 a_share=float(row.get("a_share") or 0), b_share=float(row.get("b_share") or 0),

@@ -320,3 +320,26 @@ def test_notebooks_are_compared_by_their_code_cells(tmp_path: Path) -> None:
     nb.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
     report = sim.analyse([("nb", nb), ("copy", CLASS / "copy_helper.py")], [STARTER])
     assert [(m.a, m.b) for m in report.matches] == [("nb", "copy")]
+
+
+def test_grade_with_similarity_writes_the_report_after_grading(tmp_path: Path) -> None:
+    folder = tmp_path / "class"
+    folder.mkdir()
+    shutil.copy(CLASS / "ind_loops.py", folder / "ann.py")
+    shutil.copy(CLASS / "copy_reordered.py", folder / "ben.py")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["grade", str(folder), "--assignment", "softmax", "--out", str(out), "--jobs", "1", "-q", "--similarity"],
+    )
+    assert result.exit_code == 0, result.output
+    assert [(m.a, m.b) for m in sim.read_csv(out / sim.SIMILARITY)] == [("ann", "ben")]
+    assert "not a verdict" in result.output
+
+
+def test_a_name_that_is_a_spreadsheet_formula_is_neutralised_in_the_csv(tmp_path: Path) -> None:
+    m = sim.Match(a="=HYPERLINK(\"x\")", b="+bob", a_path="-a.py", b_path="b.py", shared=3, a_tokens=50, b_tokens=50,
+                  a_share=1.0, b_share=0.5, a_lines=((1, 4),), b_lines=((2, 5), (9, 9)))
+    sim.write_csv(tmp_path, sim.Report((m,), 2, 0, (), ()))
+    text = (tmp_path / sim.SIMILARITY).read_text()
+    assert "'=HYPERLINK" in text and ",'+bob," in text
+    assert sim.read_csv(tmp_path / sim.SIMILARITY) == [m]

@@ -607,7 +607,7 @@ class ReviewApp(App[None]):
     COMMANDS = App.COMMANDS | {ReviewCommands}
     BINDINGS = [
         Binding("o", "overview", "Overview", id="overview"),
-        Binding("v", "similarity", "Similarity", id="similarity"),
+        Binding("v", "similarity", "Similarity", id="similarity", show=False),
         Binding("question_mark,f1", "help", "Help", id="help"),
         Binding("q", "quit", "Quit", id="quit", show=False),
     ]
