@@ -343,3 +343,19 @@ def test_a_name_that_is_a_spreadsheet_formula_is_neutralised_in_the_csv(tmp_path
     text = (tmp_path / sim.SIMILARITY).read_text()
     assert "'=HYPERLINK" in text and ",'+bob," in text
     assert sim.read_csv(tmp_path / sim.SIMILARITY) == [m]
+
+
+def test_a_helper_module_the_assignment_ships_is_subtracted_too(tmp_path: Path) -> None:
+    from gradgrader.spec import load_assignment
+
+    spec = load_assignment("mit686x-em")
+    course = sim.course_files(spec.root, spec.helpers)
+    helper = spec.root / "common.py"
+    assert helper in course
+    # two students paste the course's helper module into their own, different, files
+    for sid, own in (("ann", "ind_loops.py"), ("ben", "ind_takealong.py")):
+        (tmp_path / f"{sid}.py").write_text(helper.read_text() + "\n\n" + (CLASS / own).read_text())
+    subs = [("ann", tmp_path / "ann.py"), ("ben", tmp_path / "ben.py")]
+    # (the students' own code is softmax's, so softmax's starter stands for the starter here)
+    assert sim.analyse(subs, [STARTER, helper]).matches == ()
+    assert len(sim.analyse(subs, [STARTER]).matches) == 1  # without the helper: a match
