@@ -359,3 +359,12 @@ def test_a_helper_module_the_assignment_ships_is_subtracted_too(tmp_path: Path) 
     # (the students' own code is softmax's, so softmax's starter stands for the starter here)
     assert sim.analyse(subs, [STARTER, helper]).matches == ()
     assert len(sim.analyse(subs, [STARTER]).matches) == 1  # without the helper: a match
+
+
+def test_the_engine_imports_neither_textual_nor_rich() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, gradgrader.similarity; print('\\n'.join(sys.modules))"
+    loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout.split())
+    assert not any(m.split(".")[0] in {"textual", "rich", "typer"} for m in loaded)
