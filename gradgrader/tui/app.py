@@ -54,6 +54,7 @@ from gradgrader.overrides import (
 from gradgrader.results import GRADES, atomic_write, read_results
 from gradgrader.review import Filter, Result
 from gradgrader.tui import views
+from gradgrader.tui.similarity import SimilarityScreen
 
 
 def _markup_safe(text: str) -> str:
@@ -133,6 +134,7 @@ class ReviewCommands(Provider):
             app.action_comment,
         )
         yield "Help: keys and filters", "what every key does", app.action_help
+        yield "Show similar submissions", "pairs sharing code beyond the starter, side by side", app.action_similarity
         for mistake, n in app.stats.mistakes:
             yield (
                 f"Filter: mistake {mistake}",
@@ -633,6 +635,7 @@ class ReviewApp(App[None]):
     COMMANDS = App.COMMANDS | {ReviewCommands}
     BINDINGS = [
         Binding("o", "overview", "Overview", id="overview"),
+        Binding("v", "similarity", "Similarity", id="similarity", show=False),
         Binding("question_mark,f1", "help", "Help", id="help"),
         Binding("q", "quit", "Quit", id="quit", show=False),
     ]
@@ -820,6 +823,11 @@ class ReviewApp(App[None]):
             self.pop_screen()
         if isinstance(self.screen, TableScreen) and self.selected:
             self.screen.move_to(self.selected)
+
+    def action_similarity(self) -> None:
+        if not isinstance(self.screen, SimilarityScreen):
+            self.action_show_table()
+            self.push_screen(SimilarityScreen())
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
