@@ -170,8 +170,7 @@ def check(
             if not watch:
                 break
             err.print(f"watching {watched} — save it to check again, Ctrl-C to stop", style="dim", highlight=False, markup=False)
-            if not _wait_for_change(watched, before):
-                break
+            _wait_for_change(watched, before)
             if submission.notebook is not None:
                 submission = single(path, spec.filename)  # convert the saved notebook again
             if not as_json:
@@ -199,7 +198,7 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     return (st.st_mtime_ns, st.st_size)
 
 
-def _wait_for_change(path: Path, since: tuple[int, int] | None, poll: float = 0.3) -> bool:
+def _wait_for_change(path: Path, since: tuple[int, int] | None, poll: float = 0.3) -> None:
     """Block until ``path`` differs (mtime or size) from its stamp ``since``. A file that
     disappears is waited for (editors save by writing a new file and renaming it; a
     student may move it away for a moment): said once, never a silent exit."""
@@ -213,7 +212,7 @@ def _wait_for_change(path: Path, since: tuple[int, int] | None, poll: float = 0.
                 missing = True
         elif now != since or missing:
             time.sleep(0.1)  # let the editor finish writing
-            return True
+            return
         time.sleep(poll)
 
 
