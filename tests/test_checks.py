@@ -374,3 +374,13 @@ def test_a_size_of_another_case_in_an_error_is_noted_and_an_ordinary_shape_error
     assert "500 is N of case 'course'" in note
     assert hard_coded_size(ctx, "small", "raised ValueError: shapes (7,5) and (3,) not aligned") == ""
     assert hard_coded_size(ctx, "small", "raised IndexError: index 2 is out of bounds") == ""
+
+
+def test_a_huge_number_in_a_students_exception_text_is_no_grader_error() -> None:
+    from types import SimpleNamespace
+
+    from gradgrader.checks.values import hard_coded_size
+
+    cases = {"small": SimpleNamespace(dims={"N": 7}), "course": SimpleNamespace(dims={"N": 500})}
+    ctx = SimpleNamespace(course=SimpleNamespace(dims=lambda c: cases[c].dims), assignment=SimpleNamespace(cases=cases))
+    assert hard_coded_size(ctx, "small", "raised ValueError: " + "9" * 5000) == ""

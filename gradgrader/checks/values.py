@@ -49,7 +49,9 @@ def hard_coded_size(ctx: CheckContext, case: str, message: str) -> str:
     case has, so the note is never attached to an ordinary shape error."""
     here = ctx.course.dims(case)
     mine = set(here.values())
-    quoted = {int(n) for n in re.findall(r"(?<![\w.])(\d+)(?![\w.])", message)}
+    # At most 9 digits: a student's exception text may hold a 5,000-digit number, which
+    # int() refuses (Python's digit limit) — no case size is that long anyway.
+    quoted = {int(n) for n in re.findall(r"(?<![\w.])(\d{1,9})(?![\w.\d])", message)}
     for other, spec in ctx.assignment.cases.items():
         for dim, value in spec.dims.items():
             if other != case and value >= 3 and value in quoted and value not in mine and dim in here:
