@@ -89,7 +89,7 @@ def main() -> int:
     from gradgrader.grading import Grader
     from gradgrader.ingest import discover
     from gradgrader.rubric import resolve_rubric
-    from gradgrader.spec import load_assignment
+    from gradgrader.assignment import load_assignment
 
     spec = load_assignment("softmax")
     rubric = resolve_rubric(spec)

@@ -4,8 +4,7 @@ The engine (spec, cases, checks, diagnose, grading, results) imports nothing fro
 the command line or the terminal UI; ``import gradgrader`` stays light.
 """
 
+from gradgrader._version import __version__
 from gradgrader.errors import ConfigError, GradgraderError, SandboxError, SubmissionError
-
-__version__ = "0.1.0"
 
 __all__ = ["ConfigError", "GradgraderError", "SandboxError", "SubmissionError", "__version__"]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gradgrader.assignment import load_assignment
 from gradgrader.cases import case_inputs, copy_value
 from gradgrader.course import hook, materialise, reference_module
 from gradgrader.errors import ConfigError, SubmissionError
@@ -19,7 +20,7 @@ from gradgrader.ingest import Submission
 from gradgrader.results import Result
 from gradgrader.rubric import default_rubric, find_rubric, load_rubric
 from gradgrader.sandbox.layers import Isolation
-from gradgrader.spec import Assignment, load_assignment, shipped_assignments, variant_hooks
+from gradgrader.spec import Assignment, shipped_assignments, variant_hooks
 
 # ----------------------------------------------------------------- which assignment?
 

@@ -74,8 +74,8 @@ def _isolation(allow_weak: bool, strict: bool):
 
 
 def _load(assignment: str, rubric: Path | None):
+    from gradgrader.assignment import load_assignment
     from gradgrader.rubric import resolve_rubric
-    from gradgrader.spec import load_assignment
 
     spec = load_assignment(assignment)
     return spec, resolve_rubric(spec, rubric)
@@ -585,8 +585,8 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write the assignment's starter file (e.g. softmax.py) into the current folder."""
+    from gradgrader.assignment import load_assignment
     from gradgrader.authoring import write_starter
-    from gradgrader.spec import load_assignment
 
     with _user_errors():
         spec = load_assignment(assignment)
@@ -607,9 +607,9 @@ def validate(
     The reference must pass every one of its checks (finite differences of its own
     objectives included) and the diagnosis terms must add up to it.
     """
+    from gradgrader.assignment import load_assignment
     from gradgrader.authoring import validate as validate_assignment
     from gradgrader.sandbox.environment import require_packages
-    from gradgrader.spec import load_assignment
 
     with _user_errors():
         spec = load_assignment(assignment)
@@ -656,9 +656,9 @@ def pack(
 
     The public checks replay recorded expected values, so students can check offline.
     """
+    from gradgrader.assignment import load_assignment
     from gradgrader.authoring import pack_warnings
     from gradgrader.pack import make_pack
-    from gradgrader.spec import load_assignment
 
     with _user_errors():
         target = make_pack(assignment, out, replace=replace)
@@ -732,8 +732,9 @@ def doctor() -> None:
 def _doctor_packages(console: Console) -> None:
     """The packages each shipped assignment's course provides, and whether they are
     installed here (exit 2 if one is missing: grading that assignment would stop)."""
+    from gradgrader.assignment import load_assignment
     from gradgrader.sandbox.environment import missing_packages
-    from gradgrader.spec import load_assignment, shipped_assignments
+    from gradgrader.spec import shipped_assignments
 
     missing_any = False
     for name, folder in shipped_assignments().items():
@@ -857,7 +858,8 @@ def similarity(
 @app.command("assignments")
 def list_assignments() -> None:
     """List the assignments shipped with gradgrader."""
-    from gradgrader.spec import load_assignment, shipped_assignments
+    from gradgrader.assignment import load_assignment
+    from gradgrader.spec import shipped_assignments
 
     with _user_errors():
         for name, folder in shipped_assignments().items():

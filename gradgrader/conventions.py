@@ -13,11 +13,11 @@ feedback says so — a note, never a deduction (the courses do not ask for consi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
-from gradgrader.checks.base import CheckContext, Failure, rel_error
-from gradgrader.results import CheckRecord
+from gradgrader.checks.context import CheckContext
+from gradgrader.findings import Failure, rel_error
 from gradgrader.spec import Convention
 
 
@@ -85,20 +85,3 @@ def choose_convention(ctx: CheckContext) -> Choice | None:
     ctx.reference_file = submission.reference
     ctx.reference_files = {fn: c.reference for fn, c in functions.items()}
     return Choice(submission, bool(followed), functions, followed)
-
-
-def with_note(choice: Choice, records: tuple[CheckRecord, ...]) -> tuple[CheckRecord, ...]:
-    """The note of a mixed choice appended to the first check of each function graded in
-    another convention than the submission's (shown by ``check`` and the review)."""
-    note = choice.note()
-    if not note:
-        return records
-    pending = {fn for fn, c in choice.followed.items() if c.name != choice.submission.name}
-    out = []
-    for r in records:
-        if r.function in pending:
-            pending.discard(r.function)
-            sep = " " if not r.message or r.message.endswith((".", "!", "?")) else ". "
-            r = replace(r, message=f"{r.message}{sep}{note}".strip())
-        out.append(r)
-    return tuple(out)

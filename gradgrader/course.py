@@ -101,7 +101,7 @@ def _helpers(assignment: Assignment) -> dict[str, ModuleType]:
 
 def materialise(assignment: Assignment, value: Any) -> Any:
     """Build a Composite argument as the course's own object, for the reference and hooks."""
-    from gradgrader.cases import Composite
+    from gradgrader.spec import Composite
 
     if not isinstance(value, Composite):
         return value

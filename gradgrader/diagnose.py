@@ -20,19 +20,33 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from gradgrader.checks.base import CheckContext, Finding, rel_error, shape_text
 from gradgrader.errors import ConfigError
-from gradgrader.spec import feedback_for, variant_hooks
+from gradgrader.findings import MATCH_RTOL, Finding, rel_error, shape_text
+from gradgrader.spec import Assignment, feedback_for, variant_hooks
 
-# A wrong answer is "recognised" when the student's output equals it to 1e-4 relative:
-# loose enough for correct-but-float32 arithmetic (≈1e-6 here), and far tighter than any
-# coincidence — an unrelated array lands within 1e-4 of a specific formula with
-# essentially zero probability on random inputs.
-MATCH_RTOL = 1e-4
+__all__ = ["MATCH_RTOL", "DiagnosisContext", "diagnose", "error_map", "localise", "parse_coefficient"]
+
+
+class _Hooks(Protocol):
+    def call_hook(self, name: str, args: Mapping[str, Any], where: str) -> np.ndarray: ...
+
+
+class DiagnosisContext(Protocol):
+    """What the diagnosis needs of a check's context: the assignment (its diagnosis
+    tables and feedback) and the course's hooks (terms, wrong variants)."""
+
+    @property
+    def assignment(self) -> Assignment: ...
+
+    @property
+    def course(self) -> _Hooks: ...
+
+# MATCH_RTOL (gradgrader.findings): a wrong answer is "recognised" when the student's
+# output equals it to 1e-4 relative.
 # Coefficients of a fit are read against the pattern to 1e-3 relative: the fit itself
 # reproduces ``s`` to MATCH_RTOL, so its coefficients are that accurate or better
 # unless the terms are nearly collinear, which CONDITION_MAX rules out.
@@ -66,14 +80,14 @@ def _close(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and bool(np.all(np.isfinite(a))) and rel_error(a, b) <= MATCH_RTOL
 
 
-def _config(ctx: CheckContext, function: str, output: str) -> Mapping[str, Any]:
+def _config(ctx: DiagnosisContext, function: str, output: str) -> Mapping[str, Any]:
     merged: dict[str, Any] = {}
     merged.update(ctx.assignment.diagnosis.get(function, {}))
     merged.update(ctx.assignment.diagnosis.get(f"{function}.{output}", {}))
     return merged
 
 
-def _hook_value(ctx: CheckContext, name: str, args: Mapping[str, Any], where: str) -> np.ndarray:
+def _hook_value(ctx: DiagnosisContext, name: str, args: Mapping[str, Any], where: str) -> np.ndarray:
     return ctx.course.call_hook(name, args, where)
 
 
@@ -137,7 +151,7 @@ def _finding(mistake: str | None, summary: str, student: np.ndarray, reference: 
 
 
 def _variants(
-    ctx: CheckContext, config: Mapping[str, Any], s: np.ndarray, args: Mapping[str, Any], name: str, r: np.ndarray, function: str
+    ctx: DiagnosisContext, config: Mapping[str, Any], s: np.ndarray, args: Mapping[str, Any], name: str, r: np.ndarray, function: str
 ) -> Finding | None:
     if not isinstance(config.get("variants", {}), Mapping):
         raise ConfigError(f"diagnosis of {name}: variants must be a table mistake-id = \"hook name\" (or a list of them)")
@@ -205,7 +219,7 @@ def _coef(c: float) -> str:
     return f"{round(c, 6):.4g}" if abs(c) >= 1e-9 else "0"
 
 
-def _terms(ctx: CheckContext, config: Mapping[str, Any], s: np.ndarray, r: np.ndarray, args: Mapping[str, Any], name: str, dims: Mapping[str, int]) -> Finding | None:
+def _terms(ctx: DiagnosisContext, config: Mapping[str, Any], s: np.ndarray, r: np.ndarray, args: Mapping[str, Any], name: str, dims: Mapping[str, int]) -> Finding | None:
     terms = config.get("terms")
     if not terms:
         return None
@@ -254,7 +268,7 @@ def _terms(ctx: CheckContext, config: Mapping[str, Any], s: np.ndarray, r: np.nd
 
 
 def diagnose(
-    ctx: CheckContext,
+    ctx: DiagnosisContext,
     function: str,
     output: str,
     student: np.ndarray,

@@ -352,8 +352,8 @@ def _safe_rel(rel: str) -> PurePosixPath:
 
 def _grader_for(payload: dict[str, Any], allow_weak: bool) -> Any:
     """The Grader of this assignment in this process, made on first use."""
+    from gradgrader.assignment import load_assignment
     from gradgrader.grading import Grader
-    from gradgrader.spec import load_assignment
 
     key = f"{payload['digest']}:{allow_weak}"
     with _lock:

@@ -6,10 +6,8 @@ submission → sandbox (Session) → raw outputs → checks → diagnosis → ru
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import multiprocessing
 import os
-import secrets
 import shutil
 import signal
 import threading
@@ -27,66 +25,25 @@ from concurrent.futures import (
 )
 from pathlib import Path
 
-from gradgrader import __version__
+from gradgrader._version import __version__
 from gradgrader.checks import run_check
 from gradgrader.checks.base import CheckContext, CheckResult, Course
-from gradgrader.conventions import choose_convention, with_note
-from gradgrader.hints import RAISED_FEEDBACK, RUNTIME_FEEDBACK
-from gradgrader.ingest import Submission
+from gradgrader.conventions import Choice, choose_convention
+from gradgrader.records import failure_result, load_message, record, with_note
 from gradgrader.results import CheckRecord, Result, valid_text
 from gradgrader.rubric import Rubric
 from gradgrader.sandbox import ChildLimits, Sandbox, Session
 from gradgrader.sandbox.environment import require_packages
 from gradgrader.sandbox.layers import Isolation, probe
-from gradgrader.sandbox.runner import Problem, StagingError, new_run_dir, scratch_home
-from gradgrader.spec import Assignment, CheckSpec, Feedback, data_roots, feedback_for
+from gradgrader.sandbox.runner import StagingError, new_run_dir, scratch_home
+from gradgrader.secret import SECRET_ENV, SECRET_FILE, course_secret, run_fingerprint
+from gradgrader.spec import Assignment, CheckSpec, data_roots
+from gradgrader.submission import Submission
 
-
-def _feedback(assignment: Assignment, spec: CheckSpec, check: CheckResult) -> dict | None:
-    """The diagnosis shown under a failing check: the finding, the named mistake's title,
-    explanation and next step from the assignment's feedback.toml, else the check's own
-    next step."""
-    if check.passed:
-        return None
-    out = check.finding.to_json() if check.finding is not None else {}
-    mistake = (check.finding.mistake if check.finding is not None else None) or (check.mistakes[0] if check.mistakes else None)
-    runtime = mistake in RUNTIME_FEEDBACK
-    if mistake:
-        out["mistake"] = mistake
-        fb = feedback_for(assignment, mistake, check.function) or (Feedback(*RUNTIME_FEEDBACK[mistake]) if runtime else None)
-        if mistake == "crashed" and check.message.startswith(f"{check.function} raised "):
-            # An ordinary exception, not the process ending (the message is ours: describe_problem).
-            fb = Feedback(*RAISED_FEEDBACK)
-        if fb is not None:
-            out["title"] = fb.title
-            out["explanation"] = fb.explanation
-            if fb.next_step:
-                out["next_step"] = fb.next_step
-    if "next_step" not in out and spec.next_step and not runtime:
-        # The check's next step is about the math: not for code that did not run.
-        out["next_step"] = spec.next_step
-    return out or None
-
-
-def _record(assignment: Assignment, rubric: Rubric, spec: CheckSpec, check: CheckResult) -> CheckRecord:
-    item = rubric.items[check.id]
-    cases = tuple(
-        {"case": c.case, "passed": c.passed, **({"error": c.error} if c.error is not None else {})} for c in check.cases
-    )
-    return CheckRecord(
-        id=check.id,
-        function=check.function,
-        passed=check.passed,
-        score=item.score(check.fraction, check.mistakes),
-        max_score=item.points,
-        message=check.message,
-        mistakes=check.mistakes,
-        kind=check.kind,
-        diagnosis=_feedback(assignment, spec, check),
-        feedback=item.feedback if not check.passed else "",
-        cases=cases,
-        advice=check.advice,
-    )
+__all__ = [
+    "SECRET_ENV", "SECRET_FILE", "Grader", "child_limits", "course_secret", "failure_result", "grade_submission",
+    "load_message", "run_fingerprint",
+]
 
 
 def _run_safely(check: CheckSpec, ctx: CheckContext) -> CheckResult:
@@ -100,22 +57,6 @@ def _run_safely(check: CheckSpec, ctx: CheckContext) -> CheckResult:
             f"{type(exc).__name__}: {exc}"
         )
         return CheckResult(check.id, check.function, check.kind, False, 0.0, message, ("grader-error",))
-
-
-def load_message(assignment: Assignment, problem: Problem | None) -> str:
-    from gradgrader.hints import hint_for
-
-    name = assignment.filename
-    if problem is None:
-        return f"{name} could not be loaded"
-    hint = hint_for(problem.exc_type, problem.message) if problem.exc_type else ""
-    if problem.exc_type in {"SyntaxError", "IndentationError", "TabError"}:
-        where = f" on line {problem.line}" if problem.line else ""
-        code = f": {problem.code.strip()}" if problem.code.strip() else ""
-        return f"{name} has a syntax error{where}{code} ({problem.message}); " + (hint or "fix it and run again")
-    if problem.kind == "timeout":
-        return f"importing {name} did not finish: {problem.message}. Move slow work out of the module's top level"
-    return f"{name} fails when it is imported: {problem.describe()}" + (f" — {hint}" if hint else "")
 
 
 def child_limits(assignment: Assignment) -> ChildLimits:
@@ -136,89 +77,16 @@ def grade_submission(course: Course, rubric: Rubric, submission: Submission, san
         return failure_result(course.assignment, rubric, submission, "grading", exc, start, sandbox.isolation.level)
 
 
-def failure_result(
-    assignment: Assignment,
-    rubric: Rubric,
-    submission: Submission,
-    stage: str,
-    exc: BaseException | str,
-    start: float | None = None,
-    sandbox: str = "",
-) -> Result:
-    """The error result of a submission the grader failed on while ``stage`` (staging,
-    grading, recording …): built without touching the submission's files, so it cannot
-    fail the same way again."""
-    what = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
-    try:
-        digest = submission.digest()
-    except Exception:  # noqa: BLE001 - the file may be what failed
-        digest = ""
-    extra: dict = {}
-    with contextlib.suppress(Exception):
-        extra.update(submission.extra)
-    extra.update({"gradgrader": __version__, "grader_failure": {"stage": stage, "error": what}})
-    if sandbox:
-        extra["sandbox"] = sandbox
-    return Result(
-        submission=submission.id,
-        path=valid_text(str(submission.path or submission.folder or "")),
-        assignment=assignment.name,
-        status="error",
-        score=0.0,
-        max_score=rubric.max_score,
-        checks=(),
-        mistakes=(),
-        elapsed_s=round(time.perf_counter() - start, 4) if start is not None else 0.0,
-        message=(
-            f"the grader failed on this submission ({stage}: {what}); this is a problem of the "
-            f"grader, not a verdict on the code: the course staff will grade it again"
-        ),
-        sha256=digest,
-        extra=extra,
-    )
-
-
 def _grade_submission(course: Course, rubric: Rubric, submission: Submission, sandbox: Sandbox, start: float) -> Result:
     assignment = course.assignment
 
     def result(status: str, checks: tuple[CheckRecord, ...], message: str = "", output: str = "") -> Result:
-        mistakes: list[str] = []
-        for c in checks:
-            mistakes += [m for m in c.mistakes if m not in mistakes]
-        # a notebook's messages name its cells, not the generated module's lines
-        return submission.relocate(Result(
-            submission=submission.id,
-            # A path may hold bytes that are not UTF-8 (a folder a student named): as text.
-            path=valid_text(str(submission.path or submission.folder or "")),
-            assignment=assignment.name,
-            status=status,
-            score=round(sum(c.score for c in checks), 6),
-            max_score=rubric.max_score,
-            checks=checks,
-            mistakes=tuple(mistakes),
-            elapsed_s=round(time.perf_counter() - start, 4),
-            message=message,
-            output=output,
-            sha256=submission.digest(),
-            extra={**submission.extra, "gradgrader": __version__, "sandbox": sandbox.isolation.level},
-        ))
+        return _result(course, rubric, submission, sandbox, start, status, checks, message, output)
 
     if submission.path is None:
         return result("error", (), submission.problem or "no file to grade")
     try:
-        session = Session(
-            sandbox,
-            submission.path,
-            assignment.module_name,
-            list(assignment.functions),
-            child_limits(assignment),
-            budget=assignment.limits.budget,
-            folder=submission.folder,
-            helpers=[assignment.root / h for h in assignment.helpers],
-            output_cap=assignment.limits.output_kb << 10,
-            packages=assignment.packages,
-            stubs=assignment.stubs,
-        )
+        session = _session(assignment, submission, sandbox)
     except StagingError as exc:  # a link or a special file: this submission's problem only
         return result("error", (), f"{assignment.filename} could not be set up for grading: {exc}")
     if not session.load.ok:
@@ -231,10 +99,18 @@ def _grade_submission(course: Course, rubric: Rubric, submission: Submission, sa
         _prefetch(ctx, rubric)
         convention = choose_convention(ctx)
         records = tuple(
-            _record(assignment, rubric, check, _run_safely(check, ctx)) for check in assignment.checks if check.id in rubric.items
+            record(assignment, rubric, check, _run_safely(check, ctx)) for check in assignment.checks if check.id in rubric.items
         )
     finally:
         session.close()
+    return _graded(result, session, convention, records)
+
+
+def _graded(
+    result: Callable[..., Result], session: Session, convention: Choice | None, records: tuple[CheckRecord, ...]
+) -> Result:
+    """The result of a submission whose checks ran: the convention's note and what the
+    TA must know (time-outs, checks the grader could not run)."""
     if convention is not None:
         records = with_note(convention, records)
     graded = result("graded", records, "", session.output())
@@ -249,6 +125,49 @@ def _grade_submission(course: Course, rubric: Rubric, submission: Submission, sa
     return graded
 
 
+def _session(assignment: Assignment, submission: Submission, sandbox: Sandbox) -> Session:
+    assert submission.path is not None
+    return Session(
+        sandbox,
+        submission.path,
+        assignment.module_name,
+        list(assignment.functions),
+        child_limits(assignment),
+        budget=assignment.limits.budget,
+        folder=submission.folder,
+        helpers=[assignment.root / h for h in assignment.helpers],
+        output_cap=assignment.limits.output_kb << 10,
+        packages=assignment.packages,
+        stubs=assignment.stubs,
+    )
+
+
+def _result(
+    course: Course, rubric: Rubric, submission: Submission, sandbox: Sandbox, start: float,
+    status: str, checks: tuple[CheckRecord, ...], message: str = "", output: str = "",
+) -> Result:
+    mistakes: list[str] = []
+    for c in checks:
+        mistakes += [m for m in c.mistakes if m not in mistakes]
+    # a notebook's messages name its cells, not the generated module's lines
+    return submission.relocate(Result(
+        submission=submission.id,
+        # A path may hold bytes that are not UTF-8 (a folder a student named): as text.
+        path=valid_text(str(submission.path or submission.folder or "")),
+        assignment=course.assignment.name,
+        status=status,
+        score=round(sum(c.score for c in checks), 6),
+        max_score=rubric.max_score,
+        checks=checks,
+        mistakes=tuple(mistakes),
+        elapsed_s=round(time.perf_counter() - start, 4),
+        message=message,
+        output=output,
+        sha256=submission.digest(),
+        extra={**submission.extra, "gradgrader": __version__, "sandbox": sandbox.isolation.level},
+    ))
+
+
 def _prefetch(ctx: CheckContext, rubric: Rubric) -> None:
     """Every case a function's checks will call it on, in one round trip per function."""
     assignment = ctx.assignment
@@ -261,50 +180,6 @@ def _prefetch(ctx: CheckContext, rubric: Rubric) -> None:
             args = ctx.inputs(name, case)
             arg_lists.append([args[a] for a in fn.args])
         ctx.session.prefetch(name, arg_lists, [o.name for o in fn.outputs], ctx.course.call_limit(name))
-
-
-SECRET_ENV = "GRADGRADER_SECRET"
-SECRET_FILE = "secret.txt"
-
-
-def course_secret(assignment: Assignment, recorded: str | None = None) -> tuple[str, str]:
-    """The secret course grading mixes into the inputs (:func:`gradgrader.cases.with_secret`),
-    and where it comes from, first found first:
-
-    1. the environment variable ``GRADGRADER_SECRET`` (one secret for a whole course);
-    2. ``secret.txt`` in the assignment folder (never copied into a student pack);
-    3. ``recorded``: the secret a results folder was graded with (``OUT/run.json``),
-       so that ``--resume`` and re-grades give the same results;
-    4. a new random one (128 bits), which the caller records.
-    """
-    env = os.environ.get(SECRET_ENV, "").strip()
-    if env:
-        return env, f"${SECRET_ENV}"
-    path = assignment.root / SECRET_FILE
-    if path.is_file():
-        text = path.read_text(encoding="utf-8").strip()
-        if text:
-            return text, str(path)
-    if recorded:
-        return recorded, "the results folder's run.json"
-    return secrets.token_hex(16), "new"
-
-
-def run_fingerprint(assignment: Assignment, rubric: Rubric) -> str:
-    """A digest of everything that decides a score besides the submission: the
-    assignment's files (spec, reference, hooks, feedback, helpers; not its samples), the
-    seed its inputs are generated from (with the course's secret) and the rubric's
-    points. ``grade --resume`` grades everyone again when it changes."""
-    h = hashlib.sha256(__version__.encode())  # a new gradgrader may score differently
-    h.update(f"seed {assignment.seed}".encode())
-    for item in sorted(rubric.items.values(), key=lambda i: i.check_id):
-        h.update(repr((item.check_id, item.points, item.partial, item.feedback, item.zero_for)).encode())
-    root = assignment.root
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root)
-        if path.is_file() and rel.parts[0] != "samples" and "__pycache__" not in rel.parts:
-            h.update(str(rel).encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()
 
 
 # The Grader of a forked worker process (multiprocessing needs a module-level target).

@@ -490,13 +490,13 @@ def regrade(r: Result, run: dict[str, Any]) -> Result:
     least as strong as ``grade`` demands (``run["strict_sandbox"]`` false relaxes that, as
     ``check`` does for a student's own file); return the new result as a JSON dict (nothing
     is written). Slow (a sandbox starts): call it off the UI thread."""
+    from gradgrader.assignment import load_assignment
     from gradgrader.cases import with_secret
     from gradgrader.errors import ConfigError, SandboxError
     from gradgrader.grading import Grader
     from gradgrader.results import dumps
     from gradgrader.rubric import resolve_rubric
     from gradgrader.sandbox.layers import probe
-    from gradgrader.spec import load_assignment
 
     where = run.get("assignment_path") or run.get("assignment") or r.get("assignment")
     if not where:

@@ -602,9 +602,9 @@ def class_submissions(out: Path) -> tuple[list[tuple[str, Path]], list[str]]:
 def course_of_run(out: Path) -> tuple[list[Path], str | None]:
     """The starter and helper files of the assignment a results folder was graded with,
     and a warning when the assignment cannot be found (then nothing is subtracted)."""
+    from gradgrader.assignment import load_assignment
     from gradgrader.errors import GradgraderError
     from gradgrader.review import load_run
-    from gradgrader.spec import load_assignment
 
     run = load_run(out)
     where = run.get("assignment_path") or run.get("assignment")

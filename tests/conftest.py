@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 
+from gradgrader.assignment import load_assignment
 from gradgrader.grading import Grader
 from gradgrader.ingest import Submission, discover
 from gradgrader.results import Result, dumps
 from gradgrader.rubric import Rubric, resolve_rubric
 from gradgrader.sandbox.layers import Isolation, Layer, probe
-from gradgrader.spec import Assignment, load_assignment
+from gradgrader.spec import Assignment
 
 # Course grading mixes a secret into its inputs (issue 16); a fixed one here keeps every
 # `grade` of the suite reproducible (tests of the secret itself unset or replace it).

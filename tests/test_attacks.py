@@ -898,7 +898,7 @@ from gradgrader.ingest import Submission
 from gradgrader.rubric import resolve_rubric
 from gradgrader.sandbox import ChildLimits, Sandbox
 from gradgrader.sandbox.layers import probe
-from gradgrader.spec import load_assignment
+from gradgrader.assignment import load_assignment
 path, n = Path(sys.argv[1]), int(sys.argv[2])
 spec = load_assignment("softmax"); rubric = resolve_rubric(spec); iso = probe()
 with Grader(spec, rubric, jobs=1, isolation=iso) as grader:

@@ -18,12 +18,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+from gradgrader.assignment import load_assignment
 from gradgrader.checks import run_check, validate_check
 from gradgrader.checks.base import CaseResult, CheckContext, Course, summarise
 from gradgrader.errors import ConfigError
 from gradgrader.sandbox import Returned
 from gradgrader.sandbox.runner import LoadReport
-from gradgrader.spec import CheckSpec, load_assignment
+from gradgrader.spec import CheckSpec
 
 
 class FakeSession:

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from gradgrader.assignment import load_assignment
 from gradgrader.authoring import scaffold, validate
 from gradgrader.errors import ConfigError
 from gradgrader.grading import Grader
 from gradgrader.ingest import discover
 from gradgrader.results import Result
 from gradgrader.rubric import resolve_rubric
-from gradgrader.spec import load_assignment
 
 FULL = '''import numpy as np
 

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from gradgrader.assignment import load_assignment
 from gradgrader.ingest import discover
-from gradgrader.spec import load_assignment
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -364,7 +364,9 @@ def test_the_cs231n_starter_earns_nothing(graded) -> None:
 
 def test_the_cs229_starter_never_ends_and_says_so(graded) -> None:
     record = check(graded["cs229-gmm"]["starter"], "run_em.w")
-    from gradgrader.checks.base import CALL_FLOOR_S  # the limit of a call whose reference is fast (issue 17)
+    from gradgrader.checks.base import (
+        CALL_FLOOR_S,  # the limit of a call whose reference is fast (issue 17)
+    )
 
     assert record["message"].startswith(f"run_em did not finish within {CALL_FLOOR_S:.3g} s (wall clock); stopped on case 'course' (n=100, d=2, K=4)")
     assert record["diagnosis"]["title"] == "Too slow, or the loop never ends"

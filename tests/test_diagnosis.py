@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gradgrader.assignment import load_assignment
 from gradgrader.checks.base import CheckContext, Course
 from gradgrader.diagnose import diagnose, error_map, localise, parse_coefficient
-from gradgrader.spec import load_assignment
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
+from gradgrader.assignment import load_assignment
 from gradgrader.errors import GradgraderError
 from gradgrader.grading import Grader
 from gradgrader.ingest import discover
 from gradgrader.results import Result, ResultsWriter, dumps
 from gradgrader.rubric import resolve_rubric
-from gradgrader.spec import load_assignment
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "assignments" / "softmax" / "samples"

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 from conftest import SAMPLES, SOFTMAX, copy_assignment, from_reference, write_submission
 
+from gradgrader.assignment import load_assignment
 from gradgrader.errors import ConfigError, GradgraderError
 from gradgrader.grading import Grader
 from gradgrader.ingest import Submission, single
 from gradgrader.rubric import default_rubric, load_rubric, resolve_rubric
-from gradgrader.spec import find_assignment, load_assignment
+from gradgrader.spec import find_assignment
 
 # ----------------------------------------------------------------- assignment.toml
 

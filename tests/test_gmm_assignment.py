@@ -16,12 +16,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+from gradgrader.assignment import load_assignment
 from gradgrader.cases import case_inputs
 from gradgrader.grading import Grader
 from gradgrader.ingest import discover, single
 from gradgrader.results import Result
 from gradgrader.rubric import Rubric, resolve_rubric
-from gradgrader.spec import Assignment, load_assignment
+from gradgrader.spec import Assignment
 
 if sys.version_info >= (3, 11):
     import tomllib

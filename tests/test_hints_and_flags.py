@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from gradgrader.assignment import load_assignment
 from gradgrader.cli import app
 from gradgrader.grading import Grader
 from gradgrader.hints import hint_for
 from gradgrader.ingest import single
 from gradgrader.results import grades_csv
 from gradgrader.rubric import resolve_rubric
-from gradgrader.spec import load_assignment
 
 ROOT = Path(__file__).resolve().parents[1]
 SOFTMAX = ROOT / "assignments" / "softmax"

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
+from gradgrader.assignment import load_assignment
 from gradgrader.authoring import validate
 from gradgrader.errors import ConfigError
 from gradgrader.grading import Grader
 from gradgrader.ingest import discover
 from gradgrader.rubric import resolve_rubric
-from gradgrader.spec import load_assignment
 
 FOLDER = ROOT / "tests" / "assignments" / "logistic-fd"
 

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from gradgrader.assignment import load_assignment
 from gradgrader.cli import app
 from gradgrader.errors import ConfigError
 from gradgrader.grading import Grader
 from gradgrader.ingest import discover
 from gradgrader.pack import make_pack
 from gradgrader.rubric import resolve_rubric
-from gradgrader.spec import load_assignment
 
 ROOT = Path(__file__).resolve().parents[1]
 SOFTMAX = ROOT / "assignments" / "softmax"

@@ -30,6 +30,7 @@ from conftest import (
     write_submission,
 )
 
+from gradgrader.assignment import load_assignment
 from gradgrader.grading import Grader
 from gradgrader.ingest import Submission
 from gradgrader.results import CheckRecord, Result, dumps
@@ -37,7 +38,6 @@ from gradgrader.rubric import resolve_rubric
 from gradgrader.sandbox import ChildLimits, Returned, Sandbox, Session
 from gradgrader.sandbox.layers import probe
 from gradgrader.sandbox.runner import SAFE_ENV, Problem
-from gradgrader.spec import load_assignment
 
 CALL_TIMEOUT = 2.0
 MEMORY_MB = 384

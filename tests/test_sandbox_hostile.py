@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from conftest import ROOT, copy_assignment, isolation, write_submission
 
+from gradgrader.assignment import load_assignment
 from gradgrader.errors import ConfigError
 from gradgrader.grading import Grader
 from gradgrader.ingest import Submission
@@ -33,7 +34,6 @@ from gradgrader.sandbox.decode import DecodeError, decode_array
 from gradgrader.sandbox.environment import MissingPackageError, course_environment
 from gradgrader.sandbox.layers import probe
 from gradgrader.sandbox.runner import Problem, SandboxFailure, sanitize
-from gradgrader.spec import load_assignment
 
 ATTACKS = Path(__file__).resolve().parent / "attacks"
 MIT = ROOT / "assignments" / "mit686x-em"

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from gradgrader.assignment import load_assignment
 from gradgrader.cases import case_inputs, with_secret
 from gradgrader.checks.base import REDRAW_SEED
 from gradgrader.cli import app
@@ -23,7 +24,6 @@ from gradgrader.ingest import discover
 from gradgrader.pack import load_table
 from gradgrader.results import read_results, read_run
 from gradgrader.rubric import resolve_rubric
-from gradgrader.spec import load_assignment
 
 if sys.version_info >= (3, 11):
     import tomllib

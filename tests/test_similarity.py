@@ -346,7 +346,7 @@ def test_a_name_that_is_a_spreadsheet_formula_is_neutralised_in_the_csv(tmp_path
 
 
 def test_a_helper_module_the_assignment_ships_is_subtracted_too(tmp_path: Path) -> None:
-    from gradgrader.spec import load_assignment
+    from gradgrader.assignment import load_assignment
 
     spec = load_assignment("mit686x-em")
     course = sim.course_files(spec.root, spec.helpers)

@@ -124,7 +124,7 @@ UNFAILED_BY_SAMPLES: set[str] = set()  # every check is failed by some sample
 
 
 def _check_ids():
-    from gradgrader.spec import load_assignment
+    from gradgrader.assignment import load_assignment
 
     return [c.id for c in load_assignment("softmax").checks]
 

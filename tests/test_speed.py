@@ -11,10 +11,10 @@ from pathlib import Path
 
 from conftest import copy_assignment, from_reference, write_submission
 
+from gradgrader.assignment import load_assignment
 from gradgrader.grading import Grader
 from gradgrader.ingest import Submission
 from gradgrader.rubric import resolve_rubric
-from gradgrader.spec import load_assignment
 
 LOOPING_LOSS = "\n\ndef softmax_loss(W, X, y, reg):\n    while True:\n        pass\n"
 LOOPING_JACOBIAN = "\n\ndef softmax_jacobian(z):\n    while True:\n        pass\n"

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gradgrader.checks import check_kind
 from gradgrader.checks.base import CheckContext, CheckResult, Finding, summarise
+from gradgrader.checks.registry import check_kind
 from gradgrader.checks.values import degenerate_case
 from gradgrader.course import hook as find_hook
 from gradgrader.spec import CheckSpec

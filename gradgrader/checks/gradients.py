@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 
-from gradgrader.checks import check_kind
 from gradgrader.checks.base import (
     CaseResult,
     CheckContext,
@@ -29,6 +28,7 @@ from gradgrader.checks.base import (
     rel_error,
     summarise,
 )
+from gradgrader.checks.registry import check_kind
 from gradgrader.checks.values import (
     degenerate_case,
     failure_case,

@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 
-from gradgrader.checks import check_kind
 from gradgrader.checks.base import (
     FLOOR,
     CaseResult,
@@ -22,6 +21,7 @@ from gradgrader.checks.base import (
     rel_error,
     summarise,
 )
+from gradgrader.checks.registry import check_kind
 from gradgrader.diagnose import diagnose, error_map
 from gradgrader.spec import CheckSpec
 

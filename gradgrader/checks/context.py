@@ -1,0 +1,225 @@
+"""The context of one submission's checks: inputs, reference, and the student's calls.
+
+A check is a pure function ``(CheckSpec, CheckContext) -> CheckResult``: it asks the
+context for inputs, the student's outputs and the reference's outputs (plain float
+arrays) and compares them. It never opens files, prints or reads the clock. The
+student's functions are reached through a :class:`~gradgrader.checks.caller.Caller`.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from gradgrader.checks.caller import Caller, CallProblem, CallReturned
+from gradgrader.checks.reference import Course
+from gradgrader.findings import MATCH_RTOL, Failure, rel_error, shape_text
+from gradgrader.hints import hint_for
+from gradgrader.spec import Assignment, FunctionSpec
+
+# An answer "depends" on an argument when a fresh draw of it moves the reference's
+# output by more than DEPENDS (relative): fresh standard-normal draws move every graded
+# output by O(1), so 1e-3 leaves out only arguments that really do not matter (K = 1).
+# It "ignores" the argument when its own output moves by at most IGNORES: a real answer
+# moves about as much as the reference (≥ 1e-3); 1e-9 is six orders below that and
+# seven above float64 rounding, so float32 code or another summation order is never
+# taken for a constant.
+DEPENDS = 1e-3
+IGNORES = 1e-9
+
+
+_PROBLEM_MISTAKE = {
+    "not-implemented": "not-implemented",
+    "exception": "crashed",
+    "crashed": "crashed",
+    "timeout": "timeout",
+    "memory-limit": "memory-limit",
+    "wrong-output": "wrong-shape",
+    "wrong-type": "wrong-shape",
+    "too-large": "wrong-shape",
+}
+
+
+def describe_problem(fn: FunctionSpec, problem: CallProblem) -> Failure:
+    mistake = _PROBLEM_MISTAKE.get(problem.kind, "crashed")
+    if problem.kind == "not-implemented" and problem.exc_type == "NotImplementedError":
+        return Failure((mistake,), f"{fn.name} is not implemented yet (it raises NotImplementedError)")
+    if mistake == "memory-limit":
+        return Failure((mistake,), f"{fn.name} ran out of memory: {problem.describe()}")
+    hint = hint_for(problem.exc_type, problem.message) if problem.exc_type else ""
+    text = problem.describe()
+    if problem.kind == "crashed" and not problem.exc_type:
+        text = f"crashed: {text}"
+    elif problem.kind in {"wrong-output", "wrong-type", "too-large"}:
+        text = f"returned something unusable: {text}"
+    return Failure((mistake,), f"{fn.name} {text}" + (f" — {hint}" if hint else ""))
+
+
+@dataclass
+class CheckContext:
+    """Everything a check may use for one submission."""
+
+    course: Course
+    session: Caller  # the student's functions (a sandbox Session, or a fake in tests)
+    notes: dict[str, Any] = field(default_factory=dict)  # per-submission scratch
+    reference_file: str | None = None  # the reference of the submission's convention
+    # a function graded in another convention than the submission's (see Conventions)
+    reference_files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def assignment(self) -> Assignment:
+        return self.course.assignment
+
+    def inputs(self, function: str, case: str) -> dict[str, Any]:
+        return self.course.inputs(function, case)
+
+    def rng(self, *keys: str) -> np.random.Generator:
+        """A generator seeded by the assignment and ``keys`` only (deterministic, hidden)."""
+        return np.random.default_rng([self.assignment.seed, *(zlib.crc32(k.encode()) for k in keys)])
+
+    def reference(self, function: str, args: Mapping[str, Any], cache: bool = True) -> dict[str, np.ndarray]:
+        return self.course.call_reference(function, args, self.reference_files.get(function, self.reference_file), cache)
+
+    def function_problem(self, function: str) -> Failure | None:
+        """A Failure if ``function`` is missing or cannot take the assignment's arguments."""
+        fn = self.assignment.functions[function]
+        info = self.session.load.functions.get(function)
+        filename = getattr(self.session.path, "name", "") or self.assignment.filename  # the file as the student named it
+        if not isinstance(info, dict) or not info.get("defined"):
+            return Failure(("not-implemented",), f"{fn.name} is not defined in {filename}: write {fn.signature}")
+        if not info.get("callable"):
+            return Failure(("not-implemented",), f"{fn.name} in {filename} is not a function")
+        if not info.get("varargs"):
+            req, pos = info.get("required", 0), info.get("positional", 0)
+            n = len(fn.args)
+            if not (isinstance(req, int) and isinstance(pos, int) and req <= n <= pos):
+                takes = f"{req}" if req == pos else f"{req} to {pos}"
+                return Failure(
+                    ("wrong-signature",),
+                    f"{fn.name} takes {takes} argument(s), but the assignment calls it with {n}: {fn.signature}",
+                )
+        return None
+
+    def ignored_arguments(self, function: str, case: str, outputs: list[str]) -> list[str]:
+        """The array arguments of ``function`` that its ``outputs`` ignore on ``case``:
+        a fresh draw of the argument (:meth:`Course.redrawn_inputs`) moves the
+        reference's output by more than DEPENDS but the student's by at most IGNORES.
+
+        An output that ignores an argument its definition depends on is no answer to
+        the question (a placeholder, a constant such as 1/K everywhere, a "loss" of W
+        alone), whatever properties it happens to have. Scalars (reg) are not tested:
+        a real answer may drop a hyperparameter's term, which the value checks name.
+        A call that fails on the fresh draw is no evidence and is skipped."""
+        args = self.inputs(function, case)
+        fresh = self.course.redrawn_inputs(function, case)
+        if fresh is None:
+            return []
+        fn = self.assignment.functions[function]
+        names = [
+            a for a in fn.args
+            if isinstance(args[a], np.ndarray) and args[a].ndim >= 1 and args[a].size
+            and isinstance(fresh.get(a), np.ndarray) and fresh[a].shape == args[a].shape and not np.array_equal(fresh[a], args[a])
+        ]
+        if not names:
+            return []
+        dims = self.course.dims(case)
+        base = self.student(function, args, dims, need=outputs)
+        if isinstance(base, Failure):
+            return []
+        ref = self.reference(function, args)
+        variants: list[Mapping[str, Any]] = [{**args, a: fresh[a]} for a in names]
+        ignored = []
+        for a, variant, got in zip(names, variants, self.student_many(function, variants, dims, need=outputs)):
+            if isinstance(got, Failure):
+                continue
+            moved = self.reference(function, variant)
+            if any(rel_error(moved[o], ref[o]) > DEPENDS and rel_error(got[o], base[o]) <= IGNORES for o in outputs):
+                ignored.append(a)
+        return ignored
+
+    def note_shape(self, function: str, text: str) -> None:
+        """Remember a shape that was accepted leniently; the check that asked says so."""
+        notes = self.notes.setdefault("shape_notes", {})
+        notes.setdefault(function, {})[text] = None
+
+    def shape_notes(self, function: str) -> list[str]:
+        return list(self.notes.get("shape_notes", {}).get(function, {}))
+
+    def student(
+        self, function: str, args: Mapping[str, Any], dims: Mapping[str, int], need: list[str] | None = None
+    ) -> dict[str, np.ndarray] | Failure:
+        """The student's outputs for ``args``, by name; those in ``need`` (default: all)
+        must have their exact shape, the others are passed through as they are."""
+        return self.student_many(function, [args], dims, need)[0]
+
+    def student_many(
+        self, function: str, arg_sets: list[Mapping[str, Any]], dims: Mapping[str, int], need: list[str] | None = None
+    ) -> list[dict[str, np.ndarray] | Failure]:
+        """:meth:`student` for several argument sets, in one round trip to the sandbox."""
+        fn = self.assignment.functions[function]
+        problem = self.function_problem(function)
+        if problem is not None:
+            return [problem] * len(arg_sets)
+        # No copies needed: arguments are serialised, and the student's process decodes
+        # a fresh copy for every call (a submission that mutates them harms nobody).
+        got = self.session.call_many(
+            function,
+            [[args[a] for a in fn.args] for args in arg_sets],
+            [o.name for o in fn.outputs],
+            self.course.call_limit(function),
+            want=need if need is not None and len(arg_sets) > 1 else None,
+        )
+        return [self._validate(fn, g, args, dims, need) for g, args in zip(got, arg_sets)]
+
+    def _validate(
+        self, fn: FunctionSpec, got: CallReturned | CallProblem, args: Mapping[str, Any], dims: Mapping[str, int], need: list[str] | None
+    ) -> dict[str, np.ndarray] | Failure:
+        if isinstance(got, CallProblem):
+            return describe_problem(fn, got)
+        out: dict[str, np.ndarray] = {}
+        for spec, value, kind, problem_ in zip(fn.outputs, got.values, got.types, got.problems):
+            if value is None and problem_ is None and need is not None and spec.name not in need:
+                continue  # not sent back: the caller did not ask for it
+            if problem_ is not None or value is None:
+                msg = problem_.message if problem_ else "no value"
+                return Failure(("wrong-shape",), f"{fn.name}'s return value is unusable: {msg}")
+            expected = spec.resolve(dims)
+            if value.shape != expected and _isclose_compatible(value.shape, expected):
+                # As the course's own np.isclose checks would: a size-1 array for a number
+                # (a log-likelihood of shape (1,)), a number for a (1,) array (K = 1).
+                self.note_shape(
+                    fn.name,
+                    f"{fn.name} returned {spec.name + ' ' if len(fn.outputs) > 1 else ''}as "
+                    + ("a single number" if value.shape == () else f"an array of {shape_text(value.shape)}")
+                    + f" where {'a number' if expected == () else shape_text(expected)} is expected; accepted as the same value "
+                    f"(np.isclose compares them alike), but return exactly {'a number' if expected == () else shape_text(expected)}",
+                )
+                value = value.reshape(expected)
+            if value.shape != expected and (need is None or spec.name in need):
+                what = f"{spec.name} " if len(fn.outputs) > 1 else ""
+                mistake = "wrong-shape"
+                if value.ndim == 2 and value.shape[::-1] == expected:
+                    # Name a transposed layout only when the numbers really are the transpose.
+                    ref = self.reference(fn.name, args)[spec.name]
+                    if np.all(np.isfinite(value)) and rel_error(value.T, ref) <= MATCH_RTOL:
+                        mistake = "transposed"
+                return Failure(
+                    (mistake,),
+                    f"{fn.name} returned {what}"
+                    + (f"a single number ({kind})" if value.shape == () else f"a {kind} of {shape_text(value.shape)}")
+                    + f"; expected {shape_text(expected)}",
+                    output=spec.name,
+                    value=value,
+                )
+            out[spec.name] = value
+        return out
+
+
+def _isclose_compatible(got: tuple[int, ...], expected: tuple[int, ...]) -> bool:
+    """A size-1 array where a number is expected, or a number where a (1,) array is:
+    the only shape differences the course's np.isclose checks let through unnoticed."""
+    return (expected == () and len(got) > 0 and all(n == 1 for n in got)) or (expected == (1,) and got == ())
