@@ -114,24 +114,12 @@ class CheckContext:
         alone), whatever properties it happens to have. Scalars (reg) are not tested:
         a real answer may drop a hyperparameter's term, which the value checks name.
         A call that fails on the fresh draw is no evidence and is skipped."""
-        args = self.inputs(function, case)
-        fresh = self.course.redrawn_inputs(function, case)
-        if fresh is None:
+        plan = self._fresh_draws(function, case, outputs)
+        if plan is None:
             return []
-        fn = self.assignment.functions[function]
-        names = [
-            a for a in fn.args
-            if isinstance(args[a], np.ndarray) and args[a].ndim >= 1 and args[a].size
-            and isinstance(fresh.get(a), np.ndarray) and fresh[a].shape == args[a].shape and not np.array_equal(fresh[a], args[a])
-        ]
-        if not names:
-            return []
+        args, base, names, variants = plan
         dims = self.course.dims(case)
-        base = self.student(function, args, dims, need=outputs)
-        if isinstance(base, Failure):
-            return []
         ref = self.reference(function, args)
-        variants: list[Mapping[str, Any]] = [{**args, a: fresh[a]} for a in names]
         ignored = []
         for a, variant, got in zip(names, variants, self.student_many(function, variants, dims, need=outputs)):
             if isinstance(got, Failure):
@@ -140,6 +128,52 @@ class CheckContext:
             if any(rel_error(moved[o], ref[o]) > DEPENDS and rel_error(got[o], base[o]) <= IGNORES for o in outputs):
                 ignored.append(a)
         return ignored
+
+    def _fresh_draws(
+        self, function: str, case: str, outputs: list[str]
+    ) -> tuple[dict[str, Any], dict[str, np.ndarray], list[str], list[Mapping[str, Any]]] | None:
+        """For :meth:`ignored_arguments`: the case's arguments, the student's answer on
+        them, and the array arguments drawn afresh one at a time (None: nothing to test)."""
+        args = self.inputs(function, case)
+        fresh = self.course.redrawn_inputs(function, case)
+        if fresh is None:
+            return None
+        fn = self.assignment.functions[function]
+        names = [
+            a for a in fn.args
+            if isinstance(args[a], np.ndarray) and args[a].ndim >= 1 and args[a].size
+            and isinstance(fresh.get(a), np.ndarray) and fresh[a].shape == args[a].shape and not np.array_equal(fresh[a], args[a])
+        ]
+        if not names:
+            return None
+        base = self.student(function, args, self.course.dims(case), need=outputs)
+        if isinstance(base, Failure):
+            return None
+        return args, base, names, [{**args, a: fresh[a]} for a in names]
+
+    def prefetch(self, function: str, groups: list[list[Mapping[str, Any]]], need: list[str] | None = None) -> None:
+        """Make in one round trip the calls a check is about to make group by group
+        (one :meth:`student_many` per case): each group's call is then answered from the
+        caller's memo (#17). Only calls the check makes anyway, asked exactly as it will
+        ask them (the same outputs wanted), so its verdicts do not change."""
+        if self.function_problem(function) is not None:
+            return
+        fn = self.assignment.functions[function]
+        by_want: dict[tuple[str, ...] | None, list[list[Any]]] = {}
+        for group in groups:
+            want = tuple(need) if need is not None and len(group) > 1 else None  # as student_many asks
+            by_want.setdefault(want, []).extend([args[a] for a in fn.args] for args in group)
+        for want, arg_lists in by_want.items():
+            if len(arg_lists) > 1:
+                self.session.call_many(
+                    function, arg_lists, [o.name for o in fn.outputs], self.course.call_limit(function),
+                    want=list(want) if want is not None else None,
+                )
+
+    def prefetch_fresh_draws(self, function: str, cases: list[str], outputs: list[str]) -> None:
+        """:meth:`prefetch` the calls :meth:`ignored_arguments` will make on ``cases``."""
+        plans = [self._fresh_draws(function, case, outputs) for case in cases]
+        self.prefetch(function, [plan[3] for plan in plans if plan is not None], outputs)
 
     def note_shape(self, function: str, text: str) -> None:
         """Remember a shape that was accepted leniently; the check that asked says so."""

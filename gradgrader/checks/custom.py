@@ -58,6 +58,7 @@ def _not_a_real_answer(check: CheckSpec, ctx: CheckContext) -> CheckResult | Non
     fn = ctx.assignment.functions[check.function]
     outputs = [o.name for o in fn.outputs] if wanted is True else [str(o) for o in wanted]
     what = check.description or check.id
+    ctx.prefetch_fresh_draws(check.function, list(check.cases), outputs)  # every case's fresh draws at once (#17)
     unreal = [degenerate_case(ctx, check, case, ctx.inputs(check.function, case), outputs, what) for case in check.cases]
     if all(u is None for u in unreal):
         return None

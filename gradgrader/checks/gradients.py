@@ -13,6 +13,7 @@ of f, whatever the size of x: a CS231n-size W (10 × 3073) costs the same as a 3
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -78,8 +79,7 @@ def directional_differences(
     """The fourth-order central differences of ``f`` at ``x`` along each direction.
 
     ``f`` evaluates a list of points at once (one round trip to the sandbox)."""
-    points = [x + k * h * v for v in directions for k in STENCIL]
-    values = f(points)
+    values = f(difference_points(x, directions, h))
     for fx in values:
         if isinstance(fx, Failure):
             return fx
@@ -88,85 +88,131 @@ def directional_differences(
     return (8.0 * (f1 - fm1) - (f2 - fm2)) / (12.0 * h)
 
 
+def difference_points(x: np.ndarray, directions: np.ndarray, h: float) -> list[np.ndarray]:
+    """The points :func:`directional_differences` evaluates, in its order."""
+    return [x + k * h * v for v in directions for k in STENCIL]
+
+
 def _step(base: float, x: np.ndarray) -> float:
     """Scale the step with the typical entry of x (its RMS), never below ``base``."""
     return base * max(1.0, float(np.linalg.norm(x)) / np.sqrt(max(x.size, 1)))
+
+
+@dataclass(frozen=True)
+class _Differences:
+    """A case of ``self_consistency`` that gets as far as the finite differences."""
+
+    args: Mapping[str, Any]
+    dims: Mapping[str, int]
+    got: dict[str, np.ndarray]
+    x0: np.ndarray
+    dirs: np.ndarray
+    h: float
 
 
 @check_kind("self_consistency", params={"directions", "tol"}, required={"objective", "gradient", "wrt"})
 def self_consistency(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     """The returned gradient is the derivative of the student's own objective."""
     obj, grad, wrt = check.params["objective"], check.params["gradient"], check.params["wrt"]
-    n = int(check.params.get("directions", DIRECTIONS))
     tol = float(check.params.get("tol", SELF_CONSISTENCY_TOL))
     fn = check.function
+    plans = {case: _difference_plan(check, ctx, case) for case in check.cases}
+    # Every case's points in one round trip (#17); each case then reads its own.
+    ctx.prefetch(fn, [[{**p.args, wrt: x} for x in difference_points(p.x0, p.dirs, p.h)]
+                      for p in plans.values() if isinstance(p, _Differences)], need=[obj])
+    diffs = {case: _student_differences(check, ctx, p) for case, p in plans.items() if isinstance(p, _Differences)}
+    agree = [case for case, (fd, err) in diffs.items() if not isinstance(fd, Failure) and err <= tol]
+    ctx.prefetch_fresh_draws(fn, agree, [obj, grad])  # the real-answer test of every agreeing case, at once
     results: list[CaseResult] = []
-    for case in check.cases:
-        args = ctx.inputs(fn, case)
-        dims = ctx.course.dims(case)
-        got = ctx.student(fn, args, dims)
-        if isinstance(got, Failure):
-            results.append(failure_case(ctx, check, case, got, args, None))
+    for case, plan in plans.items():
+        if not isinstance(plan, _Differences):
+            results.append(plan)
             continue
-        if not np.all(np.isfinite(got[grad])):
-            results.append(nonfinite_case(ctx, check, case, grad, got[grad], args, "nan-output"))
-            continue
-        placeholder = placeholder_case(ctx, check, case, args, got, [obj, grad], ctx.reference(fn, args), ctx.assignment.rtol)
-        if placeholder is not None:
-            results.append(placeholder)
-            continue
-
-        def objective(xs: list[np.ndarray], args: Mapping[str, Any] = args, dims: Mapping[str, int] = dims) -> list[float | Failure]:
-            outs = ctx.student_many(fn, [{**args, wrt: x} for x in xs], dims, need=[obj])
-            values: list[float | Failure] = []
-            for out in outs:
-                if isinstance(out, Failure):
-                    values.append(out)
-                elif not np.isfinite(float(out[obj])):
-                    values.append(Failure(("nan-output",), f"{obj} is not finite at a point near {wrt}"))
-                else:
-                    values.append(float(out[obj]))
-            return values
-
-        x0 = np.asarray(args[wrt], dtype=np.float64)
-        dirs = random_directions(ctx.rng(check.id, case), x0.shape, n)
-        fd = directional_differences(objective, x0, dirs, _step(STUDENT_STEP, x0))
+        fd, err = diffs[case]
         if isinstance(fd, Failure):
-            results.append(failure_case(ctx, check, case, fd, args, None))
-            continue
-        analytic = np.array([float(np.vdot(got[grad], v)) for v in dirs])
-        err = rel_error(analytic, fd)
-        if err <= tol:
+            results.append(failure_case(ctx, check, case, fd, plan.args, None))
+        elif err <= tol:
             # Consistent, but that pays only for a real answer (not 0.5‖W‖² with its W).
-            real = degenerate_case(ctx, check, case, args, [obj, grad], f"that {grad} is the derivative of your own {obj}")
+            real = degenerate_case(ctx, check, case, plan.args, [obj, grad], f"that {grad} is the derivative of your own {obj}")
             results.append(real or CaseResult(case, True, err))
-            continue
-        ref = ctx.reference(fn, args)
-        grad_right = rel_error(got[grad], ref[grad]) <= ctx.assignment.rtol
-        loss_right = rel_error(np.asarray(got[obj]), ref[obj]) <= ctx.assignment.rtol
-        where = case_label(ctx, case, args)
-        g_label, o_label = output_label(ctx, fn, grad), output_label(ctx, fn, obj)
-        if loss_right and not grad_right:
-            finding = diagnose(ctx, fn, grad, got[grad], ref[grad], args, dims)
-            message, mistakes = explained(
-                f"{g_label} is not the gradient of your own {obj}: finite differences of {obj} along "
-                f"{n} random directions disagree with ⟨{grad}, v⟩ by {err:.2g} (relative) on {where}",
-                finding,
-            )
         else:
-            finding = Finding(
-                "loss-gradient-mismatch",
-                f"{grad} does not match finite differences of your {obj}"
-                + (" — your gradient is right, so your loss is the part to fix" if grad_right else ""),
-            )
-            message = (
-                f"{g_label} and {o_label} do not belong together: ⟨{grad}, v⟩ and finite differences of your "
-                f"{obj} differ by {err:.2g} (relative) on {where}"
-                + (f"; {grad} matches the reference, so {obj} is computed differently from what {grad} differentiates" if grad_right else "")
-            )
-            mistakes = ("loss-gradient-mismatch",)
-        results.append(CaseResult(case, False, err, message, mistakes, finding))
+            results.append(_inconsistent(check, ctx, case, plan, err))
     return summarise(check, results, on_cases(f"the returned {grad} is the derivative of your own {obj}"))
+
+
+def _difference_plan(check: CheckSpec, ctx: CheckContext, case: str) -> _Differences | CaseResult:
+    """What ``self_consistency`` will differentiate on ``case``, or the case's result
+    when the student's answer already fails (no answer, NaN, a placeholder)."""
+    obj, grad, wrt = check.params["objective"], check.params["gradient"], check.params["wrt"]
+    fn = check.function
+    args = ctx.inputs(fn, case)
+    dims = ctx.course.dims(case)
+    got = ctx.student(fn, args, dims)
+    if isinstance(got, Failure):
+        return failure_case(ctx, check, case, got, args, None)
+    if not np.all(np.isfinite(got[grad])):
+        return nonfinite_case(ctx, check, case, grad, got[grad], args, "nan-output")
+    placeholder = placeholder_case(ctx, check, case, args, got, [obj, grad], ctx.reference(fn, args), ctx.assignment.rtol)
+    if placeholder is not None:
+        return placeholder
+    x0 = np.asarray(args[wrt], dtype=np.float64)
+    dirs = random_directions(ctx.rng(check.id, case), x0.shape, int(check.params.get("directions", DIRECTIONS)))
+    return _Differences(args, dims, got, x0, dirs, _step(STUDENT_STEP, x0))
+
+
+def _student_differences(check: CheckSpec, ctx: CheckContext, plan: _Differences) -> tuple[np.ndarray | Failure, float]:
+    """The differences of the student's own objective, and their relative error
+    against ⟨gradient, v⟩ (inf when there are none)."""
+    obj, grad, wrt = check.params["objective"], check.params["gradient"], check.params["wrt"]
+
+    def objective(xs: list[np.ndarray]) -> list[float | Failure]:
+        values: list[float | Failure] = []
+        for out in ctx.student_many(check.function, [{**plan.args, wrt: x} for x in xs], plan.dims, need=[obj]):
+            if isinstance(out, Failure):
+                values.append(out)
+            elif not np.isfinite(float(out[obj])):
+                values.append(Failure(("nan-output",), f"{obj} is not finite at a point near {wrt}"))
+            else:
+                values.append(float(out[obj]))
+        return values
+
+    fd = directional_differences(objective, plan.x0, plan.dirs, plan.h)
+    if isinstance(fd, Failure):
+        return fd, float("inf")
+    return fd, rel_error(np.array([float(np.vdot(plan.got[grad], v)) for v in plan.dirs]), fd)
+
+
+def _inconsistent(check: CheckSpec, ctx: CheckContext, case: str, plan: _Differences, err: float) -> CaseResult:
+    """A case whose gradient disagrees with the differences of the student's own
+    objective: a wrong gradient of a right loss is diagnosed, anything else is a
+    loss and a gradient that do not belong together."""
+    obj, grad = check.params["objective"], check.params["gradient"]
+    fn, got, args = check.function, plan.got, plan.args
+    n = len(plan.dirs)
+    ref = ctx.reference(fn, args)
+    grad_right = rel_error(got[grad], ref[grad]) <= ctx.assignment.rtol
+    loss_right = rel_error(np.asarray(got[obj]), ref[obj]) <= ctx.assignment.rtol
+    where = case_label(ctx, case, args)
+    g_label, o_label = output_label(ctx, fn, grad), output_label(ctx, fn, obj)
+    if loss_right and not grad_right:
+        finding = diagnose(ctx, fn, grad, got[grad], ref[grad], args, plan.dims)
+        message, mistakes = explained(
+            f"{g_label} is not the gradient of your own {obj}: finite differences of {obj} along "
+            f"{n} random directions disagree with ⟨{grad}, v⟩ by {err:.2g} (relative) on {where}",
+            finding,
+        )
+        return CaseResult(case, False, err, message, mistakes, finding)
+    finding = Finding(
+        "loss-gradient-mismatch",
+        f"{grad} does not match finite differences of your {obj}"
+        + (" — your gradient is right, so your loss is the part to fix" if grad_right else ""),
+    )
+    message = (
+        f"{g_label} and {o_label} do not belong together: ⟨{grad}, v⟩ and finite differences of your "
+        f"{obj} differ by {err:.2g} (relative) on {where}"
+        + (f"; {grad} matches the reference, so {obj} is computed differently from what {grad} differentiates" if grad_right else "")
+    )
+    return CaseResult(case, False, err, message, ("loss-gradient-mismatch",), finding)
 
 
 def gradient_output(check: CheckSpec, fn_outputs: list[str]) -> str:

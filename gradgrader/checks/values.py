@@ -278,16 +278,17 @@ def sums(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     atol = float(check.params.get("atol", SUM_ATOL))
     what = check.params.get("what", f"{output} summed over axis {axis} equals {target:g}")
     mistake = check.params.get("mistake")
-    results: list[CaseResult] = []
+    results: dict[str, CaseResult] = {}
+    holds: dict[str, tuple[Mapping[str, Any], float]] = {}  # cases where the property holds
     for case in check.cases:
         args = ctx.inputs(check.function, case)
         got = ctx.student(check.function, args, ctx.course.dims(case), need=[output])
         if isinstance(got, Failure):
-            results.append(failure_case(ctx, check, case, got, args, None))
+            results[case] = failure_case(ctx, check, case, got, args, None)
             continue
         placeholder = placeholder_case(ctx, check, case, args, got, [output], ctx.reference(check.function, args), ctx.assignment.rtol)
         if placeholder is not None:
-            results.append(placeholder)
+            results[case] = placeholder
             continue
         s = got[output]
         total = s.sum(axis=axis)
@@ -299,11 +300,15 @@ def sums(check: CheckSpec, ctx: CheckContext) -> CheckResult:
             message = f"{output_label(ctx, check.function, output)}: expected {what}, but it does not on {case_label(ctx, case, args)}{at}"
             emap = error_map(np.atleast_1d(total), np.full(np.atleast_1d(total).shape, target)) if target else None
             finding = Finding(mistake, f"not {what}", "", emap)
-            results.append(CaseResult(case, False, err, message, (mistake,) if mistake else (), finding))
+            results[case] = CaseResult(case, False, err, message, (mistake,) if mistake else (), finding)
         else:
-            # Holding the property pays only for a real answer (a failure says more as it is).
-            results.append(degenerate_case(ctx, check, case, args, [output], f"that {what}") or CaseResult(case, True, err))
-    return summarise(check, results, on_cases(str(what)))
+            holds[case] = (args, err)
+    # Holding the property pays only for a real answer (a failure says more as it is):
+    # the fresh draws of every such case in one round trip (#17).
+    ctx.prefetch_fresh_draws(check.function, list(holds), [output])
+    for case, (args, err) in holds.items():
+        results[case] = degenerate_case(ctx, check, case, args, [output], f"that {what}") or CaseResult(case, True, err)
+    return summarise(check, [results[c] for c in check.cases], on_cases(str(what)))
 
 
 @check_kind("invariance", params={"output", "rtol", "add", "scale", "what"}, required={"what"})
@@ -314,38 +319,50 @@ def invariance(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     mul: Mapping[str, float] = check.params.get("scale", {})
     what = str(check.params["what"])
     outputs = _outputs(ctx, check)
-    results: list[CaseResult] = []
+    moved = {case: _moved(ctx.inputs(check.function, case), add, mul) for case in check.cases}
+    ctx.prefetch(check.function, [[m] for m in moved.values()])  # every case's moved inputs at once (#17)
+    results: dict[str, CaseResult] = {}
+    holds: dict[str, tuple[Mapping[str, Any], float]] = {}
     for case in check.cases:
         args = ctx.inputs(check.function, case)
         dims = ctx.course.dims(case)
-        moved = dict(args)
-        for name, c in add.items():
-            moved[name] = args[name] + float(c)
-        for name, c in mul.items():
-            moved[name] = args[name] * float(c)
         base = ctx.student(check.function, args, dims)
-        other = ctx.student(check.function, moved, dims)
+        other = ctx.student(check.function, moved[case], dims)
         bad = base if isinstance(base, Failure) else other if isinstance(other, Failure) else None
         if bad is not None:
-            results.append(failure_case(ctx, check, case, bad, args, None))
+            results[case] = failure_case(ctx, check, case, bad, args, None)
             continue
         assert not isinstance(base, Failure) and not isinstance(other, Failure)
         unreal = placeholder_case(ctx, check, case, args, base, outputs, ctx.reference(check.function, args), ctx.assignment.rtol)
         if unreal is not None:
-            results.append(unreal)
+            results[case] = unreal
             continue
         worst = 0.0
-        failed = None
         for name in outputs:
             err = rel_error(other[name], base[name])
             worst = max(worst, err) if np.isfinite(err) else float("inf")
             if not err <= rtol:
-                failed = CaseResult(
+                results[case] = CaseResult(
                     case, False, err,
                     f"{output_label(ctx, check.function, name)} should not change when {what}, but it changes by {err:.2g} (relative) on {case_label(ctx, case, args)}",
                     (), Finding(None, f"not invariant when {what}", "", error_map(other[name], base[name])),
                 )
                 break
-        # Holding the property pays only for a real answer (a failure says more as it is).
-        results.append(failed or degenerate_case(ctx, check, case, args, outputs, f"that nothing changes when {what}") or CaseResult(case, True, worst))
-    return summarise(check, results, on_cases(f"unchanged when {what},"))
+        else:
+            holds[case] = (args, worst)
+    # Holding the property pays only for a real answer (a failure says more as it is).
+    ctx.prefetch_fresh_draws(check.function, list(holds), outputs)
+    for case, (args, worst) in holds.items():
+        results[case] = degenerate_case(ctx, check, case, args, outputs, f"that nothing changes when {what}") or CaseResult(case, True, worst)
+    return summarise(check, [results[c] for c in check.cases], on_cases(f"unchanged when {what},"))
+
+
+def _moved(args: Mapping[str, Any], add: Mapping[str, float], mul: Mapping[str, float]) -> dict[str, Any]:
+    """The arguments with constants added and scale factors applied."""
+    moved = dict(args)
+    for name, c in add.items():
+        moved[name] = args[name] + float(c)
+    for name, c in mul.items():
+        moved[name] = args[name] * float(c)
+    return moved
+

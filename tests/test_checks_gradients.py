@@ -1,0 +1,152 @@
+"""The gradient check kinds (gradgrader/checks/gradients.py) with a fake caller: the
+course's reference runs in this process, with a classic mistake planted.
+
+self_consistency (the gradient is the derivative of the student's own loss) and
+objective_gradient (the gradient against finite differences of the course's
+objective, a hook or a function of the assignment).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import pytest
+from fakecaller import caller_for, load_module, run_on
+
+from gradgrader.assignment import load_assignment
+from gradgrader.checks import run_check
+from gradgrader.checks.context import CheckContext
+from gradgrader.checks.reference import Course
+from gradgrader.spec import CheckSpec
+
+
+@pytest.fixture(scope="module")
+def softmax() -> Course:
+    return Course(load_assignment("softmax"))
+
+
+@pytest.fixture(scope="module")
+def gmm() -> Course:
+    return Course(load_assignment("gmm"))
+
+
+@pytest.fixture(scope="module")
+def ref(softmax: Course) -> Any:
+    return load_module(softmax.assignment.reference_path)
+
+
+@pytest.fixture(scope="module")
+def gmm_ref(gmm: Course) -> Any:
+    return load_module(gmm.assignment.reference_path)
+
+
+CHECK = "softmax_loss.self_consistency"
+
+# ----------------------------------------------------------------- self_consistency
+
+
+def test_self_consistency_passes_the_reference(softmax: Course) -> None:
+    result = run_on(softmax, CHECK, caller_for(softmax))
+    assert result.passed and result.fraction == 1.0 and "derivative of your own loss" in result.message
+
+
+def test_a_loss_and_gradient_that_do_not_belong_together_are_named(softmax: Course, ref: Any) -> None:
+    """reg·ΣW² in the loss, reg·W in the gradient: the gradient is right, the loss is not."""
+
+    def softmax_loss(W, X, y, reg):
+        loss, dW = ref.softmax_loss(W, X, y, reg)
+        return loss + 0.5 * reg * float(np.sum(W * W)), dW
+
+    result = run_on(softmax, CHECK, caller_for(softmax, softmax_loss=softmax_loss))
+    assert not result.passed and result.mistakes == ("loss-gradient-mismatch",)
+    assert "your loss is the part to fix" in (result.finding.summary if result.finding else "")
+
+
+def test_a_wrong_gradient_of_a_right_loss_is_diagnosed(softmax: Course, ref: Any) -> None:
+    def softmax_loss(W, X, y, reg):
+        loss, dW = ref.softmax_loss(W, X, y, reg)
+        return loss, -dW
+
+    result = run_on(softmax, CHECK, caller_for(softmax, softmax_loss=softmax_loss))
+    assert not result.passed and result.mistakes == ("sign-flipped",)
+    assert "is not the gradient of your own loss" in result.message
+
+
+def test_a_consistent_pair_that_ignores_the_data_is_no_answer(softmax: Course) -> None:
+    """½‖W‖² with its gradient W is self-consistent, and not a softmax loss."""
+    result = run_on(softmax, CHECK, caller_for(softmax, softmax_loss=lambda W, X, y, reg: (0.5 * float(np.sum(W * W)), W)))
+    assert not result.passed and result.mistakes == ("ignores-input",)
+
+
+def test_self_consistency_names_a_gradient_with_nan(softmax: Course, ref: Any) -> None:
+    def softmax_loss(W, X, y, reg):
+        loss, dW = ref.softmax_loss(W, X, y, reg)
+        dW = dW.copy()
+        dW[0, 0] = np.nan
+        return loss, dW
+
+    result = run_on(softmax, CHECK, caller_for(softmax, softmax_loss=softmax_loss))
+    assert not result.passed and result.mistakes == ("nan-output",)
+
+
+def test_self_consistency_asks_for_the_difference_points_in_few_requests(softmax: Course) -> None:
+    """All the finite-difference points of all cases in one request, and the fresh
+    draws of all cases in one more (not one request per case, #17)."""
+    caller = caller_for(softmax)
+    run_on(softmax, "softmax_loss.loss", caller)  # the plain calls (grading prefetches them)
+    before = caller.requests
+    run_on(softmax, CHECK, caller)
+    assert caller.requests - before == 2
+
+
+# ----------------------------------------------------------------- objective_gradient
+
+
+@pytest.mark.parametrize("check", ["grad_logdet.finite_differences", "grad_quadform.finite_differences", "grad_mu.finite_differences"])
+def test_objective_gradient_passes_the_reference(gmm: Course, check: str) -> None:
+    result = run_on(gmm, check, caller_for(gmm))
+    assert result.passed and "agrees with finite differences" in result.message
+
+
+def test_objective_gradient_names_an_inverse_that_is_not_transposed(gmm: Course) -> None:
+    result = run_on(gmm, "grad_logdet.finite_differences", caller_for(gmm, grad_logdet=lambda A: np.linalg.inv(A)))
+    assert not result.passed and result.mistakes == ("inverse-not-transposed",)
+    assert "is not the derivative of the objective" in result.message
+
+
+def test_objective_gradient_names_a_sign_flip(gmm: Course, gmm_ref: Any) -> None:
+    caller = caller_for(gmm, grad_mu=lambda X, q, mu, Sigma: -gmm_ref.grad_mu(X, q, mu, Sigma))
+    result = run_on(gmm, "grad_mu.finite_differences", caller)
+    assert not result.passed and result.mistakes == ("sign-flipped",)
+
+
+def test_objective_gradient_against_a_function_of_the_assignment(softmax: Course, ref: Any) -> None:
+    """``objective`` naming a graded function: its reference's ``loss`` is differentiated."""
+    check = CheckSpec(
+        "softmax_loss.fd", "softmax_loss", "objective_gradient", ("small", "medium"),
+        {"objective": "softmax_loss", "objective_output": "loss", "output": "dW", "wrt": "W"},
+    )
+    assert set(check.cases) <= set(softmax.assignment.cases)
+
+    def run(**functions: Any) -> Any:
+        return run_check(check, CheckContext(softmax, caller_for(softmax, **functions)))
+
+    assert run().passed
+    halved = run(softmax_loss=lambda W, X, y, reg: (ref.softmax_loss(W, X, y, reg)[0], ref.softmax_loss(W, X, y, reg)[1] / 2))
+    assert not halved.passed
+
+
+def test_objective_gradient_calls_the_student_once_per_case(gmm: Course) -> None:
+    """The differences are of the course's objective: the student is only asked for the gradient."""
+    caller = caller_for(gmm)
+    check = gmm.assignment.check("grad_logdet.finite_differences")
+    run_on(gmm, check.id, caller)
+    assert caller.calls == len(check.cases)
+
+
+def test_self_consistency_on_a_pack_like_copy_keeps_its_verdicts(softmax: Course) -> None:
+    """A check restricted to one case gives that case's verdict alone."""
+    one = dataclasses.replace(softmax.assignment.check(CHECK), cases=("small",))
+    assert run_check(one, CheckContext(softmax, caller_for(softmax))).fraction == 1.0

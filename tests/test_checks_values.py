@@ -1,0 +1,177 @@
+"""The value check kinds (gradgrader/checks/values.py) with a fake caller: the course's
+reference runs in this process, with a classic mistake planted in one function.
+
+compare · stability · sums · invariance: the reference passes each, and a planted
+mistake fails it and is named (or, where nothing can be named, fails unnamed).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from fakecaller import FakeCaller, caller_for, load_module, run_on
+
+from gradgrader.assignment import load_assignment
+from gradgrader.checks.reference import Course
+
+
+@pytest.fixture(scope="module")
+def softmax() -> Course:
+    return Course(load_assignment("softmax"))
+
+
+@pytest.fixture(scope="module")
+def gmm() -> Course:
+    return Course(load_assignment("gmm"))
+
+
+@pytest.fixture(scope="module")
+def ref(softmax: Course) -> Any:
+    return load_module(softmax.assignment.reference_path)
+
+
+def naive_softmax(Z):
+    with np.errstate(over="ignore", invalid="ignore"):
+        E = np.exp(Z)  # no maximum subtracted: overflows on large scores
+        return E / E.sum(axis=-1, keepdims=True)
+
+
+# ----------------------------------------------------------------- compare
+
+
+@pytest.mark.parametrize("check", ["softmax.value", "softmax_loss.loss", "softmax_loss.gradient", "softmax_jacobian.value"])
+def test_compare_passes_the_reference(softmax: Course, check: str) -> None:
+    result = run_on(softmax, check, caller_for(softmax))
+    assert result.passed and result.fraction == 1.0 and result.mistakes == ()
+    assert "matches the reference" in result.message
+
+
+@pytest.mark.parametrize(
+    ("mistake", "planted"),
+    [
+        ("sign-flipped", lambda loss, dW, N: (loss, -dW)),
+        ("missing-normalization", lambda loss, dW, N: (loss, dW * N)),
+        ("transposed", lambda loss, dW, N: (loss, dW.T)),
+    ],
+)
+def test_compare_names_a_planted_gradient_mistake(softmax: Course, ref: Any, mistake: str, planted: Any) -> None:
+    def softmax_loss(W, X, y, reg):
+        loss, dW = ref.softmax_loss(W, X, y, reg)
+        return planted(loss, dW, X.shape[0])
+
+    result = run_on(softmax, "softmax_loss.gradient", caller_for(softmax, softmax_loss=softmax_loss))
+    assert not result.passed and result.fraction < 1.0  # (with N = 1, dW·N is right)
+    assert result.mistakes == (mistake,)
+    assert result.finding is not None and result.finding.mistake == mistake
+    loss = run_on(softmax, "softmax_loss.loss", caller_for(softmax, softmax_loss=softmax_loss))
+    assert loss.passed  # the loss is right: only the gradient's check fails
+
+
+def test_compare_names_an_inverse_that_is_not_transposed(gmm: Course) -> None:
+    result = run_on(gmm, "grad_logdet.value", caller_for(gmm, grad_logdet=lambda A: np.linalg.inv(A)))
+    assert not result.passed and result.mistakes == ("inverse-not-transposed",)
+
+
+def test_compare_names_code_that_raises_and_code_not_written(softmax: Course) -> None:
+    def crashes(Z):
+        raise ValueError("operands could not be broadcast together")
+
+    def starter(Z):
+        raise NotImplementedError
+
+    crashed = run_on(softmax, "softmax.value", caller_for(softmax, softmax=crashes))
+    assert crashed.mistakes == ("crashed",) and "ValueError" in crashed.message
+    missing = run_on(softmax, "softmax.value", caller_for(softmax, softmax=starter))
+    assert missing.mistakes == ("not-implemented",) and "not implemented yet" in missing.message
+
+
+def test_compare_calls_the_function_once_per_case(softmax: Course) -> None:
+    caller = caller_for(softmax)
+    run_on(softmax, "softmax.value", caller)
+    assert caller.calls == len(softmax.assignment.check("softmax.value").cases)
+
+
+# ----------------------------------------------------------------- stability
+
+
+def test_stability_passes_the_reference(softmax: Course) -> None:
+    assert run_on(softmax, "softmax.stable", caller_for(softmax)).passed
+
+
+def test_stability_names_a_softmax_that_overflows(softmax: Course) -> None:
+    result = run_on(softmax, "softmax.stable", caller_for(softmax, softmax=naive_softmax))
+    assert not result.passed and result.mistakes == ("unstable-softmax",)
+    # ... while the ordinary cases still pass: the instability is the only mistake
+    assert run_on(softmax, "softmax.value", caller_for(softmax, softmax=naive_softmax)).passed
+
+
+def test_stability_does_not_blame_instability_on_code_wrong_everywhere(softmax: Course, ref: Any) -> None:
+    result = run_on(softmax, "softmax.stable", caller_for(softmax, softmax=lambda Z: ref.softmax(Z).T.T * 2))
+    assert not result.passed and "unstable-softmax" not in result.mistakes
+
+
+# ----------------------------------------------------------------- sums
+
+
+def test_sums_passes_the_reference(softmax: Course) -> None:
+    result = run_on(softmax, "softmax.rows_sum_to_one", caller_for(softmax))
+    assert result.passed and result.fraction == 1.0
+
+
+def test_sums_fails_rows_that_do_not_sum_to_one(softmax: Course, ref: Any) -> None:
+    def over_columns(Z):
+        E = np.exp(Z - Z.max())
+        return E / E.sum(axis=0, keepdims=True)  # normalised over the wrong axis
+
+    result = run_on(softmax, "softmax.rows_sum_to_one", caller_for(softmax, softmax=over_columns))
+    assert not result.passed and result.fraction == 0.0
+    assert "expected" in result.message and "does not" in result.message
+
+
+def test_sums_pays_nothing_for_a_constant_that_happens_to_sum_to_one(softmax: Course) -> None:
+    uniform = run_on(softmax, "softmax.rows_sum_to_one", caller_for(softmax, softmax=lambda Z: np.full(Z.shape, 1 / Z.shape[1])))
+    assert not uniform.passed and uniform.mistakes == ("ignores-input",)
+
+
+# ----------------------------------------------------------------- invariance
+
+
+def test_invariance_passes_the_reference(softmax: Course) -> None:
+    assert run_on(softmax, "softmax.shift_invariant", caller_for(softmax)).passed
+
+
+def test_invariance_fails_a_function_that_changes_with_the_shift(softmax: Course) -> None:
+    def sigmoid(Z):
+        return 1 / (1 + np.exp(-Z))  # the logistic habit: not invariant to adding a constant
+
+    result = run_on(softmax, "softmax.shift_invariant", caller_for(softmax, softmax=sigmoid))
+    assert not result.passed and "should not change" in result.message
+
+
+def test_invariance_pays_nothing_for_a_constant(softmax: Course) -> None:
+    result = run_on(softmax, "softmax.shift_invariant", caller_for(softmax, softmax=lambda Z: np.full(Z.shape, 1 / Z.shape[1])))
+    assert not result.passed and result.mistakes == ("ignores-input",)
+
+
+def test_the_fake_caller_is_what_the_checks_see() -> None:
+    """The fake satisfies the Caller protocol the checks are written against."""
+    from gradgrader.checks.caller import CallProblem, is_problem
+    from fakecaller import FakeProblem, FakeReturned
+
+    caller = FakeCaller({"f": lambda x: x * 2})
+    (got,) = caller.call_many("f", [[np.ones(3)]], ["y"], 1.0)
+    assert isinstance(got, FakeReturned) and not is_problem(got) and np.array_equal(got.values[0], 2 * np.ones(3))
+    assert isinstance(FakeProblem("exception", "boom", "ValueError"), CallProblem)
+
+
+@pytest.mark.parametrize("check", ["softmax.rows_sum_to_one", "softmax.shift_invariant"])
+def test_a_property_check_asks_for_all_its_cases_in_one_request(softmax: Course, check: str) -> None:
+    """The moved inputs (invariance) or the fresh draws (the real-answer test) of every
+    case in one round trip, not one per case (#17); the plain calls are prefetched."""
+    caller = caller_for(softmax)
+    run_on(softmax, "softmax.value", caller)  # the plain calls (grading prefetches them)
+    before = caller.requests
+    assert run_on(softmax, check, caller).passed
+    assert caller.requests - before == 1
