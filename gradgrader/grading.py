@@ -171,6 +171,8 @@ def _result(
 def _prefetch(ctx: CheckContext, rubric: Rubric) -> None:
     """Every case a function's checks will call it on, in one round trip per function."""
     assignment = ctx.assignment
+    session = ctx.session
+    assert isinstance(session, Session)  # grading's own: Session.prefetch forgets what a failed batch did
     for name, fn in assignment.functions.items():
         if ctx.function_problem(name) is not None:
             continue
@@ -179,7 +181,7 @@ def _prefetch(ctx: CheckContext, rubric: Rubric) -> None:
         for case in cases:
             args = ctx.inputs(name, case)
             arg_lists.append([args[a] for a in fn.args])
-        ctx.session.prefetch(name, arg_lists, [o.name for o in fn.outputs], ctx.course.call_limit(name))
+        session.prefetch(name, arg_lists, [o.name for o in fn.outputs], ctx.course.call_limit(name))
 
 
 # The Grader of a forked worker process (multiprocessing needs a module-level target).

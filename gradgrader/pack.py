@@ -23,7 +23,9 @@ from typing import Any
 import numpy as np
 
 from gradgrader.errors import ConfigError
-from gradgrader.spec.packdata import PACK_INFO, is_pack, save_table
+from gradgrader.spec.packdata import ARRAYS, INDEX, PACK_INFO, is_pack, load_table, save_table
+
+__all__ = ["ARRAYS", "CASE_CAP", "INDEX", "PACK_INFO", "is_pack", "load_table", "make_pack", "pack_note", "save_table"]
 
 
 # Loading a pack's recording lives low (spec.packdata); building one is this module's job.

@@ -12,12 +12,12 @@ import time
 from dataclasses import replace
 
 from gradgrader._version import __version__
-from gradgrader.checks.caller import CallProblem
 from gradgrader.conventions import Choice
 from gradgrader.findings import CheckResult
 from gradgrader.hints import RAISED_FEEDBACK, RUNTIME_FEEDBACK, hint_for
 from gradgrader.results import CheckRecord, Result, valid_text
 from gradgrader.rubric import Rubric
+from gradgrader.sandbox import Problem
 from gradgrader.spec import Assignment, CheckSpec, Feedback, feedback_for
 from gradgrader.submission import Submission
 
@@ -86,7 +86,7 @@ def with_note(choice: Choice, records: tuple[CheckRecord, ...]) -> tuple[CheckRe
     return tuple(out)
 
 
-def load_message(assignment: Assignment, problem: CallProblem | None) -> str:
+def load_message(assignment: Assignment, problem: Problem | None) -> str:
     name = assignment.filename
     if problem is None:
         return f"{name} could not be loaded"

@@ -22,7 +22,7 @@ import numpy as np
 from gradgrader.cases import call_key
 from gradgrader.checks import run_check
 from gradgrader.checks.context import CheckContext
-from gradgrader.checks.reference import Course
+from gradgrader.checks.prepared import Course
 from gradgrader.course import materialise
 from gradgrader.findings import CheckResult
 from gradgrader.spec import Assignment

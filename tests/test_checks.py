@@ -3,8 +3,8 @@ scored (advice_cases), property checks that pay only for real answers (placehold
 and answers that ignore an input earn nothing and are named), and the two shape
 differences np.isclose lets through (a size-1 array for a number, a number for (1,)).
 
-``FakeSession`` runs trusted test functions in this process and hands their outputs
-back exactly as the sandbox does (float64 arrays, one per declared output), so every
+``FakeCaller`` (tests/fakecaller.py) runs trusted test functions in this process and
+hands their outputs back as the sandbox does (float64 arrays, one per declared output), so every
 test here takes milliseconds and exercises the real check code.
 """
 
@@ -17,36 +17,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from fakecaller import FakeCaller
 
 from gradgrader.assignment import load_assignment
 from gradgrader.checks import run_check, validate_check
 from gradgrader.checks.base import CaseResult, CheckContext, Course, summarise
 from gradgrader.errors import ConfigError
-from gradgrader.sandbox import Returned
-from gradgrader.sandbox.runner import LoadReport
 from gradgrader.spec import CheckSpec
-
-
-class FakeSession:
-    """The part of a sandbox Session that checks use, calling ``functions`` directly."""
-
-    def __init__(self, functions: dict[str, Callable[..., Any]]) -> None:
-        self.functions = functions
-        self.path = Path("submission.py")
-        self.load = LoadReport(
-            True,
-            # "varargs": the signature check is the sandbox's business, not these tests'
-            functions={name: {"defined": True, "callable": True, "varargs": True} for name in functions},
-        )
-
-    def call_many(self, function: str, arg_lists: list[list[Any]], outputs: list[str], timeout: float, want: Any = None) -> list[Returned]:
-        out = []
-        for args in arg_lists:
-            result = self.functions[function](*[np.array(a) if isinstance(a, np.ndarray) else a for a in args])
-            values = [result] if len(outputs) == 1 else list(result)
-            arrays = tuple(np.asarray(v, dtype=np.float64) for v in values)
-            out.append(Returned(arrays, tuple(type(v).__name__ for v in values), (None,) * len(arrays), 0.0))
-        return out
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +37,7 @@ def gmm_course() -> Course:
 
 
 def run(course: Course, check_id: str, **functions: Callable[..., Any]) -> Any:
-    ctx = CheckContext(course, FakeSession(functions))  # type: ignore[arg-type]
+    ctx = CheckContext(course, FakeCaller(functions))
     return run_check(course.assignment.check(check_id), ctx)
 
 
@@ -131,7 +108,7 @@ def test_where_the_contract_does_ask_for_wide_logits_an_underflow_is_still_named
     base = softmax_course.assignment.check("softmax_loss.stable")
     params = {k: v for k, v in base.params.items() if k not in {"advice_cases", "advice"}}
     scored = dataclasses.replace(base, params={**params, "underflow_mistake": "unstable-logsumexp", "underflow_cases": ["wide"]})
-    ctx = CheckContext(softmax_course, FakeSession({"softmax_loss": loss_of(log_of_softmax)}))  # type: ignore[arg-type]
+    ctx = CheckContext(softmax_course, FakeCaller({"softmax_loss": loss_of(log_of_softmax)}))
     check = run_check(scored, ctx)
     assert not check.passed and check.fraction == 0.5 and check.mistakes == ("unstable-logsumexp",) and check.advice == ()
 

@@ -13,7 +13,7 @@ from fakecaller import caller_for, load_module, run_on
 import gradgrader.checks.custom as custom
 from gradgrader.assignment import load_assignment
 from gradgrader.checks.custom import Verdict
-from gradgrader.checks.reference import Course
+from gradgrader.checks.prepared import Course
 from gradgrader.findings import CheckResult
 
 

@@ -18,7 +18,7 @@ from fakecaller import caller_for, load_module, run_on
 from gradgrader.assignment import load_assignment
 from gradgrader.checks import run_check
 from gradgrader.checks.context import CheckContext
-from gradgrader.checks.reference import Course
+from gradgrader.checks.prepared import Course
 from gradgrader.spec import CheckSpec
 
 

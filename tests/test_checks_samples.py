@@ -12,7 +12,7 @@ import pytest
 from fakecaller import caller_for, run_on
 
 from gradgrader.assignment import load_assignment
-from gradgrader.checks.reference import Course
+from gradgrader.checks.prepared import Course
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -14,7 +14,7 @@ import pytest
 from fakecaller import FakeCaller, caller_for, load_module, run_on
 
 from gradgrader.assignment import load_assignment
-from gradgrader.checks.reference import Course
+from gradgrader.checks.prepared import Course
 
 
 @pytest.fixture(scope="module")
@@ -157,8 +157,9 @@ def test_invariance_pays_nothing_for_a_constant(softmax: Course) -> None:
 
 def test_the_fake_caller_is_what_the_checks_see() -> None:
     """The fake satisfies the Caller protocol the checks are written against."""
-    from gradgrader.checks.caller import CallProblem, is_problem
     from fakecaller import FakeProblem, FakeReturned
+
+    from gradgrader.checks.caller import CallProblem, is_problem
 
     caller = FakeCaller({"f": lambda x: x * 2})
     (got,) = caller.call_many("f", [[np.ones(3)]], ["y"], 1.0)

@@ -1,7 +1,7 @@
 """Combining a check's cases into its result, and the names every check imports.
 
 The types and the context live in their own modules (:mod:`gradgrader.findings`,
-:mod:`.context`, :mod:`.reference`, :mod:`.caller`); they are re-exported here, where
+:mod:`.context`, :mod:`.prepared`, :mod:`.caller`); they are re-exported here, where
 checks and course hooks have always imported them from.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from gradgrader.checks.caller import Caller, CallProblem, CallReturned
 from gradgrader.checks.context import DEPENDS, IGNORES, CheckContext, describe_problem
-from gradgrader.checks.reference import CALL_FACTOR, CALL_FLOOR_S, REDRAW_SEED, Course
+from gradgrader.checks.prepared import CALL_FACTOR, CALL_FLOOR_S, REDRAW_SEED, Course
 from gradgrader.findings import (
     FLOOR,
     CaseResult,

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from gradgrader.checks.caller import Caller, CallProblem, CallReturned
-from gradgrader.checks.reference import Course
+from gradgrader.checks.prepared import Course
 from gradgrader.findings import MATCH_RTOL, Failure, rel_error, shape_text
 from gradgrader.hints import hint_for
 from gradgrader.spec import Assignment, FunctionSpec

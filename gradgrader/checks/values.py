@@ -306,8 +306,8 @@ def sums(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     # Holding the property pays only for a real answer (a failure says more as it is):
     # the fresh draws of every such case in one round trip (#17).
     ctx.prefetch_fresh_draws(check.function, list(holds), [output])
-    for case, (args, err) in holds.items():
-        results[case] = degenerate_case(ctx, check, case, args, [output], f"that {what}") or CaseResult(case, True, err)
+    for case, (held, err) in holds.items():
+        results[case] = degenerate_case(ctx, check, case, held, [output], f"that {what}") or CaseResult(case, True, err)
     return summarise(check, [results[c] for c in check.cases], on_cases(str(what)))
 
 
@@ -352,8 +352,8 @@ def invariance(check: CheckSpec, ctx: CheckContext) -> CheckResult:
             holds[case] = (args, worst)
     # Holding the property pays only for a real answer (a failure says more as it is).
     ctx.prefetch_fresh_draws(check.function, list(holds), outputs)
-    for case, (args, worst) in holds.items():
-        results[case] = degenerate_case(ctx, check, case, args, outputs, f"that nothing changes when {what}") or CaseResult(case, True, worst)
+    for case, (held, worst) in holds.items():
+        results[case] = degenerate_case(ctx, check, case, held, outputs, f"that nothing changes when {what}") or CaseResult(case, True, worst)
     return summarise(check, [results[c] for c in check.cases], on_cases(f"unchanged when {what},"))
 
 
