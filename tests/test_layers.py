@@ -218,3 +218,12 @@ def test_each_module_imports_first(first: str) -> None:
         "print('ok')\n"
     )
     assert run(code).strip() == "ok"
+
+
+def test_checks_reach_the_student_only_through_the_caller_protocol() -> None:
+    """Checks and diagnosis (L4) never import the sandbox: a fake caller tests them."""
+    edges = graph()
+    l4 = [m for m in edges if layer(m) == 4]
+    assert "gradgrader.checks.caller" in l4
+    leaks = sorted(f"{m} -> {t}" for m in l4 for t in edges[m] if t.startswith("gradgrader.sandbox"))
+    assert not leaks, leaks
