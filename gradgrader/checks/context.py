@@ -155,7 +155,9 @@ class CheckContext:
         """Make in one round trip the calls a check is about to make group by group
         (one :meth:`student_many` per case): each group's call is then answered from the
         caller's memo (#17). Only calls the check makes anyway, asked exactly as it will
-        ask them (the same outputs wanted), so its verdicts do not change."""
+        ask them (the same outputs wanted): only their order changes (every case's,
+        before the next step of the first), which decides nothing for a function of its
+        arguments; a hang stops the batch as it would stop the case, and is not run again."""
         if self.function_problem(function) is not None:
             return
         fn = self.assignment.functions[function]
