@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shlex
@@ -485,7 +486,7 @@ def grade(
         with grader_cm as grader:
             try:
                 for result in grader.grade_all(todo, stop=lambda: stopped):
-                    result.extra["fingerprint"] = fingerprint
+                    result = dataclasses.replace(result, fingerprint=fingerprint)
                     writer.write(result)  # a result it cannot record becomes an error line
                     progress.advance(result.submission)
             except KeyboardInterrupt:

@@ -6,6 +6,7 @@ submission → sandbox (Session) → raw outputs → checks → diagnosis → ru
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import multiprocessing
 import os
@@ -33,7 +34,8 @@ from gradgrader.checks.base import CheckContext, CheckResult, Course
 from gradgrader.conventions import choose_convention, with_note
 from gradgrader.hints import RAISED_FEEDBACK, RUNTIME_FEEDBACK
 from gradgrader.ingest import Submission
-from gradgrader.results import CheckRecord, Result, valid_text
+from gradgrader.result import CheckRecord, ConventionChoice, GraderFailure, Result, typed_extra
+from gradgrader.results import valid_text
 from gradgrader.rubric import Rubric
 from gradgrader.sandbox import ChildLimits, Sandbox, Session
 from gradgrader.sandbox.environment import require_packages
@@ -153,12 +155,9 @@ def failure_result(
         digest = submission.digest()
     except Exception:  # noqa: BLE001 - the file may be what failed
         digest = ""
-    extra: dict = {}
+    own: dict = {}
     with contextlib.suppress(Exception):
-        extra.update(submission.extra)
-    extra.update({"gradgrader": __version__, "grader_failure": {"stage": stage, "error": what}})
-    if sandbox:
-        extra["sandbox"] = sandbox
+        own = typed_extra(submission.extra)
     return Result(
         submission=submission.id,
         path=valid_text(str(submission.path or submission.folder or "")),
@@ -174,7 +173,7 @@ def failure_result(
             f"grader, not a verdict on the code: the course staff will grade it again"
         ),
         sha256=digest,
-        extra=extra,
+        **{**own, "gradgrader": __version__, "grader_failure": GraderFailure(stage, what), "sandbox": sandbox or None},
     )
 
 
@@ -200,7 +199,7 @@ def _grade_submission(course: Course, rubric: Rubric, submission: Submission, sa
             message=message,
             output=output,
             sha256=submission.digest(),
-            extra={**submission.extra, "gradgrader": __version__, "sandbox": sandbox.isolation.level},
+            **{**typed_extra(submission.extra), "gradgrader": __version__, "sandbox": sandbox.isolation.level},
         ))
 
     if submission.path is None:
@@ -237,16 +236,13 @@ def _grade_submission(course: Course, rubric: Rubric, submission: Submission, sa
         session.close()
     if convention is not None:
         records = with_note(convention, records)
-    graded = result("graded", records, "", session.output())
-    if convention is not None:
-        graded.extra["convention"] = convention.to_json()
-    if session.timeouts:
-        # Calls stopped at their time limit: at most one per function (issue 17).
-        graded.extra["timeouts"] = session.timeouts
-    broken = [r.id for r in records if "grader-error" in r.mistakes]
-    if broken:
-        graded.extra["grader_errors"] = broken  # the TA must look: not the student's doing
-    return graded
+    broken = tuple(r.id for r in records if "grader-error" in r.mistakes)  # the TA must look
+    return dataclasses.replace(
+        result("graded", records, "", session.output()),
+        convention=ConventionChoice.from_json(convention.to_json()) if convention is not None else None,
+        timeouts=session.timeouts or None,  # calls stopped at their time limit (issue 17)
+        grader_errors=broken or None,
+    )
 
 
 def _prefetch(ctx: CheckContext, rubric: Rubric) -> None:
@@ -457,7 +453,7 @@ class Grader:
                     broken = True
                     suspects.append(sub)
                 else:
-                    broken = broken or outcome.extra.get("grader_failure", {}).get("stage") == "worker"
+                    broken = broken or (outcome.grader_failure is not None and outcome.grader_failure.stage == "worker")
                     yield outcome
             if broken:
                 # The pool is gone: every future still running fails the same way.

@@ -15,101 +15,16 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+# The typed result lives in gradgrader.result; re-exported for the modules that import it here.
+from gradgrader.result import CheckRecord as CheckRecord
+from gradgrader.result import Result as Result
 
 RESULTS = "results.jsonl"
 GRADES = "grades.csv"
 RUN = "run.json"  # what was graded and how: lets review re-grade and --resume check settings
-
-
-@dataclass(frozen=True)
-class CheckRecord:
-    id: str
-    function: str
-    passed: bool
-    score: float
-    max_score: float
-    message: str
-    mistakes: tuple[str, ...] = ()
-    kind: str = ""
-    diagnosis: dict[str, Any] | None = None
-    feedback: str = ""
-    cases: tuple[dict[str, Any], ...] = ()
-    # Never scored (SPEC §4 is unchanged): what the function does beyond the contract.
-    advice: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "id": self.id,
-            "function": self.function,
-            "passed": self.passed,
-            "score": self.score,
-            "max_score": self.max_score,
-            "message": self.message,
-            "mistakes": list(self.mistakes),
-            "kind": self.kind,
-        }
-        if self.diagnosis:
-            out["diagnosis"] = self.diagnosis
-        if self.feedback:
-            out["feedback"] = self.feedback
-        if self.cases:
-            out["cases"] = list(self.cases)
-        if self.advice:
-            out["advice"] = list(self.advice)
-        return out
-
-
-@dataclass(frozen=True)
-class Result:
-    submission: str
-    path: str
-    assignment: str
-    status: str  # "graded" or "error"
-    score: float
-    max_score: float
-    checks: tuple[CheckRecord, ...]
-    mistakes: tuple[str, ...]
-    elapsed_s: float
-    message: str = ""
-    output: str = ""  # what the submission printed (truncated), never scored
-    sha256: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def advice(self) -> tuple[str, ...]:
-        """The checks that give advice (never scored, not mistakes), like ``mistakes``
-        is the union of the checks' mistake ids."""
-        return tuple(c.id for c in self.checks if c.advice)
-
-    @property
-    def full_marks(self) -> bool:
-        return self.status == "graded" and self.score >= self.max_score - 1e-9
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "submission": self.submission,
-            "path": self.path,
-            "assignment": self.assignment,
-            "status": self.status,
-            "score": self.score,
-            "max_score": self.max_score,
-            "checks": [c.to_json() for c in self.checks],
-            "mistakes": list(self.mistakes),
-            "elapsed_s": self.elapsed_s,
-        }
-        if self.message:
-            out["message"] = self.message
-        if self.output:
-            out["output"] = self.output
-        if self.sha256:
-            out["sha256"] = self.sha256
-        if self.advice:
-            out["advice"] = list(self.advice)
-        out.update(self.extra)
-        return out
 
 
 def _json_default(value: Any) -> Any:
@@ -204,10 +119,9 @@ def unrecordable(result: Result, exc: BaseException) -> dict[str, Any]:
         "sha256": text(result.sha256),
         "grader_failure": {"stage": "recording", "error": what},
     }
-    extra = result.extra if isinstance(result.extra, dict) else {}
     for key in ("gradgrader", "fingerprint", "sandbox"):
-        if isinstance(extra.get(key), str):
-            out[key] = text(extra[key])
+        if isinstance(getattr(result, key, None), str):
+            out[key] = text(getattr(result, key))
     return out
 
 

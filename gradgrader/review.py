@@ -477,9 +477,10 @@ def _grading_keys() -> frozenset[str]:
     metadata such as lateness or the student's LMS id) is carried over to its re-grade."""
     from dataclasses import fields
 
-    from gradgrader.results import Result as ResultRecord
+    from gradgrader.result import OPTIONAL_FIELDS
+    from gradgrader.result import Result as ResultRecord
 
-    return frozenset(f.name for f in fields(ResultRecord) if f.name != "extra") | {
+    return frozenset(f.name for f in fields(ResultRecord) if f.name not in ("extra", *OPTIONAL_FIELDS)) | {
         "gradgrader",
         "override",
     }
