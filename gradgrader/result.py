@@ -332,5 +332,11 @@ class Result:
         )
 
 
+def as_result(value: Result | Mapping[str, Any]) -> Result:
+    """``value`` as a typed Result: the edge where a front end takes a result that may
+    still be its JSON (a line of ``results.jsonl``)."""
+    return value if isinstance(value, Result) else Result.from_json(value)
+
+
 # The optional keys with a typed field (beside SPEC §4's and ``extra``).
 OPTIONAL_FIELDS = tuple(_READERS)
