@@ -51,10 +51,16 @@ from gradgrader.overrides import (
     parse_score,
     record_override,
 )
+from gradgrader.result import Result
 from gradgrader.results import GRADES, atomic_write, read_results
-from gradgrader.review import Filter, Result
+from gradgrader.review import Filter, ResultJSON
 from gradgrader.tui import views
 from gradgrader.tui.similarity import SimilarityScreen
+
+
+def _json(r: ResultJSON | Result) -> ResultJSON:
+    """A result as its JSON (what the run folder's functions take)."""
+    return r.to_json() if isinstance(r, Result) else r
 
 
 def _markup_safe(text: str) -> str:
@@ -444,11 +450,11 @@ class TableScreen(Screen[None]):
             pos = len(shown)
         else:
             table.clear()
-        target = next((i for i, r in enumerate(rows) if r["submission"] == selected), 0)
+        target = next((i for i, r in enumerate(rows) if r.submission == selected), 0)
         while pos < len(rows):
             end = min(len(rows), pos + (FIRST_PAGE if pos == 0 else FILL_CHUNK))
             for r in rows[pos:end]:
-                table.add_row(*views.table_row(r, widths), key=r["submission"])
+                table.add_row(*views.table_row(r, widths), key=r.submission)
             pos = end
             if target < pos and table.cursor_row != target:
                 table.move_cursor(row=target, animate=False)
@@ -469,7 +475,7 @@ class TableScreen(Screen[None]):
         table = self.table
         try:
             for key, cell in zip(self._widths, views.table_row(r, self._widths), strict=True):
-                table.update_cell(r["submission"], key, cell)
+                table.update_cell(r.submission, key, cell)
         except Exception:  # not shown under the current filter
             pass
 
@@ -587,14 +593,14 @@ class DetailScreen(Screen[None]):
         app = self.app
         assert isinstance(app, ReviewApp)
         self.result = result
-        path, code = review.read_source(result, app.run_info)
+        path, code = review.read_source(result.to_json(), app.run_info)
         self.query_one("#detail-head", Static).update(
             views.detail_header(result, str(path) if path else None)
         )
         self.query_one("#checks-body", Static).update(views.checks_view(result))
         first_line = 0
         if code is None:
-            where = result.get("path") or "(no path recorded)"
+            where = result.path or "(no path recorded)"
             self.query_one("#source-body", Static).update(
                 Text(f"source not found: {review.clean(where)}", style="dim")
             )
@@ -602,7 +608,7 @@ class DetailScreen(Screen[None]):
             lines = review.highlight_lines(code, review.failing_functions(result))
             first_line = min(lines, default=0)
             self.query_one("#source-body", Static).update(views.source_view(code, lines))
-        self.query_one("#output-body", Static).update(views.output_view(result.get("output")))
+        self.query_one("#output-body", Static).update(views.output_view(result.output))
         for scroll in ("#checks-scroll", "#output-scroll"):
             self.query_one(scroll).scroll_home(animate=False)
         self._source_line = first_line
@@ -647,7 +653,7 @@ class ReviewApp(App[None]):
     def __init__(
         self,
         out: Path | None = None,
-        results: list[Result] | None = None,
+        results: list[ResultJSON] | list[Result] | None = None,
         run: dict[str, Any] | None = None,
         keymap: dict[str, str] | None = None,
     ) -> None:
@@ -655,7 +661,7 @@ class ReviewApp(App[None]):
         self.out = out
         self.run_info: dict[str, Any] = run if run is not None else review.load_run(out)
         self._given = results
-        self.raw: dict[str, Result] = {}  # as graded (results.jsonl), for grades.csv
+        self.raw: dict[str, ResultJSON] = {}  # as graded (results.jsonl), for grades.csv
         self.overrides: dict[str, Override] = {}
         self.results: dict[str, Result] = {}  # with overrides applied: what the UI shows
         self.view: list[Result] = []  # filtered and sorted
@@ -674,7 +680,7 @@ class ReviewApp(App[None]):
         if keymap:
             self.set_keymap(keymap)
         assignment = self.run_info.get("assignment") or (
-            results[0].get("assignment") if results else ""
+            _json(results[0]).get("assignment") if results else ""
         )
         self.sub_title = " · ".join(str(x) for x in (assignment, out.name if out else "") if x)
 
@@ -741,17 +747,19 @@ class ReviewApp(App[None]):
         if not self.loading:
             return
         self.expected = total
-        self.results = {r["submission"]: r for r in first}
+        self.results = {r.submission: r for r in first}
         self._refresh_view()
 
-    def _set_data(self, raw: list[Result], overrides: dict[str, Override]) -> None:
+    def _set_data(self, given: list[ResultJSON] | list[Result], overrides: dict[str, Override]) -> None:
+        raw = [_json(r) for r in given]
         self.loading = False
         if self.out is not None and not self._frozen:
             gc.freeze()  # the results live as long as the app: keep later collections short
             self._frozen = True
         self.raw = {r["submission"]: r for r in raw}
         self.overrides = dict(overrides)
-        self.results = {r["submission"]: r for r in apply_overrides(raw, overrides)}
+        # the edge: typed once here, the screens only read the typed results
+        self.results = {r["submission"]: Result.from_json(r) for r in apply_overrides(raw, overrides)}
         self.expected = len(self.results)
         self.stats = review.class_stats(list(self.results.values()))
         self._refresh_view()
@@ -777,8 +785,8 @@ class ReviewApp(App[None]):
     def _refresh_view(self) -> None:
         shown = review.filter_results(self.results.values(), self.filter)
         self.view = review.sort_results(shown, self.sort_key, self.sort_reverse)
-        if self.view and self.selected not in {r["submission"] for r in self.view}:
-            self.selected = self.view[0]["submission"]
+        if self.view and self.selected not in {r.submission for r in self.view}:
+            self.selected = self.view[0].submission
         if not self._table_ready():
             return
         self.table_screen.rebuild(self.view)
@@ -803,7 +811,7 @@ class ReviewApp(App[None]):
     def current_id(self) -> str | None:
         """The submission the TA is looking at: the detail's, else the table's cursor row."""
         if isinstance(self.screen, DetailScreen):
-            return str(self.screen.result["submission"])
+            return self.screen.result.submission
         return self.selected
 
     def current(self) -> Result | None:
@@ -856,7 +864,7 @@ class ReviewApp(App[None]):
     def open_submission(self, sid: str) -> None:
         if sid not in self.results:
             return
-        if sid not in {r["submission"] for r in self.view}:
+        if sid not in {r.submission for r in self.view}:
             self.filter = Filter()
         self.selected = sid
         self.action_show_table()
@@ -866,7 +874,7 @@ class ReviewApp(App[None]):
     def _step(self, step: int) -> None:
         if not self.view:
             return
-        ids = [r["submission"] for r in self.view]
+        ids = [r.submission for r in self.view]
         here = self.current_id()
         if here in ids:
             found = review.step_failing(self.view, ids.index(here), step)
@@ -950,17 +958,17 @@ class ReviewApp(App[None]):
         r = self.current()
         if r is None or self._busy_loading():
             return
-        sid = r["submission"]
+        sid = r.submission
         if sid in self.regrading:
             self.notify(f"{_markup_safe(sid)} is already being re-graded")
             return
         self.regrading.add(sid)
         self._refresh_status()
         self.notify(f"re-grading {_markup_safe(sid)}…")
-        self._regrade(dict(self.raw.get(sid, r)))
+        self._regrade(dict(self.raw.get(sid) or r.to_json()))
 
     @work(thread=True, group="regrade")
-    def _regrade(self, old: Result) -> None:
+    def _regrade(self, old: ResultJSON) -> None:
         sid = old["submission"]
         try:
             new = review.regrade(
@@ -989,7 +997,7 @@ class ReviewApp(App[None]):
             timeout=8,
         )
 
-    def _regraded(self, old: Result, new: Result) -> None:
+    def _regraded(self, old: ResultJSON, new: ResultJSON) -> None:
         sid = new["submission"]
         self.regrading.discard(sid)
         self.raw[sid] = new
@@ -1004,14 +1012,14 @@ class ReviewApp(App[None]):
         raw = self.raw.get(sid)
         if raw is None:
             return
-        r = apply_overrides([raw], self.overrides)[0]
+        r = Result.from_json(apply_overrides([raw], self.overrides)[0])
         self.results[sid] = r
         self.stats = review.class_stats(list(self.results.values()))
-        self.view = [r if v["submission"] == sid else v for v in self.view]
+        self.view = [r if v.submission == sid else v for v in self.view]
         self.table_screen.update_row(r, self.view)
         self._refresh_status()
         for screen in self.screen_stack:
-            if isinstance(screen, DetailScreen) and screen.result.get("submission") == sid:
+            if isinstance(screen, DetailScreen) and screen.result.submission == sid:
                 screen.show(r)
             elif isinstance(screen, OverviewScreen):
                 screen.refresh_stats()
@@ -1033,7 +1041,7 @@ class ReviewApp(App[None]):
         r = self.current()
         if r is None or not self._need_out():
             return
-        sid = r["submission"]
+        sid = r.submission
         o = self.overrides.get(sid)
         top = review.max_of(r)
 
@@ -1063,7 +1071,7 @@ class ReviewApp(App[None]):
         r = self.current()
         if r is None or not self._need_out():
             return
-        sid = r["submission"]
+        sid = r.submission
         o = self.overrides.get(sid)
 
         def done(text: str | None) -> None:
@@ -1099,7 +1107,7 @@ class ReviewApp(App[None]):
 
     def _overridden(self, sid: str, entry: Override) -> None:
         self._replace(sid)
-        r = self.raw.get(sid)
+        r = self.results.get(sid)
         extra = (
             ", extra credit"
             if r is not None and is_extra_credit(entry.score, review.max_of(r))
