@@ -9,7 +9,7 @@ Student-derived text (ids, messages, output, source) is passed through
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gradgrader.report import Finding, report
-from gradgrader.result import CheckRecord, Result
+from gradgrader.result import CheckRecord, Result, as_result
 from gradgrader.review import Stats, clean, num
 
 # --- heatmap ---------------------------------------------------------------------------
@@ -352,10 +352,11 @@ def advice_lines(c: CheckRecord) -> list[Text]:
     return out
 
 
-def checks_view(r: Result) -> RenderableType:
+def checks_view(result: Result | Mapping[str, Any]) -> RenderableType:
     """The checks grouped by function. A function whose checks all pass takes one line;
     a failing one lists its checks with ✔/✘, score and message, and under each failing
     check its diagnosis (see ``_diagnosis``). Text wraps with a hanging indent."""
+    r = as_result(result)
     if r.status != "graded":
         grid = Table.grid(padding=(0, 1))
         grid.add_column(width=1)
