@@ -1,9 +1,10 @@
-"""The review app: a submissions table, a class overview and a submission's detail.
+"""The review app: state (results, filter, sort, selection), loading and the actions the
+key bindings and the command palette share.
 
-State lives on :class:`ReviewApp` (results, filter, sort, selection); screens read it
-and call the app's actions, which the key bindings and the command palette share.
-Loading, re-grading and writing files run in thread workers, so the UI never waits
-on the disk or on a sandbox. Logic (filters, sorting, statistics, overrides,
+Screens (``screens``), dialogs (``dialogs``), the palette (``commands``) and the actions
+that write to the results folder (``editing``) live in their own modules; this one ties
+them together. Loading, re-grading and writing files run in thread workers, so the UI
+never waits on the disk or on a sandbox. Logic (filters, sorting, statistics, overrides,
 re-grading) is in ``gradgrader.review`` and ``gradgrader.overrides``.
 """
 
@@ -14,7 +15,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from rich.markup import escape
 from rich.text import Text
 from textual import work
 from textual.app import App
@@ -25,23 +25,18 @@ from textual.widgets import Input
 
 from gradgrader import review
 from gradgrader.errors import GradgraderError
-from gradgrader.export import refresh_exports
 from gradgrader.overrides import (
-    EXTRA_CREDIT_LIMIT,
     Override,
     apply_overrides,
-    grades_csv_with_overrides,
-    is_extra_credit,
     load_overrides,
-    parse_score,
-    record_override,
 )
 from gradgrader.result import Result
-from gradgrader.results import GRADES, atomic_write, read_results
+from gradgrader.results import read_results
 from gradgrader.review import Filter, ResultJSON
 from gradgrader.tui import views
 from gradgrader.tui.commands import ReviewCommands, keymap_path
 from gradgrader.tui.dialogs import EditDialog, PickDialog
+from gradgrader.tui.editing import EditingActions
 from gradgrader.tui.screens import (
     FILL_CHUNK,
     FIRST_PAGE,
@@ -65,16 +60,12 @@ def _json(r: ResultJSON | Result) -> ResultJSON:
     return r.to_json() if isinstance(r, Result) else r
 
 
-def _markup_safe(text: str) -> str:
-    """A name for a notification (Textual parses those as markup): cleaned, then escaped, so
-    a folder called ``[@click=app.quit]`` is shown as written and never runs as an action."""
-    return escape(review.clean(text))
 
 
 # --- the app -------------------------------------------------------------------------------
 
 
-class ReviewApp(App[None]):
+class ReviewApp(EditingActions):
     """Review a class's results: ``ReviewApp(out=Path("OUT"))`` or ``ReviewApp(results=[...])``."""
 
     TITLE = "gradgrader review"
@@ -387,189 +378,3 @@ class ReviewApp(App[None]):
                 self.set_mistake(value or None)
 
         self.push_screen(PickDialog("Show submissions with the mistake…", options), chosen)
-
-    # --- re-grade ----------------------------------------------------------------------
-
-    def _busy_loading(self) -> bool:
-        if self.loading:
-            self.notify("still loading the results: try again in a moment", severity="warning")
-        return self.loading
-
-    def action_regrade(self) -> None:
-        r = self.current()
-        if r is None or self._busy_loading():
-            return
-        sid = r.submission
-        if sid in self.regrading:
-            self.notify(f"{_markup_safe(sid)} is already being re-graded")
-            return
-        self.regrading.add(sid)
-        self._refresh_status()
-        self.notify(f"re-grading {_markup_safe(sid)}…")
-        self._regrade(dict(self.raw.get(sid) or r.to_json()))
-
-    @work(thread=True, group="regrade")
-    def _regrade(self, old: ResultJSON) -> None:
-        sid = old["submission"]
-        try:
-            new = review.regrade(
-                old, {**self.run_info, **({"out": str(self.out)} if self.out else {})}
-            )
-            if self.out is not None:
-                review.append_result(self.out, new)
-                self.raw[sid] = new
-                self._write_grades(sid)
-            else:
-                self.raw[sid] = new
-        except GradgraderError as exc:
-            self.call_from_thread(self._regrade_failed, sid, str(exc))
-            return
-        except Exception as exc:  # the UI must survive whatever re-grading hits
-            self.call_from_thread(self._regrade_failed, sid, f"{type(exc).__name__}: {exc}")
-            return
-        self.call_from_thread(self._regraded, old, new)
-
-    def _regrade_failed(self, sid: str, message: str) -> None:
-        self.regrading.discard(sid)
-        self._refresh_status()
-        self.notify(
-            f"could not re-grade {_markup_safe(sid)}: {_markup_safe(message)}",
-            severity="error",
-            timeout=8,
-        )
-
-    def _regraded(self, old: ResultJSON, new: ResultJSON) -> None:
-        sid = new["submission"]
-        self.regrading.discard(sid)
-        self.raw[sid] = new
-        self._replace(sid)
-        before, after = review.num(old.get("score")), review.num(new.get("score"))
-        self.notify(
-            f"{_markup_safe(sid)} re-graded: {before} → {after}/{review.num(new.get('max_score'))}"
-        )
-
-    def _replace(self, sid: str) -> None:
-        """Re-apply the override of ``sid`` and show its new state everywhere."""
-        raw = self.raw.get(sid)
-        if raw is None:
-            return
-        r = Result.from_json(apply_overrides([raw], self.overrides)[0])
-        self.results[sid] = r
-        self.stats = review.class_stats(list(self.results.values()))
-        self.view = [r if v.submission == sid else v for v in self.view]
-        self.table_screen.update_row(r, self.view)
-        self._refresh_status()
-        for screen in self.screen_stack:
-            if isinstance(screen, DetailScreen) and screen.result.submission == sid:
-                screen.show(r)
-            elif isinstance(screen, OverviewScreen):
-                screen.refresh_stats()
-
-    # --- overrides -----------------------------------------------------------------------
-
-    def _need_out(self) -> bool:
-        if self._busy_loading():
-            return False
-        if self.out is None:
-            self.notify(
-                "overrides are stored next to a class's results: use gradgrader review OUT",
-                severity="warning",
-            )
-            return False
-        return True
-
-    def action_override(self) -> None:
-        r = self.current()
-        if r is None or not self._need_out():
-            return
-        sid = r.submission
-        o = self.overrides.get(sid)
-        top = review.max_of(r)
-
-        def validate(text: str) -> str | None:
-            try:
-                parse_score(text, top)
-            except ValueError as exc:
-                return str(exc)
-            return None
-
-        def done(text: str | None) -> None:
-            if text is not None:
-                self._record(sid, parse_score(text, top), o.comment if o else "")
-
-        self.push_screen(
-            EditDialog(
-                f"Override the score of {review.clean(sid)} (graded {review.num(review.original_score(r))}/{review.num(top)})",
-                "" if o is None or o.score is None else review.num(o.score),
-                f"Enter saves · up to {review.num(EXTRA_CREDIT_LIMIT * top)} for extra credit · "
-                "blank keeps the grader's score · Esc cancels",
-                validate,
-            ),
-            done,
-        )
-
-    def action_comment(self) -> None:
-        r = self.current()
-        if r is None or not self._need_out():
-            return
-        sid = r.submission
-        o = self.overrides.get(sid)
-
-        def done(text: str | None) -> None:
-            if text is not None:
-                self._record(sid, o.score if o else None, text)
-
-        self.push_screen(
-            EditDialog(
-                f"Comment on {review.clean(sid)}",
-                o.comment if o else "",
-                "Enter saves · blank removes the comment · Esc cancels",
-            ),
-            done,
-        )
-
-    def _record(self, sid: str, score: float | None, comment: str) -> None:
-        self._save_override(sid, score, comment)
-
-    @work(thread=True, group="io")
-    def _save_override(self, sid: str, score: float | None, comment: str) -> None:
-        assert self.out is not None
-        try:
-            entry = record_override(self.out, sid, score, comment)
-            if entry.empty:
-                self.overrides.pop(sid, None)
-            else:
-                self.overrides[sid] = entry
-            self._write_grades(sid)
-        except (OSError, ValueError) as exc:
-            self.call_from_thread(self.notify, f"could not save: {exc}", severity="error")
-            return
-        self.call_from_thread(self._overridden, sid, entry)
-
-    def _overridden(self, sid: str, entry: Override) -> None:
-        self._replace(sid)
-        r = self.results.get(sid)
-        extra = (
-            ", extra credit"
-            if r is not None and is_extra_credit(entry.score, review.max_of(r))
-            else ""
-        )
-        what = (
-            "override removed"
-            if entry.empty
-            else (
-                f"score {review.num(entry.score)}{extra}" if entry.score is not None else "comment saved"
-            )
-        )
-        self.notify(f"{_markup_safe(sid)}: {what} (grades.csv, gradebook and feedback updated)")
-
-    def _write_grades(self, sid: str) -> None:
-        """Rewrite grades.csv — and the gradebook and ``sid``'s feedback file, when the
-        grade run wrote them — from memory (re-reading a large results.jsonl would be
-        slow); serialised so two workers never interleave their snapshots."""
-        assert self.out is not None
-        with self._write_lock:
-            rows = list(self.raw.values())
-            text = grades_csv_with_overrides(rows, dict(self.overrides))
-            atomic_write(self.out / GRADES, text)
-            refresh_exports(self.out, rows, only={sid})
