@@ -92,3 +92,32 @@ def test_report_reads_json_too_and_finds_people_and_skipped_cells() -> None:
 def test_an_error_result_has_no_sections() -> None:
     rep = report(result(status="error", message="SyntaxError"))
     assert not rep.graded and rep.sections == () and rep.failing == ()
+
+
+def test_the_model_imports_no_renderer() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, gradgrader.report; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'rich', 'textual', 'typer'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_every_front_end_explains_a_repeated_mistake_once() -> None:
+    from rich.console import Console
+
+    from gradgrader.export.feedback import feedback_markdown
+    from gradgrader.render import result_view
+    from gradgrader.tui.views import checks_view
+
+    r = result(check("f", "a", False, "sign-flipped"), check("g", "a", False, "sign-flipped"))
+
+    def text(renderable: Any) -> str:
+        console = Console(width=200, record=True, highlight=False)
+        console.print(renderable)
+        return console.export_text()
+
+    for shown in (text(result_view(r)), text(checks_view(r)), feedback_markdown(r)):
+        assert shown.count("why sign-flipped") == 1, shown
+        assert shown.count("fix sign-flipped") == 1, shown
