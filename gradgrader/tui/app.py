@@ -55,6 +55,12 @@ __all__ = [
 ]
 
 
+def _typed(raw: list[ResultJSON], overrides: dict[str, Override]) -> dict[str, Result]:
+    """The edge: results typed once, with the TA's overrides applied; the screens only
+    read these."""
+    return {r["submission"]: Result.from_json(r) for r in apply_overrides(raw, overrides)}
+
+
 def _json(r: ResultJSON | Result) -> ResultJSON:
     """A result as its JSON (what the run folder's functions take)."""
     return r.to_json() if isinstance(r, Result) else r
@@ -170,10 +176,11 @@ class ReviewApp(EditingActions):
             raw = read_results(self.out)
             raw.sort(key=lambda r: r["submission"])
             overrides = load_overrides(self.out)
+            typed = _typed(raw, overrides)  # here, off the UI thread: a large class takes a moment
         finally:
             if collecting:
                 gc.enable()
-        self.call_from_thread(self._set_data, raw, overrides)
+        self.call_from_thread(self._set_data, raw, overrides, typed)
 
     def _show_preview(self, total: int, first: list[Result]) -> None:
         if not self.loading:
@@ -182,7 +189,12 @@ class ReviewApp(EditingActions):
         self.results = {r.submission: r for r in first}
         self._refresh_view()
 
-    def _set_data(self, given: list[ResultJSON] | list[Result], overrides: dict[str, Override]) -> None:
+    def _set_data(
+        self,
+        given: list[ResultJSON] | list[Result],
+        overrides: dict[str, Override],
+        typed: dict[str, Result] | None = None,
+    ) -> None:
         raw = [_json(r) for r in given]
         self.loading = False
         if self.out is not None and not self._frozen:
@@ -190,8 +202,7 @@ class ReviewApp(EditingActions):
             self._frozen = True
         self.raw = {r["submission"]: r for r in raw}
         self.overrides = dict(overrides)
-        # the edge: typed once here, the screens only read the typed results
-        self.results = {r["submission"]: Result.from_json(r) for r in apply_overrides(raw, overrides)}
+        self.results = typed if typed is not None else _typed(raw, overrides)
         self.expected = len(self.results)
         self.stats = review.class_stats(list(self.results.values()))
         self._refresh_view()
