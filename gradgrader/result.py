@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-_CHECK_KEYS = ("id", "function", "passed", "score", "max_score", "message", "mistakes", "kind",
-               "diagnosis", "feedback", "cases", "advice")
+_CHECK_KEYS = frozenset(("id", "function", "passed", "score", "max_score", "message", "mistakes", "kind",
+                         "diagnosis", "feedback", "cases", "advice"))
 
 
 def _number(value: Any) -> float:
@@ -205,8 +205,8 @@ _READERS: dict[str, Any] = {
     "fingerprint": lambda v: v if isinstance(v, str) and v else None,
     "override": _override,
 }
-_CORE = ("submission", "path", "assignment", "status", "score", "max_score", "checks", "mistakes",
-         "elapsed_s", "message", "output", "sha256", "advice")
+_CORE = frozenset(("submission", "path", "assignment", "status", "score", "max_score", "checks", "mistakes",
+                   "elapsed_s", "message", "output", "sha256", "advice"))
 
 
 def typed_extra(extra: Mapping[str, Any]) -> dict[str, Any]:
