@@ -121,3 +121,23 @@ def test_every_front_end_explains_a_repeated_mistake_once() -> None:
     for shown in (text(result_view(r)), text(checks_view(r)), feedback_markdown(r)):
         assert shown.count("why sign-flipped") == 1, shown
         assert shown.count("fix sign-flipped") == 1, shown
+
+
+def test_every_front_end_gives_the_stub_next_step_once_even_after_a_stub() -> None:
+    """A placeholder that returns zeros is diagnosed not-implemented too: its check refers
+    back to the next step the first stub gave, in every front end alike."""
+    from rich.console import Console
+
+    from gradgrader.export.feedback import feedback_markdown
+    from gradgrader.render import result_view
+    from gradgrader.tui.views import checks_view
+
+    r = result(stub("f", "a"), stub("g", "a"), check("h", "a", False, "not-implemented", advice=("x",)))
+
+    def text(renderable: Any) -> str:
+        console = Console(width=200, record=True, highlight=False)
+        console.print(renderable)
+        return console.export_text()
+
+    for shown in (text(result_view(r)), text(checks_view(r)), feedback_markdown(r)):
+        assert shown.count("fix not-implemented") == 1, shown

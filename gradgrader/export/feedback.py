@@ -98,6 +98,8 @@ def feedback_markdown(result: Result | Mapping[str, Any], title: str = "") -> st
             "Write it, then run `gradgrader check` again.",
             "",
         ]
+        if section.stub_next_step:  # given once, at the first stub (later checks refer back)
+            out += [f"**Next step:** {section.stub_next_step.strip()}", ""]
         out += [line for said in section.staff_notes for line in (f"*From the course staff:* {said}", "")]
     for item in failing:
         out += _what_to_fix(item)

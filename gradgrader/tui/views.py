@@ -284,6 +284,8 @@ def checks_view(result: Result | Mapping[str, Any]) -> RenderableType:
             # A stub fails every check the same way: one line, as `check` says it.
             head.append(f"  not implemented yet ({n} check(s))")
             grid.add_row(_mark(False), head)
+            if section.stub_next_step:  # given once, at the first stub (later checks refer back)
+                grid.add_row("", Text.assemble(("Next step: ", "bold"), clean(section.stub_next_step)))
             continue
         grid.add_row(_mark(False), head)
         inner = Table.grid(padding=(0, 1), expand=True)
