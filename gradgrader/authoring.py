@@ -267,8 +267,8 @@ def validate(assignment: Assignment, isolation: Isolation | None = None) -> Vali
         with Grader(assignment, rubric, jobs=1, isolation=isolation) as grader:
             for option in assignment.conventions.options:
                 r = grader.grade(Submission(option.name, assignment.root / option.reference, None))
-                conv = r.extra.get("convention", {})
-                if conv.get("name") != option.name or not conv.get("matched"):
+                conv = r.convention
+                if conv is None or conv.name != option.name or not conv.matched:
                     report.problems.append(f"convention {option.name!r}: {option.reference} is not recognised as following it")
                 for check in r.checks:
                     if not check.passed:

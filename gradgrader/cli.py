@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shlex
@@ -332,18 +333,18 @@ def grade(
 
     Writes OUT/results.jsonl (as each finishes), OUT/grades.csv, OUT/gradebook.csv and OUT/feedback/.
     """
-    from gradgrader import __version__
+    from gradgrader._version import __version__
     from gradgrader.cases import with_secret
     from gradgrader.export import FORMS, export_settings, refresh_exports
     from gradgrader.grading import Grader, course_secret, run_fingerprint
     from gradgrader.ingest import open_class
     from gradgrader.render import class_summary, summary_table
+    from gradgrader.overrides import write_grades_with_overrides as write_grades
     from gradgrader.results import (
         RESULTS,
         ResultsWriter,
         read_results,
         read_run,
-        write_grades,
         write_run,
     )
 
@@ -485,7 +486,7 @@ def grade(
         with grader_cm as grader:
             try:
                 for result in grader.grade_all(todo, stop=lambda: stopped):
-                    result.extra["fingerprint"] = fingerprint
+                    result = dataclasses.replace(result, fingerprint=fingerprint)
                     writer.write(result)  # a result it cannot record becomes an error line
                     progress.advance(result.submission)
             except KeyboardInterrupt:
@@ -760,7 +761,7 @@ def _similarity_report(
     from rich.table import Table
     from rich.text import Text
 
-    from gradgrader import similarity as sim
+    import gradgrader.similarity as sim
     from gradgrader.review import clean
 
     if not (out / "results.jsonl").is_file():

@@ -48,11 +48,11 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from gradgrader import __version__
+from gradgrader._version import __version__
 from gradgrader.errors import ConfigError, GradgraderError, SandboxError
 from gradgrader.grading import SECRET_FILE, failure_result
 from gradgrader.ingest.submission import IGNORED_DIRS, Submission
-from gradgrader.results import CheckRecord, Result
+from gradgrader.results import Result
 from gradgrader.rubric import Rubric, RubricItem
 from gradgrader.spec import Assignment
 
@@ -222,40 +222,7 @@ def pack_submission(sub: Submission) -> dict[str, Any]:
 
 def result_from_json(obj: dict[str, Any]) -> Result:
     """The :class:`Result` whose ``to_json()`` is ``obj`` (a dict a worker sent back)."""
-    checks = tuple(
-        CheckRecord(
-            id=c["id"],
-            function=c["function"],
-            passed=c["passed"],
-            score=c["score"],
-            max_score=c["max_score"],
-            message=c["message"],
-            mistakes=tuple(c.get("mistakes", ())),
-            kind=c.get("kind", ""),
-            diagnosis=c.get("diagnosis"),
-            feedback=c.get("feedback", ""),
-            cases=tuple(c.get("cases", ())),
-            advice=tuple(c.get("advice", ())),
-        )
-        for c in obj["checks"]
-    )
-    known = {"submission", "path", "assignment", "status", "score", "max_score", "checks", "mistakes",
-             "elapsed_s", "message", "output", "sha256", "advice"}
-    return Result(
-        submission=obj["submission"],
-        path=obj["path"],
-        assignment=obj["assignment"],
-        status=obj["status"],
-        score=obj["score"],
-        max_score=obj["max_score"],
-        checks=checks,
-        mistakes=tuple(obj.get("mistakes", ())),
-        elapsed_s=obj["elapsed_s"],
-        message=obj.get("message", ""),
-        output=obj.get("output", ""),
-        sha256=obj.get("sha256", ""),
-        extra={k: v for k, v in obj.items() if k not in known},
-    )
+    return Result.from_json(obj)
 
 
 # --------------------------------------------------------------------------- worker side

@@ -6,6 +6,7 @@ submission → sandbox (Session) → raw outputs → checks → diagnosis → ru
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import multiprocessing
 import os
 import shutil
@@ -30,7 +31,7 @@ from gradgrader.checks import run_check
 from gradgrader.checks.base import CheckContext, CheckResult, Course
 from gradgrader.conventions import Choice, choose_convention
 from gradgrader.records import failure_result, load_message, record, with_note
-from gradgrader.results import CheckRecord, Result, valid_text
+from gradgrader.result import CheckRecord, ConventionChoice, Result, typed_extra, valid_text
 from gradgrader.rubric import Rubric
 from gradgrader.sandbox import ChildLimits, Sandbox, Session
 from gradgrader.sandbox.environment import require_packages
@@ -113,16 +114,13 @@ def _graded(
     TA must know (time-outs, checks the grader could not run)."""
     if convention is not None:
         records = with_note(convention, records)
-    graded = result("graded", records, "", session.output())
-    if convention is not None:
-        graded.extra["convention"] = convention.to_json()
-    if session.timeouts:
-        # Calls stopped at their time limit: at most one per function (issue 17).
-        graded.extra["timeouts"] = session.timeouts
-    broken = [r.id for r in records if "grader-error" in r.mistakes]
-    if broken:
-        graded.extra["grader_errors"] = broken  # the TA must look: not the student's doing
-    return graded
+    broken = tuple(r.id for r in records if "grader-error" in r.mistakes)  # the TA must look
+    return dataclasses.replace(
+        result("graded", records, "", session.output()),
+        convention=ConventionChoice.from_json(convention.to_json()) if convention is not None else None,
+        timeouts=session.timeouts or None,  # calls stopped at their time limit (issue 17)
+        grader_errors=broken or None,
+    )
 
 
 def _session(assignment: Assignment, submission: Submission, sandbox: Sandbox) -> Session:
@@ -164,7 +162,7 @@ def _result(
         message=message,
         output=output,
         sha256=submission.digest(),
-        extra={**submission.extra, "gradgrader": __version__, "sandbox": sandbox.isolation.level},
+        **{**typed_extra(submission.extra), "gradgrader": __version__, "sandbox": sandbox.isolation.level},
     ))
 
 
@@ -334,7 +332,7 @@ class Grader:
                     broken = True
                     suspects.append(sub)
                 else:
-                    broken = broken or outcome.extra.get("grader_failure", {}).get("stage") == "worker"
+                    broken = broken or (outcome.grader_failure is not None and outcome.grader_failure.stage == "worker")
                     yield outcome
             if broken:
                 # The pool is gone: every future still running fails the same way.

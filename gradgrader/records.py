@@ -15,7 +15,7 @@ from gradgrader._version import __version__
 from gradgrader.conventions import Choice
 from gradgrader.findings import CheckResult
 from gradgrader.hints import RAISED_FEEDBACK, RUNTIME_FEEDBACK, hint_for
-from gradgrader.results import CheckRecord, Result, valid_text
+from gradgrader.result import CheckRecord, GraderFailure, Result, typed_extra, valid_text
 from gradgrader.rubric import Rubric
 from gradgrader.sandbox import Problem
 from gradgrader.spec import Assignment, CheckSpec, Feedback, feedback_for
@@ -117,12 +117,9 @@ def failure_result(
         digest = submission.digest()
     except Exception:  # noqa: BLE001 - the file may be what failed
         digest = ""
-    extra: dict = {}
+    own: dict = {}
     with contextlib.suppress(Exception):
-        extra.update(submission.extra)
-    extra.update({"gradgrader": __version__, "grader_failure": {"stage": stage, "error": what}})
-    if sandbox:
-        extra["sandbox"] = sandbox
+        own = typed_extra(submission.extra)
     return Result(
         submission=submission.id,
         path=valid_text(str(submission.path or submission.folder or "")),
@@ -138,5 +135,5 @@ def failure_result(
             f"grader, not a verdict on the code: the course staff will grade it again"
         ),
         sha256=digest,
-        extra=extra,
+        **{**own, "gradgrader": __version__, "grader_failure": GraderFailure(stage, what), "sandbox": sandbox or None},
     )

@@ -15,101 +15,17 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+# The typed result lives in gradgrader.result; re-exported for the modules that import it here.
+from gradgrader.result import CheckRecord as CheckRecord
+from gradgrader.result import Result as Result
+from gradgrader.result import valid_text as valid_text
 
 RESULTS = "results.jsonl"
 GRADES = "grades.csv"
 RUN = "run.json"  # what was graded and how: lets review re-grade and --resume check settings
-
-
-@dataclass(frozen=True)
-class CheckRecord:
-    id: str
-    function: str
-    passed: bool
-    score: float
-    max_score: float
-    message: str
-    mistakes: tuple[str, ...] = ()
-    kind: str = ""
-    diagnosis: dict[str, Any] | None = None
-    feedback: str = ""
-    cases: tuple[dict[str, Any], ...] = ()
-    # Never scored (SPEC §4 is unchanged): what the function does beyond the contract.
-    advice: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "id": self.id,
-            "function": self.function,
-            "passed": self.passed,
-            "score": self.score,
-            "max_score": self.max_score,
-            "message": self.message,
-            "mistakes": list(self.mistakes),
-            "kind": self.kind,
-        }
-        if self.diagnosis:
-            out["diagnosis"] = self.diagnosis
-        if self.feedback:
-            out["feedback"] = self.feedback
-        if self.cases:
-            out["cases"] = list(self.cases)
-        if self.advice:
-            out["advice"] = list(self.advice)
-        return out
-
-
-@dataclass(frozen=True)
-class Result:
-    submission: str
-    path: str
-    assignment: str
-    status: str  # "graded" or "error"
-    score: float
-    max_score: float
-    checks: tuple[CheckRecord, ...]
-    mistakes: tuple[str, ...]
-    elapsed_s: float
-    message: str = ""
-    output: str = ""  # what the submission printed (truncated), never scored
-    sha256: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def advice(self) -> tuple[str, ...]:
-        """The checks that give advice (never scored, not mistakes), like ``mistakes``
-        is the union of the checks' mistake ids."""
-        return tuple(c.id for c in self.checks if c.advice)
-
-    @property
-    def full_marks(self) -> bool:
-        return self.status == "graded" and self.score >= self.max_score - 1e-9
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "submission": self.submission,
-            "path": self.path,
-            "assignment": self.assignment,
-            "status": self.status,
-            "score": self.score,
-            "max_score": self.max_score,
-            "checks": [c.to_json() for c in self.checks],
-            "mistakes": list(self.mistakes),
-            "elapsed_s": self.elapsed_s,
-        }
-        if self.message:
-            out["message"] = self.message
-        if self.output:
-            out["output"] = self.output
-        if self.sha256:
-            out["sha256"] = self.sha256
-        if self.advice:
-            out["advice"] = list(self.advice)
-        out.update(self.extra)
-        return out
 
 
 def _json_default(value: Any) -> Any:
@@ -121,19 +37,6 @@ def _json_default(value: Any) -> Any:
 def dumps(result: Result) -> str:
     """One JSON line; NaN/inf (never valid JSON) become strings."""
     return json.dumps(_clean(result.to_json()), ensure_ascii=False, allow_nan=False)
-
-
-def valid_text(text: str) -> str:
-    """``text`` as valid UTF-8 text: undecodable bytes kept by ``surrogateescape`` (a file
-    name) and lone surrogates (a student's exception message) become U+FFFD, so that no
-    student's text can stop the writer, a CSV or a terminal."""
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        # UTF-16 joins well-formed surrogate pairs back into one character; lone ones fail
-        # to decode and are replaced.
-        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 def _clean(value: Any) -> Any:
@@ -204,10 +107,9 @@ def unrecordable(result: Result, exc: BaseException) -> dict[str, Any]:
         "sha256": text(result.sha256),
         "grader_failure": {"stage": "recording", "error": what},
     }
-    extra = result.extra if isinstance(result.extra, dict) else {}
     for key in ("gradgrader", "fingerprint", "sandbox"):
-        if isinstance(extra.get(key), str):
-            out[key] = text(extra[key])
+        if isinstance(getattr(result, key, None), str):
+            out[key] = text(getattr(result, key))
     return out
 
 
@@ -289,16 +191,6 @@ def grades_csv(results: Iterable[dict[str, Any]]) -> str:
     for r in sorted(results, key=lambda r: r["submission"]):
         w.writerow([csv_cell(r["submission"]), f"{r['score']:g}", f"{r['max_score']:g}", r["status"], " ".join(r.get("mistakes", []))])
     return buf.getvalue()
-
-
-def write_grades(out: Path) -> Path:
-    """Rewrite ``out/grades.csv`` from ``out/results.jsonl`` and the TA's
-    ``out/overrides.jsonl`` (scores overridden in the review UI), atomically."""
-    from gradgrader.overrides import (
-        write_grades_with_overrides,  # lazy: overrides imports this module
-    )
-
-    return write_grades_with_overrides(out)
 
 
 def write_run(out: Path, info: dict[str, Any]) -> None:

@@ -3,9 +3,10 @@ filtering, sorting, class statistics, locating a submission's source, re-grading
 submission. The terminal UI (``gradgrader.tui``) only calls these; nothing here imports
 textual, so all of it is tested without a screen.
 
-Results are the JSON dicts of SPEC §4 (as ``results.read_results`` returns them), with
-TA overrides applied (``gradgrader.overrides``): ``score`` is the score to report,
-``override.original_score`` the grader's.
+Results are typed (``gradgrader.result.Result``), read from the JSON lines of SPEC §4
+once, when loaded, with TA overrides applied (``gradgrader.overrides``): ``score`` is the
+score to report, ``override.original_score`` the grader's. The run-folder functions
+(source, re-grade, append) still take a result's JSON (``ResultJSON``).
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from gradgrader.overrides import apply_overrides, load_overrides
+from gradgrader.result import CheckRecord, Result
 from gradgrader.results import RESULTS, read_results, read_run
 
-Result = dict[str, Any]
+ResultJSON = dict[str, Any]  # a result as a line of results.jsonl holds it
 
 # --- sanitising student-derived text -------------------------------------------------
 
@@ -62,44 +64,35 @@ def num(x: Any) -> str:
     return f"{x:.2f}".rstrip("0").rstrip(".")
 
 
+def _finite(x: float) -> float:
+    return float(x) if math.isfinite(x) else 0.0
+
+
 def score_of(r: Result) -> float:
-    s = r.get("score")
-    return (
-        float(s)
-        if isinstance(s, (int, float)) and not isinstance(s, bool) and math.isfinite(s)
-        else 0.0
-    )
+    return _finite(r.score)
 
 
 def max_of(r: Result) -> float:
-    s = r.get("max_score")
-    return (
-        float(s)
-        if isinstance(s, (int, float)) and not isinstance(s, bool) and math.isfinite(s)
-        else 0.0
-    )
+    return _finite(r.max_score)
 
 
 def original_score(r: Result) -> float:
     """The grader's score, before any TA override."""
-    o = r.get("override")
-    if isinstance(o, dict) and isinstance(o.get("original_score"), (int, float)):
-        return float(o["original_score"])
-    return score_of(r)
+    return float(r.override.original_score) if r.override is not None else score_of(r)
 
 
 def is_failing(r: Result) -> bool:
     """Something to review: not loadable, a failing check, or short of full marks.
     Judged on the grader's findings, so overriding a score does not hide the failure."""
-    if r.get("status") != "graded":
+    if r.status != "graded":
         return True
-    if any(not c.get("passed", False) for c in r.get("checks", ())):
+    if any(not c.passed for c in r.checks):
         return True
     return original_score(r) < max_of(r) - 1e-9
 
 
 def has_override(r: Result) -> bool:
-    return isinstance(r.get("override"), dict)
+    return r.override is not None
 
 
 # --- loading -------------------------------------------------------------------------
@@ -110,7 +103,7 @@ def load(out: Path) -> list[Result]:
     sorted by submission id."""
     results = read_results(out)
     results.sort(key=lambda r: r["submission"])
-    return apply_overrides(results, load_overrides(out))
+    return [Result.from_json(r) for r in apply_overrides(results, load_overrides(out))]
 
 
 _ID_PREFIX = b'{"submission": '
@@ -149,7 +142,7 @@ def preview(out: Path, first: int = 60) -> tuple[int, list[Result]]:
     if isinstance(current, list):  # as read_results: only the class as last graded
         keep = set(current)
         latest = {sid: span for sid, span in latest.items() if sid in keep}
-    shown: list[Result] = []
+    shown: list[ResultJSON] = []
     for sid in sorted(latest):
         if len(shown) >= first:
             break
@@ -160,7 +153,7 @@ def preview(out: Path, first: int = 60) -> tuple[int, list[Result]]:
             continue
         if isinstance(obj, dict) and obj.get("submission") == sid:
             shown.append(obj)
-    return len(latest), apply_overrides(shown, load_overrides(out))
+    return len(latest), [Result.from_json(r) for r in apply_overrides(shown, load_overrides(out))]
 
 
 def load_run(out: Path | None) -> dict[str, Any]:
@@ -208,27 +201,21 @@ class Filter:
 def search_text(r: Result) -> str:
     """What the search box matches, lowercased: id, status, mistakes, the load message,
     failing check ids and messages, and the TA's comment."""
-    parts = [
-        r.get("submission", ""),
-        r.get("status", ""),
-        " ".join(r.get("mistakes", ())),
-        r.get("message", ""),
-    ]
-    for c in r.get("checks", ()):
-        if not c.get("passed", False):
-            parts += [c.get("id", ""), c.get("message", "")]
-    o = r.get("override")
-    if isinstance(o, dict):
-        parts.append(o.get("comment", ""))
-    return " ".join(p for p in parts if isinstance(p, str)).lower()
+    parts = [r.submission, r.status, " ".join(r.mistakes), r.message]
+    for c in r.checks:
+        if not c.passed:
+            parts += [c.id, c.message]
+    if r.override is not None:
+        parts.append(r.override.comment)
+    return " ".join(parts).lower()
 
 
 def matches(r: Result, f: Filter) -> bool:
     if f.failing_only and not is_failing(r):
         return False
-    if f.mistake is not None and f.mistake not in r.get("mistakes", ()):
+    if f.mistake is not None and f.mistake not in r.mistakes:
         return False
-    if f.status is not None and r.get("status") != f.status:
+    if f.status is not None and r.status != f.status:
         return False
     words = f.text.lower().split()
     if words:
@@ -247,15 +234,15 @@ def sort_results(
     """Sorted by one of ``SORT_KEYS``; ties (same score, status…) keep id order."""
     if key not in SORT_KEYS:
         raise ValueError(f"cannot sort by {key!r}; choose one of {', '.join(SORT_KEYS)}")
-    by_id = sorted(results, key=lambda r: r.get("submission", ""))
+    by_id = sorted(results, key=lambda r: r.submission)
     if key == "submission":
         return by_id[::-1] if reverse else by_id
     if key == "score":
         k: Any = lambda r: (score_of(r) / max_of(r)) if max_of(r) > 0 else score_of(r)  # noqa: E731
     elif key == "status":
-        k = lambda r: r.get("status", "")  # noqa: E731
+        k = lambda r: r.status  # noqa: E731
     else:
-        k = lambda r: (len(r.get("mistakes", ())), " ".join(r.get("mistakes", ())))  # noqa: E731
+        k = lambda r: (len(r.mistakes), " ".join(r.mistakes))  # noqa: E731
     return sorted(by_id, key=k, reverse=reverse)
 
 
@@ -309,7 +296,7 @@ def histogram(
 def mistake_counts(results: Iterable[Result]) -> list[tuple[str, int]]:
     """Each mistake id with the number of submissions that have it, most common first
     (ties by id)."""
-    counts = Counter(m for r in results for m in set(r.get("mistakes", ())))
+    counts = Counter(m for r in results for m in set(r.mistakes))
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
@@ -322,7 +309,7 @@ def median(values: Sequence[float]) -> float | None:
 
 
 def class_stats(results: Sequence[Result], bins: int = 10) -> Stats:
-    graded = [r for r in results if r.get("status") == "graded"]
+    graded = [r for r in results if r.status == "graded"]
     scores = [score_of(r) for r in graded]
     top = max((max_of(r) for r in results), default=0.0)
     hist, edges = histogram(scores, top, bins)
@@ -345,20 +332,16 @@ def class_stats(results: Sequence[Result], bins: int = 10) -> Stats:
 # --- one submission in detail -------------------------------------------------------
 
 
-def checks_by_function(r: Result) -> dict[str, list[dict[str, Any]]]:
+def checks_by_function(r: Result) -> dict[str, list[CheckRecord]]:
     """The result's checks grouped by the function they grade, in the order they ran."""
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for c in r.get("checks", ()):
-        groups.setdefault(c.get("function", "?"), []).append(c)
+    groups: dict[str, list[CheckRecord]] = {}
+    for c in r.checks:
+        groups.setdefault(c.function or "?", []).append(c)
     return groups
 
 
 def failing_functions(r: Result) -> list[str]:
-    return [
-        fn
-        for fn, checks in checks_by_function(r).items()
-        if any(not c.get("passed", False) for c in checks)
-    ]
+    return [fn for fn, checks in checks_by_function(r).items() if any(not c.passed for c in checks)]
 
 
 def function_lines(source: str, name: str) -> tuple[int, int] | None:
@@ -393,7 +376,7 @@ def highlight_lines(source: str, functions: Iterable[str]) -> set[int]:
     return lines
 
 
-def source_path(r: Result, run: dict[str, Any] | None = None) -> Path | None:
+def source_path(r: ResultJSON, run: dict[str, Any] | None = None) -> Path | None:
     """The student's file: the recorded path when it still exists (a relative path is
     relative to where ``grade`` ran, usually here), else the same file under the run's
     class folder (``class_folder/ID/…`` or ``class_folder/ID.py``)."""
@@ -417,7 +400,7 @@ def source_path(r: Result, run: dict[str, Any] | None = None) -> Path | None:
 
 
 def read_source(
-    r: Result, run: dict[str, Any] | None = None, limit: int = 1 << 20
+    r: ResultJSON, run: dict[str, Any] | None = None, limit: int = 1 << 20
 ) -> tuple[Path | None, str | None]:
     """The student's file and its text (undecodable bytes replaced, at most ``limit`` bytes)."""
     path = source_path(r, run)
@@ -434,7 +417,7 @@ def read_source(
 # --- re-grading ---------------------------------------------------------------------
 
 
-def locate_submission(r: Result, run: dict[str, Any], filename: str):  # -> ingest.Submission
+def locate_submission(r: ResultJSON, run: dict[str, Any], filename: str):  # -> ingest.Submission
     """The submission behind a result, found the way it was found the first time: the
     path ``check`` was given (``run["check_path"]``), else ``ID/`` or ``ID.py|.ipynb`` in
     the run's class folder (``ClassExport.root``), else the recorded file on its own.
@@ -477,15 +460,16 @@ def _grading_keys() -> frozenset[str]:
     metadata such as lateness or the student's LMS id) is carried over to its re-grade."""
     from dataclasses import fields
 
-    from gradgrader.results import Result as ResultRecord
+    from gradgrader.result import OPTIONAL_FIELDS
+    from gradgrader.result import Result as ResultRecord
 
-    return frozenset(f.name for f in fields(ResultRecord) if f.name != "extra") | {
+    return frozenset(f.name for f in fields(ResultRecord) if f.name not in ("extra", *OPTIONAL_FIELDS)) | {
         "gradgrader",
         "override",
     }
 
 
-def regrade(r: Result, run: dict[str, Any]) -> Result:
+def regrade(r: ResultJSON, run: dict[str, Any]) -> ResultJSON:
     """Grade ``r``'s submission again with the run's assignment and rubric, in a sandbox at
     least as strong as ``grade`` demands (``run["strict_sandbox"]`` false relaxes that, as
     ``check`` does for a student's own file); return the new result as a JSON dict (nothing
@@ -531,7 +515,7 @@ def regrade(r: Result, run: dict[str, Any]) -> Result:
     return new
 
 
-def append_result(out: Path, result: Result) -> None:
+def append_result(out: Path, result: ResultJSON) -> None:
     """Append one result line to ``out/results.jsonl``, flushed and fsynced.
     ``read_results`` keeps the last line of a submission, so this supersedes the old
     line without editing it; a torn last line (a killed run) is cut off first, as

@@ -140,7 +140,7 @@ def inject(stage: str, monkeypatch: pytest.MonkeyPatch) -> None:
         markdown = feedback.feedback_markdown
 
         def feedback_markdown(r: Any, title: str = "") -> str:
-            if r["submission"] == VICTIM:
+            if r.submission == VICTIM:  # write_feedback hands on typed Results
                 raise Injected(WHY["export"])
             return markdown(r, title)
 

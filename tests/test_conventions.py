@@ -57,9 +57,9 @@ def test_each_convention_gets_full_marks_and_is_reported(tmp_path: Path) -> None
     assert validate(spec).ok
     with Grader(spec, resolve_rubric(spec)) as grader:
         results = {r.submission: r for r in grader.grade_all(discover(tmp_path / "class", spec.filename))}
-    assert results["half"].full_marks and results["half"].extra["convention"]["name"] == "half"
-    assert results["full"].full_marks and results["full"].extra["convention"]["name"] == "full"
-    assert results["full"].extra["convention"]["matched"] is True
+    assert results["half"].full_marks and results["half"].convention.name == "half"
+    assert results["full"].full_marks and results["full"].convention.name == "full"
+    assert results["full"].convention.matched is True
 
 
 def test_a_gradient_of_one_convention_with_the_loss_of_the_other_is_wrong(tmp_path: Path) -> None:
@@ -67,7 +67,7 @@ def test_a_gradient_of_one_convention_with_the_loss_of_the_other_is_wrong(tmp_pa
     spec = load_assignment(folder)
     with Grader(spec, resolve_rubric(spec)) as grader:
         mixed = grader.grade(next(s for s in discover(tmp_path / "class", spec.filename) if s.id == "mixed"))
-    assert mixed.extra["convention"]["name"] == "half"  # its loss follows the ½ convention
+    assert mixed.convention.name == "half"  # its loss follows the ½ convention
     failing = {c.id: c for c in mixed.checks if not c.passed}
     assert set(failing) == {"loss_and_grad.grad", "loss_and_grad.self_consistency"}
     assert "wrong-regularization" in failing["loss_and_grad.grad"].mistakes
@@ -141,23 +141,24 @@ def failing_functions(result: Result) -> set[str]:
 def test_a_crashing_function_does_not_decide_the_other_ones_convention(tmp_path: Path) -> None:
     result = grade_two(tmp_path, CRASHES, half(tmp_path))
     assert failing_functions(result) == {"loss_and_grad"}
-    assert result.extra["convention"]["name"] == "half" and result.extra["convention"]["matched"]
-    assert result.extra["convention"]["functions"] == {"loss_and_grad": "half", "fast": "half"}
+    assert result.convention.name == "half" and result.convention.matched
+    assert result.convention.functions == {"loss_and_grad": "half", "fast": "half"}
 
 
 def test_a_wrong_function_does_not_decide_the_other_ones_convention(tmp_path: Path) -> None:
     result = grade_two(tmp_path, WRONG, half(tmp_path))
     assert failing_functions(result) == {"loss_and_grad"}
-    assert result.extra["convention"]["functions"] == {"loss_and_grad": "half", "fast": "half"}
+    assert result.convention.functions == {"loss_and_grad": "half", "fast": "half"}
 
 
 def test_two_correct_functions_in_different_conventions_both_pass_with_a_note(tmp_path: Path) -> None:
     result = grade_two(tmp_path, FULL, half(tmp_path))
     assert result.full_marks and result.mistakes == ()
-    conv = result.extra["convention"]
-    assert conv["name"] == "full" and conv["functions"] == {"loss_and_grad": "full", "fast": "half"}
+    conv = result.convention
+    assert conv is not None
+    assert conv.name == "full" and conv.functions == {"loss_and_grad": "full", "fast": "half"}
     note = "Note: loss_and_grad follows reg‖w‖², gradient 2·reg·w; fast follows (reg/2)‖w‖², gradient reg·w."
-    assert conv["note"].startswith(note)
+    assert conv.note.startswith(note)
     # shown once, on the first check of the function graded in the other convention
     assert [c.id for c in result.checks if note in c.message] == ["fast.loss"]
 
@@ -169,7 +170,7 @@ def test_a_function_whose_gradient_follows_neither_is_decided_by_its_loss(tmp_pa
                            "return float(r @ r) / (2 * N) + reg * float(w @ w), -(X.T @ r / N + 2 * reg * w)")
     assert flipped != FULL
     result = grade_two(tmp_path, flipped, half(tmp_path))
-    assert result.extra["convention"]["functions"] == {"loss_and_grad": "full", "fast": "half"}
+    assert result.convention.functions == {"loss_and_grad": "full", "fast": "half"}
     failing = {c.id for c in result.checks if not c.passed}
     assert "loss_and_grad.loss" not in failing and "loss_and_grad.grad" in failing
     assert not any(c.function == "fast" for c in result.checks if not c.passed)

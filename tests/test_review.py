@@ -24,6 +24,7 @@ from gradgrader.overrides import (
     record_override,
     write_grades_with_overrides,
 )
+from gradgrader.result import Result
 from gradgrader.results import read_results
 from gradgrader.review import Filter
 
@@ -64,13 +65,14 @@ def res(
     }
 
 
-CLASS = [
+ROWS = [  # as results.jsonl holds them
     res("ann"),
     res("ben", 7.25, mistakes=("sign-flipped",), failed=("softmax_loss",)),
     res("cat", 0.0, status="error", message="softmax.py has a syntax error on line 3"),
     res("dan", 8.0, mistakes=("sign-flipped", "wrong-regularization"), failed=("softmax_loss",)),
     res("eve", 9.0, mistakes=("transposed",), failed=("softmax_loss",)),
 ]
+CLASS = [Result.from_json(r) for r in ROWS]  # as review loads them
 
 
 def write_class(out: Path, results: list[dict[str, Any]]) -> None:
@@ -106,14 +108,14 @@ def test_clean_removes_terminal_escapes_and_controls(raw: str, safe: str) -> Non
 
 
 def test_load_applies_overrides_and_sorts_by_id(tmp_path: Path) -> None:
-    write_class(tmp_path, list(reversed(CLASS)))
+    write_class(tmp_path, list(reversed(ROWS)))
     record_override(
         tmp_path, "ben", 9.0, "sign slip only", who="ta", when="2025-01-01T00:00:00+00:00"
     )
     loaded = review.load(tmp_path)
-    assert [r["submission"] for r in loaded] == ["ann", "ben", "cat", "dan", "eve"]
+    assert [r.submission for r in loaded] == ["ann", "ben", "cat", "dan", "eve"]
     ben = loaded[1]
-    assert ben["score"] == 9.0 and ben["override"] == {
+    assert ben.score == 9.0 and ben.override is not None and ben.override.to_json() == {
         "score": 9.0,
         "original_score": 7.25,
         "comment": "sign slip only",
@@ -123,14 +125,14 @@ def test_load_applies_overrides_and_sorts_by_id(tmp_path: Path) -> None:
 
 
 def test_preview_reads_the_first_results_as_load_does(tmp_path: Path) -> None:
-    regraded = dict(CLASS[1], score=10.0, mistakes=[])
-    write_class(tmp_path, [*CLASS, regraded])
+    regraded = dict(ROWS[1], score=10.0, mistakes=[])
+    write_class(tmp_path, [*ROWS, regraded])
     with (tmp_path / "results.jsonl").open("a") as f:
         f.write('{"submission": "zzz", "torn')  # a killed run's last line
     total, first = review.preview(tmp_path, first=3)
     assert total == 5
     assert first == review.load(tmp_path)[:3]
-    assert first[1]["score"] == 10.0  # the last line of a submission wins
+    assert first[1].score == 10.0  # the last line of a submission wins
 
 
 def test_load_run_without_run_json_is_empty(tmp_path: Path) -> None:
@@ -140,8 +142,8 @@ def test_load_run_without_run_json_is_empty(tmp_path: Path) -> None:
 # --- filters and sorting ------------------------------------------------------------------------
 
 
-def ids(results: list[dict[str, Any]]) -> list[str]:
-    return [r["submission"] for r in results]
+def ids(results: list[Result]) -> list[str]:
+    return [r.submission for r in results]
 
 
 @pytest.mark.parametrize(
@@ -163,7 +165,7 @@ def test_filters_combine(flt: Filter, expected: list[str]) -> None:
 
 
 def test_search_finds_the_ta_comment() -> None:
-    commented = apply_overrides(CLASS, {"ann": review_override("ann", None, "late penalty waived")})
+    commented = [Result.from_json(r) for r in apply_overrides(ROWS, {"ann": review_override("ann", None, "late penalty waived")})]
     assert ids(review.filter_results(commented, Filter(text="waived"))) == ["ann"]
 
 
@@ -174,8 +176,8 @@ def review_override(sid: str, score: float | None, comment: str):
 
 
 def test_an_override_does_not_hide_a_failure() -> None:
-    (ben,) = apply_overrides([CLASS[1]], {"ben": review_override("ben", 10.0, "")})
-    assert ben["score"] == 10.0 and review.is_failing(ben)
+    (ben,) = apply_overrides([ROWS[1]], {"ben": review_override("ben", 10.0, "")})
+    assert ben["score"] == 10.0 and review.is_failing(Result.from_json(ben))
 
 
 def test_filter_describes_itself() -> None:
@@ -273,11 +275,11 @@ def test_source_is_found_where_grade_ran_or_in_the_class_folder(
     monkeypatch.chdir(tmp_path)
     (tmp_path / "class" / "ben").mkdir(parents=True)
     (tmp_path / "class" / "ben" / "softmax.py").write_text("x = 1\n")
-    assert review.read_source(CLASS[1]) == (Path("class/ben/softmax.py"), "x = 1\n")
+    assert review.read_source(ROWS[1]) == (Path("class/ben/softmax.py"), "x = 1\n")
     monkeypatch.chdir(tmp_path / "class")  # elsewhere: the class folder of run.json
-    path, text = review.read_source(CLASS[1], {"class_folder": str(tmp_path / "class")})
+    path, text = review.read_source(ROWS[1], {"class_folder": str(tmp_path / "class")})
     assert path == tmp_path / "class" / "ben" / "softmax.py" and text == "x = 1\n"
-    assert review.read_source(CLASS[0], {"class_folder": str(tmp_path / "class")}) == (None, None)
+    assert review.read_source(ROWS[0], {"class_folder": str(tmp_path / "class")}) == (None, None)
 
 
 def test_locate_submission_matches_how_it_was_graded(tmp_path: Path) -> None:
@@ -285,13 +287,13 @@ def test_locate_submission_matches_how_it_was_graded(tmp_path: Path) -> None:
     (tmp_path / "class" / "ben" / "softmax.py").write_text("x = 1\n")
     (tmp_path / "class" / "dan.py").write_text("x = 2\n")
     run = {"class_folder": str(tmp_path / "class")}
-    ben = review.locate_submission(CLASS[1], run, "softmax.py")
+    ben = review.locate_submission(ROWS[1], run, "softmax.py")
     assert (ben.id, ben.path, ben.folder) == (
         "ben",
         tmp_path / "class/ben/softmax.py",
         tmp_path / "class/ben",
     )
-    dan = review.locate_submission(CLASS[3], run, "softmax.py")
+    dan = review.locate_submission(ROWS[3], run, "softmax.py")
     assert (dan.id, dan.path, dan.folder) == ("dan", tmp_path / "class/dan.py", None)
     checked = review.locate_submission(
         {"submission": "ben", "path": "x"},
@@ -300,7 +302,7 @@ def test_locate_submission_matches_how_it_was_graded(tmp_path: Path) -> None:
     )
     assert checked.folder == tmp_path / "class/ben"
     with pytest.raises(SubmissionError, match="cannot find submission 'eve'"):
-        review.locate_submission(CLASS[4], run, "softmax.py")
+        review.locate_submission(ROWS[4], run, "softmax.py")
 
 
 def test_regrade_refuses_a_weak_sandbox_for_a_class(
@@ -315,7 +317,7 @@ def test_regrade_refuses_a_weak_sandbox_for_a_class(
     monkeypatch.setattr(layers, "probe", lambda: weak)
     run = {"assignment_path": str(ROOT / "assignments/softmax"), "class_folder": str(tmp_path)}
     with pytest.raises(SandboxError, match="refused"):
-        review.regrade(CLASS[1], run)
+        review.regrade(ROWS[1], run)
 
 
 def test_regrade_keeps_lms_metadata(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -336,7 +338,7 @@ def test_regrade_keeps_lms_metadata(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(gradgrader.grading, "Grader", FakeGrader)
     (tmp_path / "softmax.py").write_text("x = 1\n")
-    old = dict(CLASS[1], late=True, canvas_id="42", path=str(tmp_path / "softmax.py"))
+    old = dict(ROWS[1], late=True, canvas_id="42", path=str(tmp_path / "softmax.py"))
     new = review.regrade(
         old, {"assignment_path": str(ROOT / "assignments/softmax"), "strict_sandbox": False}
     )
@@ -348,19 +350,19 @@ def test_regrade_keeps_lms_metadata(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 def test_append_result_supersedes_without_editing_and_cuts_a_torn_line(tmp_path: Path) -> None:
-    write_class(tmp_path, CLASS)
+    write_class(tmp_path, ROWS)
     with (tmp_path / "results.jsonl").open("a") as f:
         f.write('{"submission": "torn')
-    review.append_result(tmp_path, dict(CLASS[1], score=10.0))
+    review.append_result(tmp_path, dict(ROWS[1], score=10.0))
     lines = (tmp_path / "results.jsonl").read_text().splitlines()
-    assert len(lines) == len(CLASS) + 1 and json.loads(lines[1])["score"] == 7.25
+    assert len(lines) == len(ROWS) + 1 and json.loads(lines[1])["score"] == 7.25
     assert {r["submission"]: r["score"] for r in read_results(tmp_path)}["ben"] == 10.0
 
 
 def test_append_result_to_a_file_that_is_only_a_torn_line(tmp_path: Path) -> None:
     (tmp_path / "results.jsonl").write_text('{"submission": "x"')
-    review.append_result(tmp_path, CLASS[0])
-    assert ids(read_results(tmp_path)) == ["ann"]
+    review.append_result(tmp_path, ROWS[0])
+    assert [r["submission"] for r in read_results(tmp_path)] == ["ann"]
 
 
 # --- overrides ------------------------------------------------------------------------------------
@@ -421,11 +423,11 @@ def parse_csv(text: str) -> list[dict[str, str]]:
 def test_grades_csv_is_unchanged_without_overrides() -> None:
     from gradgrader.results import grades_csv
 
-    assert grades_csv_with_overrides(CLASS, {}) == grades_csv(CLASS)
+    assert grades_csv_with_overrides(ROWS, {}) == grades_csv(ROWS)
 
 
 def test_grades_csv_with_overrides_adds_columns_and_scores(tmp_path: Path) -> None:
-    write_class(tmp_path, CLASS)
+    write_class(tmp_path, ROWS)
     record_override(
         tmp_path, "ben", 9.5, "partial credit", who="ta", when="2025-01-01T00:00:00+00:00"
     )
@@ -492,11 +494,12 @@ def test_views_render_student_text_without_escapes() -> None:
         "error_map": [[0.0, 1.0], [2.0, "nan"], [1.0]],
     }
     console = Console(width=80, file=io.StringIO(), force_terminal=True, color_system="truecolor")
+    typed = Result.from_json(r)
     for renderable in (
-        views.checks_view(r),
-        views.output_view(r["output"]),
-        views.detail_header(r),
-        *views.table_row(r),
+        views.checks_view(typed),
+        views.output_view(typed.output),
+        views.detail_header(typed),
+        *views.table_row(typed),
     ):
         console.print(renderable)
     printed = console.file.getvalue()
@@ -540,5 +543,5 @@ def test_the_first_screen_leaves_out_students_no_longer_in_the_class(tmp_path):
     (out / "results.jsonl").write_text("".join(_json.dumps(r) + "\n" for r in rows))
     (out / "run.json").write_text(_json.dumps({"assignment": "softmax", "submissions": ["a", "c"]}))
     count, shown = review.preview(out)
-    assert count == 2 and [r["submission"] for r in shown] == ["a", "c"]
-    assert [r["submission"] for r in review.load(out)] == ["a", "c"]
+    assert count == 2 and [r.submission for r in shown] == ["a", "c"]
+    assert [r.submission for r in review.load(out)] == ["a", "c"]

@@ -292,7 +292,7 @@ async def dialog(app: ReviewApp, pilot: Any, kind: type) -> None:
 
 
 def shown(app: ReviewApp) -> list[str]:
-    return [r["submission"] for r in app.view]
+    return [r.submission for r in app.view]
 
 
 def table_keys(app: ReviewApp) -> list[str]:
@@ -333,7 +333,7 @@ async def test_a_large_class_shows_its_first_page_then_every_row(
         assert not app.loading and app.stats.total == 700
         keys = table_keys(app)
         assert keys == [f"s{i:04d}" for i in range(700)]
-        assert app.results["s0000"]["score"] == 1.0
+        assert app.results["s0000"].score == 1.0
         await press(app, pilot, "f")
         # every third one passes, except s0000 whose last line is short of full marks
         assert table_keys(app) == [f"s{i:04d}" for i in range(700) if i % 3 or i == 0]
@@ -365,9 +365,9 @@ async def test_enter_opens_the_detail_and_n_moves_it_on(classroom: Path) -> None
         await settle(app, pilot)
         await press(app, pilot, "down", "enter")
         assert isinstance(app.screen, DetailScreen)
-        assert app.screen.result["submission"] == "bob"
+        assert app.screen.result.submission == "bob"
         await press(app, pilot, "n")
-        assert isinstance(app.screen, DetailScreen) and app.screen.result["submission"] == "carol"
+        assert isinstance(app.screen, DetailScreen) and app.screen.result.submission == "carol"
         await press(app, pilot, "2")
         assert app.screen.query_one("#detail-tabs").active == "source"
         await press(app, pilot, "escape")
@@ -491,15 +491,15 @@ async def test_override_is_appended_to_overrides_jsonl_and_grades_csv(classroom:
     async with app.run_test(size=(80, 24)) as pilot:
         await override_bob(app, pilot, "4.5")
         assert not isinstance(app.screen, EditDialog)
-        assert app.results["bob"]["score"] == 4.5
-        assert app.results["bob"]["override"]["original_score"] == 3.0
+        assert app.results["bob"].score == 4.5
+        assert app.results["bob"].override.original_score == 3.0
         assert "4.5/5*" in str(app.table_screen.table.get_cell("bob", "score"))
     lines = (classroom / OVERRIDES).read_text(encoding="utf-8").splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["score"] == 4.5
     row = grades_rows(classroom)["bob"]
     assert row["score"] == "4.5" and row["override_by"]
     assert read_results(classroom)[1]["score"] == 3.0  # results.jsonl keeps the grader's score
-    assert {r["submission"]: r["score"] for r in review.load(classroom)}[
+    assert {r.submission: r.score for r in review.load(classroom)}[
         "bob"
     ] == 4.5  # what the next session shows
 
@@ -565,10 +565,10 @@ async def test_regrade_appends_the_new_result_and_rewrites_grades(classroom: Pat
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
         await press(app, pilot, "down", "g")
-        assert "bob" in app.regrading or app.results["bob"]["max_score"] == 10.0
+        assert "bob" in app.regrading or app.results["bob"].max_score == 10.0
         await settle(app, pilot)
         assert not app.regrading
-        assert app.results["bob"]["score"] == 7.25 and app.results["bob"]["max_score"] == 10.0
+        assert app.results["bob"].score == 7.25 and app.results["bob"].max_score == 10.0
         assert "7.25/10" in str(app.table_screen.table.get_cell("bob", "score"))
     lines = (classroom / "results.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == len(CLASS) + 1
@@ -601,7 +601,7 @@ async def test_command_palette_runs_review_actions(classroom: Path) -> None:
         )
         hits["Open grace"].command()
         await settle(app, pilot)
-        assert isinstance(app.screen, DetailScreen) and app.screen.result["submission"] == "grace"
+        assert isinstance(app.screen, DetailScreen) and app.screen.result.submission == "grace"
 
 
 @sync
@@ -656,7 +656,7 @@ async def test_check_review_shows_one_result_and_regrades_it_in_memory(
         assert not isinstance(app.screen, EditDialog)
         await press(app, pilot, "g")
         assert (
-            app.results["softmax"]["score"] == 7.25 and app.results["softmax"]["max_score"] == 10.0
+            app.results["softmax"].score == 7.25 and app.results["softmax"].max_score == 10.0
         )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["softmax.py"]
 
@@ -762,7 +762,7 @@ async def test_an_override_above_the_maximum_is_extra_credit_everywhere(classroo
     app = ReviewApp(out=classroom)
     async with app.run_test(size=(100, 30)) as pilot:
         await override_bob(app, pilot, "6")  # bob: 3/5
-        assert app.results["bob"]["score"] == 6.0
+        assert app.results["bob"].score == 6.0
         await press(app, pilot, "enter")
         head = str(app.screen.query_one("#detail-head").render())
         assert "3 → 6 (extra credit)" in head and "6/5" in head

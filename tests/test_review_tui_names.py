@@ -51,7 +51,7 @@ async def test_markup_in_a_name_is_shown_literally_when_regrading(hostile_class:
         await press(app, pilot, "g")
         await settle(app, pilot)
         assert app.is_running  # [@click=app.quit] ran nothing, nothing crashed
-        assert not app.regrading and app.results[HOSTILE]["status"] == "graded"
+        assert not app.regrading and app.results[HOSTILE].status == "graded"
         # notifications are markup: what the TA sees is the rendered text
         shown = [Text.from_markup(str(n.message)).plain for n in app._notifications]
         assert any(HOSTILE in message for message in shown), shown  # name as written

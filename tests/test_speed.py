@@ -1,6 +1,6 @@
 """Issue 17: what grading costs. A hang costs one time-out per function, not one per check.
 
-Counts time-outs (the calls the sandbox stopped at their limit, ``Result.extra["timeouts"]``),
+Counts time-outs (the calls the sandbox stopped at their limit, ``Result.timeouts``),
 never seconds: the infinite loop always reaches its limit, and the limits here are far above
 what the honest functions take (milliseconds), so no verdict depends on the machine's speed.
 """
@@ -34,12 +34,12 @@ def test_a_hang_costs_one_timeout_per_function(tmp_path: Path) -> None:
         tmp_path,
         {"honest": from_reference(), "loops": from_reference() + LOOPING_LOSS, "both": from_reference() + LOOPING_LOSS + LOOPING_JACOBIAN},
     )
-    assert "timeouts" not in results["honest"].extra
+    assert results["honest"].timeouts is None
     # softmax_loss has six checks (loss, gradient, self-consistency, sums, stability,
     # training): before issue 17 the prefetch's time-out was forgotten and the checks
     # called again, a second full time-out.
-    assert results["loops"].extra["timeouts"] == 1
-    assert results["both"].extra["timeouts"] == 2  # one per looping function
+    assert results["loops"].timeouts == 1
+    assert results["both"].timeouts == 2  # one per looping function
     for sid in ("loops", "both"):
         loss_checks = [c for c in results[sid].checks if c.id.startswith("softmax_loss.")]
         assert len(loss_checks) == 6
@@ -91,7 +91,7 @@ def test_a_hang_is_stopped_at_the_floor_not_the_assignment_limit(tmp_path: Path)
     sub = Submission("loops", write_submission(tmp_path / "loops", from_reference() + LOOPING_LOSS), None)
     with Grader(assignment, resolve_rubric(assignment), jobs=1) as grader:
         (result,) = list(grader.grade_all([sub]))
-    assert result.extra["timeouts"] == 1
+    assert result.timeouts == 1
     loss = next(c for c in result.checks if c.id == "softmax_loss.loss")
     assert f"within {CALL_FLOOR_S:.3g} s" in loss.message, loss.message
 

@@ -33,6 +33,7 @@ from gradgrader.export.gradebook import (
     read_canvas_roster,
 )
 from gradgrader.export.gradescope import RESULTS_SCHEMA, results_json, run_autograder, write_results
+from gradgrader.result import Result, as_result
 
 GRADEBOOK = "gradebook.csv"
 STUDENTS = "students.csv"
@@ -72,7 +73,7 @@ class Exported:
 
 def export_class(
     out: Path,
-    results: Iterable[Mapping[str, Any]],
+    results: Iterable[Result | Mapping[str, Any]],
     kind: str,
     column: str,
     form: str | None = None,
@@ -89,7 +90,7 @@ def export_class(
     column (Canvas: ``"Title (assignment id)"`` updates that assignment)."""
     from gradgrader.results import atomic_write
 
-    rows = list(results)
+    rows = [as_result(r) for r in results]  # typed once, here
     form = form or default_form(kind)
     out.mkdir(parents=True, exist_ok=True)
     known = read_canvas_roster(roster) if roster is not None else None

@@ -14,9 +14,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from gradgrader.export.gradebook import field, number
-from gradgrader.overrides import is_extra_credit
-from gradgrader.render import not_implemented
+from gradgrader.report import Item, points, report
+from gradgrader.result import Result, as_result
 
 _SPECIAL = re.compile(r"([\\`*\[\]<>|])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -38,121 +37,72 @@ def file_name(submission: str) -> str:
     return (name or "submission")[:100]
 
 
-def feedback_markdown(r: Mapping[str, Any], title: str = "") -> str:
+def _pts(x: float | None) -> str:
+    return points(x, places=4)
+
+
+def feedback_markdown(result: Result | Mapping[str, Any], title: str = "") -> str:
     """The feedback file for one result."""
-    checks = [c for c in r.get("checks", []) if isinstance(c, dict)]
-    lms = field(r, "lms")
-    who = escape(r.get("submission", ""))
-    people = [
-        str(p["name"]) for p in lms.get("students", []) if isinstance(p, dict) and p.get("name")
-    ]
-    if lms.get("name"):
-        people = [str(lms["name"])]
-    out = [f"# {escape(title or r.get('assignment', ''))}: feedback for {who}", ""]
-    if people:
-        out += [f"Students: {escape(', '.join(people))}", ""]
-    score = f"**Score: {number(r.get('score'))} / {number(r.get('max_score'))}**"
+    rep = report(result)
+    r = rep.result
+    out = [f"# {escape(title or r.assignment)}: feedback for {escape(r.submission)}", ""]
+    if rep.people:
+        out += [f"Students: {escape(', '.join(rep.people))}", ""]
+    score = f"**Score: {rep.score_text(4, ' / ')}**"
     notes = []
-    if is_extra_credit(r.get("score"), r.get("max_score")):
+    if rep.extra_credit:
         notes.append("extra credit")
-    if r.get("late") is True:
+    if r.late is True:
         notes.append("submitted late")
-    if r.get("notebook"):
+    if r.notebook:
         notes.append(
-            f"graded from the notebook {escape(Path(str(r['notebook'])).name)}; cells are counted from 1, markdown cells included"
+            f"graded from the notebook {escape(Path(r.notebook).name)}; cells are counted from 1, markdown cells included"
         )
     out += [score + (f" ({'; '.join(notes)})" if notes else ""), ""]
-    override = r.get("override")
-    if isinstance(override, dict):
-        if override.get("score") is not None and override.get("original_score") != override.get("score"):
-            extra = " (extra credit)" if is_extra_credit(override.get("score"), r.get("max_score")) else ""
-            out += [f"Your TA changed the score from {number(override.get('original_score'))} to {number(override.get('score'))}{extra}.", ""]
-        if override.get("comment"):
-            out += ["Comment from your TA:", "", _block(str(override["comment"])), ""]
-    if r.get("status") != "graded":
-        out += [
-            "Your file could not be graded:",
-            "",
-            _block(str(r.get("message") or "it could not be loaded")),
-            "",
-        ]
-        printed = str(r.get("output") or "").strip()
+    override = rep.override
+    if override is not None:
+        if override.changed:
+            extra = " (extra credit)" if override.extra_credit else ""
+            out += [f"Your TA changed the score from {_pts(override.original_score)} to {_pts(override.score)}{extra}.", ""]
+        if override.comment:
+            out += ["Comment from your TA:", "", _block(override.comment), ""]
+    if not rep.graded:
+        out += ["Your file could not be graded:", "", _block(r.message or "it could not be loaded"), ""]
+        printed = r.output.strip()
         if printed:
-            lines = printed.splitlines()[-20:]
             out += [
                 "What it printed before stopping (last lines):",
                 "",
-                *(f"    {line}" for line in lines),
+                *(f"    {line}" for line in printed.splitlines()[-20:]),
                 "",
             ]
         out += ["Fix this first: none of your functions could be checked until the file loads.", ""]
         return "\n".join(out)
-    failing = [c for c in checks if not c.get("passed")]
-    advising = [c for c in checks if c.get("advice")]
-    if not failing:
+    failing = rep.failing
+    advising = rep.advising
+    if not failing and not rep.stubs:
         out += ["Every check passed. Well done." + (" Some advice below, never scored." if advising else ""), ""]
     out += ["## Checks", "", "| | check | function | points |", "|---|---|---|---|"]
-    for c in checks:
-        mark = "✅" if c.get("passed") else "❌"
-        out.append(
-            f"| {mark} | {escape(c.get('id', ''))} | `{escape(c.get('function', ''))}` "
-            f"| {number(c.get('score'))} / {number(c.get('max_score'))} |"
-        )
+    for c in r.checks:
+        mark = "✅" if c.passed else "❌"
+        out.append(f"| {mark} | {escape(c.id)} | `{escape(c.function)}` | {_pts(c.score)} / {_pts(c.max_score)} |")
     out.append("")
-    if failing:
+    if failing or rep.stubs:
         out += ["## What to fix", ""]
-    explained: set[str] = set()
-    by_fn: dict[str, list[dict[str, Any]]] = {}
-    for c in checks:
-        by_fn.setdefault(str(c.get("function", "")), []).append(c)
-    stubs = {fn for fn, cs in by_fn.items() if not_implemented(cs)}
-    for fn in stubs:
-        cs = by_fn[fn]
+    for section in rep.stubs:
+        n = len(section.items)
         out += [
-            f"### `{escape(fn)}`: not implemented yet "
-            f"({number(sum(float(c.get('score') or 0) for c in cs))} / {number(sum(float(c.get('max_score') or 0) for c in cs))})",
+            f"### `{escape(section.function)}`: not implemented yet ({_pts(section.score)} / {_pts(section.max_score)})",
             "",
-            f"It still raises NotImplementedError, so its {len(cs)} check{'s' if len(cs) != 1 else ''} could not run. "
+            f"It still raises NotImplementedError, so its {n} check{'s' if n != 1 else ''} could not run. "
             "Write it, then run `gradgrader check` again.",
             "",
         ]
-        for said in dict.fromkeys(str(c["feedback"]).strip() for c in cs if c.get("feedback")):
-            out += [f"*From the course staff:* {said}", ""]
-    for c in failing:
-        if str(c.get("function", "")) in stubs:
-            continue
-        out += [
-            f"### {escape(c.get('id', ''))} ({number(c.get('score'))} / {number(c.get('max_score'))})",
-            "",
-        ]
-        out += [escape(c.get("message", "")), ""]
-        d = field(c, "diagnosis")
-        mistake = str(d.get("mistake") or "")
-        if d.get("where"):
-            out += [f"Where: {escape(d['where'])}", ""]
-        if mistake and mistake in explained:
-            out += [
-                f"Diagnosis: **{d.get('title') or escape(mistake)}** (`{escape(mistake)}`), explained above.",
-                "",
-            ]
-        elif d.get("title") or d.get("explanation"):
-            explained.add(mistake)
-            head = f"Diagnosis: **{d.get('title') or escape(mistake)}**" + (
-                f" (`{escape(mistake)}`)" if mistake else ""
-            )
-            out += [head, ""]
-            if d.get("explanation"):
-                out += [str(d["explanation"]).strip(), ""]
-            if d.get("next_step"):
-                out += [f"**Next step:** {str(d['next_step']).strip()}", ""]
-        else:
-            if mistake:
-                out += [f"Diagnosis: `{escape(mistake)}`", ""]
-            if d.get("next_step"):
-                # An unnamed failure still has the next step that ``check`` shows.
-                out += [f"**Next step:** {str(d['next_step']).strip()}", ""]
-        if c.get("feedback"):
-            out += [f"*From the course staff:* {str(c['feedback']).strip()}", ""]
+        if section.stub_next_step:  # given once, at the first stub (later checks refer back)
+            out += [f"**Next step:** {section.stub_next_step.strip()}", ""]
+        out += [line for said in section.staff_notes for line in (f"*From the course staff:* {said}", "")]
+    for item in failing:
+        out += _what_to_fix(item)
     if advising:
         out += [
             "## Advice (not scored)",
@@ -161,13 +111,41 @@ def feedback_markdown(r: Mapping[str, Any], title: str = "") -> str:
             "",
         ]
         for c in advising:
-            out += [f"- **{escape(c.get('id', ''))}**: {escape(said)}" for said in c["advice"]]
+            out += [f"- **{escape(c.id)}**: {escape(said)}" for said in c.advice]
         out.append("")
     return "\n".join(out)
 
 
+def _what_to_fix(item: Item) -> list[str]:
+    """One failing check: what was found, the diagnosis (explained at its first
+    occurrence, referred back to after), the next step and the course staff's note."""
+    c, d = item.check, item.finding
+    assert d is not None  # failing checks have a finding
+    out = [f"### {escape(c.id)} ({_pts(c.score)} / {_pts(c.max_score)})", "", escape(c.message), ""]
+    mistake = d.mistake
+    if d.where:
+        out += [f"Where: {escape(d.where)}", ""]
+    if mistake and not d.first:
+        out += [f"Diagnosis: **{d.title or escape(mistake)}** (`{escape(mistake)}`), explained above.", ""]
+    elif d.title or d.explanation:
+        out += [f"Diagnosis: **{d.title or escape(mistake)}**" + (f" (`{escape(mistake)}`)" if mistake else ""), ""]
+        if d.explanation:
+            out += [d.explanation.strip(), ""]
+        if d.next_step:
+            out += [f"**Next step:** {d.next_step.strip()}", ""]
+    else:
+        if mistake:
+            out += [f"Diagnosis: `{escape(mistake)}`", ""]
+        if d.next_step:
+            # An unnamed failure still has the next step that ``check`` shows.
+            out += [f"**Next step:** {d.next_step.strip()}", ""]
+    if c.feedback:
+        out += [f"*From the course staff:* {c.feedback.strip()}", ""]
+    return out
+
+
 def write_feedback(
-    folder: Path, results: Iterable[Mapping[str, Any]], title: str = "", only: set[str] | None = None
+    folder: Path, results: Iterable[Result | Mapping[str, Any]], title: str = "", only: set[str] | None = None
 ) -> list[Path]:
     """One ``<id>.md`` per result in ``folder`` (created); files of an earlier run that no
     result names any more are removed. With ``only`` (submission ids), just those files
@@ -175,14 +153,14 @@ def write_feedback(
     feedback files, sorted."""
     folder.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
-    for r in sorted(results, key=lambda r: str(r.get("submission", ""))):
-        base = file_name(str(r.get("submission", "")))
+    for r in sorted(map(as_result, results), key=lambda r: r.submission):
+        base = file_name(r.submission)
         name, n = f"{base}.md", 1
         while name in written:
             n += 1
             name = f"{base}-{n}.md"
         path = folder / name
-        if only is None or r.get("submission") in only:
+        if only is None or r.submission in only:
             path.write_text(feedback_markdown(r, title), encoding="utf-8")
         written[name] = path
     if only is None:

@@ -42,7 +42,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from gradgrader.report import points
+from gradgrader.result import Result, as_result
 from gradgrader.results import csv_cell
+
+Results = Iterable[Result | Mapping[str, Any]]  # typed, or JSON as results.jsonl holds it
 
 FORMS = ("canvas", "moodle", "plain")
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
@@ -84,8 +88,7 @@ def number(x: Any) -> str:
         return ""
     if value != value or value in (float("inf"), float("-inf")):
         return ""
-    text = f"{value:.4f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+    return points(value, places=4)
 
 
 def field(r: Mapping[str, Any], key: str) -> dict[str, Any]:
@@ -94,30 +97,30 @@ def field(r: Mapping[str, Any], key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _lms(r: Mapping[str, Any]) -> dict[str, Any]:
-    return field(r, "lms")
+def _lms(r: Result) -> dict[str, Any]:
+    return r.lms or {}
 
 
-def _late(r: Mapping[str, Any]) -> bool:
-    return r.get("late") is True
-
-
-def _late_cell(r: Mapping[str, Any]) -> str:
+def _late_cell(r: Result) -> str:
     """yes/no where the submission's source says (Canvas names late files), empty where
     it does not know (a plain folder, Moodle's export)."""
-    late = r.get("late")
-    return "yes" if late is True else "no" if late is False else ""
+    return "yes" if r.late is True else "no" if r.late is False else ""
 
 
-def summary_line(r: Mapping[str, Any]) -> str:
+def _sorted(results: Results) -> list[Result]:
+    return sorted(map(as_result, results), key=lambda r: r.submission)
+
+
+def summary_line(result: Result | Mapping[str, Any]) -> str:
     """One line about a result, for a gradebook's comment column."""
-    score = f"{number(r.get('score'))}/{number(r.get('max_score'))}"
-    if float(r.get("score") or 0) > float(r.get("max_score") or 0) + 1e-9:
+    r = as_result(result)
+    score = f"{number(r.score)}/{number(r.max_score)}"
+    if r.score > r.max_score + 1e-9:
         score += ", extra credit"  # a TA's override above the maximum
-    if r.get("status") != "graded":
-        return f"{score}: {r.get('message') or 'could not be graded'}"
-    mistakes = r.get("mistakes") or []
-    failing = sorted({c.get("function", "") for c in r.get("checks", []) if not c.get("passed")})
+    if r.status != "graded":
+        return f"{score}: {r.message or 'could not be graded'}"
+    mistakes = r.mistakes
+    failing = sorted({c.function for c in r.checks if not c.passed})
     if not failing:
         return f"{score}: every check passed"
     text = f"{score}: checks fail in {', '.join(failing)}"
@@ -158,16 +161,16 @@ class _SafeWriter:
 
 
 def canvas_csv(
-    results: Iterable[Mapping[str, Any]],
+    results: Results,
     column: str,
     max_score: float | None = None,
     late_column: bool = False,
     roster: Mapping[str, Mapping[str, str]] | None = None,
 ) -> str:
     """The Canvas Gradebook import CSV (see the module docstring)."""
-    rows = sorted(results, key=lambda r: str(r.get("submission", "")))
+    rows = _sorted(results)
     if max_score is None:
-        max_score = max((float(r.get("max_score", 0) or 0) for r in rows), default=0.0)
+        max_score = max((r.max_score for r in rows if r.max_score == r.max_score), default=0.0)
     buf = io.StringIO()
     w = _SafeWriter(buf)
     w.writerow([*CANVAS_COLUMNS, column, *(["Late"] if late_column else [])])
@@ -178,40 +181,40 @@ def canvas_csv(
         lms = _lms(r)
         uid = str(lms.get("user_id", "")) if lms.get("kind") == "canvas" else ""
         known = dict((roster or {}).get(uid, {}))
-        student = known.get("Student") or str(lms.get("login") or r.get("submission", ""))
+        student = known.get("Student") or str(lms.get("login") or r.submission)
         line = [
             student,
             uid,
             known.get("SIS User ID", ""),
             known.get("SIS Login ID", ""),
             known.get("Section", ""),
-            number(r.get("score")),
+            number(r.score),
         ]
         if late_column:
-            line.append("yes" if _late(r) else "no")
+            line.append("yes" if r.late is True else "no")
         w.writerow(line)
     return buf.getvalue()
 
 
-def moodle_csv(results: Iterable[Mapping[str, Any]], now: datetime | None = None) -> str:
+def moodle_csv(results: Results, now: datetime | None = None) -> str:
     """The Moodle grading worksheet (see the module docstring)."""
     stamp = (now or datetime.now()).strftime("%Y-%m-%d %H:%M:%S")
     buf = io.StringIO()
     w = _SafeWriter(buf)
     w.writerow(MOODLE_COLUMNS)
-    for r in sorted(results, key=lambda r: str(r.get("submission", ""))):
+    for r in _sorted(results):
         lms = _lms(r)
         pid = str(lms.get("participant", "")) if lms.get("kind") == "moodle" else ""
-        name = str(lms.get("name") or r.get("submission", ""))
-        status = "Graded by gradgrader" + (" (late)" if _late(r) else "")
+        name = str(lms.get("name") or r.submission)
+        status = "Graded by gradgrader" + (" (late)" if r.late is True else "")
         w.writerow(
             [
                 f"Participant {pid}" if pid else "",
                 name,
                 "",
                 status,
-                number(r.get("score")),
-                number(r.get("max_score")),
+                number(r.score),
+                number(r.max_score),
                 "Yes",
                 "",
                 stamp,
@@ -221,14 +224,14 @@ def moodle_csv(results: Iterable[Mapping[str, Any]], now: datetime | None = None
     return buf.getvalue()
 
 
-def plain_csv(results: Iterable[Mapping[str, Any]]) -> str:
+def plain_csv(results: Results) -> str:
     """One row per student (see the module docstring)."""
     buf = io.StringIO()
     w = _SafeWriter(buf)
     w.writerow(PLAIN_COLUMNS)
-    for r in sorted(results, key=lambda r: str(r.get("submission", ""))):
+    for r in _sorted(results):
         lms = _lms(r)
-        sid = str(r.get("submission", ""))
+        sid = r.submission
         people = (
             [p for p in lms.get("students", []) if isinstance(p, dict)]
             if lms.get("kind") == "gradescope"
@@ -250,18 +253,18 @@ def plain_csv(results: Iterable[Mapping[str, Any]]) -> str:
                     p.get("name", ""),
                     p.get("sid", ""),
                     p.get("email", ""),
-                    number(r.get("score")),
-                    number(r.get("max_score")),
-                    r.get("status", ""),
+                    number(r.score),
+                    number(r.max_score),
+                    r.status,
                     _late_cell(r),
-                    " ".join(r.get("mistakes", [])),
+                    " ".join(r.mistakes),
                 ]
             )
     return buf.getvalue()
 
 
 def gradebook_csv(
-    results: Iterable[Mapping[str, Any]],
+    results: Results,
     form: str,
     column: str,
     late_column: bool = False,

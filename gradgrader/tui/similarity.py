@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from gradgrader import similarity as sim
+from gradgrader.result import Result
 from gradgrader.review import clean, source_path
 
 HERE = Path(__file__).resolve().parent
@@ -29,7 +30,7 @@ class ClassApp(Protocol):
     """What these screens read from the app (``ReviewApp`` has it)."""
 
     out: Path | None
-    results: dict[str, dict[str, Any]]
+    results: dict[str, Result]
     run_info: dict[str, Any]
 
 
@@ -37,7 +38,7 @@ def _class_app(app: Any) -> ClassApp | None:
     return app if all(hasattr(app, a) for a in ("out", "results", "run_info")) else None
 
 
-def load_matches(out: Path | None, results: list[dict[str, Any]], run: dict[str, Any]) -> tuple[list[sim.Match], str]:
+def load_matches(out: Path | None, results: list[Result], run: dict[str, Any]) -> tuple[list[sim.Match], str]:
     """The class's matches and where they come from: ``OUT/similarity.csv`` when it is at
     least as new as ``results.jsonl``, else computed now (and written to OUT)."""
     if out is not None:
@@ -52,7 +53,7 @@ def load_matches(out: Path | None, results: list[dict[str, Any]], run: dict[str,
         subs, _missing = sim.class_submissions(out)
         course, warning = sim.course_of_run(out)
     else:
-        subs = [(r["submission"], p) for r in results if (p := source_path(r, run)) is not None]
+        subs = [(r.submission, p) for r in results if (p := source_path(r.to_json(), run)) is not None]
         course, warning = [], "no results folder: the starter file is not subtracted"
     report = sim.analyse(subs, course)
     where = f"computed for {report.files} files"
@@ -176,7 +177,7 @@ class PairScreen(Screen[None]):
         path = Path(recorded) if recorded else None
         app = _class_app(self.app)
         if (path is None or not path.is_file()) and app is not None and sid in app.results:
-            path = source_path(app.results[sid], app.run_info)
+            path = source_path(app.results[sid].to_json(), app.run_info)
         if path is None:
             return None, f"source not found: {clean(recorded or sid)}"
         try:

@@ -1,6 +1,7 @@
-"""Rich renderables for the review screens: heatmap, class overview, one submission's
-checks, its source and its output. Plain rich, no textual: the screens place these in
-widgets, and tests can render them on a rich Console.
+"""Rich renderables for the review screens: the submissions table, class overview, one
+submission's checks, its source and its output (the error heatmap is in ``heatmap``).
+Plain rich, no textual: the screens place these in widgets, and tests can render them
+on a rich Console.
 
 Student-derived text (ids, messages, output, source) is passed through
 ``review.clean`` and wrapped in ``Text``/``Syntax``, never parsed as markup.
@@ -8,150 +9,42 @@ Student-derived text (ids, messages, output, source) is passed through
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
-from rich.measure import Measurement
-from rich.segment import Segment
-from rich.style import Style
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from gradgrader.overrides import is_extra_credit
-from gradgrader.render import not_implemented
-from gradgrader.review import Result, Stats, checks_by_function, clean, has_override, num
-
-# --- heatmap ---------------------------------------------------------------------------
-
-# Low error is a calm blue, high error red; yellow in between keeps mid values readable on
-# dark and light themes alike. NaN/inf (a gradient that blew up) are magenta.
-_STOPS = ((0.0, (27, 42, 73)), (0.35, (59, 111, 182)), (0.65, (224, 195, 65)), (1.0, (215, 25, 28)))
-_BAD = (200, 0, 200)
-
-
-def _value(v: Any) -> float:
-    if isinstance(v, bool):
-        return float("nan")
-    if isinstance(v, (int, float)):
-        return float(v)
-    try:
-        return float(v)  # "nan" / "inf" as results.dumps writes them
-    except (TypeError, ValueError):
-        return float("nan")
-
-
-def colour(v: float, vmax: float) -> str:
-    """Hex colour of ``v`` on the 0..``vmax`` scale."""
-    if not math.isfinite(v):
-        r, g, b = _BAD
-        return f"#{r:02x}{g:02x}{b:02x}"
-    t = 0.0 if vmax <= 0 else min(max(v / vmax, 0.0), 1.0)
-    for (t0, c0), (t1, c1) in zip(_STOPS, _STOPS[1:], strict=False):
-        if t <= t1:
-            f = (t - t0) / (t1 - t0) if t1 > t0 else 0.0
-            r, g, b = (round(a + (z - a) * f) for a, z in zip(c0, c1, strict=True))
-            return f"#{r:02x}{g:02x}{b:02x}"
-    r, g, b = _STOPS[-1][1]
-    return f"#{r:02x}{g:02x}{b:02x}"
-
-
-class Heatmap:
-    """A matrix of errors drawn with half blocks: each terminal line shows two matrix rows
-    (``▀`` with the upper row as foreground, the lower as background), each matrix column
-    ``cell`` characters wide, so a cell is roughly square."""
-
-    def __init__(self, matrix: Sequence[Sequence[Any]], cell: int = 2) -> None:
-        self.rows = [[_value(v) for v in row] for row in matrix if isinstance(row, (list, tuple))]
-        self.width = max((len(r) for r in self.rows), default=0)
-        finite = [v for r in self.rows for v in r if math.isfinite(v)]
-        self.vmax = max(finite, default=0.0)
-        self.cell = cell
-
-    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        w = self.width * self.cell
-        return Measurement(w, w)
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        block = "▀" * self.cell
-        for top in range(0, len(self.rows), 2):
-            upper = self.rows[top]
-            lower = self.rows[top + 1] if top + 1 < len(self.rows) else None
-            for j in range(self.width):
-                fg = colour(upper[j], self.vmax) if j < len(upper) else None
-                bg = colour(lower[j], self.vmax) if lower is not None and j < len(lower) else None
-                if fg is None and bg is None:
-                    yield Segment(" " * self.cell)
-                elif fg is None:
-                    yield Segment("▄" * self.cell, Style(color=bg))
-                else:
-                    yield Segment(block, Style(color=fg, bgcolor=bg))
-            yield Segment.line()
-
-    def legend(self) -> Text:
-        """``0 ■■■■■ max`` with the scale the colours use."""
-        text = Text("0 ", style="dim")
-        for k in range(6):
-            text.append("█", style=colour(self.vmax * k / 5, self.vmax))
-        text.append(f" {self.vmax:.3g}", style="dim")
-        if any(not math.isfinite(v) for r in self.rows for v in r):
-            text.append("  █", style=colour(float("nan"), 1.0))
-            text.append(" nan/inf", style="dim")
-        return text
-
-
-def heatmap_block(diagnosis: dict[str, Any]) -> RenderableType | None:
-    """The diagnosis's error map with a caption, or None when it has none."""
-    matrix = diagnosis.get("error_map")
-    if (
-        not isinstance(matrix, list)
-        or not matrix
-        or not all(isinstance(r, list) and r for r in matrix)
-    ):
-        return None
-    hm = Heatmap(matrix)
-    rows, cols = len(hm.rows), hm.width
-    caption = Text("where it differs: |yours − reference| / max|reference|", style="dim")
-    axes = clean(diagnosis.get("error_axes") or "")
-    size = Text(
-        f"{rows}×{cols}"
-        + (f" ({axes})" if axes else "")
-        + ("  pooled" if rows >= 16 or cols >= 16 else ""),
-        style="dim",
-    )
-    return Group(caption, hm, Text.assemble(hm.legend(), "  ", size))
-
+from gradgrader.report import Finding, report
+from gradgrader.result import CheckRecord, Result, as_result
+from gradgrader.review import Stats, clean, num
+from gradgrader.tui.heatmap import Heatmap, colour, heatmap_block  # noqa: F401 - re-exported
 
 # --- submissions table -------------------------------------------------------------------
 
 
 def score_cell(r: Result) -> Text:
-    full = r.get("status") == "graded" and r.get("score", 0) >= r.get("max_score", 0) - 1e-9
-    text = Text(
-        f"{num(r.get('score'))}/{num(r.get('max_score'))}", style="green" if full else "yellow"
-    )
-    if has_override(r) and r["override"].get("score") is not None:
+    text = Text(f"{num(r.score)}/{num(r.max_score)}", style="green" if r.full_marks else "yellow")
+    if r.override is not None and r.override.score is not None:
         text.append("*", style="bold cyan")
-    elif has_override(r):
+    elif r.override is not None:
         text.append("✎", style="cyan")
     return text
 
 
 def status_cell(r: Result) -> Text:
-    status = clean(r.get("status", "?"))
+    status = clean(r.status or "?")
     return Text(status, style="red" if status != "graded" else "")
 
 
 def mistakes_cell(r: Result) -> Text:
-    mistakes = [clean(m) for m in r.get("mistakes", ())]
+    mistakes = [clean(m) for m in r.mistakes]
     if mistakes:
         return Text(", ".join(mistakes), style="magenta")
-    if r.get("status") != "graded":
-        return Text(
-            clean(r.get("message", "could not be graded")).split("\n", 1)[0], style="red dim"
-        )
-    failed = sum(1 for c in r.get("checks", ()) if not c.get("passed", False))
+    if r.status != "graded":
+        return Text(clean(r.message or "could not be graded").split("\n", 1)[0], style="red dim")
+    failed = sum(1 for c in r.checks if not c.passed)
     return Text(f"{failed} check(s) failed" if failed else "", style="dim")
 
 
@@ -160,10 +53,10 @@ WIDE = 100  # from this terminal width on, the table also shows the checks colum
 
 def checks_cell(r: Result) -> Text:
     """``12/14 ✔`` checks passed, red when some failed; blank when none ran."""
-    checks = r.get("checks", ())
+    checks = r.checks
     if not checks:
         return Text("")
-    passed = sum(1 for c in checks if c.get("passed"))
+    passed = sum(1 for c in checks if c.passed)
     return Text(f"{passed}/{len(checks)}", style="green" if passed == len(checks) else "red")
 
 
@@ -171,7 +64,7 @@ def column_widths(rows: Sequence[Result], width: int) -> dict[str, int]:
     """Fixed column widths for the submissions table, from the data and the terminal width
     (fixed widths spare the table from measuring every cell of a large class). A wide
     terminal gets a ``checks`` column too; ``mistakes`` takes what is left."""
-    sid = max([len("submission"), *(len(r.get("submission", "")) for r in rows)])
+    sid = max([len("submission"), *(len(r.submission) for r in rows)])
     sid = min(sid, max(16, width // 3))
     score = max([len("score"), *(len(score_cell(r)) for r in rows)])
     widths = {"submission": sid, "score": score, "status": len("graded")}
@@ -185,7 +78,7 @@ def column_widths(rows: Sequence[Result], width: int) -> dict[str, int]:
 
 
 _CELLS = {
-    "submission": lambda r: Text(clean(r.get("submission", "?"))),
+    "submission": lambda r: Text(clean(r.submission or "?")),
     "score": score_cell,
     "status": status_cell,
     "checks": checks_cell,
@@ -266,28 +159,26 @@ def mistake_line(mistake: str, count: int, total: int, width: int = 36) -> Text:
 
 def detail_header(r: Result, path: str | None = None) -> Text:
     t = Text()
-    t.append(clean(r.get("submission", "?")), style="bold")
+    t.append(clean(r.submission or "?"), style="bold")
     t.append("  ")
     t.append_text(score_cell(r))
     t.append("  ")
     t.append_text(status_cell(r))
-    o = r.get("override")
-    if isinstance(o, dict):
+    o = report(r).override
+    if o is not None:
         t.append("\n")
-        if o.get("score") is not None:
-            t.append(
-                f"overridden: {num(o.get('original_score'))} → {num(o.get('score'))}", style="cyan"
-            )
-            if is_extra_credit(o.get("score"), r.get("max_score")):
+        if o.score is not None:
+            t.append(f"overridden: {num(o.original_score)} → {num(o.score)}", style="cyan")
+            if o.extra_credit:
                 t.append(" (extra credit)", style="bold cyan")
         else:
             t.append("comment", style="cyan")
-        t.append(f" by {clean(o.get('by', '?'))} at {clean(o.get('at', '?'))}", style="dim")
-        if o.get("comment"):
+        t.append(f" by {clean(o.by or '?')} at {clean(o.at or '?')}", style="dim")
+        if o.comment:
             t.append(": ")
-            t.append(clean(o["comment"]), style="italic")
+            t.append(clean(o.comment), style="italic")
     t.append("\n")
-    t.append(clean(path or r.get("path") or "(no file)"), style="dim")
+    t.append(clean(path or r.path or "(no file)"), style="dim")
     return t
 
 
@@ -312,106 +203,105 @@ def _cases_line(cases: Iterable[dict[str, Any]]) -> Text | None:
     return t
 
 
-def _diagnosis(c: dict[str, Any], explained: set[str], drawn: set[str]) -> list[RenderableType]:
-    """What a failing check found: mistake and title, the explanation and next step (once
-    per mistake), where, the error heatmap (once per distinct map), cases, TA feedback."""
+def _diagnosis(c: CheckRecord, finding: Finding, drawn: set[str]) -> list[RenderableType]:
+    """What a failing check found: mistake and title, the explanation and next step (where
+    the mistake is first named), where, the error heatmap (once per distinct map), cases,
+    TA feedback."""
     body: list[RenderableType] = []
-    found = c.get("diagnosis")
-    diag: dict[str, Any] = found if isinstance(found, dict) else {}
-    mistake = clean(diag.get("mistake") or "")
+    diag = dict(finding.diagnosis)
+    mistake = clean(finding.mistake)
     if mistake:
         d = Text()
         d.append(mistake, style="bold magenta")
-        if diag.get("title"):
-            d.append(f" — {clean(diag['title'])}")
+        if finding.title:
+            d.append(f" — {clean(finding.title)}")
         body.append(d)
-        if mistake not in explained:
-            if diag.get("explanation"):
-                body.append(Text(clean(diag["explanation"]), style="italic"))
-            if diag.get("next_step"):
-                body.append(Text.assemble(("Next step: ", "bold"), clean(diag["next_step"])))
-            explained.add(mistake)
-    elif diag.get("summary"):
-        body.append(Text(clean(diag["summary"]), style="magenta"))
-    if diag.get("where"):
-        body.append(Text(f"where: {clean(diag['where'])}", style="magenta"))
+        if finding.first:
+            if finding.explanation:
+                body.append(Text(clean(finding.explanation), style="italic"))
+            if finding.next_step:
+                body.append(Text.assemble(("Next step: ", "bold"), clean(finding.next_step)))
+    elif finding.summary:
+        body.append(Text(clean(finding.summary), style="magenta"))
+    if finding.where:
+        body.append(Text(f"where: {clean(finding.where)}", style="magenta"))
     key = repr(diag.get("error_map"))
     block = heatmap_block(diag) if key not in drawn else None
     if block is not None:
         drawn.add(key)
         body.append(block)
-    cases = _cases_line(c.get("cases", ()))
+    cases = _cases_line(c.cases)
     if cases is not None:
         body.append(cases)
-    if c.get("feedback"):
-        body.append(Text(f"From your TA: {clean(c['feedback'])}", style="cyan"))
+    if c.feedback:
+        body.append(Text(f"From your TA: {clean(c.feedback)}", style="cyan"))
     return body
 
 
-def advice_lines(c: dict[str, Any]) -> list[Text]:
+def advice_lines(c: CheckRecord) -> list[Text]:
     """A check's advice (never scored): what the function does beyond the assignment's
     contract, one line each, marked so nobody reads it as a deduction."""
     out = []
-    for said in c.get("advice") or ():
+    for said in c.advice:
         line = Text("advice, not scored: ", style="bold cyan")
-        line.append(f"{clean(c.get('id', '?'))}: ", style="cyan")
+        line.append(f"{clean(c.id or '?')}: ", style="cyan")
         line.append(clean(str(said)))
         out.append(line)
     return out
 
 
-def checks_view(r: Result) -> RenderableType:
+def checks_view(result: Result | Mapping[str, Any]) -> RenderableType:
     """The checks grouped by function. A function whose checks all pass takes one line;
     a failing one lists its checks with ✔/✘, score and message, and under each failing
     check its diagnosis (see ``_diagnosis``). Text wraps with a hanging indent."""
-    if r.get("status") != "graded":
+    r = as_result(result)
+    if r.status != "graded":
         grid = Table.grid(padding=(0, 1))
         grid.add_column(width=1)
         grid.add_column(ratio=1)
         grid.add_row(_mark(False), Text("could not be graded", style="bold red"))
-        grid.add_row("", Text(clean(r.get("message", "no message"))))
+        grid.add_row("", Text(clean(r.message or "no message")))
         return grid
-    groups = checks_by_function(r)
-    if not groups:
+    sections = report(r).sections
+    if not sections:
         return Text("no checks ran", style="dim")
     grid = Table.grid(padding=(0, 1), expand=True)
     grid.add_column(width=1)
     grid.add_column(ratio=1)
-    explained: set[str] = set()
     drawn: set[str] = set()
-    for fn, checks in groups.items():
-        ok = all(c.get("passed") for c in checks)
-        got = sum(c.get("score", 0) or 0 for c in checks)
-        top = sum(c.get("max_score", 0) or 0 for c in checks)
-        head = Text(clean(fn), style="bold green" if ok else "bold red")
-        head.append(f"  {num(got)}/{num(top)}", style="dim")
-        if ok:
-            head.append(f"  all {len(checks)} check(s) pass", style="dim")
+    for section in sections:
+        n = len(section.items)
+        head = Text(clean(section.function), style="bold green" if section.passed else "bold red")
+        head.append(f"  {num(section.score)}/{num(section.max_score)}", style="dim")
+        if section.passed:
+            head.append(f"  all {n} check(s) pass", style="dim")
             grid.add_row(_mark(True), head)
-            for c in checks:
+            for c in section.checks:
                 for text in advice_lines(c):
                     grid.add_row("", text)
             continue
-        if not_implemented(checks):
+        if section.stub:
             # A stub fails every check the same way: one line, as `check` says it.
-            head.append(f"  not implemented yet ({len(checks)} check(s))")
+            head.append(f"  not implemented yet ({n} check(s))")
             grid.add_row(_mark(False), head)
+            if section.stub_next_step:  # given once, at the first stub (later checks refer back)
+                grid.add_row("", Text.assemble(("Next step: ", "bold"), clean(section.stub_next_step)))
             continue
         grid.add_row(_mark(False), head)
         inner = Table.grid(padding=(0, 1), expand=True)
         inner.add_column(width=1)
         inner.add_column(ratio=1)
-        for c in checks:
-            passed = bool(c.get("passed"))
+        for item in section.items:
+            c = item.check
             line = Text()
-            line.append(clean(c.get("id", "?")), style="" if passed else "bold")
-            line.append(f" [{num(c.get('score'))}/{num(c.get('max_score'))}] ", style="dim")
-            line.append(clean(c.get("message", "")), style="dim" if passed else "")
-            if passed:
+            line.append(clean(c.id or "?"), style="" if c.passed else "bold")
+            line.append(f" [{num(c.score)}/{num(c.max_score)}] ", style="dim")
+            line.append(clean(c.message), style="dim" if c.passed else "")
+            if item.finding is None:
                 line.no_wrap, line.overflow = True, "ellipsis"
                 inner.add_row(_mark(True), Group(line, *advice_lines(c)))
                 continue
-            inner.add_row(_mark(False), Group(line, *_diagnosis(c, explained, drawn), *advice_lines(c)))
+            inner.add_row(_mark(False), Group(line, *_diagnosis(c, item.finding, drawn), *advice_lines(c)))
         grid.add_row("", inner)
     return grid
 
