@@ -81,7 +81,9 @@ def broken_links(path: Path) -> list[str]:
 def test_the_anchor_rules_follow_github():
     assert slug("On a laptop: `--cluster local[:N]`") == "on-a-laptop---cluster-localn"
     assert slug("gradebook.csv") == "gradebookcsv"
-    assert slug("4b. Second round (issue 16): one student") == "4b-second-round-issue-16-one-student"
+    assert (
+        slug("4b. Second round (issue 16): one student") == "4b-second-round-issue-16-one-student"
+    )
     assert slug("[The sandbox](sandbox.md) and `doctor`") == "the-sandbox-and-doctor"
 
 
