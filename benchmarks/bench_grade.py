@@ -1,6 +1,6 @@
 """Batch-grading throughput against a naive baseline, and a CS231n-size submission.
 
-    python benchmarks/bench_grade.py --n 1000          # by hand (figures in README)
+    python benchmarks/bench_grade.py --n 1000          # by hand (figures in docs/performance.md)
     python benchmarks/bench_grade.py --n 20            # CI: reports, never fails on timing
 
 1. Generates ``n`` softmax submissions (a mix of the shipped correct and wrong samples,

@@ -1,6 +1,6 @@
 """How long `gradgrader similarity` takes on a large class, and whether it finds the copies.
 
-    python benchmarks/bench_similarity.py                 # 1,000 submissions (figures in README)
+    python benchmarks/bench_similarity.py                 # 1,000 submissions (figures in docs/performance.md)
     python benchmarks/bench_similarity.py --n 200 --copydetect 200   # + copydetect 0.5.0 on 200
 
 1. Generates ``n`` synthetic softmax submissions of ~100 lines: the starter's docstrings

@@ -60,18 +60,10 @@ def _user_errors():
 
 def _isolation(allow_weak: bool, strict: bool):
     """Probe the sandbox layers, say once which level is in force, refuse a weak one."""
-    from gradgrader.sandbox.layers import probe
+    from gradgrader.sandbox.layers import probe, require_isolation
 
-    iso = probe()
-    err.print(iso.summary(), style="dim", highlight=False, markup=False)
-    if iso.level == "weak" and strict and not allow_weak:
-        raise GradgraderError(
-            "refusing to grade other people's code with only process isolation and rlimits "
-            "(no Landlock, no namespaces: a submission could read the reference solution and other "
-            "students' files). Run `gradgrader doctor` to see what is missing, or pass "
-            "--allow-weak-sandbox to accept that risk"
-        )
-    return iso
+    err.print(probe().summary(), style="dim", highlight=False, markup=False)
+    return require_isolation(allow_weak, strict)
 
 
 def _load(assignment: str, rubric: Path | None):
@@ -338,8 +330,8 @@ def grade(
     from gradgrader.export import FORMS, export_settings, refresh_exports
     from gradgrader.grading import Grader, course_secret, run_fingerprint
     from gradgrader.ingest import open_class
-    from gradgrader.render import class_summary, summary_table
     from gradgrader.overrides import write_grades_with_overrides as write_grades
+    from gradgrader.render import class_summary, summary_table
     from gradgrader.results import (
         RESULTS,
         ResultsWriter,

@@ -50,7 +50,7 @@ def hint_for(exc_type: str, message: str) -> str:
     return ""
 
 
-# What a student reads when a function could not be checked at all (SPEC §4's runtime
+# What a student reads when a function could not be checked at all (docs/mistakes.md's runtime
 # ids). These are about the code running, not about the math, so the check's own next
 # step (a hint about the derivation) would mislead: an assignment's feedback.toml may
 # still override any of them.
@@ -99,7 +99,7 @@ RUNTIME_FEEDBACK: dict[str, tuple[str, str, str]] = {
     ),
 }
 
-# "crashed" covers two different events (SPEC §5 has one id for both): the process
+# "crashed" covers two different events (docs/mistakes.md has one id for both): the process
 # stopped (exit(), a segfault, a sandbox limit), or — far more often — the function
 # raised an ordinary exception. An IndexError is explained as an exception, never as
 # "your code ended the process".

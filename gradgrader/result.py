@@ -1,9 +1,9 @@
-"""The one typed result of grading a submission (SPEC §4), and its JSON form.
+"""The one typed result of grading a submission (docs/result-schema.md), and its JSON form.
 
 ``Result.to_json()`` is the object written as one line of ``results.jsonl``; the
-contract is SPEC §4 plus the optional fields below. ``Result.from_json`` reads such an
+contract is docs/result-schema.md plus the optional fields below. ``Result.from_json`` reads such an
 object back (a line of any version): ``Result.from_json(d).to_json() == d`` for every
-object ``to_json`` wrote. What the grader records beside SPEC §4 has a typed field
+object ``to_json`` wrote. What the grader records beside that schema has a typed field
 (convention, fingerprint, sandbox, version, LMS identity, grader errors, time-outs,
 the TA's override); keys this version does not know — written by a newer or an older
 gradgrader — are kept in ``extra`` and written back unchanged, never dropped.
@@ -44,7 +44,7 @@ def _texts(value: Any) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class CheckRecord:
-    """One check's verdict on one function (an element of ``checks`` in SPEC §4)."""
+    """One check's verdict on one function (an element of ``checks`` in docs/result-schema.md)."""
 
     id: str
     function: str
@@ -57,7 +57,7 @@ class CheckRecord:
     diagnosis: dict[str, Any] | None = None
     feedback: str = ""
     cases: tuple[dict[str, Any], ...] = ()
-    # Never scored (SPEC §4 is unchanged): what the function does beyond the contract.
+    # Never scored (the result schema is unchanged): what the function does beyond the contract.
     advice: tuple[str, ...] = ()
     # Keys of a check this version does not know, kept to be written back.
     extra: dict[str, Any] = field(default_factory=dict)
@@ -231,7 +231,7 @@ def typed_extra(extra: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Result:
-    """One submission's result (SPEC §4)."""
+    """One submission's result (docs/result-schema.md)."""
 
     submission: str
     path: str
@@ -338,7 +338,7 @@ def as_result(value: Result | Mapping[str, Any]) -> Result:
     return value if isinstance(value, Result) else Result.from_json(value)
 
 
-# The optional keys with a typed field (beside SPEC §4's and ``extra``).
+# The optional keys with a typed field (beside the schema's and ``extra``).
 OPTIONAL_FIELDS = tuple(_READERS)
 
 

@@ -1,4 +1,4 @@
-"""Result objects (SPEC §4) and their files: ``results.jsonl`` and ``grades.csv``.
+"""Result objects (docs/result-schema.md) and their files: ``results.jsonl`` and ``grades.csv``.
 
 ``results.jsonl`` is appended one line per submission and flushed to disk at once, so
 a crash loses at most the submission being graded; a torn last line (``kill -9``

@@ -3,7 +3,7 @@ filtering, sorting, class statistics, locating a submission's source, re-grading
 submission. The terminal UI (``gradgrader.tui``) only calls these; nothing here imports
 textual, so all of it is tested without a screen.
 
-Results are typed (``gradgrader.result.Result``), read from the JSON lines of SPEC §4
+Results are typed (``gradgrader.result.Result``), read from the JSON lines of docs/result-schema.md
 once, when loaded, with TA overrides applied (``gradgrader.overrides``): ``score`` is the
 score to report, ``override.original_score`` the grader's. The run-folder functions
 (source, re-grade, append) still take a result's JSON (``ResultJSON``).

@@ -451,7 +451,7 @@ def test_mit_mistakes_of_the_m_step_are_named_by_their_factor(graded) -> None:
 
 def test_docs_give_the_command_for_each_course() -> None:
     text = (ROOT / "docs" / "courses.md").read_text(encoding="utf-8")
-    assert text.startswith("## Courses supported out of the box")
+    assert text.startswith("# Courses supported out of the box")
     for course in COURSES:
         assert f"--assignment {course}" in text
 

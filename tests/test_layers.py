@@ -39,8 +39,8 @@ LAYERS: dict[str, float] = {
     "gradgrader.cli": 7, "gradgrader.__main__": 7, "gradgrader.tui": 7, "gradgrader.review": 7,
     "gradgrader.render": 7, "gradgrader.export": 7, "gradgrader.ingest": 7, "gradgrader.distributed": 7,
     "gradgrader.authoring": 7, "gradgrader.pack": 7, "gradgrader.similarity": 7,
-    # the public API (gradgrader/__init__.py) may import any layer
-    "gradgrader": 8,
+    # the public API (gradgrader/__init__.py, gradgrader/api.py) may import any layer
+    "gradgrader": 8, "gradgrader.api": 8,
 }
 
 # Course templates copied by `gradgrader new`: data, not modules of the package.

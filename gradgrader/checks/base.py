@@ -54,7 +54,7 @@ def advice_text(check: CheckSpec, case: CaseResult) -> str:
 
 
 # Ids that say the code did not run or return an answer: true of the case they are on,
-# whatever the other cases did (SPEC §5's loading ids, and an answer that ignores its input).
+# whatever the other cases did (docs/mistakes.md's loading ids, and an answer that ignores its input).
 RUNTIME_MISTAKES = frozenset(
     {"not-implemented", "wrong-shape", "nan-output", "timeout", "memory-limit", "crashed", "ignores-input"}
 )

@@ -1,7 +1,7 @@
 """What a class's results become for the outside world: the LMS gradebook, per-student
 feedback, Gradescope's results.json.
 
-Everything here reads result objects (SPEC §4, as in ``results.jsonl``) — the LMS
+Everything here reads result objects (docs/result-schema.md, as in ``results.jsonl``) — the LMS
 identities ride along in them (``lms``, ``late``, ``notebook``, from the submissions'
 ``extra``) — and nothing in the engine imports this package.
 

@@ -1,4 +1,4 @@
-"""Per-student feedback in Markdown, from one result object (SPEC §4).
+"""Per-student feedback in Markdown, from one result object (docs/result-schema.md).
 
 A file says the score, lists every check with its points, then for each failing check
 what was found, the named mistake's explanation and the next step (each explanation

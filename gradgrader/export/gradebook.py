@@ -1,4 +1,4 @@
-"""A gradebook CSV the LMS's own import accepts, filled from result objects (SPEC §4).
+"""A gradebook CSV the LMS's own import accepts, filled from result objects (docs/result-schema.md).
 
 Three forms; :func:`default_form` picks the one matching where the class came from:
 

@@ -115,7 +115,7 @@ def _check_output(check: Mapping[str, Any]) -> str:
 def results_json(
     result: Mapping[str, Any], filename: str = "", visibility: str = "visible"
 ) -> dict[str, Any]:
-    """Gradescope's results.json for one result object (SPEC §4)."""
+    """Gradescope's results.json for one result object (docs/result-schema.md)."""
     if visibility not in VISIBILITY:
         raise ValueError(f"visibility must be one of {', '.join(VISIBILITY)}, not {visibility!r}")
     score, max_score = float(result.get("score") or 0), float(result.get("max_score") or 0)

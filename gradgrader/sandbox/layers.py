@@ -141,3 +141,22 @@ def namespace_args(writable: list[Path], hidden: Iterable[Path] = ()) -> list[st
     for path in inside:  # hidden folders within a writable one: mount after the bind
         args += ["--tmpfs", str(path)]
     return args
+
+
+WEAK_REFUSED = (
+    "refusing to grade other people's code with only process isolation and rlimits "
+    "(no Landlock, no namespaces: a submission could read the reference solution and other "
+    "students' files). Run `gradgrader doctor` to see what is missing, or pass "
+    "--allow-weak-sandbox to accept that risk"
+)
+
+
+def require_isolation(allow_weak: bool = False, strict: bool = True) -> Isolation:
+    """This machine's isolation, refused (``SandboxError``) when it is weak, ``strict``
+    (other people's code) and the caller did not accept the risk."""
+    from gradgrader.errors import SandboxError
+
+    iso = probe()
+    if iso.level == "weak" and strict and not allow_weak:
+        raise SandboxError(WEAK_REFUSED)
+    return iso
