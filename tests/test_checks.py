@@ -362,3 +362,17 @@ def test_a_huge_number_in_a_students_exception_text_is_no_grader_error() -> None
     cases = {"small": SimpleNamespace(dims={"N": 7}), "course": SimpleNamespace(dims={"N": 500})}
     ctx = SimpleNamespace(course=SimpleNamespace(dims=lambda c: cases[c].dims), assignment=SimpleNamespace(cases=cases))
     assert hard_coded_size(ctx, "small", "raised ValueError: " + "9" * 5000) == ""
+
+
+def test_a_time_out_is_never_read_as_a_hard_coded_size() -> None:
+    """The cs229-gmm starter's endless run_em: "did not finish within 3 s" on a case of
+    d = 2 while case 'three_d' has d = 3 — the 3 is the limit, not a size in the code."""
+    from types import SimpleNamespace
+
+    from gradgrader.checks.values import hard_coded_size
+
+    cases = {"two_d": SimpleNamespace(dims={"d": 2}), "three_d": SimpleNamespace(dims={"d": 3})}
+    ctx = SimpleNamespace(course=SimpleNamespace(dims=lambda c: cases[c].dims), assignment=SimpleNamespace(cases=cases))
+    message = "run_em did not finish within 3 s"
+    assert hard_coded_size(ctx, "two_d", message, ("timeout",)) == ""
+    assert hard_coded_size(ctx, "two_d", "raised ValueError: shapes (3,) (2,)", ("crashed",)) != ""

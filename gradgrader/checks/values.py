@@ -37,16 +37,24 @@ def failure_case(ctx: CheckContext, check: CheckSpec, case: str, got: Failure, a
     if got.value is not None and got.output is not None:
         ref = ref if ref is not None else ctx.reference(check.function, args)
         finding = diagnose(ctx, check.function, got.output, got.value, ref[got.output], args, ctx.course.dims(case))
-    message, named = explained(f"{got.message} on {case_label(ctx, case, args)}{hard_coded_size(ctx, case, got.message)}", finding, ": ")
+    message, named = explained(f"{got.message} on {case_label(ctx, case, args)}{hard_coded_size(ctx, case, got.message, got.mistakes)}", finding, ": ")
     return CaseResult(case, False, None, message, named or got.mistakes, finding)
 
 
-def hard_coded_size(ctx: CheckContext, case: str, message: str) -> str:
+# Messages the grader writes itself ("did not finish within 3 s", "memory limit of
+# 512 MB"): their numbers are limits, never a size the student wrote into the code.
+GRADER_WORDED = frozenset({"timeout", "memory-limit"})
+
+
+def hard_coded_size(ctx: CheckContext, case: str, message: str, mistakes: tuple[str, ...] = ()) -> str:
     """A note when an exception's message quotes a size of another case but none of
     this one's — "shapes (500,) (7,)" on a case with N = 7 while another case has
     N = 500: the classic ``num_train = 500`` copied from the notebook. Only sizes ≥ 3
     count (0, 1 and 2 are in every message), and only one that no dimension of this
-    case has, so the note is never attached to an ordinary shape error."""
+    case has, so the note is never attached to an ordinary shape error — nor to a
+    time-out's or memory limit's message, whose numbers are the grader's."""
+    if GRADER_WORDED.intersection(mistakes):
+        return ""
     here = ctx.course.dims(case)
     mine = set(here.values())
     # At most 9 digits: a student's exception text may hold a 5,000-digit number, which
