@@ -54,6 +54,7 @@ from gradgrader.grading import SECRET_FILE, failure_result
 from gradgrader.ingest.submission import IGNORED_DIRS, Submission
 from gradgrader.results import Result
 from gradgrader.rubric import Rubric, RubricItem
+from gradgrader.sandbox.layers import WEAK_REFUSED, weak_refused
 from gradgrader.spec import Assignment
 
 DASK_HINT = (
@@ -329,12 +330,8 @@ def _grader_for(payload: dict[str, Any], allow_weak: bool) -> Any:
             _graders.move_to_end(key)
             return grader
         iso = _probe()
-        if iso.level == "weak" and not allow_weak:
-            raise SandboxError(
-                f"worker {socket.gethostname()}: refusing to grade other people's code with only process "
-                f"isolation and rlimits (no Landlock, no namespaces). Install bubblewrap there "
-                f"(`gradgrader doctor` on the worker says what is missing), or pass --allow-weak-sandbox"
-            )
+        if weak_refused(iso.level, allow_weak):
+            raise SandboxError(f"worker {socket.gethostname()}: {WEAK_REFUSED}")
         root = _worker_root()
         folder = root / "assignments" / payload["digest"][:16] / payload["name"]
         if not folder.is_dir():
@@ -559,7 +556,7 @@ class ClusterGrader:
                 problems.append(f"{addr} cannot run gradgrader ({type(got).__name__}: {got})")
             elif got.get("gradgrader") != __version__:
                 problems.append(f"{addr} has gradgrader {got.get('gradgrader')}, this machine {__version__}")
-            elif got.get("sandbox") == "weak" and not self.allow_weak:
+            elif weak_refused(str(got.get("sandbox")), self.allow_weak):
                 problems.append(
                     f"{addr} ({got.get('host')}) gives only a weak sandbox (no bubblewrap/Landlock); "
                     f"install bubblewrap there or pass --allow-weak-sandbox"

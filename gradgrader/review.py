@@ -476,11 +476,11 @@ def regrade(r: ResultJSON, run: dict[str, Any]) -> ResultJSON:
     is written). Slow (a sandbox starts): call it off the UI thread."""
     from gradgrader.assignment import load_assignment
     from gradgrader.cases import with_secret
-    from gradgrader.errors import ConfigError, SandboxError
+    from gradgrader.errors import ConfigError
     from gradgrader.grading import Grader
     from gradgrader.results import dumps
     from gradgrader.rubric import resolve_rubric
-    from gradgrader.sandbox.layers import probe
+    from gradgrader.sandbox.layers import require_isolation
 
     where = run.get("assignment_path") or run.get("assignment") or r.get("assignment")
     if not where:
@@ -494,16 +494,10 @@ def regrade(r: ResultJSON, run: dict[str, Any]) -> ResultJSON:
         spec, Path(rubric_file) if rubric_file and Path(rubric_file).is_file() else None
     )
     submission = locate_submission(r, run, spec.filename)
-    iso = probe()
-    if (
-        iso.level == "weak"
-        and run.get("strict_sandbox", True)
-        and not run.get("allow_weak_sandbox")
-    ):
-        raise SandboxError(
-            "this machine gives only process isolation and rlimits (no Landlock, no namespaces): "
-            "re-grading other people's code is refused here as `grade` refuses it; run `gradgrader doctor`"
-        )
+    iso = require_isolation(
+        bool(run.get("allow_weak_sandbox")), bool(run.get("strict_sandbox", True)),
+        where="re-grading is refused here as `grade` refuses it: ",
+    )
     hidden = [Path(p) for p in (run.get("input"), run.get("class_folder"), run.get("out")) if p]
     with Grader(spec, rubric, jobs=1, isolation=iso, hidden=hidden) as grader:
         result = grader.grade(submission)

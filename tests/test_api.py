@@ -51,3 +51,12 @@ def test_grade_refuses_a_weak_sandbox_unless_accepted(monkeypatch: pytest.Monkey
     with pytest.raises(gradgrader.SandboxError, match="--allow-weak-sandbox"):
         gradgrader.grade(SAMPLES / "correct-vectorized" / "softmax.py", "softmax")
     assert layers.require_isolation(allow_weak=True) is weak
+
+
+def test_one_policy_for_every_front_end() -> None:
+    """check (strict=False), grade, re-grading, Dask workers and the API ask the same question."""
+    assert layers.weak_refused("weak", allow_weak=False)
+    assert not layers.weak_refused("weak", allow_weak=True)
+    assert not layers.weak_refused("weak", allow_weak=False, strict=False)  # a student's own file
+    assert not layers.weak_refused("standard", allow_weak=False)
+    assert not layers.weak_refused("strong", allow_weak=False)

@@ -151,12 +151,19 @@ WEAK_REFUSED = (
 )
 
 
-def require_isolation(allow_weak: bool = False, strict: bool = True) -> Isolation:
-    """This machine's isolation, refused (``SandboxError``) when it is weak, ``strict``
-    (other people's code) and the caller did not accept the risk."""
+def weak_refused(level: str, allow_weak: bool, strict: bool = True) -> bool:
+    """The one sandbox-level policy: other people's code (``strict``) is never graded
+    under a weak sandbox unless the TA accepted the risk (``--allow-weak-sandbox``).
+    `check`, `grade`, re-grading in review, Dask workers and the API all ask it."""
+    return level == "weak" and strict and not allow_weak
+
+
+def require_isolation(allow_weak: bool = False, strict: bool = True, where: str = "") -> Isolation:
+    """This machine's isolation, refused (``SandboxError``, its message led by ``where``)
+    when :func:`weak_refused` says so."""
     from gradgrader.errors import SandboxError
 
     iso = probe()
-    if iso.level == "weak" and strict and not allow_weak:
-        raise SandboxError(WEAK_REFUSED)
+    if weak_refused(iso.level, allow_weak, strict):
+        raise SandboxError(where + WEAK_REFUSED)
     return iso
