@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import weakref
 import zlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
+from gradgrader.callkey import call_key as call_key  # the memo and pack key, re-exported
 from gradgrader.course import hook
 from gradgrader.errors import ConfigError
 from gradgrader.spec import Assignment, CaseSpec, Composite, Dim, InputSpec
@@ -234,50 +234,3 @@ def _object(rng: np.random.Generator, p: Mapping[str, Any], env: _Env) -> Value:
     if not isinstance(factory, str) or ":" not in factory:
         raise ConfigError(f"object input: factory must be 'module:callable', not {factory!r}")
     return Composite(factory, {name: env.get(src) for name, src in fields.items()})
-
-
-# --------------------------------------------------------------------------- keys of calls
-
-
-def _digest(a: np.ndarray) -> bytes:
-    return hashlib.sha1(str((a.dtype.str, a.shape)).encode() + np.ascontiguousarray(a).tobytes()).digest()
-
-
-# Digests of frozen arrays (:func:`freeze`), by id: the course's inputs are hashed once
-# per process instead of once per call. An entry lives as long as its array.
-_FROZEN: dict[int, tuple[weakref.ref, bytes]] = {}
-
-
-def _frozen_digest(a: np.ndarray) -> bytes | None:
-    """The digest of an array whose bytes cannot change (it owns its memory and is
-    read-only); ``None`` for any other array."""
-    if a.flags.writeable or not a.flags.owndata:
-        return None
-    key = id(a)
-    hit = _FROZEN.get(key)
-    if hit is not None and hit[0]() is a:
-        return hit[1]
-    digest = _digest(a)
-
-    def forget(_: object) -> None:
-        _FROZEN.pop(key, None)
-
-    _FROZEN[key] = (weakref.ref(a, forget), digest)
-    return digest
-
-
-def call_key(function: str, args: list[Value]) -> str:
-    """The memo key of a call of ``function`` on ``args``: the function and the exact
-    bytes of its arguments. The reference's memo and a student pack's recording use it
-    (a pack's ``ref:KEY`` entries: changing it invalidates every shipped pack)."""
-    h = hashlib.sha1(function.encode())
-    for a in args:
-        if isinstance(a, Composite):
-            names = sorted(a.fields)
-            h.update(f"object {a.factory} {names}".encode())
-            h.update(call_key("", [a.fields[n] for n in names]).encode())
-        elif isinstance(a, np.ndarray):
-            h.update(_frozen_digest(a) or _digest(a))
-        else:
-            h.update(repr((type(a).__name__, a)).encode())
-    return h.hexdigest()

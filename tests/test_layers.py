@@ -23,7 +23,7 @@ LAYERS: dict[str, float] = {
     # L0 base
     "gradgrader._version": 0, "gradgrader.errors": 0, "gradgrader._toml": 0, "gradgrader.hints": 0,
     # L1 models and parsing
-    "gradgrader.spec": 1, "gradgrader.rubric": 1, "gradgrader.submission": 1,
+    "gradgrader.spec": 1, "gradgrader.rubric": 1, "gradgrader.submission": 1, "gradgrader.callkey": 1.1,
     # L2 inputs and course code
     "gradgrader.course": 2.0, "gradgrader.cases": 2.1,
     # L3 sandbox: processes and the wire
@@ -163,6 +163,14 @@ def test_no_import_goes_up_a_layer() -> None:
     edges = kept(graph())
     up = sorted(f"{m} (L{layer(m):g}) imports {t} (L{layer(t):g})" for m, ts in edges.items() for t in ts if layer(t) > layer(m))
     assert not up, "imports that go up a layer:\n" + "\n".join(up)
+
+
+def test_the_sandbox_imports_no_inputs_nor_course_code() -> None:
+    """The sandbox moves plain values: it never reaches up to how inputs are made."""
+    edges = graph()
+    up = sorted(f"{m} -> {t}" for m, ts in edges.items() if m.startswith("gradgrader.sandbox")
+                for t in ts if t.startswith(("gradgrader.cases", "gradgrader.course")))
+    assert not up, up
 
 
 def test_no_import_cycle() -> None:

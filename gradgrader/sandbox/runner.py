@@ -246,7 +246,7 @@ def _encode_args(
 
 
 def _encode_value(a: Any, blobs: list[bytes], seen: dict[int, int]) -> dict:
-    from gradgrader.cases import Composite
+    from gradgrader.spec.models import Composite
 
     if isinstance(a, np.ndarray):
         if id(a) not in seen:

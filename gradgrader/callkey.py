@@ -1,0 +1,69 @@
+"""The memo key of a call: the function and the exact bytes of its arguments.
+
+One definition for the grader's memo of a student's answers (``sandbox.session``), the
+reference's memo and a student pack's recording (``cases``, ``checks.prepared``: a pack's
+``ref:KEY`` entries — changing the key invalidates every shipped pack).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import weakref
+from typing import Any
+
+import numpy as np
+
+from gradgrader.spec.models import Composite
+
+
+def array_digest(a: np.ndarray) -> bytes:
+    return hashlib.sha1(str((a.dtype.str, a.shape)).encode() + np.ascontiguousarray(a).tobytes()).digest()
+
+
+# Digests of frozen arrays, by id: the course's inputs and data sets are hashed once per
+# process instead of once per call (a training check sends the same X 25 times per
+# submission). An entry lives as long as its array (a weak reference removes it).
+_FROZEN: dict[int, tuple[weakref.ref, bytes]] = {}
+
+
+def _frozen_digest(a: np.ndarray) -> bytes | None:
+    """The digest of an array whose bytes cannot change: it owns its memory and is
+    read-only (only the grader's own code could make it writeable again, and it never
+    does). ``None`` for any other array."""
+    if a.flags.writeable or not a.flags.owndata:
+        return None
+    key = id(a)
+    hit = _FROZEN.get(key)
+    if hit is not None and hit[0]() is a:
+        return hit[1]
+    digest = array_digest(a)
+
+    def forget(_: object) -> None:
+        _FROZEN.pop(key, None)
+
+    _FROZEN[key] = (weakref.ref(a, forget), digest)
+    return digest
+
+
+def call_key(function: str, args: list[Any], cache: dict[int, bytes] | None = None) -> str:
+    """The memo key of a call: the function and the exact bytes of its arguments.
+    ``cache`` (id → digest) hashes an array shared by many calls of a batch once."""
+    h = hashlib.sha1(function.encode())
+    for a in args:
+        if isinstance(a, Composite):
+            names = sorted(a.fields)
+            h.update(f"object {a.factory} {names}".encode())
+            h.update(call_key("", [a.fields[n] for n in names], cache).encode())
+        elif isinstance(a, np.ndarray):
+            frozen = _frozen_digest(a)
+            if frozen is not None:
+                h.update(frozen)
+            elif cache is None:
+                h.update(array_digest(a))
+            else:
+                if id(a) not in cache:
+                    cache[id(a)] = array_digest(a)
+                h.update(cache[id(a)])
+        else:
+            h.update(repr((type(a).__name__, a)).encode())
+    return h.hexdigest()
