@@ -63,7 +63,8 @@ def modules() -> dict[str, Path]:
 
 
 def layer(module: str) -> float:
-    best = max((prefix for prefix in LAYERS if module == prefix or module.startswith(prefix + ".")), key=len, default=None)
+    # "gradgrader" is the package's own __init__ only: a new module must be given a layer
+    best = max((p for p in LAYERS if module == p or (p != "gradgrader" and module.startswith(p + "."))), key=len, default=None)
     if best is None:
         raise AssertionError(f"{module} has no layer: add it to LAYERS in tests/test_layers.py")
     return LAYERS[best]
