@@ -295,3 +295,16 @@ print("SEEN", len(seen), seen[:5])
     assert results["snoop"].status == "graded"
     assert "SEEN 0 []" in results["snoop"].output, results["snoop"].output
     assert (parent / "w1-left-behind" / "reference.py").exists()  # only dead workers' folders are swept
+
+
+def test_a_worker_with_a_weak_sandbox_refuses_unless_allowed(monkeypatch) -> None:
+    """The worker asks the one sandbox policy (sandbox.layers.weak_refused) before it
+    unpacks anything: a weak worker refuses other people's code."""
+    import gradgrader.distributed as distributed
+    from gradgrader.errors import SandboxError
+    from gradgrader.sandbox import layers
+
+    weak = layers.Isolation((layers.Layer("process", True, ""), layers.Layer("rlimits", True, "")))
+    monkeypatch.setattr(distributed, "_probe", lambda: weak)
+    with pytest.raises(SandboxError, match="worker .*--allow-weak-sandbox"):
+        distributed._grader_for({"digest": "0" * 64, "name": "softmax", "files": {}}, allow_weak=False)

@@ -242,3 +242,17 @@ def test_checks_reach_the_student_only_through_the_caller_protocol() -> None:
     assert "gradgrader.checks.caller" in l4
     leaks = sorted(f"{m} -> {t}" for m in l4 for t in edges[m] if t.startswith("gradgrader.sandbox"))
     assert not leaks, leaks
+
+
+def test_the_checker_sees_a_cycle_and_tells_type_only_imports_apart() -> None:
+    """The rules above are only as good as the graph: a two-module cycle is found, and
+    only the imports under ``if TYPE_CHECKING:`` are left out of the run-time graph."""
+    assert cycles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [["a", "b"]]
+    tree = ast.parse(
+        "from typing import TYPE_CHECKING\n"
+        "import gradgrader.errors\n"
+        "if TYPE_CHECKING:\n"
+        "    from gradgrader.cli import app\n"
+    )
+    skipped = [n for n in ast.walk(tree) if id(n) in _typing_only(tree) and isinstance(n, ast.ImportFrom)]
+    assert [n.module for n in skipped] == ["gradgrader.cli"]
