@@ -11,11 +11,11 @@ from __future__ import annotations
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
-from gradgrader.checks.caller import Caller, CallProblem, CallReturned
+from gradgrader.checks.caller import Caller, CallProblem, CallReturned, is_problem
 from gradgrader.checks.prepared import Course
 from gradgrader.findings import MATCH_RTOL, Failure, rel_error, shape_text
 from gradgrader.hints import hint_for
@@ -214,8 +214,9 @@ class CheckContext:
     def _validate(
         self, fn: FunctionSpec, got: CallReturned | CallProblem, args: Mapping[str, Any], dims: Mapping[str, int], need: list[str] | None
     ) -> dict[str, np.ndarray] | Failure:
-        if isinstance(got, CallProblem):
-            return describe_problem(fn, got)
+        if is_problem(got):
+            return describe_problem(fn, cast(CallProblem, got))
+        got = cast(CallReturned, got)
         out: dict[str, np.ndarray] = {}
         for spec, value, kind, problem_ in zip(fn.outputs, got.values, got.types, got.problems):
             if value is None and problem_ is None and need is not None and spec.name not in need:

@@ -19,6 +19,7 @@ modes, or to work around a broken one).
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import subprocess
@@ -65,11 +66,95 @@ def _disabled() -> set[str]:
     return {x.strip() for x in os.environ.get("GRADGRADER_DISABLE", "").split(",") if x.strip()}
 
 
+# The bubblewrap probe starts a Python that imports numpy inside new namespaces: about
+# one fresh interpreter's start, which a student's `check` would pay every time (#17).
+# A success is remembered per machine, keyed on everything its answer depends on; a
+# failure is never remembered (the next run probes again), and a remembered success that
+# stops being true is forgotten when a sandbox fails to start (``forget_probe``), so a
+# cached answer can make a run fail loudly once, never run weaker.
+PROBE_CACHE_VERSION = 1
+
+
+def probe_cache_file() -> Path:
+    """Where a successful bubblewrap probe is remembered: ``GRADGRADER_CACHE_DIR``, else
+    the user's cache folder (``XDG_CACHE_HOME`` or ~/.cache) under gradgrader/."""
+    base = os.environ.get("GRADGRADER_CACHE_DIR") or str(
+        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gradgrader"
+    )
+    return Path(base) / "sandbox-probe.json"
+
+
+def _probe_key(exe: str) -> str:
+    """What the bubblewrap probe's answer depends on: bubblewrap itself, the kernel and
+    its user-namespace switches, the user, this interpreter and its numpy, and the
+    arguments the probe passes."""
+    import hashlib
+    import importlib.util
+
+    parts: list[object] = [PROBE_CACHE_VERSION, exe, os.uname().release, os.uname().version, sys.executable, sys.version]
+    for path in (exe, sys.executable):
+        st = os.stat(path)
+        parts += [st.st_size, st.st_mtime_ns, st.st_ino]
+    numpy = importlib.util.find_spec("numpy")
+    origin = numpy.origin if numpy is not None else None
+    parts += [origin, os.stat(origin).st_mtime_ns if origin else None]
+    for switch in (
+        "/proc/sys/kernel/unprivileged_userns_clone",
+        "/proc/sys/user/max_user_namespaces",
+        "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
+    ):
+        try:
+            parts.append(Path(switch).read_text().strip())
+        except OSError:
+            parts.append(None)
+    parts += [os.geteuid() if hasattr(os, "geteuid") else None, namespace_args([])]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def _remembered(key: str) -> str | None:
+    """The detail of a remembered successful probe with this key, else ``None``."""
+    try:
+        data = json.loads(probe_cache_file().read_text())
+    except (OSError, ValueError):
+        return None
+    if isinstance(data, dict) and data.get("key") == key and isinstance(data.get("detail"), str):
+        return data["detail"]
+    return None
+
+
+def _remember(key: str, detail: str) -> None:
+    """Write the successful probe atomically (best effort: an unwritable cache only costs time)."""
+    path = probe_cache_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_text(json.dumps({"key": key, "detail": detail}))
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def forget_probe() -> None:
+    """Forget the remembered probe (this process's and the machine's): called when a
+    sandbox that the probe said would start does not, so the next probe is a real one."""
+    _probe_bwrap.cache_clear()
+    try:
+        probe_cache_file().unlink()
+    except OSError:
+        pass
+
+
 @functools.lru_cache(maxsize=1)
 def _probe_bwrap() -> tuple[bool, str]:
     exe = shutil.which("bwrap")
     if exe is None:
         return False, "bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+    try:
+        key = _probe_key(exe)
+    except OSError:
+        key = ""
+    if key and (detail := _remembered(key)) is not None:
+        return True, detail
     try:
         proc = subprocess.run(
             [exe, *namespace_args([]), sys.executable, "-I", "-c", "import numpy"],
@@ -80,7 +165,10 @@ def _probe_bwrap() -> tuple[bool, str]:
     if proc.returncode != 0:
         why = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
         return False, f"bubblewrap cannot create namespaces here ({why[0]}); user namespaces may be disabled"
-    return True, f"{exe}: pid, net, ipc, uts namespaces; read-only root; no capabilities"
+    detail = f"{exe}: pid, net, ipc, uts namespaces; read-only root; no capabilities"
+    if key:
+        _remember(key, detail)
+    return True, detail
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,0 +1,96 @@
+"""gradgrader.sandbox.layers: the bubblewrap probe is remembered per machine, and only
+when it succeeded (#17: a student's `check` no longer starts a probe interpreter)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from gradgrader.sandbox import layers
+
+
+class FakeRun:
+    """``subprocess.run`` for the probe: counts the probes, succeeds or fails."""
+
+    def __init__(self, ok: bool) -> None:
+        self.ok = ok
+        self.calls = 0
+
+    def __call__(self, args, **kwargs):  # noqa: ANN001, ANN204
+        self.calls += 1
+        return subprocess.CompletedProcess(args, 0 if self.ok else 1, b"", b"" if self.ok else b"bwrap: No permissions")
+
+
+@pytest.fixture
+def fake_bwrap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    exe = tmp_path / "bin" / "bwrap"
+    exe.parent.mkdir()
+    exe.write_text("#!/bin/sh\n")
+    monkeypatch.setattr(layers.shutil, "which", lambda name: str(exe) if name == "bwrap" else None)
+    monkeypatch.setenv("GRADGRADER_CACHE_DIR", str(tmp_path / "cache"))
+    layers._probe_bwrap.cache_clear()
+    yield exe
+    layers._probe_bwrap.cache_clear()
+
+
+def _probe_again() -> tuple[bool, str]:
+    layers._probe_bwrap.cache_clear()  # a new process
+    return layers._probe_bwrap()
+
+
+def test_a_successful_probe_is_remembered_for_the_next_process(fake_bwrap: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = FakeRun(ok=True)
+    monkeypatch.setattr(layers.subprocess, "run", run)
+    assert _probe_again()[0] and _probe_again()[0]
+    assert run.calls == 1
+    assert layers.probe_cache_file().is_file()
+
+
+def test_a_failed_probe_is_never_remembered(fake_bwrap: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = FakeRun(ok=False)
+    monkeypatch.setattr(layers.subprocess, "run", run)
+    ok, detail = _probe_again()
+    assert not ok and "No permissions" in detail
+    assert not layers.probe_cache_file().exists()
+    run.ok = True  # e.g. user namespaces were switched on since
+    assert _probe_again()[0] and run.calls == 2
+
+
+def test_a_changed_machine_probes_again(fake_bwrap: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = FakeRun(ok=True)
+    monkeypatch.setattr(layers.subprocess, "run", run)
+    _probe_again()
+    fake_bwrap.write_text("#!/bin/sh\n# a new bubblewrap\n")  # another size: another key
+    run.ok = False
+    assert not _probe_again()[0] and run.calls == 2
+
+
+def test_forget_probe_makes_the_next_probe_a_real_one(fake_bwrap: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = FakeRun(ok=True)
+    monkeypatch.setattr(layers.subprocess, "run", run)
+    _probe_again()
+    layers.forget_probe()
+    assert not layers.probe_cache_file().exists()
+    run.ok = False
+    assert not layers._probe_bwrap()[0] and run.calls == 2
+
+
+@pytest.mark.parametrize("content", ["", "{not json", '["a list"]', '{"key": "another machine", "detail": "x"}'])
+def test_an_unreadable_or_foreign_cache_file_is_ignored(fake_bwrap: Path, monkeypatch: pytest.MonkeyPatch, content: str) -> None:
+    path = layers.probe_cache_file()
+    path.parent.mkdir(parents=True)
+    path.write_text(content)
+    run = FakeRun(ok=False)
+    monkeypatch.setattr(layers.subprocess, "run", run)
+    assert not _probe_again()[0] and run.calls == 1
+
+
+def test_an_unwritable_cache_only_costs_time(fake_bwrap: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    blocker = tmp_path / "a file"
+    blocker.write_text("")
+    monkeypatch.setenv("GRADGRADER_CACHE_DIR", str(blocker / "cache"))  # under a file: cannot be made
+    run = FakeRun(ok=True)
+    monkeypatch.setattr(layers.subprocess, "run", run)
+    assert _probe_again()[0] and _probe_again()[0] and run.calls == 2
