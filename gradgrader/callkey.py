@@ -45,9 +45,36 @@ def _frozen_digest(a: np.ndarray) -> bytes | None:
     return digest
 
 
+# Keys of calls whose arguments are all frozen arrays or plain numbers (a case's inputs,
+# asked by many checks of every submission), by the arrays' ids: ~1 µs instead of ~15 µs
+# of hashing (#17). An entry holds weak references and is used only while each one still
+# names the very array passed (an id can be reused once an array is gone).
+_KEYS: dict[tuple[Any, ...], tuple[tuple[weakref.ref, ...], str]] = {}
+KEYS_KEPT = 4096
+
+
+def _plain(a: Any) -> bool:
+    return type(a) in (int, float, bool, str)
+
+
 def call_key(function: str, args: list[Any], cache: dict[int, bytes] | None = None) -> str:
     """The memo key of a call: the function and the exact bytes of its arguments.
     ``cache`` (id → digest) hashes an array shared by many calls of a batch once."""
+    frozen = [a for a in args if isinstance(a, np.ndarray)]
+    if all(_plain(a) or (isinstance(a, np.ndarray) and not a.flags.writeable and a.flags.owndata) for a in args):
+        fast = (function, *((id(a),) if isinstance(a, np.ndarray) else (type(a), repr(a)) for a in args))  # repr: -0.0 is not 0.0
+        hit = _KEYS.get(fast)
+        if hit is not None and all(r() is a for r, a in zip(hit[0], frozen)):
+            return hit[1]
+        key = _hashed_key(function, args, cache)
+        if len(_KEYS) >= KEYS_KEPT:
+            _KEYS.clear()
+        _KEYS[fast] = (tuple(weakref.ref(a) for a in frozen), key)
+        return key
+    return _hashed_key(function, args, cache)
+
+
+def _hashed_key(function: str, args: list[Any], cache: dict[int, bytes] | None = None) -> str:
     h = hashlib.sha1(function.encode())
     for a in args:
         if isinstance(a, Composite):
