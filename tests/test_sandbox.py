@@ -416,8 +416,8 @@ def test_monkeypatching_numpy_and_builtins_cannot_make_a_wrong_answer_pass(
 
 
 def _forged_npy(header: str, body: bytes = b"") -> str:
-    """A prelude that makes the child's encoder (the zygote's _npy, reachable as
-    __main__._npy from student code) send these bytes instead of the real array."""
+    """A prelude that makes the child's encoder (``_child._npy``, reachable as
+    __main__.child._npy from student code) send these bytes instead of the real array."""
     return f"""
 import __main__
 
@@ -428,7 +428,7 @@ def _forged(arr):
     return b"\\x93NUMPY\\x01\\x00" + len(h).to_bytes(2, "little") + h.encode("latin1") + {body!r}
 
 
-__main__._npy = _forged
+__main__.child._npy = _forged
 """
 
 
