@@ -143,6 +143,8 @@ def baseline_mb() -> int:
 
 
 def main() -> None:
+    """Set up once (die with the grader, adopt orphans, prepare what every child
+    needs), say hello with what this interpreter offers, then serve ``spawn``s."""
     ctrl = socket.socket(fileno=int(sys.argv[1]))
     confine.prctl(confine.PR_SET_PDEATHSIG, signal.SIGKILL)
     have_subreaper = confine.prctl(confine.PR_SET_CHILD_SUBREAPER, 1) and os.path.isdir("/proc")
@@ -165,6 +167,7 @@ def _prepare_children(paths: list[str]) -> None:
 
 
 def _hello(paths: list[str], have_subreaper: bool) -> dict:
+    """The ``ready`` message: versions, layers available, read paths, baseline memory."""
     return {
         "op": "ready",
         "pid": os.getpid(),
