@@ -174,6 +174,16 @@ def test_the_sandbox_imports_no_inputs_nor_course_code() -> None:
     assert not up, up
 
 
+def test_the_sandbox_encodes_its_own_value_types() -> None:
+    """No sandbox module imports ``spec``: a course object is told by its attributes
+    (``sandbox.encode.CourseObject``), not by the spec's class."""
+    edges = graph()
+    assert "gradgrader.sandbox.encode" in edges
+    up = sorted(f"{m} -> {t}" for m, ts in edges.items() if m.startswith("gradgrader.sandbox")
+                for t in ts if t.startswith("gradgrader.spec"))
+    assert not up, up
+
+
 def test_no_import_cycle() -> None:
     # Every import counts for the layers (above), type-checking ones too; a cycle is one
     # the interpreter would run: the TUI's screens name the app they run on in their type

@@ -416,8 +416,8 @@ def test_monkeypatching_numpy_and_builtins_cannot_make_a_wrong_answer_pass(
 
 
 def _forged_npy(header: str, body: bytes = b"") -> str:
-    """A prelude that makes the child's encoder (the zygote's _npy, reachable as
-    __main__._npy from student code) send these bytes instead of the real array."""
+    """A prelude that makes the child's encoder (``_child._npy``, reachable as
+    __main__.child._npy from student code) send these bytes instead of the real array."""
     return f"""
 import __main__
 
@@ -428,7 +428,7 @@ def _forged(arr):
     return b"\\x93NUMPY\\x01\\x00" + len(h).to_bytes(2, "little") + h.encode("latin1") + {body!r}
 
 
-__main__._npy = _forged
+__main__.child._npy = _forged
 """
 
 
@@ -580,9 +580,9 @@ def test_submission_runs_in_a_scratch_folder_that_is_removed_afterwards(tmp_path
 def test_output_printed_before_a_reply_is_there_when_the_reply_is(tmp_path, monkeypatch):
     """What a submission printed (even without a newline, even if the grader's reader
     thread is slow) is in ``output()`` as soon as the call that printed it has returned."""
-    import gradgrader.sandbox.runner as runner
+    import gradgrader.sandbox.process as process
 
-    original = runner._Drain.run
+    original = process._Drain.run
 
     def slow_start(self):  # the reader thread starts late: the bytes wait in the pipe
         import time
@@ -590,7 +590,7 @@ def test_output_printed_before_a_reply_is_there_when_the_reply_is(tmp_path, monk
         time.sleep(0.2)
         original(self)
 
-    monkeypatch.setattr(runner._Drain, "run", slow_start)
+    monkeypatch.setattr(process._Drain, "run", slow_start)
     source = hostile('print("IN-CALL", end="")\nreturn 0.0', 'print("AT-LOAD", end="")')
     path = write_submission(tmp_path / "student", source)
     with (
@@ -801,17 +801,17 @@ def test_a_zygote_that_never_says_hello_is_stopped_and_reported(tmp_path, monkey
     SandboxError with what the process printed, not in a grader that waits forever."""
     import time
 
-    import gradgrader.sandbox.runner as runner
+    import gradgrader.sandbox.zygote as zygote
     from gradgrader.errors import SandboxError
 
     stuck = tmp_path / "stuck.py"
     stuck.write_text("import sys, time\nsys.stderr.write('stuck in start-up\\n'); sys.stderr.flush()\ntime.sleep(300)\n")
-    monkeypatch.setattr(runner, "ZYGOTE", stuck)
-    monkeypatch.setattr(runner.Zygote, "HELLO_TIMEOUT", 1.0)
+    monkeypatch.setattr(zygote, "ZYGOTE", stuck)
+    monkeypatch.setattr(zygote.Zygote, "HELLO_TIMEOUT", 1.0)
     (tmp_path / "scratch").mkdir()
     start = time.monotonic()
     with pytest.raises(SandboxError, match="stuck in start-up"):
-        runner.Zygote(tmp_path / "scratch", isolation(*ALL_LAYERS_OFF), [])
+        zygote.Zygote(tmp_path / "scratch", isolation(*ALL_LAYERS_OFF), [])
     assert time.monotonic() - start < 30
 
 
@@ -968,9 +968,9 @@ return 0.0
 def test_without_namespaces_the_zygote_stops_a_submission_that_fills_its_scratch(tmp_path, monkeypatch, body, why):
     """No bubblewrap, so no size-capped tmpfs: the zygote measures the scratch folder
     while the child runs and kills it past the cap (here lowered to 32 MiB)."""
-    import gradgrader.sandbox.runner as runner
+    import gradgrader.sandbox.staging as staging
 
-    monkeypatch.setattr(runner, "SCRATCH_CAP", 32 << 20)
+    monkeypatch.setattr(staging, "SCRATCH_CAP", 32 << 20)
     path = write_submission(tmp_path / "student", hostile(body))
     with (
         Sandbox(tmp_path / "scratch", isolation("namespaces")) as box,

@@ -27,8 +27,7 @@ from gradgrader.grading import Grader
 from gradgrader.ingest import Submission
 from gradgrader.results import dumps
 from gradgrader.rubric import resolve_rubric
-from gradgrader.sandbox import ChildLimits, Returned, Sandbox, Session
-from gradgrader.sandbox import runner as runner_module
+from gradgrader.sandbox import ChildLimits, Returned, Sandbox, Session, staging
 from gradgrader.sandbox import session as session_module
 from gradgrader.sandbox.decode import DecodeError, decode_array
 from gradgrader.sandbox.environment import MissingPackageError, course_environment
@@ -326,13 +325,13 @@ def test_the_address_space_limit_is_the_measured_baseline_plus_memory_mb(tmp_pat
 
 def _count_copies(monkeypatch) -> list[Path]:
     copies: list[Path] = []
-    real = runner_module._copy_regular
+    real = staging._copy_regular
 
     def counted(src: Path, dest: Path) -> None:
         copies.append(src)
         real(src, dest)
 
-    monkeypatch.setattr(runner_module, "_copy_regular", counted)
+    monkeypatch.setattr(staging, "_copy_regular", counted)
     return copies
 
 
@@ -358,8 +357,8 @@ def test_a_folder_is_staged_once_however_often_its_process_restarts(tmp_path, mo
 
 
 def test_staging_copies_a_bounded_number_of_files(tmp_path, monkeypatch):
-    monkeypatch.setattr(runner_module, "STAGE_FILES", 20)
-    monkeypatch.setattr(runner_module, "STAGE_WALK", 200)
+    monkeypatch.setattr(staging, "STAGE_FILES", 20)
+    monkeypatch.setattr(staging, "STAGE_WALK", 200)
     folder = tmp_path / "student"
     (folder / "empty").mkdir(parents=True)
     for i in range(1000):

@@ -13,15 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from gradgrader.callkey import call_key
-from gradgrader.sandbox.runner import (
+from gradgrader.sandbox.model import (
     SUBMISSION_DECODE_CAP,
     ChildLimits,
     LoadReport,
     Problem,
     Returned,
-    Sandbox,
-    StudentProcess,
 )
+from gradgrader.sandbox.process import StudentProcess
+from gradgrader.sandbox.runner import Sandbox
 
 MAX_RESTARTS = 4  # after this many process deaths the remaining calls are not attempted
 # Bytes of returned arrays the memo keeps per submission. Beyond it, the oldest entries

@@ -1,7 +1,7 @@
 """ATTACK forged-npy-header
 
 The student can reach the wire: the sandbox's child runs the zygote's code as __main__, so the
-submission replaces __main__._npy (the .npy encoder of its replies). Values carrying a sentinel
+submission replaces __main__.child._npy (the .npy encoder of its replies). Values carrying a sentinel
 get forged encodings: a header claiming shape (10**9,) with 8 bytes of data (softmax_jacobian),
 an object dtype with a pickle payload (log_partition_grad), a header that is a Python expression
 (log_likelihood_grad).
@@ -77,7 +77,7 @@ def _npy_bytes(header, body):
     return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode("latin1") + body
 
 
-_zygote = sys.modules["__main__"]
+_zygote = sys.modules["__main__"].child  # the zygote loads the child's code as `child`
 _real_npy = getattr(_zygote, "_npy", None)
 
 

@@ -1,6 +1,6 @@
 """ATTACK forged-npy-typeerror
 
-The submission replaces __main__._npy (the zygote's .npy encoder of its replies): every
+The submission replaces __main__.child._npy (the zygote's .npy encoder of its replies): every
 array softmax_jacobian returns is sent with the header
 "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), []: 0}", a dict whose list key
 makes ast.literal_eval raise TypeError (not ValueError or SyntaxError). That TypeError
@@ -73,7 +73,7 @@ def softmax_loss(W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float) -> tup
 # ------------------------------------------------------------------ attack
 import sys
 
-_zygote = sys.modules["__main__"]
+_zygote = sys.modules["__main__"].child  # the zygote loads the child's code as `child`
 _real_npy = getattr(_zygote, "_npy", None)
 
 

@@ -1,6 +1,6 @@
 """ATTACK wire-bool-flood
 
-The submission replaces __main__._npy so that each softmax_jacobian reply carries a bool
+The submission replaces __main__.child._npy so that each softmax_jacobian reply carries a bool
 array as large as the per-array byte cap allows (16 MiB): one byte per element on the
 wire, eight once decoded to float64. The grader used to count its element cap in bytes,
 so each such reply grew it by 128 MiB (issue 16: ~0.66 GB per MiB sent over the
@@ -73,7 +73,7 @@ def softmax_loss(W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float) -> tup
 # ------------------------------------------------------------------ attack
 import sys
 
-_zygote = sys.modules["__main__"]
+_zygote = sys.modules["__main__"].child  # the zygote loads the child's code as `child`
 _real_npy = getattr(_zygote, "_npy", None)
 _CAP = 16 << 20  # ChildLimits.max_output_bytes
 

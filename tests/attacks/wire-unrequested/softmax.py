@@ -1,6 +1,6 @@
 """ATTACK wire-unrequested
 
-The submission replaces __main__._one_call (the zygote's code that answers one call)
+The submission replaces __main__.child._one_call (the zygote's code that answers one call)
 so that every reply about softmax_loss carries more than was asked: a 4 MiB array for
 each output, whether the grader asked for it or not (the finite-difference calls ask
 for the loss only), plus one array no output names. The grader used to decode the
@@ -63,7 +63,7 @@ def softmax_jacobian(z: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------ attack
 import sys
 
-_zygote = sys.modules["__main__"]
+_zygote = sys.modules["__main__"].child  # the zygote loads the child's code as `child`
 _real_one_call = getattr(_zygote, "_one_call", None)
 
 

@@ -1,0 +1,360 @@
+"""The child side of the zygote: a forked process confines itself, imports the
+student's file, and answers calls with plain ``.npy`` arrays until told to stop.
+
+Loaded by path inside the zygote before any fork (``_zygote._load_sibling``, which
+sets ``wire``, ``landlock`` and ``confine`` below): standard library
+and numpy only, never gradgrader.
+
+The confinement order in :func:`child_main` is security-relevant and fixed: own
+session, descriptors redirected and every other one closed, rlimits, a scrubbed
+environment and the import hook, Landlock, RLIMIT_NOFILE, no privileges, seccomp;
+only then the "setup" message, and only after it the student's import.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import os
+import resource
+import signal
+import socket
+import sys
+import tempfile
+import traceback
+from typing import Any
+
+import numpy as np
+
+# The siblings this module uses, set by ``_zygote._load_sibling`` once it is loaded.
+wire: Any = None  # _wire.py
+landlock: Any = None  # _landlock.py
+confine: Any = None  # _confine.py
+
+
+def _npy(arr: np.ndarray) -> bytes:
+    """Encode a float/int/bool array as .npy 1.0 bytes (no pickle, C order)."""
+    arr = np.array(arr, order="C", copy=True)
+    header = "{'descr': %r, 'fortran_order': False, 'shape': %r, }" % (arr.dtype.str, arr.shape)
+    pad = 64 - (10 + len(header) + 1) % 64
+    header = header + " " * pad + "\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode("latin1") + arr.tobytes()
+
+
+def _student_frames(tb, path: str) -> list[tuple[int, str]]:
+    return [(f.lineno or 0, f.line or "") for f in traceback.extract_tb(tb) if f.filename == path]
+
+
+def _error(exc: BaseException, path: str) -> dict:
+    frames = _student_frames(exc.__traceback__, path)
+    info: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc)[:2000]}
+    if isinstance(exc, SyntaxError) and exc.filename == path:
+        info["line"], info["code"] = exc.lineno or 0, (exc.text or "").rstrip()[:300]
+    elif frames:
+        info["line"], info["code"] = frames[-1][0], frames[-1][1][:300]
+    if isinstance(exc, NotImplementedError):
+        info["kind"] = "not-implemented"
+    elif isinstance(exc, MemoryError):
+        info["kind"] = "memory-limit"
+    elif isinstance(exc, RecursionError):
+        info["kind"] = "crashed"
+    else:
+        info["kind"] = "exception"
+    return info
+
+
+def _describe(module, names: list[str]) -> dict:
+    found = {}
+    for name in names:
+        fn = module.__dict__.get(name)
+        if fn is None:
+            found[name] = {"defined": False}
+            continue
+        entry: dict[str, Any] = {"defined": True, "callable": callable(fn)}
+        try:
+            params = inspect.signature(fn).parameters.values()
+            entry["required"] = sum(
+                p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params
+            )
+            entry["positional"] = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+            entry["varargs"] = any(p.kind == p.VAR_POSITIONAL for p in params)
+        except (TypeError, ValueError):
+            entry["varargs"] = True
+        found[name] = entry
+    return found
+
+
+def _decode_arg(spec: dict, blobs: list[bytes]):
+    kind = spec["kind"]
+    if kind == "array":  # raw bytes; dtype and shape in the header (written by the grader)
+        return np.frombuffer(blobs[spec["blob"]], dtype=np.dtype(spec["dtype"])).reshape(spec["shape"]).copy()
+    if kind == "object":  # the course's own type, e.g. common:GaussianMixture
+        module, _, name = spec["factory"].partition(":")
+        factory = getattr(importlib.import_module(module), name)
+        return factory(**{k: _decode_arg(v, blobs) for k, v in spec["fields"].items()})
+    if kind == "int":
+        return int(spec["value"])
+    return float(spec["value"])
+
+
+def _convert(value, name: str, max_bytes: int):
+    """Turn one returned value into (type name, .npy bytes) or an error dict."""
+    tname = type(value).__module__ + "." + type(value).__qualname__
+    tname = tname.replace("builtins.", "")
+    try:
+        arr = np.array(value, copy=True, subok=False)
+    except Exception as exc:  # noqa: BLE001 - anything the student's object raises
+        return tname, None, {"kind": "wrong-type", "message": f"{name} could not be read as numbers: {type(exc).__name__}: {exc}"[:500]}
+    if arr.dtype.kind in "biu":
+        arr = arr.astype(np.float64)
+    elif arr.dtype.kind != "f":
+        return tname, None, {"kind": "wrong-type", "message": f"{name} is a {tname} holding {arr.dtype} values, not numbers"}
+    elif arr.dtype.itemsize > 8:
+        arr = arr.astype(np.float64)
+    if arr.nbytes > max_bytes:
+        return tname, None, {"kind": "too-large", "message": f"{name} is {arr.nbytes} bytes, over the {max_bytes}-byte limit"}
+    return tname, _npy(arr), None
+
+
+def _split_outputs(result, names: list[str]):
+    """Map a return value to the named outputs: the value itself, a sequence, or attributes.
+
+    A NamedTuple or an object with attributes named like the outputs (``mixture.mu``)
+    is read by name; a plain tuple or list of the right length by position.
+    """
+    if len(names) == 1:
+        return [result], None
+    fields = getattr(type(result), "_fields", None)
+    if isinstance(result, tuple) and fields and all(n in fields for n in names):
+        return [getattr(result, n) for n in names], None
+    if isinstance(result, (tuple, list)):
+        if len(result) == len(names):
+            return list(result), None
+        return None, f"expected {len(names)} values ({', '.join(names)}), got a {type(result).__name__} of length {len(result)}"
+    if all(hasattr(result, n) for n in names):
+        return [getattr(result, n) for n in names], None
+    return None, f"expected {len(names)} values ({', '.join(names)}), got a {type(result).__name__}"
+
+
+class CourseImports:
+    """The import hook of a student process: top-level modules installed in
+    site-packages import only if the course provides them (numpy, the assignment's
+    ``packages`` and their dependencies); plotting packages come from the inert stubs.
+    Anything else installed is "not in this course's environment" — said plainly, where
+    Landlock alone would give a PermissionError. A module of the student's own folder or
+    of the course's helpers is found even if site-packages holds one of the same name."""
+
+    def __init__(self, provided: list[str], modules: list[str], stubs: dict[str, str]) -> None:
+        self.provided = list(provided)
+        self.allowed = {"numpy", *modules}
+        self.stubs = dict(stubs)
+        self.site = tuple(p.rstrip(os.sep) + os.sep for p in confine.site_packages())
+
+    def _in_site(self, spec) -> bool:  # noqa: ANN001
+        where = list(spec.submodule_search_locations or []) or [spec.origin or ""]
+        return any(os.path.realpath(w).startswith(self.site) for w in where if w)
+
+    def find_spec(self, name, path=None, target=None):  # noqa: ANN001, ANN201
+        import importlib.machinery
+
+        if path is not None:  # a submodule: its package was let in already
+            return None
+        if name in self.stubs:
+            return importlib.machinery.PathFinder.find_spec(name, [self.stubs[name]])
+        try:
+            spec = importlib.machinery.PathFinder.find_spec(name)
+        except (ImportError, OSError):
+            return None
+        if spec is None or name in self.allowed or not self._in_site(spec):
+            return spec
+        outside = [p for p in sys.path if not os.path.realpath(p or ".").startswith(self.site) and os.path.realpath(p or ".") + os.sep not in self.site]
+        other = importlib.machinery.PathFinder.find_spec(name, outside)
+        if other is not None and not self._in_site(other):
+            return other  # the student's own utils.py, say
+        offer = ", ".join(["numpy", *self.provided])
+        raise ModuleNotFoundError(
+            f"No module named {name!r} in this course's environment (it provides the standard library and {offer}"
+            f"{'; plotting calls do nothing' if self.stubs else ''})",
+            name=name,
+        )
+
+
+def _flush() -> None:
+    """Push what the submission printed into the pipe before replying, so the grader
+    sees a call's output by the time it has the call's result (best effort: the
+    submission may have replaced or closed its streams)."""
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            if stream is not None:
+                stream.flush()
+        except BaseException:  # noqa: BLE001
+            pass
+
+
+def child_main(sock: socket.socket, out_fd: int, scratch: str, req: dict, prepared: dict, seccomp_base: list) -> None:
+    """The forked child, step by step (the order is the sandbox; see the module's
+    docstring). ``prepared``: the zygote's O_PATH descriptors of the read-only paths;
+    ``seccomp_base``: its prebuilt filter (a list of at most one)."""
+    layers = req.get("layers", {})
+    # Until Landlock is applied, the zygote's prepared read-only path descriptors stay
+    # open (O_PATH: they give no access by themselves, and they are closed before the
+    # submission is loaded).
+    prepared = prepared if layers.get("landlock") else {}
+    _own_session(scratch)
+    _redirect_descriptors(sock, out_fd, prepared)
+    _apply_limits(req["limits"])
+    _set_environment(scratch, req)
+    _confine(layers, scratch, prepared, seccomp_base)
+    # The sandbox is set up: from here on everything is the submission's doing. Said on
+    # the socket before any student code runs, so a student cannot forge it (a process
+    # that dies before this message is the grader's failure, not the student's).
+    wire.send(sock, {"op": "setup", "ok": True})
+    max_bytes = int(req["max_output_bytes"])
+    module = _load_student(sock, req)
+    if module is not None:
+        _serve_calls(sock, module, req["path"], max_bytes)
+
+
+def _own_session(scratch: str) -> None:
+    """Its own session and process group, dead with the zygote, in its scratch folder."""
+    os.setsid()
+    confine.prctl(confine.PR_SET_PDEATHSIG, signal.SIGKILL)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    os.chdir(scratch)
+
+
+def _redirect_descriptors(sock: socket.socket, out_fd: int, prepared: dict) -> None:
+    """stdin from /dev/null, stdout and stderr into the grader's pipe; every other
+    inherited descriptor closed but the socket and the ``prepared`` ones."""
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(out_fd, 1)
+    os.dup2(out_fd, 2)
+    keep = sorted({sock.fileno(), *(fd for fd, _ in prepared.values())})
+    low = 3
+    for fd in keep:
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 65536)
+    sys.stdin = open(0, closefd=False)  # noqa: SIM115
+    sys.stdout = open(1, "w", buffering=1, closefd=False, errors="replace")  # noqa: SIM115
+    sys.stderr = open(2, "w", buffering=1, closefd=False, errors="replace")  # noqa: SIM115
+
+
+def _apply_limits(limits: dict) -> None:
+    """rlimits: address space, CPU seconds, file size, no core dumps, processes."""
+    mem = limits["memory_mb"] << 20
+    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+    cpu = int(limits["cpu_s"])
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    fsize = limits["fsize_mb"] << 20
+    resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if hasattr(resource, "RLIMIT_NPROC"):
+        try:
+            resource.setrlimit(resource.RLIMIT_NPROC, (limits["nproc"], limits["nproc"]))
+        except (ValueError, OSError):
+            pass
+
+
+def _set_environment(scratch: str, req: dict) -> None:
+    """The grader's environment only (home and temporary folder: the scratch folder),
+    the student's and the course's folders after site-packages, the import hook."""
+    os.environ.clear()
+    os.environ.update(req["env"])
+    os.environ["HOME"] = os.environ["TMPDIR"] = scratch
+    tempfile.tempdir = scratch
+    sys.argv = [req["path"]]
+    for extra in req.get("sys_path", []):
+        sys.path.append(extra)  # after site-packages: cannot shadow numpy or the stdlib
+    imports = req.get("imports") or {}
+    sys.meta_path.insert(0, CourseImports(imports.get("provided", []), imports.get("modules", []), imports.get("stubs", {})))
+
+
+def _confine(layers: dict, scratch: str, prepared: dict, seccomp_base: list) -> None:
+    """Landlock (then the prepared descriptors are closed), RLIMIT_NOFILE, no
+    privileges, seccomp: in this order."""
+    if layers.get("landlock"):
+        try:
+            landlock.restrict(read=layers["read"], write=[scratch] + layers.get("write", []), prepared=prepared)
+        finally:
+            for fd, _ in prepared.values():
+                os.close(fd)
+    # After Landlock: until then the prepared descriptors are open (some 450 of them).
+    resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+    confine.drop_privileges()
+    if layers.get("seccomp"):
+        confine.apply_seccomp(seccomp_base[0] if seccomp_base else None)
+
+
+def _load_student(sock: socket.socket, req: dict) -> Any:
+    """Import the student's file and report what it defines; None (reported) if the
+    import failed."""
+    path = req["path"]
+    module_name = req["module"]
+    try:
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"{path} is not a Python module")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt too
+        _flush()
+        wire.send(sock, {"op": "loaded", "ok": False, "error": _error(exc, path)})
+        return None
+    _flush()
+    wire.send(sock, {"op": "loaded", "ok": True, "functions": _describe(module, req["functions"])})
+    return module
+
+
+def _serve_calls(sock: socket.socket, module: Any, path: str, max_bytes: int) -> None:
+    """Answer batches of calls until the grader closes the socket or says otherwise."""
+    while True:
+        try:
+            msg, blobs, _ = wire.recv(sock)
+        except EOFError:
+            return
+        if msg.get("op") != "calls":
+            return
+        # One reply per call, sent as soon as the call returns: the grader enforces each
+        # call's time limit and keeps the calls that finished before one that hangs.
+        for call in msg["calls"]:
+            out_blobs: list[bytes] = []
+            reply = _one_call(module, call, blobs, out_blobs, path, max_bytes)
+            _flush()
+            wire.send(sock, {"op": "result", "result": reply}, out_blobs)
+
+
+def _one_call(module, call: dict, blobs: list[bytes], out_blobs: list[bytes], path: str, max_bytes: int) -> dict:
+    """Run one call; its arrays are appended to ``out_blobs`` and named by index."""
+    fn = module.__dict__.get(call["function"])
+    names = call["outputs"]
+    want = set(call.get("want") or names)  # outputs the grader will look at
+    try:
+        args = [_decode_arg(a, blobs) for a in call["args"]]
+        result = fn(*args)
+    except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt too
+        return {"ok": False, "error": _error(exc, path)}
+    try:
+        values, problem = _split_outputs(result, names)
+    except BaseException as exc:  # noqa: BLE001 - a hostile __len__ or __getattr__
+        values, problem = None, f"the returned {type(result).__name__} could not be unpacked: {type(exc).__name__}"
+    if problem:
+        return {"ok": False, "error": {"kind": "wrong-output", "message": problem}}
+    outs = []
+    for name, value in zip(names, values):
+        if name not in want:
+            outs.append({"type": type(value).__name__, "skipped": True})
+            continue
+        try:
+            tname, data, err = _convert(value, name, max_bytes)
+        except BaseException as exc:  # noqa: BLE001
+            tname, data, err = "?", None, {"kind": "wrong-type", "message": f"{name}: {type(exc).__name__}"}
+        if err:
+            outs.append({"type": tname, "error": err})
+        else:
+            outs.append({"type": tname, "blob": len(out_blobs)})
+            out_blobs.append(data)
+    return {"ok": True, "outputs": outs}

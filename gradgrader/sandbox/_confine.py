@@ -1,0 +1,152 @@
+"""Confinement primitives of a student process: prctl, the seccomp filter, dropping
+every capability, and the interpreter's site-packages folders.
+
+Loaded by path inside the zygote (``_zygote._load_sibling``): standard library only
+(and the optional ``pyseccomp``), never gradgrader. The order in which a child applies
+them is ``_child.child_main``'s.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import functools
+import os
+from typing import Any
+
+import numpy as np
+
+try:  # optional: libseccomp through ctypes
+    import pyseccomp
+except Exception:  # noqa: BLE001 - missing package or missing libseccomp
+    pyseccomp = None
+
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+_prctl: Any
+try:
+    _libc = ctypes.CDLL(None, use_errno=True)
+    _prctl = _libc.prctl
+except (OSError, AttributeError):  # not Linux
+    _prctl = None
+
+
+def prctl(option: int, value: int) -> bool:
+    return _prctl is not None and _prctl(option, value, 0, 0, 0) == 0
+
+
+DENIED_SYSCALLS = [
+    # no new sockets (the grader's socket pair is already open), no other programs
+    "socket", "socketpair", "execve", "execveat",
+    # no processes (threads are clone() with CLONE_THREAD, allowed below)
+    "fork", "vfork",
+    # no looking into or steering other processes
+    "ptrace", "process_vm_readv", "process_vm_writev", "pidfd_open", "pidfd_getfd", "pidfd_send_signal",
+    # no namespaces, mounts or kernel interfaces a numpy function never needs
+    "mount", "umount2", "unshare", "setns", "pivot_root", "chroot", "bpf", "perf_event_open",
+    "userfaultfd", "keyctl", "add_key", "request_key", "kexec_load", "init_module", "finit_module",
+    "delete_module", "reboot", "swapon", "swapoff", "acct", "quotactl", "setsid", "setpgid",
+    # io_uring submits socket and file operations without the system calls above
+    "io_uring_setup", "io_uring_enter", "io_uring_register",
+    # no steering of the scheduler (real-time priority starves the other students), no
+    # nice values or I/O priorities of anyone, no pages moved between processes
+    "setpriority", "sched_setscheduler", "sched_setparam", "sched_setattr", "ioprio_set",
+    "migrate_pages", "move_pages", "kcmp",
+    # no kernel log (it may hold other users' traces), no capabilities given back
+    "syslog", "capset",
+]
+# System calls allowed on the calling process only, named as pid 0 (what glibc's
+# setrlimit, getrlimit and sched_setaffinity pass): re-limiting a sibling's memory with
+# prlimit64 was an attack (issue 16).
+SELF_ONLY_SYSCALLS = ["prlimit64", "sched_setaffinity"]
+CLONE_THREAD = 0x10000
+TIOCSTI = 0x5412
+
+
+def seccomp_base():
+    """The filter's rules that are the same for every child (built once by the zygote:
+    building is most of the cost; each child adds its own pid's rules and loads it)."""
+    f = pyseccomp.SyscallFilter(defaction=pyseccomp.ALLOW)
+    for name in DENIED_SYSCALLS:
+        try:
+            f.add_rule(pyseccomp.ERRNO(errno.EPERM), name)
+        except (RuntimeError, ValueError, OSError):
+            pass  # not a syscall on this architecture
+    # clone3 cannot be filtered by its flags (they sit in a struct): say it does not
+    # exist, and glibc falls back to clone(), whose flags are filtered.
+    f.add_rule(pyseccomp.ERRNO(errno.ENOSYS), "clone3")
+    f.add_rule(pyseccomp.ERRNO(errno.EPERM), "clone", pyseccomp.Arg(0, pyseccomp.MASKED_EQ, CLONE_THREAD, 0))
+    f.add_rule(pyseccomp.ERRNO(errno.EPERM), "ioctl", pyseccomp.Arg(1, pyseccomp.EQ, TIOCSTI))
+    for name in SELF_ONLY_SYSCALLS:
+        # (libseccomp cannot AND two comparisons of one argument, "≠ 0 and ≠ own pid":
+        # only pid 0 is let through, the own pid spelled out is refused too)
+        try:
+            f.add_rule(pyseccomp.ERRNO(errno.EPERM), name, pyseccomp.Arg(0, pyseccomp.NE, 0))
+        except (RuntimeError, ValueError, OSError):
+            pass  # not a syscall on this architecture
+    return f
+
+
+def apply_seccomp(base=None) -> None:
+    """Deny, with EPERM, the system calls a gradient function has no business making.
+    ``base``: the zygote's :func:`seccomp_base` (this process's own copy, after fork)."""
+    me = os.getpid()
+    f = base if base is not None else seccomp_base()
+    for name in ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"):  # signals to ourselves only
+        f.add_rule(pyseccomp.ERRNO(errno.EPERM), name, pyseccomp.Arg(0, pyseccomp.NE, me))
+    f.load()
+
+
+PR_CAPBSET_DROP, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 24, 47, 4
+PR_SET_NO_NEW_PRIVS = 38
+SYS_CAPSET = {"x86_64": 126, "aarch64": 91, "arm64": 91}
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def drop_privileges() -> None:
+    """No capabilities at all (bounding, ambient, effective, permitted, inheritable) and
+    no-new-privileges, at every sandbox level: a grader running as root must not hand
+    root's powers (real-time scheduling, the kernel log, raising limits) to a student.
+    Raises OSError if the kernel refuses (the child then never runs student code)."""
+    if _prctl is None:
+        return
+    import platform
+
+    last = 63
+    try:
+        with open("/proc/sys/kernel/cap_last_cap") as f:
+            last = int(f.read())
+    except (OSError, ValueError):
+        pass
+    for cap in range(last + 1):
+        if _prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() not in (errno.EINVAL, errno.EPERM):
+            raise OSError(ctypes.get_errno(), f"cannot drop capability {cap} from the bounding set")
+    _prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)  # EINVAL on kernels without ambient sets
+    number = SYS_CAPSET.get(platform.machine())
+    if number is not None:
+        header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
+        data = (_CapData * 2)()
+        if _libc.syscall(number, ctypes.byref(header), data) != 0:
+            raise OSError(ctypes.get_errno(), "capset failed")
+    if _prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+
+
+@functools.lru_cache(maxsize=1)
+def site_packages() -> frozenset[str]:
+    """This interpreter's site-packages folders, real paths (cached: the zygote asks
+    first, before any fork, and every child reuses the answer)."""
+    import site
+    import sysconfig
+
+    found = set(site.getsitepackages()) | {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    found.add(os.path.dirname(os.path.dirname(np.__file__)))
+    return frozenset(os.path.realpath(p) for p in found)

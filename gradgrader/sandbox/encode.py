@@ -1,0 +1,60 @@
+"""Arguments on the wire: how the grader encodes the values it passes to a student's
+function (the child decodes them in ``_child._decode_arg``; arrays coming back go
+through :mod:`gradgrader.sandbox.decode`).
+
+The sandbox encodes its own value types and knows nothing of how inputs are made: an
+array, an int, a float, or a :class:`CourseObject`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol, TypeGuard
+
+import numpy as np
+
+
+class CourseObject(Protocol):
+    """An object the course builds in the child from named plain values: ``factory``
+    ("module:callable", a module among the course's helpers, e.g.
+    ``common:GaussianMixture``) called with ``fields`` as keyword arguments. Only the
+    plain values cross into the sandbox; the object is rebuilt there. Any object with
+    these two attributes is one (the spec's ``Composite`` is)."""
+
+    @property
+    def factory(self) -> str: ...
+
+    @property
+    def fields(self) -> Mapping[str, Any]: ...
+
+
+def is_course_object(a: Any) -> TypeGuard[CourseObject]:
+    """Whether ``a`` is a :class:`CourseObject` (by its attributes: a cheaper test than
+    ``isinstance`` against a runtime-checkable Protocol, made for every argument)."""
+    return hasattr(a, "factory") and hasattr(a, "fields")
+
+
+def encode_args(
+    args: list[Any], blobs: list[bytes] | None = None, seen: dict[int, int] | None = None
+) -> tuple[list[dict], list[bytes]]:
+    """Arguments as JSON specs plus raw array bytes. An array object passed to several
+    calls of one batch (the data X of 40 finite-difference calls) travels once; the
+    child still gives every call its own copy."""
+    blobs = [] if blobs is None else blobs
+    seen = {} if seen is None else seen
+    return [encode_value(a, blobs, seen) for a in args], blobs
+
+
+def encode_value(a: Any, blobs: list[bytes], seen: dict[int, int]) -> dict:
+    """One argument as its JSON spec; an array's bytes are appended to ``blobs`` (once
+    per array object, ``seen`` maps its id to its blob)."""
+    if isinstance(a, np.ndarray):
+        if id(a) not in seen:
+            seen[id(a)] = len(blobs)
+            blobs.append(np.ascontiguousarray(a).tobytes())
+        return {"kind": "array", "blob": seen[id(a)], "dtype": a.dtype.str, "shape": list(a.shape)}
+    if is_course_object(a):
+        return {"kind": "object", "factory": a.factory, "fields": {k: encode_value(v, blobs, seen) for k, v in a.fields.items()}}
+    if isinstance(a, (bool, int, np.integer)):
+        return {"kind": "int", "value": int(a)}
+    return {"kind": "float", "value": float(a)}

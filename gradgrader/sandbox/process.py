@@ -1,0 +1,355 @@
+"""One running student process, as the grader sees it: send calls, read replies
+within their time limits, decode the arrays under caps, and collect how it ended.
+
+Everything that comes back is treated as hostile: messages are size-capped, arrays go
+through the strict decoder, and a process that stops answering is killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from gradgrader.sandbox import _wire as wire
+from gradgrader.sandbox.decode import DecodeError, decode_array
+from gradgrader.sandbox.encode import encode_args
+from gradgrader.sandbox.model import (
+    REPLY_DECODE_CAP,
+    SUBMISSION_DECODE_CAP,
+    ExitInfo,
+    LoadReport,
+    Problem,
+    Returned,
+    reply_problem,
+    sanitize,
+)
+
+if TYPE_CHECKING:
+    from gradgrader.sandbox.runner import Sandbox
+
+
+class _Drain(threading.Thread):
+    """Reads a child's stdout/stderr pipe to the end, keeping only the first ``cap`` bytes.
+
+    The pipe is non-blocking and bytes leave it only under ``_lock``: :meth:`text`
+    takes whatever is still in the pipe itself, so it returns everything printed so
+    far without waiting for this thread (the child flushes before each reply)."""
+
+    def __init__(self, fd: int, cap: int) -> None:
+        super().__init__(daemon=True)
+        self.fd, self.cap = fd, max(cap, 0)
+        self.kept = bytearray()
+        self.total = 0
+        self.eof = False
+        self._lock = threading.Lock()
+        os.set_blocking(fd, False)
+
+    def _take(self) -> None:
+        """Move what the pipe holds now into ``kept`` (call with the lock held)."""
+        while not self.eof:
+            try:
+                chunk = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return
+            except OSError:
+                self.eof = True
+                return
+            if not chunk:
+                self.eof = True
+                return
+            self.total += len(chunk)
+            if len(self.kept) < self.cap:
+                self.kept += chunk[: self.cap - len(self.kept)]
+
+    def run(self) -> None:
+        import select
+
+        poller = select.poll()  # not select(): descriptors above 1024 are fine
+        poller.register(self.fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+        try:
+            while not self.eof:
+                poller.poll()  # wait without the lock
+                with self._lock:
+                    self._take()
+        finally:
+            with self._lock:
+                self.eof = True
+                with contextlib.suppress(OSError):
+                    os.close(self.fd)
+
+    def text(self) -> str:
+        with self._lock:
+            self._take()
+            kept, total = bytes(self.kept), self.total
+        text = sanitize(kept.decode("utf-8", errors="replace"))
+        if total > len(kept):
+            text += f"\n[… {total - len(kept)} more bytes of output not kept]"
+        return text
+
+
+class StudentProcess:
+    """One running student module: call its functions, then close it."""
+
+    def __init__(self, sandbox: Sandbox, pid: int, sock: socket.socket, out_fd: int, cap: int, max_out: int) -> None:
+        self.sandbox, self.pid, self.sock = sandbox, pid, sock
+        self._reader = wire.Reader(sock)
+        self._drain = _Drain(out_fd, cap)
+        self._drain.start()
+        self._max_msg = 128 << 20  # one reply, a batch of calls included
+        self._max_blob = max_out + 4096  # one array: the child refuses more, so more is forged
+        self.dead = False
+        self.cpu_limit = 1 << 30
+        # Decoded arrays are float64 whatever was sent (a bool array of n bytes becomes
+        # 8n): the caps count decoded bytes, per output, per reply and per submission.
+        self._max_elements = max(1, max_out // 8)
+        self.decode_left = SUBMISSION_DECODE_CAP  # the Session carries it across restarts
+        self.setup_failure: str | None = None  # why the sandbox failed before student code ran
+        self.address_space_mb = 0
+        self.exit: ExitInfo | None = None
+        self.load = LoadReport(False)
+        self.staged_prefix = ""  # the staged copy's folder, as the student's process sees it
+
+    # -- lifecycle
+
+    def _kill(self) -> None:
+        zyg = self.sandbox._zygote
+        if zyg is None or not zyg.kill_child():
+            self.sandbox.close_zygote()  # the whole sandbox goes, and the child with it
+
+    def _reap(self, timeout: float = 5.0) -> ExitInfo:
+        """Collect the zygote's report of how the process ended (killing it if needed)."""
+        if self.exit is not None:
+            return self.exit
+        with contextlib.suppress(OSError):
+            self.sock.close()
+        zyg = self.sandbox._zygote
+        info = ExitInfo()
+        if zyg is not None:
+            try:
+                try:
+                    reply = zyg.wait_exited(timeout)
+                except TimeoutError:
+                    self._kill()
+                    reply = zyg.wait_exited(10.0)
+                cpu = reply.get("cpu_s")
+                info = ExitInfo(
+                    exit_code=reply.get("exit_code") if isinstance(reply.get("exit_code"), int) else None,
+                    signal_name=str(reply["signal_name"])[:20] if reply.get("signal_name") else None,
+                    cpu_s=float(cpu) if isinstance(cpu, (int, float)) else 0.0,
+                    killed_by_grader=reply.get("killed_by_grader") is True,
+                    reason=sanitize(str(reply["reason"]))[:200] if reply.get("reason") else None,
+                )
+            except (EOFError, OSError, wire.WireError):
+                self._kill()
+                self.sandbox.close_zygote()
+        self.dead = True
+        self.exit = info
+        self._drain.join(timeout=2.0)
+        return info
+
+    def close(self) -> ExitInfo:
+        return self._reap()
+
+    def output(self) -> str:
+        """The captured stdout/stderr so far (first bytes only), for display, never for
+        scoring; the sandbox's staging folder is cut from paths (``softmax.py:27: …``)."""
+        text = self._drain.text()
+        return text.replace(self.staged_prefix, "") if self.staged_prefix else text
+
+    @property
+    def output_kept(self) -> int:
+        """How many bytes of output were kept (of the cap this process was given)."""
+        return len(self._drain.kept)
+
+    # -- protocol
+
+    def _receive(self, timeout: float, deadline: float | None = None) -> tuple[dict, list[bytes]] | Problem:
+        """The next message, within ``timeout`` seconds (or by ``deadline``, if given:
+        ``timeout`` is then only what the message says)."""
+        if deadline is None:
+            deadline = time.monotonic() + max(timeout, 0.001)
+        try:
+            msg, blobs = self._reader.recv(max_total=self._max_msg, max_blob=self._max_blob, deadline=deadline)
+            return msg, blobs
+        except TimeoutError:
+            self._kill()
+            self._reap()
+            return Problem("timeout", f"did not finish within {timeout:.3g} s (wall clock); stopped")
+        except wire.WireError as exc:
+            self._kill()
+            self._reap()
+            return Problem("crashed", f"sent a malformed reply ({exc})")
+        except (EOFError, OSError):
+            info = self._reap()
+            # SIGXCPU, or SIGKILL at the hard CPU limit, is a time-out; a SIGKILL the
+            # submission sent itself (or the kernel's OOM killer) is a crash.
+            at_cpu_limit = info.cpu_s >= self.cpu_limit - 1.0
+            if info.signal_name == "SIGXCPU" or (info.signal_name == "SIGKILL" and at_cpu_limit):
+                return Problem("timeout", f"{info.describe()}: CPU time limit reached")
+            return Problem("crashed", info.describe())
+
+    def _await_setup(self, timeout: float) -> bool:
+        """The child's first message, sent after its sandbox is in place and before any
+        student code runs. Anything else (the process died, hung or said otherwise) is
+        the sandbox's failure, recorded in ``setup_failure``."""
+        try:
+            msg, _ = self._reader.recv(max_total=1 << 16, max_blob=0, deadline=time.monotonic() + max(timeout, 0.001))
+            if msg.get("op") == "setup" and msg.get("ok") is True:
+                return True
+            why = "it sent an unexpected first message"
+        except TimeoutError:
+            why = f"it did not finish its set-up within {timeout:.3g} s"
+        except (EOFError, OSError, wire.WireError):
+            why = ""
+        self._kill()
+        info = self._reap()
+        if not why:
+            why = (f"killed by {info.signal_name}" if info.signal_name
+                   else f"exit status {info.exit_code}" if info.exit_code is not None else "the sandbox stopped")
+        said = [line for line in self._drain.text().strip().splitlines() if line.strip()][-1:]
+        self.setup_failure = why + (f" ({said[0][:300]})" if said else "")
+        self.load = LoadReport(False, Problem("crashed", "the sandbox failed before the submission ran"))
+        return False
+
+    def _await_load(self, timeout: float) -> None:
+        start = time.perf_counter()
+        if not self._await_setup(timeout):
+            return
+        got = self._receive(max(timeout - (time.perf_counter() - start), 0.001))
+        elapsed = time.perf_counter() - start
+        if isinstance(got, Problem):
+            self.load = LoadReport(False, got, elapsed=elapsed)
+            return
+        msg, _ = got
+        if msg.get("ok"):
+            funcs = msg.get("functions")
+            self.load = LoadReport(True, functions=funcs if isinstance(funcs, dict) else {}, elapsed=elapsed)
+        else:
+            self.load = LoadReport(False, reply_problem(msg.get("error")), elapsed=elapsed)
+
+    def call(self, function: str, args: list[Any], outputs: list[str], timeout: float) -> Returned | Problem:
+        """Call ``function(*args)`` in the student process; a Problem if it produced nothing."""
+        return self.call_many(function, [args], outputs, timeout)[0]
+
+    def call_many(
+        self,
+        function: str,
+        arg_lists: list[list[Any]],
+        outputs: list[str],
+        timeout: float,
+        want: list[str] | None = None,
+        deadline: float | None = None,
+    ) -> list[Returned | Problem]:
+        """Several calls of ``function`` sent in one message; the process replies to each
+        as it finishes. ``timeout`` is each call's limit, ``deadline`` (``time.monotonic``)
+        a limit for all of them (a submission's budget); ``want``: the outputs to send
+        back (the others are computed but not transferred).
+
+        An exception in one call does not stop the others. A call that times out or
+        kills the process keeps the replies before it; the calls after it are not run
+        and get a Problem of the same kind that says so."""
+        if self.dead:
+            return [Problem("crashed", "the submission's process is no longer running")] * len(arg_lists)
+        blobs: list[bytes] = []
+        seen: dict[int, int] = {}
+        calls = []
+        for args in arg_lists:
+            specs, _ = encode_args(args, blobs, seen)
+            calls.append({"function": function, "args": specs, "outputs": outputs, **({"want": want} if want else {})})
+        # The socket still holds the last read's (short) time-out: give the send its own.
+        # A process that stops reading its input is stopped like one that does not reply.
+        send_limit = max(timeout, 5.0)
+        self.sock.settimeout(send_limit)
+        try:
+            wire.send(self.sock, {"op": "calls", "calls": calls}, blobs)
+        except TimeoutError:
+            self._kill()
+            self._reap()
+            return [Problem("timeout", f"did not read its input within {send_limit:.3g} s; stopped")] * len(arg_lists)
+        except OSError:
+            info = self._reap()
+            return [Problem("crashed", info.describe())] * len(arg_lists)
+        results: list[Returned | Problem] = []
+        for _ in arg_lists:
+            start = time.perf_counter()
+            due = time.monotonic() + max(timeout, 0.001)
+            got = self._receive(timeout, due if deadline is None else min(due, deadline))
+            elapsed = time.perf_counter() - start
+            if not isinstance(got, Problem):
+                msg, data = got
+                if msg.get("op") == "result":
+                    results.append(self._parse(msg.get("result"), outputs, data, elapsed, want))
+                    continue
+                self._kill()
+                self._reap()
+                got = Problem("crashed", "the sandboxed process sent a malformed reply")
+            results.append(got)
+            left = len(arg_lists) - len(results)
+            if left:
+                skipped = Problem(got.kind, f"not run: an earlier call of {function} failed ({got.message})")
+                results.extend([skipped] * left)
+            break
+        return results
+
+    def _parse(
+        self, msg: Any, outputs: list[str], data: list[bytes], elapsed: float, want: list[str] | None = None
+    ) -> Returned | Problem:
+        """One call's reply. Everything not asked for is refused before any decoding: an
+        array for an output not in ``want``, an array no output names, or one named
+        twice. Decoded bytes are capped per reply and per submission (``decode_left``)."""
+        if not isinstance(msg, dict):
+            return Problem("crashed", "the sandboxed process sent a malformed reply")
+        if not msg.get("ok"):
+            if data:
+                return Problem("crashed", "the sandboxed process sent arrays it was not asked for")
+            return reply_problem(msg.get("error"))
+        wanted = set(want or outputs)
+        outs_raw = msg.get("outputs")
+        if isinstance(outs_raw, list):
+            named = [o.get("blob") for o in outs_raw if isinstance(o, dict) and "blob" in o]
+            unasked = [o for o, n in zip(outs_raw, outputs) if isinstance(o, dict) and "blob" in o and n not in wanted]
+            if unasked or sorted(x for x in named if isinstance(x, int)) != list(range(len(data))) or len(named) != len(data):
+                return Problem("crashed", "the sandboxed process sent arrays it was not asked for")
+        reply_left = REPLY_DECODE_CAP
+        outs = msg.get("outputs")
+        if not isinstance(outs, list) or len(outs) != len(outputs):
+            return Problem("crashed", "the sandboxed process sent a malformed reply")
+        values: list[np.ndarray | None] = []
+        types: list[str] = []
+        problems: list[Problem | None] = []
+        for name, out in zip(outputs, outs):
+            if not isinstance(out, dict):
+                return Problem("crashed", "the sandboxed process sent a malformed reply")
+            types.append(sanitize(str(out.get("type", "?"))[:100]))
+            if out.get("skipped") is True:
+                values.append(None)
+                problems.append(None)
+                continue
+            if "error" in out:
+                values.append(None)
+                problems.append(reply_problem(out["error"]))
+                continue
+            index = out.get("blob")
+            if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(data):
+                return Problem("crashed", "the sandboxed process sent a malformed reply")
+            left = min(reply_left, self.decode_left)
+            if left < 8:  # nothing left for this reply or this submission
+                values.append(None)
+                problems.append(Problem("too-large", f"{name}: the submission sent more array data than the grader accepts"))
+                continue
+            try:
+                value = decode_array(data[index], max_elements=max(1, min(self._max_elements, left // 8)))
+                values.append(value)
+                problems.append(None)
+                reply_left -= value.nbytes
+                self.decode_left -= value.nbytes
+            except DecodeError as exc:
+                values.append(None)
+                problems.append(Problem("wrong-type", f"{name} could not be decoded: {exc}"))
+        return Returned(tuple(values), tuple(types), tuple(problems), elapsed)

@@ -1,0 +1,140 @@
+"""Scratch space and staging: where a run keeps its files, and how a submission is
+copied into the sandbox.
+
+The copy runs with the grader's rights, so it copies regular files only, never
+through a link, and a bounded number of them (issue 16).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from gradgrader.sandbox.model import StagingError
+
+SCRATCH_CAP = 256 << 20  # bytes a worker's student scratch folders may hold (tmpfs, or watched)
+STAGE_CAP = 20 << 20  # bytes of a student's folder copied into the sandbox (the graded file always is)
+STAGE_FILES = 1000  # files of a student's folder copied into the sandbox (the graded file always is)
+STAGE_WALK = 10 * STAGE_FILES  # entries looked at before the rest of a folder is left out unseen
+
+
+def scratch_home() -> Path:
+    """The one folder (mode 0700) under which every grading run of this user keeps its
+    scratch space. Sandboxes hide all of it and bind back only their own folder, so a
+    student process never sees another run's staged submissions — not even those a
+    killed run left behind."""
+    home = Path(tempfile.gettempdir()) / f"gradgrader-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+    home.mkdir(mode=0o700, exist_ok=True)
+    return home
+
+
+def new_run_dir() -> Path:
+    """A fresh scratch folder for this process, named after its pid; folders of runs
+    whose process is gone (killed with -9) are removed on the way."""
+    home = scratch_home()
+    for old in home.glob("run-*"):
+        try:
+            pid = int(old.name.split("-")[1])
+        except (IndexError, ValueError):
+            continue
+        if pid != os.getpid() and not Path(f"/proc/{pid}").exists() and sys.platform.startswith("linux"):
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=home))
+
+
+def _importable(name: str) -> str:
+    """The staged name of the graded file: ``Softmax.PY`` as ``Softmax.py`` (Python
+    imports only the lower-case suffix)."""
+    stem, dot, suffix = name.rpartition(".")
+    return f"{stem}.py" if dot and suffix.lower() == "py" else name
+
+
+def _regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _walk_regular(folder: Path) -> Iterator[Path]:
+    """Regular files below ``folder``, never following links, skipping caches."""
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        dirnames[:] = [d for d in dirnames if d not in {"__pycache__", ".git", ".ipynb_checkpoints"}
+                       and not os.path.islink(os.path.join(dirpath, d))]
+        for name in filenames:
+            p = Path(dirpath) / name
+            if _regular(p):
+                yield p
+
+
+def _copy_regular(src: Path, dest: Path) -> None:
+    """Copy one regular file without following a link at the last component."""
+    fd = os.open(src, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise StagingError(f"{src.name} is not a regular file")
+        with open(fd, "rb", closefd=False) as fin, open(dest, "wb") as fout:
+            shutil.copyfileobj(fin, fout)
+    finally:
+        os.close(fd)
+
+
+def copy_submission(target: Path, path: Path, folder: Path | None) -> tuple[Path, Path | None, int]:
+    """Copy the submission into the empty folder ``target``: the student process reads
+    its own copy and never learns (or, under Landlock, may read) the class folder.
+
+    Only regular files are copied, never through a link: a symlink to the reference
+    or to /proc/self/environ, a FIFO or a device in a student's folder is left out
+    (the copy runs with the grader's rights). The graded file itself must be a
+    regular file. Beside it, at most STAGE_FILES files and STAGE_CAP bytes of the
+    folder are copied, from the first STAGE_WALK entries: 20,000 empty files cost
+    one student a bounded copy, once (issue 16). Returns the graded file's copy,
+    the folder's copy and the number of files copied."""
+    if not _regular(path):
+        raise StagingError(f"{path.name} is not a regular file (a link or a special file): it cannot be graded")
+    if folder is None:
+        dest = target / _importable(path.name)
+        _copy_regular(path, dest)
+        return dest, None, 1
+    work = target / "work"
+    graded = path.relative_to(folder)
+    main = work / graded.with_name(_importable(graded.name))
+    main.parent.mkdir(parents=True, exist_ok=True)
+    _copy_regular(path, main)
+    copied, files, seen = path.lstat().st_size, 1, 0
+    for src in _walk_regular(folder):
+        seen += 1
+        if seen > STAGE_WALK or files >= STAGE_FILES:
+            break
+        if src == path:
+            continue
+        size = src.lstat().st_size
+        if copied + size > STAGE_CAP:
+            continue
+        dest = work / src.relative_to(folder)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        _copy_regular(src, dest)
+        copied += size
+        files += 1
+    return main, work, files
+
+
+def copy_helpers(stage: Path, helpers: list[Path]) -> Path | None:
+    """Copy the course's helper modules and data files (e.g. ``common.py``) into a
+    folder of their own below ``stage``: the student process may read them, never the
+    rest of the assignment folder (its reference solution)."""
+    if not helpers:
+        return None
+    target = stage / "course"
+    target.mkdir(parents=True, exist_ok=True)
+    for helper in helpers:
+        if Path(helper).is_dir():
+            shutil.copytree(helper, target / Path(helper).name, dirs_exist_ok=True, symlinks=False)
+        else:
+            shutil.copyfile(helper, target / Path(helper).name)
+    return target

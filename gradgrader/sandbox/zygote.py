@@ -1,0 +1,145 @@
+"""The grader's side of the zygote: start it, wait for its hello, ask it to fork,
+kill or report on a student process (the zygote itself is ``_zygote.py``)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from gradgrader.errors import SandboxError
+from gradgrader.sandbox import _wire as wire
+from gradgrader.sandbox import staging
+from gradgrader.sandbox.layers import Isolation, namespace_args
+from gradgrader.sandbox.model import ChildLimits
+
+ZYGOTE = Path(__file__).with_name("_zygote.py")
+
+# The only environment a sandboxed process ever sees. One BLAS thread: grading runs
+# one process per core, and a fixed thread count keeps float results reproducible.
+SAFE_ENV = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+    "LC_ALL": "C.UTF-8",
+    "PYTHONHASHSEED": "0",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+    "VECLIB_MAXIMUM_THREADS": "1",
+}
+
+
+class Zygote:
+    """The pre-started process that forks student processes (see ``_zygote.py``)."""
+
+    HELLO_TIMEOUT = 60.0  # seconds to start Python, import numpy and say hello
+
+    def __init__(self, scratch_root: Path, isolation: Isolation, hidden: list[Path], wait: bool = True) -> None:
+        """Start the zygote; ``wait=False`` returns at once (its Python starts and imports
+        numpy while the grader goes on) and :meth:`ready` waits for its hello."""
+        self.scratch_root = scratch_root
+        self.baseline_mb = 0
+        ours, theirs = socket.socketpair()
+        command = [sys.executable, "-I", "-B", str(ZYGOTE), str(theirs.fileno())]
+        (scratch_root / "work").mkdir(exist_ok=True)
+        if isolation.has("namespaces"):
+            bwrap = shutil.which("bwrap") or "bwrap"
+            # The students' scratch folders live on a tmpfs capped in size: a disk-filling
+            # submission fills only that.
+            cap = ["--size", str(staging.SCRATCH_CAP), "--tmpfs", str(scratch_root / "work")]
+            command = [bwrap, *namespace_args([scratch_root], hidden), *cap, "--", *command]
+        try:
+            self.proc = subprocess.Popen(
+                command,
+                pass_fds=[theirs.fileno()],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                env=SAFE_ENV,
+                cwd=str(scratch_root),
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise SandboxError(f"cannot start the sandbox interpreter {sys.executable}: {exc}") from None
+        finally:
+            theirs.close()
+        self.ctrl = ours
+        self.info: dict = {}
+        self._ready = False
+        if wait:
+            self.ready()
+
+    def ready(self) -> None:
+        """Wait for the zygote's hello (once); :class:`SandboxError` if it never came."""
+        if self._ready:
+            return
+        self.ctrl.settimeout(self.HELLO_TIMEOUT)
+        try:
+            hello, _, _ = wire.recv(self.ctrl, max_total=1 << 16)
+        except (EOFError, OSError, wire.WireError):
+            # Kill first, then read what it said: a zygote that hangs (no hello within
+            # the time-out) would otherwise keep its stderr open, and the read with it.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            err_bytes = b""
+            with contextlib.suppress(subprocess.TimeoutExpired, OSError, ValueError):
+                err_bytes = self.proc.communicate(timeout=5)[1] or b""
+            err = err_bytes.decode(errors="replace")[-2000:]
+            raise SandboxError(f"the sandbox interpreter failed to start: {err.strip() or 'no output'}") from None
+        if self.proc.stderr:
+            self.proc.stderr.close()
+        self.info = hello
+        base = hello.get("baseline_mb")
+        self.baseline_mb = base if isinstance(base, int) and not isinstance(base, bool) and 0 <= base < 1 << 20 else 0
+        self._ready = True
+
+    def address_space_mb(self, limits: ChildLimits) -> int:
+        """A child's RLIMIT_AS: what the zygote already holds (numpy imported, measured
+        on this machine) plus the assignment's ``memory_mb`` for the submission itself,
+        so the headroom never depends on the machine's BLAS or core count."""
+        return self.baseline_mb + limits.memory_mb
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def spawn(self, request: dict) -> tuple[int, socket.socket, int]:
+        self.ctrl.settimeout(30)
+        wire.send(self.ctrl, {"op": "spawn", **request})
+        reply, _, fds = wire.recv(self.ctrl, max_total=1 << 16, with_fds=2)
+        if reply.get("op") != "spawned" or len(fds) != 2:
+            for fd in fds:
+                os.close(fd)
+            raise SandboxError(f"the sandbox answered {reply.get('op')!r} to spawn")
+        return int(reply["pid"]), socket.socket(fileno=fds[0]), fds[1]
+
+    def kill_child(self) -> bool:
+        """Ask the zygote to SIGKILL its current child (only it knows the child's pid in
+        its pid namespace). False if the zygote itself is gone or stuck."""
+        try:
+            self.ctrl.settimeout(5)
+            wire.send(self.ctrl, {"op": "kill"})
+            return True
+        except OSError:
+            return False
+
+    def wait_exited(self, timeout: float) -> dict:
+        self.ctrl.settimeout(timeout)
+        reply, _, _ = wire.recv(self.ctrl, max_total=1 << 16)
+        return reply
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.ctrl.close()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=5)
+        if self.proc.stderr:  # still open if it was closed before its hello
+            with contextlib.suppress(OSError):
+                self.proc.stderr.close()
