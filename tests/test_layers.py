@@ -182,6 +182,8 @@ def test_the_sandbox_encodes_its_own_value_types() -> None:
     up = sorted(f"{m} -> {t}" for m, ts in edges.items() if m.startswith("gradgrader.sandbox")
                 for t in ts if t.startswith("gradgrader.spec"))
     assert not up, up
+    code = "import gradgrader.sandbox.session, sys; print(sorted(m for m in sys.modules if m.startswith('gradgrader.spec')))"
+    assert ast.literal_eval(run(code).strip()) == []  # nor through callkey, its one L1 import
 
 
 def test_no_import_cycle() -> None:
