@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 
 
-
 def _course_object(a: Any) -> bool:
     """An argument of the course's own type (``spec.Composite``: a factory and named plain
     fields), told by its attributes so the memo key needs no model import."""

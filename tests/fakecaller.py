@@ -81,6 +81,28 @@ class FakeCaller:
                 self._memo[k] = self._call(function, args, outputs, want if suffix else None)
         return [self._memo[k] for k in keys]
 
+    def descend(
+        self, function: str, args: list[Any], outputs: list[str], timeout: float, *,
+        variable: int, gradient: str, rate: float, steps: int, shapes: list[tuple[int, ...]],
+    ) -> list[FakeReturned | FakeProblem]:
+        """As the sandbox's child runs it: one request, calls until a step's outcome
+        stops the descent."""
+        self.requests += 1
+        made: list[FakeReturned | FakeProblem] = []
+        x = args[variable]
+        g = outputs.index(gradient)
+        for _ in range(steps):
+            got = self._call(function, [*args[:variable], x, *args[variable + 1:]], outputs, None)
+            self.calls += 1
+            made.append(got)
+            if isinstance(got, FakeProblem) or any(
+                p is not None or v is None or v.shape != tuple(s) or not np.all(np.isfinite(v))
+                for v, p, s in zip(got.values, got.problems, shapes)
+            ):
+                break
+            x = x - rate * got.values[g]
+        return made
+
     def _call(self, function: str, args: list[Any], outputs: list[str], want: list[str] | None) -> FakeReturned | FakeProblem:
         try:
             result = self.functions[function](*[self._argument(a) for a in args])

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from fakecaller import caller_for, load_module, run_on
+from fakecaller import FakeCaller, caller_for, load_module, run_on
 
 import gradgrader.checks.custom as custom
 from gradgrader.assignment import load_assignment
@@ -72,3 +72,88 @@ def test_a_hook_may_return_a_full_result_and_nothing_else(gmm: Course, monkeypat
     _with_hook(monkeypatch, True)
     with pytest.raises(TypeError, match="must return a Verdict"):
         run_on(gmm, "em.iterations", caller_for(gmm))
+
+
+# ---------------------------------------------------------------- a training loop in one request (#17)
+
+
+@pytest.fixture(scope="module")
+def softmax() -> Course:
+    return Course(load_assignment("softmax"))
+
+
+class StepByStep(FakeCaller):
+    """A caller whose student process runs no descent: every step is its own call."""
+
+    def descend(self, *args: Any, **kwargs: Any) -> list[Any]:
+        return []
+
+
+def _softmax_ref(softmax: Course) -> Any:
+    return load_module(softmax.assignment.reference_path)
+
+
+def _planted(softmax: Course) -> dict[str, Any]:
+    ref = _softmax_ref(softmax)
+    calls = {"n": 0}
+
+    def stateful(W, X, y, reg):  # right for three calls, then its gradient goes uphill
+        calls["n"] += 1
+        loss, dW = ref.softmax_loss(W, X, y, reg)
+        return loss, (dW if calls["n"] <= 3 else -dW)
+
+    def nan_late(W, X, y, reg):
+        loss, dW = ref.softmax_loss(W, X, y, reg)
+        return (float("nan") if np.abs(W).sum() > 1.0 else loss), dW
+
+    def raises_late(W, X, y, reg):
+        if np.abs(W).sum() > 1.0:
+            raise ValueError("boom")
+        return ref.softmax_loss(W, X, y, reg)
+
+    return {
+        "correct": ref.softmax_loss,
+        "sign-flip": lambda W, X, y, reg: (lambda out: (out[0], -out[1]))(ref.softmax_loss(W, X, y, reg)),
+        "float32": lambda W, X, y, reg: tuple(np.float32(v) for v in ref.softmax_loss(W, X, y, reg)),
+        "transposed": lambda W, X, y, reg: (lambda out: (out[0], out[1].T))(ref.softmax_loss(W, X, y, reg)),
+        "loss-not-a-number": lambda W, X, y, reg: (np.ones(2), ref.softmax_loss(W, X, y, reg)[1]),
+        "nan-late": nan_late,
+        "raises-late": raises_late,
+        "stateful": stateful,
+    }
+
+
+@pytest.mark.parametrize("name", ["correct", "sign-flip", "float32", "transposed", "loss-not-a-number", "nan-late", "raises-late", "stateful"])
+def test_the_training_check_says_the_same_in_one_request_as_step_by_step(softmax: Course, name: str) -> None:
+    one = caller_for(softmax, softmax_loss=_planted(softmax)[name])
+    many = StepByStep(caller_for(softmax, softmax_loss=_planted(softmax)[name]).functions, softmax.assignment)
+    assert run_on(softmax, "softmax_loss.training", one) == run_on(softmax, "softmax_loss.training", many)
+    assert one.calls == many.calls  # the child stops where the loop stops
+    if name == "correct":
+        assert one.requests == 1 and many.requests == 25
+
+
+def test_a_descent_cut_short_goes_on_step_by_step_from_the_graders_own_iterate(softmax: Course) -> None:
+    class StopsAfterTwo(FakeCaller):
+        def descend(self, *args: Any, **kwargs: Any) -> list[Any]:
+            return super().descend(*args, **{**kwargs, "steps": 2})
+
+    ref = _softmax_ref(softmax)
+    caller = StopsAfterTwo({"softmax_loss": ref.softmax_loss}, softmax.assignment)
+    result = run_on(softmax, "softmax_loss.training", caller)
+    assert result.passed and caller.calls == 25 and caller.requests == 1 + 23
+
+
+def test_a_descent_whose_answers_do_not_follow_the_function_is_judged_on_what_it_returned(softmax: Course) -> None:
+    """The grader computes every W itself from the returned dW: a child that reports a
+    made-up trajectory gets what a stateful function returning those values would."""
+    ref = _softmax_ref(softmax)
+
+    class Lies(FakeCaller):
+        def descend(self, function: str, args: list[Any], outputs: list[str], timeout: float, **kwargs: Any) -> list[Any]:
+            made = super().descend(function, args, outputs, timeout, **kwargs)
+            return [type(m)((m.values[0], np.zeros_like(m.values[1])), m.types, m.problems) for m in made]
+
+    caller = Lies({"softmax_loss": ref.softmax_loss}, softmax.assignment)
+    result = run_on(softmax, "softmax_loss.training", caller)
+    assert not result.passed  # zero gradients: W stays 0, nothing is learned

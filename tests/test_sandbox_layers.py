@@ -94,3 +94,26 @@ def test_an_unwritable_cache_only_costs_time(fake_bwrap: Path, monkeypatch: pyte
     run = FakeRun(ok=True)
     monkeypatch.setattr(layers.subprocess, "run", run)
     assert _probe_again()[0] and _probe_again()[0] and run.calls == 2
+
+
+def test_a_sandbox_that_fails_to_start_forgets_the_remembered_probe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A remembered "bubblewrap works" that is no longer true costs one failed run, with a
+    message that says so, and the next run probes for real: never a weaker sandbox."""
+    import gradgrader.sandbox.zygote as zygote
+    from gradgrader.errors import SandboxError
+
+    iso = layers.probe()
+    if not iso.has("namespaces"):
+        pytest.skip(f"needs bubblewrap; this machine has {iso.summary()}")
+    monkeypatch.setenv("GRADGRADER_CACHE_DIR", str(tmp_path / "cache"))
+    cache = layers.probe_cache_file()
+    cache.parent.mkdir(parents=True)
+    cache.write_text('{"key": "k", "detail": "d"}')
+    broken = tmp_path / "broken.py"
+    broken.write_text("import sys\nsys.stderr.write('cannot start\\n')\nsys.exit(1)\n")
+    monkeypatch.setattr(zygote, "ZYGOTE", broken)
+    (tmp_path / "scratch").mkdir()
+    with pytest.raises(SandboxError, match="checked again on the next run"):
+        zygote.Zygote(tmp_path / "scratch", iso, [])
+    assert not cache.exists()
+    layers._probe_bwrap.cache_clear()  # the next process's probe is a real one

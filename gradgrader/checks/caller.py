@@ -69,6 +69,24 @@ class Caller(Protocol):
         per call; ``want``: the outputs to send back (None: all)."""
         ...
 
+    def descend(
+        self, function: str, args: list[Any], outputs: list[str], timeout: float, *,
+        variable: int, gradient: str, rate: float, steps: int, shapes: list[tuple[int, ...]],
+    ) -> Sequence[CallReturned | CallProblem]:
+        """Gradient descent on argument ``variable`` driven in the student's process, in
+        one round trip (#17): ``steps`` calls of ``function``, the first with ``args``,
+        each next one with ``x - rate * g``, where ``x`` is the previous call's
+        ``variable`` and ``g`` its output ``gradient`` (as float64, as returned). The
+        outcomes of the calls made, in order; it stops early after a call that gave a
+        problem, a value that is not finite, or an output not of its shape in ``shapes``
+        (one per output; the gradient's must be ``x``'s). ``timeout`` per call.
+
+        Nothing here is trusted more than one call per step: the caller recomputes
+        every iterate from the returned gradients itself, so whatever the child does
+        between calls, the outcomes are what a (stateful) function could have returned
+        to step-by-step calls."""
+        ...
+
 
 # Whether a type satisfies CallProblem, by type: a runtime protocol check walks the
 # protocol's attributes on every call (~40 µs on Python 3.11), and the checks ask it for

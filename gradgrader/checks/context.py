@@ -9,7 +9,7 @@ student's functions are reached through a :class:`~gradgrader.checks.caller.Call
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -210,6 +210,35 @@ class CheckContext:
             want=need if need is not None and len(arg_sets) > 1 else None,
         )
         return [self._validate(fn, g, args, dims, need) for g, args in zip(got, arg_sets)]
+
+    def student_descent(
+        self, function: str, args: Mapping[str, Any], dims: Mapping[str, int], *,
+        variable: str, gradient: str, rate: float, steps: int,
+    ) -> Callable[[Mapping[str, Any]], dict[str, np.ndarray] | Failure]:
+        """A training loop's :meth:`student`, with its calls made in one round trip
+        (#17): the student's process runs up to ``steps`` steps of gradient descent on
+        ``variable`` from ``args`` (``x ← x - rate × gradient``, :meth:`Caller.descend`)
+        before the loop starts. The returned function answers the loop's i-th call from
+        the i-th of those outcomes — checked as :meth:`student` checks one call, against
+        the arguments the loop passes, which it computed itself — and once they run out
+        (the child stopped early: a failure, a value that is not finite) it calls the
+        student's function as :meth:`student` does."""
+        fn = self.assignment.functions[function]
+        made: list[CallReturned | CallProblem] = []
+        if self.function_problem(function) is None:
+            made = list(self.session.descend(
+                function, [args[a] for a in fn.args], [o.name for o in fn.outputs], self.course.call_limit(function),
+                variable=fn.args.index(variable), gradient=gradient, rate=rate, steps=steps,
+                shapes=[o.resolve(dims) for o in fn.outputs],
+            ))
+        made.reverse()
+
+        def step(step_args: Mapping[str, Any]) -> dict[str, np.ndarray] | Failure:
+            if made:
+                return self._validate(fn, made.pop(), step_args, dims, None)
+            return self.student(function, step_args, dims)
+
+        return step
 
     def _validate(
         self, fn: FunctionSpec, got: CallReturned | CallProblem, args: Mapping[str, Any], dims: Mapping[str, int], need: list[str] | None

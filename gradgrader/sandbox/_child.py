@@ -99,22 +99,23 @@ def _decode_arg(spec: dict, blobs: list[bytes]):
 
 
 def _convert(value, name: str, max_bytes: int):
-    """Turn one returned value into (type name, .npy bytes) or an error dict."""
+    """Turn one returned value into (type name, .npy bytes, None, the array) or
+    (type name, None, an error dict, None)."""
     tname = type(value).__module__ + "." + type(value).__qualname__
     tname = tname.replace("builtins.", "")
     try:
         arr = np.array(value, copy=True, subok=False)
     except Exception as exc:  # noqa: BLE001 - anything the student's object raises
-        return tname, None, {"kind": "wrong-type", "message": f"{name} could not be read as numbers: {type(exc).__name__}: {exc}"[:500]}
+        return tname, None, {"kind": "wrong-type", "message": f"{name} could not be read as numbers: {type(exc).__name__}: {exc}"[:500]}, None
     if arr.dtype.kind in "biu":
         arr = arr.astype(np.float64)
     elif arr.dtype.kind != "f":
-        return tname, None, {"kind": "wrong-type", "message": f"{name} is a {tname} holding {arr.dtype} values, not numbers"}
+        return tname, None, {"kind": "wrong-type", "message": f"{name} is a {tname} holding {arr.dtype} values, not numbers"}, None
     elif arr.dtype.itemsize > 8:
         arr = arr.astype(np.float64)
     if arr.nbytes > max_bytes:
-        return tname, None, {"kind": "too-large", "message": f"{name} is {arr.nbytes} bytes, over the {max_bytes}-byte limit"}
-    return tname, _npy(arr), None
+        return tname, None, {"kind": "too-large", "message": f"{name} is {arr.nbytes} bytes, over the {max_bytes}-byte limit"}, None
+    return tname, _npy(arr), None, arr
 
 
 def _split_outputs(result, names: list[str]):
@@ -316,6 +317,9 @@ def _serve_calls(sock: socket.socket, module: Any, path: str, max_bytes: int) ->
             msg, blobs, _ = wire.recv(sock)
         except EOFError:
             return
+        if msg.get("op") == "descend":
+            _descend(sock, module, msg, blobs, path, max_bytes)
+            continue
         if msg.get("op") != "calls":
             return
         # One reply per call, sent as soon as the call returns: the grader enforces each
@@ -327,13 +331,61 @@ def _serve_calls(sock: socket.socket, module: Any, path: str, max_bytes: int) ->
             wire.send(sock, {"op": "result", "result": reply}, out_blobs)
 
 
+def _descend(sock: socket.socket, module: Any, msg: dict, blobs: list[bytes], path: str, max_bytes: int) -> None:
+    """Gradient descent driven here, for a course's training check (#17): up to
+    ``steps`` calls, each next one with argument ``variable`` moved to
+    ``x - rate * g`` (``g``: the previous call's output ``gradient``, as the float64
+    array the grader decodes from the reply), one reply per call, ``more`` saying
+    whether another follows. It stops after a call whose outcome ends the course's loop
+    (a problem, a value that is not finite, an output not of its expected shape). The
+    grader recomputes every iterate from the gradients it receives: nothing here is
+    trusted more than one call per step."""
+    call = msg["call"]
+    variable = int(msg["variable"])
+    gradient = call["outputs"].index(msg["gradient"])
+    rate, steps = float(msg["rate"]), int(msg["steps"])
+    shapes = [tuple(shape) for shape in msg["shapes"]]
+    x = np.array(_decode_arg(call["args"][variable], blobs), dtype=np.float64)
+    for step in range(steps):
+        # Fresh copies of every argument for every call, as for a batch of calls.
+        args = [x.copy() if i == variable else _decode_arg(a, blobs) for i, a in enumerate(call["args"])]
+        out_blobs: list[bytes] = []
+        arrays: list[Any] = []
+        reply = _answer(module, call, args, out_blobs, path, max_bytes, arrays)
+        more = step + 1 < steps and _goes_on(reply, arrays, shapes, x.shape, gradient)
+        _flush()
+        wire.send(sock, {"op": "result", "result": reply, "more": more}, out_blobs)
+        if not more:
+            return
+        x = x - rate * np.array(arrays[gradient], dtype=np.float64)
+
+
+def _goes_on(reply: dict, arrays: list[Any], shapes: list[tuple], x_shape: tuple, gradient: int) -> bool:
+    """Whether a descent step's outcome lets the next step run."""
+    if not reply.get("ok") or len(arrays) != len(shapes) or any(a is None for a in arrays):
+        return False
+    if arrays[gradient].shape != x_shape:
+        return False
+    return all(a.shape == shape and bool(np.all(np.isfinite(a))) for a, shape in zip(arrays, shapes))
+
+
 def _one_call(module, call: dict, blobs: list[bytes], out_blobs: list[bytes], path: str, max_bytes: int) -> dict:
-    """Run one call; its arrays are appended to ``out_blobs`` and named by index."""
+    """Run one call of a batch; its arrays are appended to ``out_blobs`` and named by index."""
+    try:
+        args = [_decode_arg(a, blobs) for a in call["args"]]
+    except BaseException as exc:  # noqa: BLE001
+        return {"ok": False, "error": _error(exc, path)}
+    return _answer(module, call, args, out_blobs, path, max_bytes)
+
+
+def _answer(module, call: dict, args: list, out_blobs: list[bytes], path: str, max_bytes: int, arrays: list | None = None) -> dict:
+    """Call the student's function on ``args``; its arrays are appended to ``out_blobs``
+    and named by index (and, for a descent, to ``arrays`` as converted: None for an
+    output that has none)."""
     fn = module.__dict__.get(call["function"])
     names = call["outputs"]
     want = set(call.get("want") or names)  # outputs the grader will look at
     try:
-        args = [_decode_arg(a, blobs) for a in call["args"]]
         result = fn(*args)
     except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt too
         return {"ok": False, "error": _error(exc, path)}
@@ -349,9 +401,11 @@ def _one_call(module, call: dict, blobs: list[bytes], out_blobs: list[bytes], pa
             outs.append({"type": type(value).__name__, "skipped": True})
             continue
         try:
-            tname, data, err = _convert(value, name, max_bytes)
+            tname, data, err, arr = _convert(value, name, max_bytes)
         except BaseException as exc:  # noqa: BLE001
-            tname, data, err = "?", None, {"kind": "wrong-type", "message": f"{name}: {type(exc).__name__}"}
+            tname, data, err, arr = "?", None, {"kind": "wrong-type", "message": f"{name}: {type(exc).__name__}"}, None
+        if arrays is not None:
+            arrays.append(arr)
         if err:
             outs.append({"type": tname, "error": err})
         else:

@@ -254,48 +254,89 @@ class StudentProcess:
         An exception in one call does not stop the others. A call that times out or
         kills the process keeps the replies before it; the calls after it are not run
         and get a Problem of the same kind that says so."""
-        if self.dead:
-            return [Problem("crashed", "the submission's process is no longer running")] * len(arg_lists)
         blobs: list[bytes] = []
         seen: dict[int, int] = {}
         calls = []
         for args in arg_lists:
             specs, _ = encode_args(args, blobs, seen)
             calls.append({"function": function, "args": specs, "outputs": outputs, **({"want": want} if want else {})})
+        failed = self._request({"op": "calls", "calls": calls}, blobs, timeout)
+        if failed is not None:
+            return [failed] * len(arg_lists)
+        results: list[Returned | Problem] = []
+        for _ in arg_lists:
+            got, _more = self._reply(outputs, timeout, deadline, want)
+            results.append(got)
+            if isinstance(got, Problem) and self.dead:
+                left = len(arg_lists) - len(results)
+                if left:
+                    skipped = Problem(got.kind, f"not run: an earlier call of {function} failed ({got.message})")
+                    results.extend([skipped] * left)
+                break
+        return results
+
+    def descend(
+        self, function: str, args: list[Any], outputs: list[str], timeout: float, *,
+        variable: int, gradient: str, rate: float, steps: int, shapes: list[tuple[int, ...]],
+        deadline: float | None = None,
+    ) -> list[Returned | Problem]:
+        """Gradient descent on argument ``variable`` run by the student's process (the
+        checks' ``Caller.descend``): one request, one reply per step as it returns, each
+        within ``timeout``; the outcomes of the steps made."""
+        blobs: list[bytes] = []
+        specs, _ = encode_args(args, blobs, {})
+        request = {
+            "op": "descend", "call": {"function": function, "args": specs, "outputs": outputs},
+            "variable": variable, "gradient": gradient, "rate": float(rate), "steps": int(steps),
+            "shapes": [list(shape) for shape in shapes],
+        }
+        failed = self._request(request, blobs, timeout)
+        if failed is not None:
+            return [failed]
+        results: list[Returned | Problem] = []
+        while len(results) < steps:
+            got, more = self._reply(outputs, timeout, deadline)
+            results.append(got)
+            if not more or self.dead:
+                break
+        return results
+
+    def _request(self, msg: dict, blobs: list[bytes], timeout: float) -> Problem | None:
+        """Send a request; the Problem that stopped the process if it could not be sent."""
+        if self.dead:
+            return Problem("crashed", "the submission's process is no longer running")
         # The socket still holds the last read's (short) time-out: give the send its own.
         # A process that stops reading its input is stopped like one that does not reply.
         send_limit = max(timeout, 5.0)
         self.sock.settimeout(send_limit)
         try:
-            wire.send(self.sock, {"op": "calls", "calls": calls}, blobs)
+            wire.send(self.sock, msg, blobs)
         except TimeoutError:
             self._kill()
             self._reap()
-            return [Problem("timeout", f"did not read its input within {send_limit:.3g} s; stopped")] * len(arg_lists)
+            return Problem("timeout", f"did not read its input within {send_limit:.3g} s; stopped")
         except OSError:
             info = self._reap()
-            return [Problem("crashed", info.describe())] * len(arg_lists)
-        results: list[Returned | Problem] = []
-        for _ in arg_lists:
-            start = time.perf_counter()
-            due = time.monotonic() + max(timeout, 0.001)
-            got = self._receive(timeout, due if deadline is None else min(due, deadline))
-            elapsed = time.perf_counter() - start
-            if not isinstance(got, Problem):
-                msg, data = got
-                if msg.get("op") == "result":
-                    results.append(self._parse(msg.get("result"), outputs, data, elapsed, want))
-                    continue
-                self._kill()
-                self._reap()
-                got = Problem("crashed", "the sandboxed process sent a malformed reply")
-            results.append(got)
-            left = len(arg_lists) - len(results)
-            if left:
-                skipped = Problem(got.kind, f"not run: an earlier call of {function} failed ({got.message})")
-                results.extend([skipped] * left)
-            break
-        return results
+            return Problem("crashed", info.describe())
+        return None
+
+    def _reply(
+        self, outputs: list[str], timeout: float, deadline: float | None, want: list[str] | None = None
+    ) -> tuple[Returned | Problem, bool]:
+        """One call's reply within ``timeout`` (and ``deadline``), and whether the process
+        said another reply follows (a descent's ``more``)."""
+        start = time.perf_counter()
+        due = time.monotonic() + max(timeout, 0.001)
+        got = self._receive(timeout, due if deadline is None else min(due, deadline))
+        elapsed = time.perf_counter() - start
+        if isinstance(got, Problem):
+            return got, False
+        msg, data = got
+        if msg.get("op") == "result":
+            return self._parse(msg.get("result"), outputs, data, elapsed, want), msg.get("more") is True
+        self._kill()
+        self._reap()
+        return Problem("crashed", "the sandboxed process sent a malformed reply"), False
 
     def _parse(
         self, msg: Any, outputs: list[str], data: list[bytes], elapsed: float, want: list[str] | None = None

@@ -9,6 +9,7 @@ killed its process (that failure is sticky for the function).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -132,8 +133,7 @@ class Session:
         if function in self._sticky:
             # Calls that finished before the function killed its process keep their
             # results; the others are not run again.
-            first = self._sticky[function]
-            never = Problem("timeout", f"not run: {function} timed out earlier ({first.message})") if first.kind == "timeout" else first
+            never = self._never(function)
             return [self._memo.get(k, never) for k in keys]
         todo = sorted({i for i, k in enumerate(keys) if k not in self._memo}, key=lambda i: i)
         unique: dict[str, int] = {}
@@ -179,25 +179,57 @@ class Session:
             self._sticky.pop(function, None)
             self.restarts = restarts
 
+    def descend(
+        self, function: str, args: list[Any], outputs: list[str], timeout: float, *,
+        variable: int, gradient: str, rate: float, steps: int, shapes: list[tuple[int, ...]],
+    ) -> list[Returned | Problem]:
+        """Gradient descent run by the student's process in one round trip (the checks'
+        ``Caller.descend``); ``timeout`` per step, none past the submission's budget. Not
+        memoised: the grader checks each answer against its own iterate."""
+        if function in self._sticky:
+            return [self._never(function)]
+        return self._run_on(
+            function, 1,
+            lambda proc: proc.descend(
+                function, args, outputs, timeout, variable=variable, gradient=gradient, rate=rate,
+                steps=steps, shapes=shapes, deadline=self.deadline,
+            ),
+        )
+
+    def _never(self, function: str) -> Problem:
+        """What a call of a function that stopped its process earlier gets instead of running."""
+        first = self._sticky[function]
+        return Problem("timeout", f"not run: {function} timed out earlier ({first.message})") if first.kind == "timeout" else first
+
     def _run(
         self, function: str, arg_lists: list[list[Any]], outputs: list[str], timeout: float, want: list[str] | None = None
     ) -> list[Returned | Problem]:
+        return self._run_on(
+            function, len(arg_lists),
+            lambda proc: proc.call_many(function, arg_lists, outputs, timeout, want, deadline=self.deadline),
+        )
+
+    def _run_on(
+        self, function: str, count: int, request: Callable[[StudentProcess], list[Returned | Problem]]
+    ) -> list[Returned | Problem]:
+        """``request`` on the student's process (restarted if it died), within the
+        submission's budget; ``count``: how many outcomes stand for "not run"."""
         remaining = self.remaining()
         if remaining <= 0:
-            return [Problem("timeout", f"not run: the submission used up its {self.budget:.0f} s time budget")] * len(arg_lists)
+            return [Problem("timeout", f"not run: the submission used up its {self.budget:.0f} s time budget")] * count
         if self._proc is None or self._proc.dead:
             if self._proc is not None:
                 self._retire()
             if self.restarts >= MAX_RESTARTS:
-                return [Problem("crashed", "not run: the submission's process died too many times")] * len(arg_lists)
+                return [Problem("crashed", "not run: the submission's process died too many times")] * count
             self.restarts += 1
             load = self._start()
             if not load.ok:
-                return [load.problem or Problem("crashed", "the submission no longer loads")] * len(arg_lists)
+                return [load.problem or Problem("crashed", "the submission no longer loads")] * count
         assert self._proc is not None
-        self.calls += len(arg_lists)
         self._proc.decode_left = self.decode_left
-        got = self._proc.call_many(function, arg_lists, outputs, timeout, want, deadline=self.deadline)
+        got = request(self._proc)
+        self.calls += len(got)
         self.decode_left = self._proc.decode_left
         if any(isinstance(g, Problem) and g.kind == "timeout" for g in got):
             # One batch stops at its first time-out (the calls after it are not run).

@@ -15,7 +15,7 @@ from pathlib import Path
 from gradgrader.errors import SandboxError
 from gradgrader.sandbox import _wire as wire
 from gradgrader.sandbox import staging
-from gradgrader.sandbox.layers import Isolation, namespace_args
+from gradgrader.sandbox.layers import Isolation, forget_probe, namespace_args
 from gradgrader.sandbox.model import ChildLimits
 
 ZYGOTE = Path(__file__).with_name("_zygote.py")
@@ -45,6 +45,7 @@ class Zygote:
         numpy while the grader goes on) and :meth:`ready` waits for its hello."""
         self.scratch_root = scratch_root
         self.baseline_mb = 0
+        self.namespaces = isolation.has("namespaces")
         ours, theirs = socket.socketpair()
         command = [sys.executable, "-I", "-B", str(ZYGOTE), str(theirs.fileno())]
         (scratch_root / "work").mkdir(exist_ok=True)
@@ -91,7 +92,13 @@ class Zygote:
             with contextlib.suppress(subprocess.TimeoutExpired, OSError, ValueError):
                 err_bytes = self.proc.communicate(timeout=5)[1] or b""
             err = err_bytes.decode(errors="replace")[-2000:]
-            raise SandboxError(f"the sandbox interpreter failed to start: {err.strip() or 'no output'}") from None
+            again = ""
+            if self.namespaces:
+                # The probe may be a remembered answer that is no longer true: the next
+                # run probes again (and says so if bubblewrap now fails), never weaker.
+                forget_probe()
+                again = "; bubblewrap will be checked again on the next run (`gradgrader doctor` shows the layers)"
+            raise SandboxError(f"the sandbox interpreter failed to start: {err.strip() or 'no output'}{again}") from None
         if self.proc.stderr:
             self.proc.stderr.close()
         self.info = hello

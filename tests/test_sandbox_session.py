@@ -1,0 +1,102 @@
+"""gradgrader.sandbox.session: gradient descent driven in the student's process
+(``Session.descend``, #17) — one request for a training loop, every guarantee of a call
+kept: each step's own time limit, fresh arguments, a hang stops the function once."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import write_submission
+
+from gradgrader.sandbox import ChildLimits, Returned, Sandbox, Session
+from gradgrader.sandbox.layers import probe
+from gradgrader.sandbox.model import Problem
+
+STEP_LIMIT = 2.0  # per step; every correct step below takes microseconds
+RATE = 0.5
+W0 = np.zeros((2, 3))
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory: pytest.TempPathFactory):
+    with Sandbox(tmp_path_factory.mktemp("scratch"), probe()) as sandbox:
+        yield sandbox
+
+
+def session(box: Sandbox, folder: Path, body: str) -> Session:
+    """A session on a file whose ``f(W, c)`` returns ``(loss, dW)``: ``body`` is its code."""
+    source = "import numpy as np\n\nCALLS = []\n\n\ndef f(W, c):\n" + textwrap.indent(textwrap.dedent(body), "    ")
+    path = write_submission(folder, source, name="train.py")
+    s = Session(box, path, "train", ["f"], ChildLimits(memory_mb=512), budget=30)
+    assert s.load.ok, s.load
+    return s
+
+
+def descend(s: Session, steps: int = 5, c: float = 1.0) -> list[Returned | Problem]:
+    return s.descend("f", [W0, c], ["loss", "dW"], STEP_LIMIT, variable=0, gradient="dW", rate=RATE, steps=steps,
+                     shapes=[(), (2, 3)])
+
+
+def test_each_step_answers_for_the_graders_own_iterate(box: Sandbox, tmp_path: Path) -> None:
+    """The loss reports the W the child was given: it is the iterate the grader computes
+    from the returned gradients, to the last bit, even for a float32 gradient."""
+    with session(box, tmp_path, "return float(W.sum()), (W - c).astype(np.float32) / 3\n") as s:
+        got = descend(s, steps=6, c=0.7)
+        assert s.calls == 6
+    assert len(got) == 6 and all(isinstance(g, Returned) for g in got)
+    W = W0.copy()
+    for g in got:
+        assert isinstance(g, Returned)
+        assert g.values[0] == W.sum()
+        assert np.array_equal(g.values[1], ((W - 0.7).astype(np.float32) / 3).astype(np.float64))
+        W = W - RATE * g.values[1]
+
+
+def test_a_step_that_mutates_its_arguments_changes_nothing_after_it(box: Sandbox, tmp_path: Path) -> None:
+    with session(box, tmp_path, "loss = float(W.sum())\nW *= 100.0\nreturn loss, np.ones_like(W)\n") as s:
+        got = descend(s, steps=3)
+    assert [g.values[0] for g in got if isinstance(g, Returned)] == [0.0, -3.0, -6.0]
+
+
+@pytest.mark.parametrize(
+    ("body", "made", "kind"),
+    [
+        ("CALLS.append(1)\nif len(CALLS) == 3:\n    raise ValueError('boom')\nreturn 0.0, np.ones_like(W)\n", 3, "exception"),
+        ("CALLS.append(1)\nreturn (float('nan') if len(CALLS) == 2 else 0.0), np.ones_like(W)\n", 2, None),
+        ("CALLS.append(1)\nreturn 0.0, (np.ones((3, 2)) if len(CALLS) == 4 else np.ones_like(W))\n", 4, None),
+        ("return np.ones(2), np.ones_like(W)\n", 1, None),  # a loss of the wrong shape
+    ],
+    ids=["exception", "not-finite", "gradient-of-another-shape", "loss-of-another-shape"],
+)
+def test_the_child_stops_where_the_loop_stops(box: Sandbox, tmp_path: Path, body: str, made: int, kind: str | None) -> None:
+    with session(box, tmp_path, body) as s:
+        got = descend(s, steps=10)
+        alive = isinstance(descend(s, steps=1)[0], Returned) or kind == "exception"
+    assert len(got) == made
+    assert all(isinstance(g, Returned) for g in got[:-1])
+    if kind is not None:
+        assert isinstance(got[-1], Problem) and got[-1].kind == kind
+    assert alive  # the process answers the next request
+
+
+def test_a_step_that_hangs_costs_one_time_out_and_stops_the_function(box: Sandbox, tmp_path: Path) -> None:
+    with session(box, tmp_path, "CALLS.append(1)\nwhile len(CALLS) == 3:\n    pass\nreturn 0.0, np.ones_like(W)\n") as s:
+        got = descend(s, steps=10)
+        again = descend(s, steps=10)
+        call = s.call("f", [W0, 1.0], ["loss", "dW"], STEP_LIMIT)
+        assert s.timeouts == 1
+    assert len(got) == 3 and isinstance(got[-1], Problem) and got[-1].kind == "timeout"
+    assert len(again) == 1 and isinstance(again[0], Problem) and again[0].message.startswith("not run: f timed out earlier")
+    assert isinstance(call, Problem) and call.message.startswith("not run: f timed out earlier")
+
+
+def test_a_process_that_died_in_a_descent_is_restarted_for_the_next_request(box: Sandbox, tmp_path: Path) -> None:
+    body = "CALLS.append(1)\nif len(CALLS) == 2:\n    import os\n    os._exit(3)\nreturn 0.0, np.ones_like(W)\n"
+    with session(box, tmp_path, body) as s:
+        got = descend(s, steps=5)
+        after = descend(s, steps=1)
+    assert len(got) == 2 and isinstance(got[-1], Problem) and got[-1].kind == "crashed"
+    assert isinstance(after[0], Problem)  # a function that kills its process is not run again
