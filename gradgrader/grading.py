@@ -335,18 +335,29 @@ class Grader:
                     broken = broken or (outcome.grader_failure is not None and outcome.grader_failure.stage == "worker")
                     yield outcome
             if broken:
-                # The pool is gone: every future still running fails the same way.
-                for fut, (sub, alone) in list(running.items()):
-                    del running[fut]
-                    outcome = self._outcome(fut, sub, alone)
-                    if outcome is None:
-                        suspects.append(sub)
-                    else:
-                        yield outcome
-                with contextlib.suppress(Exception):
-                    pool.shutdown(wait=True, cancel_futures=True)
-                pool = self._pool = new_pool()
+                yield from self._drain_broken(running, suspects)
+                pool = self._replace_pool(pool, new_pool)
             healthy = fill()
+
+    def _drain_broken(
+        self, running: dict[Future[Result], tuple[Submission, bool]], suspects: deque[Submission]
+    ) -> Iterator[Result]:
+        """The pool is gone: every future still running fails the same way. Yield the
+        results that came back anyway; queue the others in ``suspects`` to be graded alone."""
+        for fut, (sub, alone) in list(running.items()):
+            del running[fut]
+            outcome = self._outcome(fut, sub, alone)
+            if outcome is None:
+                suspects.append(sub)
+            else:
+                yield outcome
+
+    def _replace_pool(self, pool: Executor, new_pool: Callable[[], Executor]) -> Executor:
+        """Shut the broken ``pool`` down and start (and keep) a fresh one."""
+        with contextlib.suppress(Exception):
+            pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = new_pool()
+        return self._pool
 
     def _outcome(self, fut: Future[Result], sub: Submission, alone: bool) -> Result | None:
         """The result of a finished future; None when its worker died and ``sub`` should be

@@ -141,35 +141,54 @@ def _write_pack(out: Path, assignment: Any, original: Any, public: set[str], hid
 def make_pack(assignment_name: str, out: Path, replace: bool = False) -> Path:
     """Write the student pack of an assignment into ``out`` (a new folder; with
     ``replace``, an earlier pack there is replaced — never any other folder)."""
+    from dataclasses import replace as with_fields
+
     from gradgrader.assignment import load_assignment
-    from gradgrader.checks.base import Course
-    from gradgrader.grading import Grader
-    from gradgrader.spec import variant_hooks
-    from gradgrader.submission import Submission
 
     assignment = load_assignment(assignment_name)
-    if is_pack(assignment.root):
-        raise ConfigError(f"{assignment.root} is already a student pack")
-    if replace and is_pack(out):
-        shutil.rmtree(out)
-    if out.exists() and any(out.iterdir()):
-        raise ConfigError(f"{out}: exists and is not empty" + ("" if replace else " (--replace replaces an earlier pack)"))
+    _clear_destination(assignment.root, out, replace)
     hidden = {c.name for c in assignment.cases.values() if not c.public}
     # A public case whose inputs are too large to ship (CS231n's 500×3073 development
     # set: 12 MB of random numbers) stays with the course too, and the pack says so.
     large = _large_cases(assignment, set(assignment.cases) - hidden)
     public = set(assignment.cases) - hidden - large
     drop = {c.id for c in assignment.checks if c.kind == "hook" or (c.cases and not set(c.cases) & public)}
-
-    # Record what the public checks need by grading the reference with them, plus the
-    # diagnosis hooks on every public case of their function.
-    from dataclasses import replace as with_fields
-
-    from gradgrader.rubric import Rubric, RubricItem
-
     kept = [with_fields(c, cases=tuple(x for x in c.cases if x in public)) for c in assignment.checks if c.id not in drop]
     original = assignment
     assignment = with_fields(assignment, checks=tuple(kept))  # only what the pack will run
+    course = _record(assignment)
+    created = not out.exists()
+    try:
+        _write_pack(out, assignment, original, public, hidden, large, drop, course)
+    except BaseException:
+        if created:  # no half-written pack left behind
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    return out
+
+
+def _clear_destination(root: Path, out: Path, replace: bool) -> None:
+    """Refuse to pack a pack or to write into a folder with anything in it; with
+    ``replace``, an earlier pack at ``out`` (and only a pack) is removed first."""
+    if is_pack(root):
+        raise ConfigError(f"{root} is already a student pack")
+    if replace and is_pack(out):
+        shutil.rmtree(out)
+    if out.exists() and any(out.iterdir()):
+        raise ConfigError(f"{out}: exists and is not empty" + ("" if replace else " (--replace replaces an earlier pack)"))
+
+
+def _record(assignment: Any) -> Any:
+    """The course of ``assignment`` (its checks already cut to the pack's) with a
+    recording of what the pack's checks need: the reference graded with them, plus the
+    reference and the diagnosis hooks on every public case of their functions."""
+    from gradgrader.checks.base import Course
+    from gradgrader.grading import Grader
+    from gradgrader.rubric import Rubric, RubricItem
+    from gradgrader.spec import variant_hooks
+    from gradgrader.submission import Submission
+
+    kept = assignment.checks
     course = Course(assignment)
     course.recording = {}
     rubric = Rubric(assignment.name, {c.id: RubricItem(c.id, 1.0) for c in kept}, "pack recording")
@@ -196,15 +215,7 @@ def make_pack(assignment_name: str, out: Path, replace: bool = False) -> Path:
             args = course.inputs(fname, case)
             for hook_name in list((config.get("terms") or {}).values()) + [h for _, h in variant_hooks(config)]:
                 course.call_hook(hook_name, args, f"diagnosis of {key}")
-
-    created = not out.exists()
-    try:
-        _write_pack(out, assignment, original, public, hidden, large, drop, course)
-    except BaseException:
-        if created:  # no half-written pack left behind
-            shutil.rmtree(out, ignore_errors=True)
-        raise
-    return out
+    return course
 
 
 def pack_note(root: Path) -> str | None:

@@ -368,3 +368,17 @@ def test_the_engine_imports_neither_textual_nor_rich() -> None:
     code = "import sys, gradgrader.similarity; print('\\n'.join(sys.modules))"
     loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout.split())
     assert not any(m.split(".")[0] in {"textual", "rich", "typer"} for m in loaded)
+
+
+def test_the_package_keeps_every_name_of_the_former_module() -> None:
+    """similarity.py became a package (issue 18): its callers (the CLI, the review screen,
+    the benchmark) still import every name from ``gradgrader.similarity``."""
+    former = {
+        "COLUMNS", "COURSE_KGRAM", "K", "MAX_HOLDERS", "MIN_MATCH", "MIN_SHARED", "NOTE", "NO_COURSE",
+        "PARALLEL_FROM", "SIMILARITY", "W", "Course", "Document", "Match", "Report", "Tokens", "analyse",
+        "archive_files", "as_rows", "class_submissions", "compare", "course_code", "course_files",
+        "course_of_run", "fingerprint", "format_lines", "kgram_hashes", "lines_in", "normalise",
+        "parse_lines", "read_code", "read_csv", "winnow", "write_csv",
+    }
+    assert set(sim.__all__) == former
+    assert all(getattr(sim, name) is not None for name in former)

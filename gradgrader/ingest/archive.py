@@ -88,7 +88,11 @@ def entry_path(name: str) -> PurePosixPath | None:
 def safe_extract(archive: Path, dest: Path, limits: ZipLimits | None = None) -> Extracted:
     """Unpack ``archive`` into ``dest`` (created; must be empty), refusing what is unsafe
     (see the module docstring). Raises SubmissionError when the archive is unreadable or
-    as a whole over the caps; a single bad entry is only skipped and reported."""
+    as a whole over the caps; a single bad entry is only skipped and reported.
+
+    Two passes: every entry is checked first (its path, its kind, its declared size and
+    ratio) and the declared total capped before anything is written; then the accepted
+    entries are written, counting real bytes."""
     limits = limits or ZipLimits()
     try:
         zf = zipfile.ZipFile(archive)
@@ -105,93 +109,107 @@ def safe_extract(archive: Path, dest: Path, limits: ZipLimits | None = None) -> 
             raise SubmissionError(f"{dest}: the extraction folder must be empty")
         root = dest.resolve()
         done = Extracted(dest)
-        plan: list[tuple[zipfile.ZipInfo, Path]] = []
-        total = 0
-        for info in infos:
-            name = info.filename = _utf8_name(info)
-            if (
-                name.startswith(NOISE)
-                or PurePosixPath(name.replace("\\", "/")).name in NOISE
-                or "/__MACOSX/" in name
-            ):
-                continue
-            rel = entry_path(name)
-            if rel is None:
-                done.skipped.append(
-                    (
-                        name,
-                        "unsafe path (absolute or with '..'): would land outside the extraction folder",
-                    )
-                )
-                continue
-            target = (root / rel).resolve()
-            if not target.is_relative_to(root) or target == root:
-                done.skipped.append((name, "unsafe path: would land outside the extraction folder"))
-                continue
-            if _is_symlink(info):
-                done.skipped.append((name, "symbolic link: links are never extracted"))
-                continue
-            if info.is_dir():
-                plan.append((info, target))
-                continue
-            if info.file_size > limits.max_entry_bytes:
-                done.skipped.append(
-                    (
-                        name,
-                        f"{_mb(info.file_size)} unpacked, more than the {_mb(limits.max_entry_bytes)} allowed per file",
-                    )
-                )
-                continue
-            if info.file_size > limits.ratio_floor and info.file_size > limits.max_ratio * max(
-                info.compress_size, 1
-            ):
-                ratio = info.file_size / max(info.compress_size, 1)
-                done.skipped.append(
-                    (
-                        name,
-                        f"compressed {ratio:.0f}:1, more than {limits.max_ratio:.0f}:1 (a zip bomb?)",
-                    )
-                )
-                continue
-            total += info.file_size
-            plan.append((info, target))
+        plan, total = _plan(infos, root, limits, done)
         if total > limits.max_total_bytes:
             raise SubmissionError(
                 f"{archive}: would unpack to {_mb(total)}, more than the {_mb(limits.max_total_bytes)} allowed; not unpacked"
             )
-        written = 0
-        for info, target in plan:
-            if info.is_dir():
-                try:  # a file of the same name came first (``notes`` and ``notes/``)
-                    _mkdirs(root, target)
-                except OSError as exc:
-                    done.skipped.append((info.filename, f"folder not created ({exc})"))
-                continue
-            try:
-                _mkdirs(root, target.parent)
-                written += _copy(
-                    zf,
-                    info,
-                    target,
-                    min(info.file_size, limits.max_entry_bytes),
-                    limits.max_total_bytes - written,
-                )
-            except _TooBig as exc:
-                _discard(target)
-                done.skipped.append((info.filename, str(exc)))
-                continue
-            except (
-                OSError,
-                zipfile.BadZipFile,
-                EOFError,
-                RuntimeError,
-                NotImplementedError,
-            ) as exc:
-                _discard(target)
-                done.skipped.append((info.filename, f"unreadable entry ({exc})"))
-                continue
-            done.files.append(target)
+        _write_plan(zf, plan, root, limits, done)
     return done
+
+
+def _is_noise(name: str) -> bool:
+    """Archive tools' litter (``__MACOSX/``, ``.DS_Store``...): skipped without a word."""
+    return (
+        name.startswith(NOISE)
+        or PurePosixPath(name.replace("\\", "/")).name in NOISE
+        or "/__MACOSX/" in name
+    )
+
+
+def _plan(
+    infos: list[zipfile.ZipInfo], root: Path, limits: ZipLimits, done: Extracted
+) -> tuple[list[tuple[zipfile.ZipInfo, Path]], int]:
+    """The entries to write, each with its checked target, and their declared total size;
+    the refused ones are added to ``done.skipped`` with the reason. Entry names are
+    decoded (:func:`_utf8_name`) in place."""
+    plan: list[tuple[zipfile.ZipInfo, Path]] = []
+    total = 0
+    for info in infos:
+        name = info.filename = _utf8_name(info)
+        if _is_noise(name):
+            continue
+        target = _target(info, root, limits)
+        if isinstance(target, str):
+            done.skipped.append((name, target))
+            continue
+        if not info.is_dir():
+            total += info.file_size
+        plan.append((info, target))
+    return plan, total
+
+
+def _target(info: zipfile.ZipInfo, root: Path, limits: ZipLimits) -> Path | str:
+    """Where the entry may be written under ``root`` (resolved), or why it is refused:
+    an unsafe path, a symbolic link, or (for a file) a declared size or compression
+    ratio over the caps."""
+    name = info.filename
+    rel = entry_path(name)
+    if rel is None:
+        return "unsafe path (absolute or with '..'): would land outside the extraction folder"
+    target = (root / rel).resolve()
+    if not target.is_relative_to(root) or target == root:
+        return "unsafe path: would land outside the extraction folder"
+    if _is_symlink(info):
+        return "symbolic link: links are never extracted"
+    if info.is_dir():
+        return target
+    if info.file_size > limits.max_entry_bytes:
+        return f"{_mb(info.file_size)} unpacked, more than the {_mb(limits.max_entry_bytes)} allowed per file"
+    if info.file_size > limits.ratio_floor and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+        ratio = info.file_size / max(info.compress_size, 1)
+        return f"compressed {ratio:.0f}:1, more than {limits.max_ratio:.0f}:1 (a zip bomb?)"
+    return target
+
+
+def _write_plan(
+    zf: zipfile.ZipFile, plan: list[tuple[zipfile.ZipInfo, Path]], root: Path, limits: ZipLimits, done: Extracted
+) -> None:
+    """Create the planned folders and files; real bytes are counted against each entry's
+    declared size and the archive's total cap. An entry that fails is removed and added
+    to ``done.skipped``; the others to ``done.files``."""
+    written = 0
+    for info, target in plan:
+        if info.is_dir():
+            try:  # a file of the same name came first (``notes`` and ``notes/``)
+                _mkdirs(root, target)
+            except OSError as exc:
+                done.skipped.append((info.filename, f"folder not created ({exc})"))
+            continue
+        try:
+            _mkdirs(root, target.parent)
+            written += _copy(
+                zf,
+                info,
+                target,
+                min(info.file_size, limits.max_entry_bytes),
+                limits.max_total_bytes - written,
+            )
+        except _TooBig as exc:
+            _discard(target)
+            done.skipped.append((info.filename, str(exc)))
+            continue
+        except (
+            OSError,
+            zipfile.BadZipFile,
+            EOFError,
+            RuntimeError,
+            NotImplementedError,
+        ) as exc:
+            _discard(target)
+            done.skipped.append((info.filename, f"unreadable entry ({exc})"))
+            continue
+        done.files.append(target)
 
 
 class _TooBig(Exception):

@@ -123,6 +123,65 @@ def _left_out(root: Path, subs: list[Submission]) -> list[Skipped]:
     return out
 
 
+def _class_root(path: Path, workdir: Path, limits: ZipLimits, skipped: list[Skipped]) -> Path:
+    """The folder to read: ``path`` itself, or a zip unpacked (safely) into
+    ``workdir/zip``, its refused entries added to ``skipped``."""
+    if path.is_file():
+        if not zipfile.is_zipfile(path):
+            with open(path, "rb") as f:
+                looks_zipped = f.read(2) == b"PK" or path.suffix.lower() == ".zip"
+            if looks_zipped:
+                raise SubmissionError(
+                    f"{path}: a zip file that cannot be read (damaged or not fully downloaded?); download it again"
+                )
+            raise SubmissionError(
+                f"{path}: neither a folder nor a zip file (give the class folder or the LMS's zip)"
+            )
+        done = safe_extract(path, workdir / "zip", limits)
+        skipped += [Skipped(name, why) for name, why in done.skipped]
+        return workdir / "zip"
+    if path.is_dir():
+        return path
+    raise SubmissionError(f"{path}: neither a folder nor a zip file")
+
+
+def _read(
+    kind: str,
+    root: Path,
+    filename: str,
+    workdir: Path,
+    limits: ZipLimits,
+    exclude: tuple[Path, ...],
+    skipped: list[Skipped],
+    warnings: list[str],
+) -> tuple[list[Submission], Path]:
+    """The submissions of a class folder of this ``kind`` (its reader's), and the folder
+    they now live in (the LMS readers gather each student's files under
+    ``workdir/students``); what was left out goes to ``skipped`` and ``warnings``."""
+    students, cache = workdir / "students", workdir / "notebooks"
+    if kind == "gradescope":
+        subs, more, notes = gradescope.read(root, filename, cache, limits)
+        skipped += more
+        warnings += notes
+        return subs, root
+    if kind == "moodle":
+        subs, more = moodle.read(root, filename, students, cache, limits)
+        skipped += more
+        return subs, students
+    if kind == "canvas":
+        subs, more = canvas.read(root, filename, students, cache, limits)
+        skipped += more
+        return subs, students
+    subs = discover(root, filename, cache, (*exclude, workdir), limits)
+    skipped += [
+        Skipped(e.name, "not a submission: neither a folder nor a .py or .ipynb file")
+        for e in visible(root)
+        if e.is_file() and e.suffix not in GRADABLE and e.name not in IGNORED_DIRS
+    ]
+    skipped += _left_out(root, subs)
+    return subs, root
+
+
 def open_class(
     path: Path,
     filename: str,
@@ -144,47 +203,9 @@ def open_class(
     warnings: list[str] = []
     for sub in ("zip", "students", "notebooks"):
         shutil.rmtree(workdir / sub, ignore_errors=True)
-    if path.is_file():
-        if not zipfile.is_zipfile(path):
-            with open(path, "rb") as f:
-                looks_zipped = f.read(2) == b"PK" or path.suffix.lower() == ".zip"
-            if looks_zipped:
-                raise SubmissionError(
-                    f"{path}: a zip file that cannot be read (damaged or not fully downloaded?); download it again"
-                )
-            raise SubmissionError(
-                f"{path}: neither a folder nor a zip file (give the class folder or the LMS's zip)"
-            )
-        done = safe_extract(path, workdir / "zip", limits)
-        skipped += [Skipped(name, why) for name, why in done.skipped]
-        root = workdir / "zip"
-    elif path.is_dir():
-        root = path
-    else:
-        raise SubmissionError(f"{path}: neither a folder nor a zip file")
-    root = _unwrap(root)
+    root = _unwrap(_class_root(path, workdir, limits, skipped))
     kind = detect(root)
-    students, cache = workdir / "students", workdir / "notebooks"
-    if kind == "gradescope":
-        subs, more, notes = gradescope.read(root, filename, cache, limits)
-        skipped += more
-        warnings += notes
-    elif kind == "moodle":
-        subs, more = moodle.read(root, filename, students, cache, limits)
-        skipped += more
-        root = students
-    elif kind == "canvas":
-        subs, more = canvas.read(root, filename, students, cache, limits)
-        skipped += more
-        root = students
-    else:
-        subs = discover(root, filename, cache, (*exclude, workdir), limits)
-        skipped += [
-            Skipped(e.name, "not a submission: neither a folder nor a .py or .ipynb file")
-            for e in visible(root)
-            if e.is_file() and e.suffix not in GRADABLE and e.name not in IGNORED_DIRS
-        ]
-        skipped += _left_out(root, subs)
+    subs, root = _read(kind, root, filename, workdir, limits, exclude, skipped, warnings)
     subs = distinct_ids(subs)
     if not subs:
         warnings.append(f"no submission found in {path}")

@@ -36,6 +36,22 @@ def decode_array(data: bytes, max_elements: int = 1 << 25) -> np.ndarray:
     ``max_elements`` counts elements of the result, whatever the sent dtype: the result
     is float64, so it holds at most 8 × ``max_elements`` bytes (a bool array of n bytes
     would otherwise decode to 8n)."""
+    text, end = _header_text(data)
+    descr, dtype, fortran, shape = _checked_header(_parse_header(text))
+    count = _element_count(shape, max_elements)
+    body = data[end:]
+    if len(body) != count * dtype.itemsize:
+        raise DecodeError(
+            f"array data has {len(body)} bytes but shape {shape} of {descr} needs {count * dtype.itemsize}"
+        )
+    arr = np.frombuffer(body, dtype=dtype, count=count)
+    arr = arr.reshape(shape, order="F" if fortran else "C")
+    return np.array(arr, dtype=np.float64, order="C")
+
+
+def _header_text(data: bytes) -> tuple[str, int]:
+    """The header's text and the offset where the array data starts (magic, version and
+    header length checked, the length capped at ``MAX_HEADER``)."""
     if len(data) < 10 or data[:6] != MAGIC:
         raise DecodeError("not an .npy array (bad magic)")
     major = data[6]
@@ -51,16 +67,25 @@ def decode_array(data: bytes, max_elements: int = 1 << 25) -> np.ndarray:
         raise DecodeError(f".npy header of {hlen} bytes is over the {MAX_HEADER}-byte cap")
     if len(data) < start + hlen:
         raise DecodeError("truncated .npy header")
-    text = data[start : start + hlen].decode("latin1")
+    return data[start : start + hlen].decode("latin1"), start + hlen
+
+
+def _parse_header(text: str) -> object:
+    """The header as a Python literal: numpy's exact layout by regex, anything else by
+    ``ast.literal_eval`` (never ``eval``); its content is checked by ``_checked_header``."""
     fast = _HEADER.fullmatch(text)
     if fast:
         dims = tuple(int(n) for n in fast.group(3).replace(" ", "").split(",") if n)
-        header = {"descr": fast.group(1), "fortran_order": fast.group(2) == "True", "shape": dims}
-    else:
-        try:
-            header = ast.literal_eval(text)
-        except Exception as exc:  # noqa: BLE001 - TypeError ({[]: 1}), ValueError, MemoryError, RecursionError, ...
-            raise DecodeError(f"unreadable .npy header ({type(exc).__name__})") from None
+        return {"descr": fast.group(1), "fortran_order": fast.group(2) == "True", "shape": dims}
+    try:
+        return ast.literal_eval(text)
+    except Exception as exc:  # noqa: BLE001 - TypeError ({[]: 1}), ValueError, MemoryError, RecursionError, ...
+        raise DecodeError(f"unreadable .npy header ({type(exc).__name__})") from None
+
+
+def _checked_header(header: object) -> tuple[str, np.dtype, bool, tuple[int, ...]]:
+    """``(descr, dtype, fortran_order, shape)`` of a header with exactly the three keys,
+    a plain numeric dtype and at most ``MAX_NDIM`` non-negative integer dimensions."""
     if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"}:
         raise DecodeError("the .npy header must have exactly descr, fortran_order and shape")
     descr, fortran, shape = header["descr"], header["fortran_order"], header["shape"]
@@ -78,6 +103,12 @@ def decode_array(data: bytes, max_elements: int = 1 << 25) -> np.ndarray:
         or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape)
     ):
         raise DecodeError(f"bad shape {shape!r} in .npy header")
+    return descr, dtype, fortran, shape
+
+
+def _element_count(shape: tuple[int, ...], max_elements: int) -> int:
+    """The number of elements of ``shape``, refused past ``max_elements`` (checked as it
+    grows, so a huge shape is never multiplied out)."""
     count = 1
     for n in shape:
         if n > max_elements:  # also for empty arrays: a dimension of 2**63 is never honest
@@ -85,11 +116,4 @@ def decode_array(data: bytes, max_elements: int = 1 << 25) -> np.ndarray:
         count *= n
         if count > max_elements:
             raise DecodeError(f"array of shape {shape} has more than {max_elements} elements")
-    body = data[start + hlen :]
-    if len(body) != count * dtype.itemsize:
-        raise DecodeError(
-            f"array data has {len(body)} bytes but shape {shape} of {descr} needs {count * dtype.itemsize}"
-        )
-    arr = np.frombuffer(body, dtype=dtype, count=count)
-    arr = arr.reshape(shape, order="F" if fortran else "C")
-    return np.array(arr, dtype=np.float64, order="C")
+    return count

@@ -189,53 +189,15 @@ def convert(cells: list[dict], notebook_name: str, generated_name: str = "") -> 
     removed: list[tuple[int, int, str]] = []
     skipped: list[int] = []
     for number, cell in enumerate(cells, start=1):
-        if cell.get("cell_type") != "code":
-            continue
-        lines = NEWLINE.split(_cell_source(cell))
-        if lines and lines[-1] == "":
-            lines.pop()
-        if not any(line.strip() for line in lines):
+        lines = _code_lines(cell)
+        if not lines:
             continue
         first = next(line for line in lines if line.strip())
         if first.lstrip().startswith("%%"):
             skipped.append(number)
             removed.append((number, 1, first.strip()))
             continue
-        out.append(f"# %% cell {number}")
-        where.append((number, 1))
-        # A cell that fails at run time is skipped with a note, as Jupyter, nbgrader and
-        # Otter go on after a failing cell (issue 19): its lines sit in a `try:` block,
-        # each line that starts a statement indented by one space (lines inside brackets,
-        # strings or after a backslash keep their text, so string values do not change).
-        # SystemExit and KeyboardInterrupt are not Exceptions: they still stop the run.
-        # A `from __future__` import must stay at module level: such a cell is not wrapped.
-        wrap = not any(FUTURE_LINE.match(line) for line in lines)
-        if wrap:
-            out.append("try:")
-            where.append(None)
-        pad = " " if wrap else ""
-        scan = _Scan()
-        for i, line in enumerate(lines, start=1):
-            ipython_only = bool(line.strip()) and bool(
-                MAGIC_LINE.match(line) or HELP_LINE.match(line)
-            )
-            lead = pad if scan.at_statement_start else ""
-            if ipython_only and scan.at_statement_start:
-                indent = line[: len(line) - len(line.lstrip())]
-                out.append(f"{lead}{indent}pass  # IPython only: {line.strip()}")
-                removed.append((number, i, line.strip()))
-            else:
-                out.append(lead + line if line.strip() else line)
-                scan.feed(line)
-            where.append((number, i))
-        if wrap:
-            out.append(" pass")
-            out.append("except Exception as _gradgrader_exc:")
-            out.append(
-                " __import__('sys').stderr.write("
-                f"{_skip_note(number, first)!r} + type(_gradgrader_exc).__name__ + ': ' + str(_gradgrader_exc) + '\\n')"
-            )
-            where.extend([None, None, None])
+        _append_cell(number, lines, first, out, where, removed)
     return NotebookModule(
         notebook=notebook_name,
         source="\n".join(out) + "\n",
@@ -244,6 +206,75 @@ def convert(cells: list[dict], notebook_name: str, generated_name: str = "") -> 
         skipped_cells=tuple(skipped),
         generated_name=generated_name,
     )
+
+
+def _code_lines(cell: dict) -> list[str]:
+    """The lines of a code cell; [] for any other cell or one with only blank lines."""
+    if cell.get("cell_type") != "code":
+        return []
+    lines = NEWLINE.split(_cell_source(cell))
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines if any(line.strip() for line in lines) else []
+
+
+def _append_cell(
+    number: int,
+    lines: list[str],
+    first: str,
+    out: list[str],
+    where: list[tuple[int, int] | None],
+    removed: list[tuple[int, int, str]],
+) -> None:
+    """Append cell ``number`` to the module's lines ``out`` (``where`` gets each line's
+    origin, ``removed`` the IPython-only lines replaced by ``pass``)."""
+    out.append(f"# %% cell {number}")
+    where.append((number, 1))
+    # A cell that fails at run time is skipped with a note, as Jupyter, nbgrader and
+    # Otter go on after a failing cell (issue 19): its lines sit in a `try:` block,
+    # each line that starts a statement indented by one space (lines inside brackets,
+    # strings or after a backslash keep their text, so string values do not change).
+    # SystemExit and KeyboardInterrupt are not Exceptions: they still stop the run.
+    # A `from __future__` import must stay at module level: such a cell is not wrapped.
+    wrap = not any(FUTURE_LINE.match(line) for line in lines)
+    if wrap:
+        out.append("try:")
+        where.append(None)
+    _append_lines(number, lines, " " if wrap else "", out, where, removed)
+    if wrap:
+        out.append(" pass")
+        out.append("except Exception as _gradgrader_exc:")
+        out.append(
+            " __import__('sys').stderr.write("
+            f"{_skip_note(number, first)!r} + type(_gradgrader_exc).__name__ + ': ' + str(_gradgrader_exc) + '\\n')"
+        )
+        where.extend([None, None, None])
+
+
+def _append_lines(
+    number: int,
+    lines: list[str],
+    pad: str,
+    out: list[str],
+    where: list[tuple[int, int] | None],
+    removed: list[tuple[int, int, str]],
+) -> None:
+    """The cell's lines, each statement start prefixed with ``pad``, IPython-only
+    statements replaced by ``pass`` at their indentation."""
+    scan = _Scan()
+    for i, line in enumerate(lines, start=1):
+        ipython_only = bool(line.strip()) and bool(
+            MAGIC_LINE.match(line) or HELP_LINE.match(line)
+        )
+        lead = pad if scan.at_statement_start else ""
+        if ipython_only and scan.at_statement_start:
+            indent = line[: len(line) - len(line.lstrip())]
+            out.append(f"{lead}{indent}pass  # IPython only: {line.strip()}")
+            removed.append((number, i, line.strip()))
+        else:
+            out.append(lead + line if line.strip() else line)
+            scan.feed(line)
+        where.append((number, i))
 
 
 def notebook_module(path: Path, generated_name: str) -> NotebookModule:
