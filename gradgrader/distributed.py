@@ -321,7 +321,7 @@ def _safe_rel(rel: str) -> PurePosixPath:
 def _grader_for(payload: dict[str, Any], allow_weak: bool) -> Any:
     """The Grader of this assignment in this process, made on first use."""
     from gradgrader.assignment import load_assignment
-    from gradgrader.grading import Grader
+    from gradgrader.loading import open_grader
 
     key = f"{payload['digest']}:{allow_weak}"
     with _lock:
@@ -344,10 +344,10 @@ def _grader_for(payload: dict[str, Any], allow_weak: bool) -> Any:
         assignment = load_assignment(folder)
         if "seed" in payload:
             assignment = dataclasses.replace(assignment, seed=int(payload["seed"]))
-        rubric = _rubric_from(payload["rubric"])
         # Hidden from every sandboxed process: every worker's private folder on this
         # machine (assignment copies, other students' chunks) and Dask's working folders.
-        grader = Grader(assignment, rubric, jobs=1, isolation=iso, hidden=[root.parent, *_dask_local_directory()])
+        grader = open_grader(assignment, _rubric_from(payload["rubric"]), isolation=iso,
+                             hidden=[root.parent, *_dask_local_directory()])
         _graders[key] = grader
         while len(_graders) > MAX_GRADERS:
             _, old = _graders.popitem(last=False)

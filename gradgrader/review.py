@@ -5,15 +5,16 @@ textual, so all of it is tested without a screen.
 
 Results are typed (``gradgrader.result.Result``), read from the JSON lines of docs/result-schema.md
 once, when loaded, with TA overrides applied (``gradgrader.overrides``): ``score`` is the
-score to report, ``override.original_score`` the grader's. The run-folder functions
-(source, re-grade, append) still take a result's JSON (``ResultJSON``).
+score to report, ``override.original_score`` the grader's. The results folder itself
+(results.jsonl, overrides, run.json) is a ``gradgrader.run.RunFolder``. The review UI
+keeps each result's JSON line as read (``ResultJSON``) so that a re-grade carries over
+what this version does not know; the functions below take either form.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -21,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gradgrader.overrides import apply_overrides, load_overrides
-from gradgrader.result import CheckRecord, Result
-from gradgrader.results import RESULTS, read_results, read_run
+from gradgrader.overrides import apply_overrides
+from gradgrader.result import CheckRecord, Result, as_result
+from gradgrader.run import RunFolder, RunSettings
 
 ResultJSON = dict[str, Any]  # a result as a line of results.jsonl holds it
 
@@ -101,9 +102,7 @@ def has_override(r: Result) -> bool:
 def load(out: Path) -> list[Result]:
     """The results of ``out`` (latest line per submission) with TA overrides applied,
     sorted by submission id."""
-    results = read_results(out)
-    results.sort(key=lambda r: r["submission"])
-    return [Result.from_json(r) for r in apply_overrides(results, load_overrides(out))]
+    return RunFolder(out).reviewed()
 
 
 _ID_PREFIX = b'{"submission": '
@@ -115,7 +114,7 @@ def preview(out: Path, first: int = 60) -> tuple[int, list[Result]]:
     shown lines are parsed. What a screen needs before ``load`` has read everything
     (toolong's trick); ``load`` stays the authority (e.g. for a corrupt last line)."""
     try:
-        data = (out / RESULTS).read_bytes()
+        data = RunFolder(out).results_path.read_bytes()
     except OSError:
         return 0, []
     decoder = json.JSONDecoder()
@@ -138,7 +137,7 @@ def preview(out: Path, first: int = 60) -> tuple[int, list[Result]]:
         if isinstance(sid, str):
             latest[sid] = (start, end)
         start, end = end + 1, data.find(b"\n", end + 1)
-    current = read_run(out).get("submissions")
+    current = RunFolder(out).run_json().get("submissions")
     if isinstance(current, list):  # as read_results: only the class as last graded
         keep = set(current)
         latest = {sid: span for sid, span in latest.items() if sid in keep}
@@ -153,12 +152,12 @@ def preview(out: Path, first: int = 60) -> tuple[int, list[Result]]:
             continue
         if isinstance(obj, dict) and obj.get("submission") == sid:
             shown.append(obj)
-    return len(latest), [Result.from_json(r) for r in apply_overrides(shown, load_overrides(out))]
+    return len(latest), apply_overrides(shown, RunFolder(out).overrides())
 
 
 def load_run(out: Path | None) -> dict[str, Any]:
     """``out/run.json`` (the settings of the grade run), ``{}`` when missing."""
-    return read_run(out) if out is not None else {}
+    return RunFolder(out).run_json() if out is not None else {}
 
 
 # --- filtering and sorting ------------------------------------------------------------
@@ -376,15 +375,16 @@ def highlight_lines(source: str, functions: Iterable[str]) -> set[int]:
     return lines
 
 
-def source_path(r: ResultJSON, run: dict[str, Any] | None = None) -> Path | None:
+def source_path(r: Result | ResultJSON, run: dict[str, Any] | None = None) -> Path | None:
     """The student's file: the recorded path when it still exists (a relative path is
     relative to where ``grade`` ran, usually here), else the same file under the run's
     class folder (``class_folder/ID/…`` or ``class_folder/ID.py``)."""
-    recorded = Path(r.get("path") or "")
+    r = as_result(r)
+    recorded = Path(r.path)
     if recorded.name and recorded.is_file():
         return recorded
-    folder = (run or {}).get("class_folder")
-    sid = r.get("submission", "")
+    folder = RunSettings.from_json(run or {}).class_folder
+    sid = r.submission
     if not (folder and sid and recorded.name):
         return None
     parts = recorded.parts
@@ -400,7 +400,7 @@ def source_path(r: ResultJSON, run: dict[str, Any] | None = None) -> Path | None
 
 
 def read_source(
-    r: ResultJSON, run: dict[str, Any] | None = None, limit: int = 1 << 20
+    r: Result | ResultJSON, run: dict[str, Any] | None = None, limit: int = 1 << 20
 ) -> tuple[Path | None, str | None]:
     """The student's file and its text (undecodable bytes replaced, at most ``limit`` bytes)."""
     path = source_path(r, run)
@@ -417,7 +417,7 @@ def read_source(
 # --- re-grading ---------------------------------------------------------------------
 
 
-def locate_submission(r: ResultJSON, run: dict[str, Any], filename: str):  # -> ingest.Submission
+def locate_submission(r: Result | ResultJSON, run: dict[str, Any], filename: str):  # -> ingest.Submission
     """The submission behind a result, found the way it was found the first time: the
     path ``check`` was given (``run["check_path"]``), else ``ID/`` or ``ID.py|.ipynb`` in
     the run's class folder (``ClassExport.root``), else the recorded file on its own.
@@ -426,27 +426,29 @@ def locate_submission(r: ResultJSON, run: dict[str, Any], filename: str):  # -> 
     from gradgrader.ingest import single
     from gradgrader.ingest.folders import file_submission, submission_in
 
-    sid = r["submission"]
-    if run.get("check_path"):
-        return single(Path(run["check_path"]), filename)
-    folder = run.get("class_folder")
-    if folder:
-        d = Path(folder) / sid
+    r = as_result(r)
+    settings = RunSettings.from_json(run)
+    sid = r.submission
+    if settings.check_path is not None:
+        return single(settings.check_path, filename)
+    folder = settings.class_folder
+    if folder is not None:
+        d = folder / sid
         if d.is_dir():
             return submission_in(sid, d, filename)
         for suffix in (".py", ".ipynb"):
-            if (Path(folder) / f"{sid}{suffix}").is_file():
-                return file_submission(sid, Path(folder) / f"{sid}{suffix}", filename)
-    recorded = Path(r.get("path") or "")
-    if folder and recorded.name:
+            if (folder / f"{sid}{suffix}").is_file():
+                return file_submission(sid, folder / f"{sid}{suffix}", filename)
+    recorded = Path(r.path)
+    if folder is not None and recorded.name:
         # an id told apart from a look-alike (``alice~3f2a9c``, see ingest.distinct_ids) is
         # not its folder's name: the folder is the one the graded file was found in
         try:
-            inside = recorded.resolve().relative_to(Path(folder).resolve()).parts
+            inside = recorded.resolve().relative_to(folder.resolve()).parts
         except ValueError:
             inside = ()
-        if len(inside) > 1 and (Path(folder) / inside[0]).is_dir():
-            return submission_in(sid, Path(folder) / inside[0], filename)
+        if len(inside) > 1 and (folder / inside[0]).is_dir():
+            return submission_in(sid, folder / inside[0], filename)
     if recorded.name and recorded.is_file():
         return file_submission(sid, recorded, filename)
     raise SubmissionError(
@@ -454,84 +456,52 @@ def locate_submission(r: ResultJSON, run: dict[str, Any], filename: str):  # -> 
     )
 
 
-def _grading_keys() -> frozenset[str]:
-    """What a result says about grading: the fields of ``results.Result`` (its ``extra``
-    aside), the version and the TA's override. Anything else on an old result (LMS
-    metadata such as lateness or the student's LMS id) is carried over to its re-grade."""
-    from dataclasses import fields
+def regrade(r: Result | ResultJSON, run: dict[str, Any]) -> ResultJSON:
+    """Grade ``r``'s submission again with the run's assignment, rubric and input secret,
+    in a sandbox at least as strong as ``grade`` demands (``run["strict_sandbox"]`` false
+    relaxes that, as ``check`` does for a student's own file); return the new result's
+    JSON (nothing is written). What the old result held beside grading (LMS metadata
+    such as lateness or the student's LMS id, keys of another version) is carried over.
+    Slow (a sandbox starts): call it off the UI thread."""
+    from dataclasses import replace
 
-    from gradgrader.result import OPTIONAL_FIELDS
-    from gradgrader.result import Result as ResultRecord
-
-    return frozenset(f.name for f in fields(ResultRecord) if f.name not in ("extra", *OPTIONAL_FIELDS)) | {
-        "gradgrader",
-        "override",
-    }
-
-
-def regrade(r: ResultJSON, run: dict[str, Any]) -> ResultJSON:
-    """Grade ``r``'s submission again with the run's assignment and rubric, in a sandbox at
-    least as strong as ``grade`` demands (``run["strict_sandbox"]`` false relaxes that, as
-    ``check`` does for a student's own file); return the new result as a JSON dict (nothing
-    is written). Slow (a sandbox starts): call it off the UI thread."""
-    from gradgrader.assignment import load_assignment
-    from gradgrader.cases import with_secret
     from gradgrader.errors import ConfigError
-    from gradgrader.grading import Grader
+    from gradgrader.loading import load_for_grading, open_grader
     from gradgrader.results import dumps
-    from gradgrader.rubric import resolve_rubric
-    from gradgrader.sandbox.layers import require_isolation
 
-    where = run.get("assignment_path") or run.get("assignment") or r.get("assignment")
+    old = as_result(r)
+    settings = RunSettings.from_json(run)
+    where = settings.assignment or old.assignment
     if not where:
         raise ConfigError(
             "no assignment recorded for this result (run.json is missing): cannot re-grade"
         )
-    # the inputs the run was graded on: its course secret (see `grade`)
-    spec = with_secret(load_assignment(where), run.get("input_secret"))
-    rubric_file = run.get("rubric")
-    rubric = resolve_rubric(
-        spec, Path(rubric_file) if rubric_file and Path(rubric_file).is_file() else None
-    )
-    submission = locate_submission(r, run, spec.filename)
-    iso = require_isolation(
-        bool(run.get("allow_weak_sandbox")), bool(run.get("strict_sandbox", True)),
-        where="re-grading is refused here as `grade` refuses it: ",
-    )
-    hidden = [Path(p) for p in (run.get("input"), run.get("class_folder"), run.get("out")) if p]
-    with Grader(spec, rubric, jobs=1, isolation=iso, hidden=hidden) as grader:
+    spec, rubric = load_for_grading(where, settings.rubric, settings.input_secret)
+    submission = locate_submission(old, run, spec.filename)
+    with open_grader(
+        spec, rubric, allow_weak=settings.allow_weak_sandbox, strict=settings.strict_sandbox,
+        where="re-grading is refused here as `grade` refuses it: ", hidden=settings.hidden,
+    ) as grader:
         result = grader.grade(submission)
-    new = json.loads(dumps(result))
-    grading = _grading_keys()
-    for key, value in r.items():
-        if key not in new and key not in grading:
-            new[key] = value
-    return new
+    # The submission's own fields (LMS identity, lateness, notebook), keys this version
+    # does not know, and the fingerprint of the run (re-graded with its assignment, rubric
+    # and secret) stay as they were; what grading says is the new result's only. (An old
+    # grader failure, time-outs or grader errors describe the old grading: not kept.)
+    result = replace(
+        result,
+        extra={**old.extra, **result.extra},
+        late=result.late if result.late is not None else old.late,
+        lms=result.lms if result.lms is not None else old.lms,
+        notebook=result.notebook if result.notebook is not None else old.notebook,
+        fingerprint=result.fingerprint or old.fingerprint,
+    )
+    return json.loads(dumps(result))
 
 
-def append_result(out: Path, result: ResultJSON) -> None:
-    """Append one result line to ``out/results.jsonl``, flushed and fsynced.
-    ``read_results`` keeps the last line of a submission, so this supersedes the old
-    line without editing it; a torn last line (a killed run) is cut off first, as
-    ``ResultsWriter`` does."""
-    path = out / RESULTS
-    out.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(result, ensure_ascii=False, allow_nan=False).encode() + b"\n"
-    with path.open("ab+") as f:
-        size = f.seek(0, os.SEEK_END)
-        if size:
-            f.seek(size - 1)
-            if f.read(1) != b"\n":
-                start = max(0, size - (1 << 20))
-                f.seek(start)
-                cut = f.read().rfind(b"\n")
-                if cut >= 0 or start == 0:
-                    f.truncate(start + cut + 1)
-                else:  # a torn line longer than 1 MiB: end it; read_results skips it as invalid
-                    line = b"\n" + line
-        f.write(line)
-        f.flush()
-        os.fsync(f.fileno())
+def append_result(out: Path, result: Result | ResultJSON) -> None:
+    """Append one result line to ``out/results.jsonl`` (``RunFolder.append``): it
+    supersedes the submission's old line without editing it."""
+    RunFolder(out).append(as_result(result))
 
 
 # --- key bindings ---------------------------------------------------------------------
