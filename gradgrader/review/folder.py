@@ -29,8 +29,9 @@ def preview(out: Path, first: int = 60) -> tuple[int, list[Result]]:
     the ids of all lines are decoded (``results.dumps`` writes the id first), and only the
     shown lines are parsed. What a screen needs before ``load`` has read everything
     (toolong's trick); ``load`` stays the authority (e.g. for a corrupt last line)."""
+    run = RunFolder(out)
     try:
-        data = RunFolder(out).results_path.read_bytes()
+        data = run.results_path.read_bytes()
     except OSError:
         return 0, []
     decoder = json.JSONDecoder()
@@ -53,7 +54,7 @@ def preview(out: Path, first: int = 60) -> tuple[int, list[Result]]:
         if isinstance(sid, str):
             latest[sid] = (start, end)
         start, end = end + 1, data.find(b"\n", end + 1)
-    current = RunFolder(out).run_json().get("submissions")
+    current = run.run_json().get("submissions")
     if isinstance(current, list):  # as read_results: only the class as last graded
         keep = set(current)
         latest = {sid: span for sid, span in latest.items() if sid in keep}
@@ -68,7 +69,7 @@ def preview(out: Path, first: int = 60) -> tuple[int, list[Result]]:
             continue
         if isinstance(obj, dict) and obj.get("submission") == sid:
             shown.append(obj)
-    return len(latest), apply_overrides(shown, RunFolder(out).overrides())
+    return len(latest), apply_overrides(shown, run.overrides())
 
 
 def load_run(out: Path | None) -> dict[str, Any]:
