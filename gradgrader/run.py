@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -157,7 +157,6 @@ class RunSettings:
     hidden: tuple[Path, ...] = ()  # kept from every sandbox: the class, its input, OUT
     strict_sandbox: bool = True
     allow_weak_sandbox: bool = False
-    raw: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, run: Mapping[str, Any]) -> RunSettings:
@@ -175,7 +174,6 @@ class RunSettings:
             hidden=tuple(Path(text(k)) for k in ("input", "class_folder", "out") if text(k)),
             strict_sandbox=bool(run.get("strict_sandbox", True)),
             allow_weak_sandbox=bool(run.get("allow_weak_sandbox")),
-            raw=dict(run),
         )
 
 
