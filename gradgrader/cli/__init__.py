@@ -35,7 +35,3 @@ __all__ = ["app", "main"]
 def main() -> Any:
     """Console-script entry point."""
     return app()
-
-
-if __name__ == "__main__":
-    main()
