@@ -14,12 +14,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gradgrader.assignment import load_assignment
-from gradgrader.grading import Grader
 from gradgrader.ingest.folders import single
+from gradgrader.loading import load_for_grading, open_grader
 from gradgrader.result import Result
-from gradgrader.rubric import resolve_rubric
-from gradgrader.sandbox.layers import require_isolation
 from gradgrader.spec import Assignment
 
 
@@ -32,9 +29,6 @@ def grade(
 ) -> Result:
     """Grade one submission (a .py file, a notebook, or a folder holding one) against
     ``assignment`` (a shipped name, a folder, or a loaded :class:`Assignment`)."""
-    spec = assignment if isinstance(assignment, Assignment) else load_assignment(assignment)
-    rub = resolve_rubric(spec, Path(rubric) if rubric is not None else None)
-    iso = require_isolation(allow_weak_sandbox, strict=True)
-    staged = single(Path(submission), spec.filename)
-    with Grader(spec, rub, isolation=iso) as grader:
-        return grader.grade(staged)
+    spec, rub = load_for_grading(assignment, Path(rubric) if rubric is not None else None)
+    with open_grader(spec, rub, allow_weak=allow_weak_sandbox) as grader:  # a weak sandbox is refused first
+        return grader.grade(single(Path(submission), spec.filename))

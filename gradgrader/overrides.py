@@ -21,11 +21,12 @@ import json
 import math
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from gradgrader.result import AppliedOverride, Result, as_result
 from gradgrader.results import GRADES, atomic_write, grades_csv, read_results
 
 OVERRIDES = "overrides.jsonl"
@@ -185,33 +186,25 @@ def record_override(
 
 
 def apply_overrides(
-    results: Iterable[dict[str, Any]], overrides: Mapping[str, Override]
-) -> list[dict[str, Any]]:
-    """Results with each override applied: ``score`` replaced when the TA gave one, and
-    ``override`` = {score, original_score, comment, by, at} attached. Inputs are not modified."""
-    out: list[dict[str, Any]] = []
-    for r in results:
-        o = overrides.get(r.get("submission", ""))
+    results: Iterable[Result | Mapping[str, Any]], overrides: Mapping[str, Override]
+) -> list[Result]:
+    """Typed results with each override applied: ``score`` replaced when the TA gave one,
+    and ``override`` (score, original_score, comment, by, at) attached. A result may come
+    as its JSON (a line of results.jsonl); inputs are not modified."""
+    out: list[Result] = []
+    for item in results:
+        r = as_result(item)
+        o = overrides.get(r.submission)
         if o is None:
             out.append(r)
             continue
-        r = dict(r)
-        original = r.get("score", 0.0)
-        r["override"] = {
-            "score": o.score,
-            "original_score": original,
-            "comment": o.comment,
-            "by": o.who,
-            "at": o.when,
-        }
-        if o.score is not None:
-            r["score"] = o.score
-        out.append(r)
+        applied = AppliedOverride(o.score, r.score, o.comment, o.who, o.when)
+        out.append(replace(r, override=applied, score=r.score if o.score is None else o.score))
     return out
 
 
 def grades_csv_with_overrides(
-    results: Iterable[dict[str, Any]], overrides: Mapping[str, Override]
+    results: Iterable[Result | Mapping[str, Any]], overrides: Mapping[str, Override]
 ) -> str:
     """``grades.csv`` text: the grader's columns (submission, score, max_score, status,
     mistakes) with overridden scores, plus override_comment, override_by, override_at
@@ -230,7 +223,7 @@ def grades_csv_with_overrides(
     return buf.getvalue()
 
 
-def write_grades_with_overrides(out: Path, results: Iterable[dict[str, Any]] | None = None) -> Path:
+def write_grades_with_overrides(out: Path, results: Iterable[Result | Mapping[str, Any]] | None = None) -> Path:
     """Rewrite ``out/grades.csv`` atomically from the results (default: ``out/results.jsonl``)
     and ``out/overrides.jsonl``."""
     path = out / GRADES

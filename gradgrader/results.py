@@ -14,13 +14,14 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 # The typed result lives in gradgrader.result; re-exported for the modules that import it here.
 from gradgrader.result import CheckRecord as CheckRecord
 from gradgrader.result import Result as Result
+from gradgrader.result import as_result
 from gradgrader.result import valid_text as valid_text
 
 RESULTS = "results.jsonl"
@@ -137,16 +138,48 @@ class ResultsWriter:
         """Append ``result``; a result that cannot be turned into a line (whatever its
         text or extra fields hold) is recorded as that submission's error result, so one
         student never stops the writer. Only a failing disk (OSError) is raised."""
-        try:
-            line = dumps(result).encode("utf-8")
-        except Exception as exc:  # noqa: BLE001 - this one result is lost, not the batch
-            line = json.dumps(unrecordable(result, exc), ensure_ascii=False).encode("utf-8")
-        self._f.write(line + b"\n")
+        self._f.write(line_of(result))
         self._f.flush()
         os.fsync(self._f.fileno())
 
     def close(self) -> None:
         self._f.close()
+
+
+def line_of(result: Result) -> bytes:
+    """``result`` as one line of results.jsonl; a result that cannot be turned into a
+    line (whatever its text or extra fields hold) becomes that submission's error
+    result (:func:`unrecordable`), so one student never stops the writer."""
+    try:
+        line = dumps(result).encode("utf-8")
+    except Exception as exc:  # noqa: BLE001 - this one result is lost, not the batch
+        line = json.dumps(unrecordable(result, exc), ensure_ascii=False).encode("utf-8")
+    return line + b"\n"
+
+
+def append_line(out: Path, result: Result) -> None:
+    """Append one result to ``out/results.jsonl``, flushed and fsynced (a re-grade).
+    ``read_results`` keeps the last line of a submission, so this supersedes the old
+    line without editing it; a torn last line (a killed run) is cut off first, as
+    ``ResultsWriter`` does."""
+    path = out / RESULTS
+    out.mkdir(parents=True, exist_ok=True)
+    line = line_of(result)
+    with path.open("ab+") as f:
+        size = f.seek(0, os.SEEK_END)
+        if size:
+            f.seek(size - 1)
+            if f.read(1) != b"\n":
+                start = max(0, size - (1 << 20))
+                f.seek(start)
+                cut = f.read().rfind(b"\n")
+                if cut >= 0 or start == 0:
+                    f.truncate(start + cut + 1)
+                else:  # a torn line longer than 1 MiB: end it; read_results skips it as invalid
+                    line = b"\n" + line
+        f.write(line)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 @functools.lru_cache(maxsize=1)
@@ -184,12 +217,13 @@ def csv_cell(value: str) -> str:
     return "'" + value if value[:1] in {"=", "+", "-", "@", "\t", "\r"} else value
 
 
-def grades_csv(results: Iterable[dict[str, Any]]) -> str:
+def grades_csv(results: Iterable[Result | Mapping[str, Any]]) -> str:
+    """``grades.csv`` text: submission, score, max_score, status, mistakes; by id."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["submission", "score", "max_score", "status", "mistakes"])
-    for r in sorted(results, key=lambda r: r["submission"]):
-        w.writerow([csv_cell(r["submission"]), f"{r['score']:g}", f"{r['max_score']:g}", r["status"], " ".join(r.get("mistakes", []))])
+    for r in sorted((as_result(r) for r in results), key=lambda r: r.submission):
+        w.writerow([csv_cell(r.submission), f"{r.score:g}", f"{r.max_score:g}", r.status, " ".join(r.mistakes)])
     return buf.getvalue()
 
 

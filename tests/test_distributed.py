@@ -244,7 +244,9 @@ def test_duplicates_and_strays_are_dropped_and_lost_chunks_reported(monkeypatch:
         stray = dict(one[0], submission="not-sent")
         return {"results": one + one + [stray], "worker": "fake"}
 
-    monkeypatch.setattr(gd, "grade_chunk", fake)
+    import gradgrader.distributed.client
+
+    monkeypatch.setattr(gradgrader.distributed.client, "grade_chunk", fake)  # what the client sends
     subs = [Submission(f"s{i}", None, None, "no file") for i in range(5)] + [Submission("doomed", None, None, "no file")]
     got: list[str] = []
     lost = r"1 submission\(s\) could not be graded on the cluster \(doomed\): RuntimeError: node on fire.*--resume"
@@ -300,7 +302,7 @@ print("SEEN", len(seen), seen[:5])
 def test_a_worker_with_a_weak_sandbox_refuses_unless_allowed(monkeypatch) -> None:
     """The worker asks the one sandbox policy (sandbox.layers.weak_refused) before it
     unpacks anything: a weak worker refuses other people's code."""
-    import gradgrader.distributed as distributed
+    import gradgrader.distributed.worker as distributed
     from gradgrader.errors import SandboxError
     from gradgrader.sandbox import layers
 

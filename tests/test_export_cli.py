@@ -1,6 +1,6 @@
 """The command line on LMS exports: ``grade submissions.zip`` writes results, the
 gradebook and the feedback folder in one go; ``gradgrader gradescope`` writes
-results.json. Skipped until cli.py has the `grade` export options and the `gradescope`
+results.json. Skipped until the CLI has the `grade` export options and the `gradescope`
 command (see docs/lms.md)."""
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def run(*args: object):
     return CliRunner().invoke(app, [str(a) for a in args])
 
 
-@pytest.mark.skipif(not HAS_EXPORTS, reason="cli.py's grade does not read LMS exports yet")
+@pytest.mark.skipif(not HAS_EXPORTS, reason="the CLI's grade does not read LMS exports yet")
 def test_grade_a_canvas_zip_writes_results_gradebook_and_feedback(tmp_path):
     archive = tmp_path / "submissions.zip"
     with zipfile.ZipFile(archive, "w") as zf:
@@ -101,7 +101,7 @@ def test_an_override_reaches_the_gradebook_and_the_feedback_and_survives_a_resum
     assert bob()[0] == "9.5" and "sign slip only" in bob()[1]
 
 
-@pytest.mark.skipif("gradescope" not in COMMANDS, reason="cli.py has no gradescope command yet")
+@pytest.mark.skipif("gradescope" not in COMMANDS, reason="the CLI has no gradescope command yet")
 def test_gradescope_command_writes_results_json(tmp_path):
     submission = tmp_path / "submission"
     submission.mkdir()

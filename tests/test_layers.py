@@ -32,7 +32,7 @@ LAYERS: dict[str, float] = {
     "gradgrader.findings": 4, "gradgrader.checks": 4, "gradgrader.diagnose": 4, "gradgrader.conventions": 4,
     # L5 grading: one submission in, one Result out
     "gradgrader.result": 5, "gradgrader.assignment": 5, "gradgrader.grading": 5, "gradgrader.records": 5,
-    "gradgrader.secret": 5,
+    "gradgrader.secret": 5, "gradgrader.loading": 5,
     # L6 run folder
     "gradgrader.run": 6, "gradgrader.results": 6, "gradgrader.overrides": 6, "gradgrader.report": 6,
     # L7 front ends

@@ -165,7 +165,7 @@ def test_filters_combine(flt: Filter, expected: list[str]) -> None:
 
 
 def test_search_finds_the_ta_comment() -> None:
-    commented = [Result.from_json(r) for r in apply_overrides(ROWS, {"ann": review_override("ann", None, "late penalty waived")})]
+    commented = apply_overrides(ROWS, {"ann": review_override("ann", None, "late penalty waived")})
     assert ids(review.filter_results(commented, Filter(text="waived"))) == ["ann"]
 
 
@@ -177,7 +177,8 @@ def review_override(sid: str, score: float | None, comment: str):
 
 def test_an_override_does_not_hide_a_failure() -> None:
     (ben,) = apply_overrides([ROWS[1]], {"ben": review_override("ben", 10.0, "")})
-    assert ben["score"] == 10.0 and review.is_failing(Result.from_json(ben))
+    assert ben.score == 10.0 and ben.override is not None and ben.override.original_score == 7.25
+    assert review.is_failing(ben)
 
 
 def test_filter_describes_itself() -> None:
@@ -334,16 +335,20 @@ def test_regrade_keeps_lms_metadata(tmp_path: Path, monkeypatch: pytest.MonkeyPa
                 submission.id, str(submission.path), "softmax", "graded", 10.0, 10.0, (), (), 0.1
             )
 
-    import gradgrader.grading
+    import gradgrader.loading
 
-    monkeypatch.setattr(gradgrader.grading, "Grader", FakeGrader)
+    monkeypatch.setattr(gradgrader.loading, "Grader", FakeGrader)
     (tmp_path / "softmax.py").write_text("x = 1\n")
-    old = dict(ROWS[1], late=True, canvas_id="42", path=str(tmp_path / "softmax.py"))
+    old = dict(ROWS[1], late=True, canvas_id="42", path=str(tmp_path / "softmax.py"), fingerprint="fp",
+               grader_failure={"stage": "grading", "error": "boom"}, timeouts=2, advice=["x"])
     new = review.regrade(
         old, {"assignment_path": str(ROOT / "assignments/softmax"), "strict_sandbox": False}
     )
     assert new["score"] == 10.0 and new["late"] is True and new["canvas_id"] == "42"
     assert new["mistakes"] == []  # grading keys come from the new result only
+    assert new["fingerprint"] == "fp"  # re-graded under the run's assignment and rubric
+    # what described the old grading is not carried over to the new one
+    assert not {"grader_failure", "timeouts", "advice"} & set(new)
 
 
 # --- appending results --------------------------------------------------------------------------

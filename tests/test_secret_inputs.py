@@ -160,7 +160,8 @@ def test_a_new_secret_is_recorded_and_resume_and_regrades_keep_it(tmp_path: Path
 def test_the_cluster_generates_the_inputs_of_the_secret(tmp_path: Path) -> None:
     """The seed made with the secret travels to Dask workers (never the secret): a
     worker's grader generates exactly the inputs local grading does."""
-    from gradgrader.distributed import _grader_for, close_worker, pack_assignment
+    from gradgrader.distributed import close_worker, pack_assignment
+    from gradgrader.distributed.worker import _grader_for
 
     spec = with_secret(load_assignment("gmm"), "course secret")
     payload = pack_assignment(spec, resolve_rubric(spec))

@@ -119,24 +119,25 @@ def export_settings(kind: str, column: str, form: str | None, late_column: bool,
 
 
 def refresh_exports(
-    out: Path, results: Iterable[Mapping[str, Any]] | None = None, only: set[str] | None = None
+    out: Path, results: Iterable[Result | Mapping[str, Any]] | None = None, only: set[str] | None = None
 ) -> Exported | None:
     """Rewrite the gradebook, students.csv and feedback of ``out`` from its results (or
     ``results``, the same objects already in memory) with the TA's overrides applied,
     using the settings the ``grade`` run recorded; ``only``: just these submissions'
     feedback files (the tables are always whole). ``None`` when ``out`` has no recorded
     export (a folder written before exports were recorded, or by ``check``)."""
-    from gradgrader.overrides import apply_overrides, load_overrides
-    from gradgrader.results import read_results, read_run
+    from gradgrader.overrides import apply_overrides
+    from gradgrader.run import RunFolder
 
-    settings = read_run(out).get("export")
+    run = RunFolder(out)
+    settings = run.run_json().get("export")
     if not isinstance(settings, dict):
         return None
-    rows = read_results(out) if results is None else [dict(r) for r in results]
+    rows = run.results() if results is None else [as_result(r) for r in results]
     roster = settings.get("roster")
     return export_class(
         out,
-        apply_overrides(rows, load_overrides(out)),
+        apply_overrides(rows, run.overrides()),
         str(settings.get("kind") or "folder"),
         str(settings.get("column") or ""),
         form=settings.get("form") or None,

@@ -16,13 +16,15 @@ is raised again.
 from __future__ import annotations
 
 import json
+import math
 import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from gradgrader.export.gradebook import field, number
+from gradgrader.export.gradebook import number
+from gradgrader.result import CheckRecord, Result, as_result
 
 SUBMISSION = Path("/autograder/submission")
 RESULTS = Path("/autograder/results/results.json")
@@ -86,15 +88,20 @@ RESULTS_SCHEMA: dict[str, Any] = {
 }
 
 
-def _test_name(check: Mapping[str, Any]) -> str:
-    cid, fn = str(check.get("id", "")), str(check.get("function", ""))
+def _points(x: float) -> float:
+    """A score Gradescope can read: a finite number (an unknown one counts as 0)."""
+    return float(x) if math.isfinite(x) else 0.0
+
+
+def _test_name(check: CheckRecord) -> str:
+    cid, fn = check.id, check.function
     return f"{fn}: {cid[len(fn) + 1 :]}" if fn and cid.startswith(fn + ".") else cid
 
 
-def _check_output(check: Mapping[str, Any]) -> str:
-    parts = [str(check.get("message", "")).strip()]
-    d = field(check, "diagnosis")
-    if not check.get("passed"):
+def _check_output(check: CheckRecord) -> str:
+    parts = [check.message.strip()]
+    d = check.diagnosis or {}
+    if not check.passed:
         if d.get("where"):
             parts.append(f"Where: {d['where']}")
         if d.get("title"):
@@ -107,48 +114,49 @@ def _check_output(check: Mapping[str, Any]) -> str:
             parts.append(str(d["explanation"]).strip())
         if d.get("next_step"):
             parts.append(f"Next step: {str(d['next_step']).strip()}")
-        if check.get("feedback"):
-            parts.append(f"From the course staff: {str(check['feedback']).strip()}")
+        if check.feedback:
+            parts.append(f"From the course staff: {check.feedback.strip()}")
     return "\n\n".join(p for p in parts if p)
 
 
 def results_json(
-    result: Mapping[str, Any], filename: str = "", visibility: str = "visible"
+    result: Result | Mapping[str, Any], filename: str = "", visibility: str = "visible"
 ) -> dict[str, Any]:
-    """Gradescope's results.json for one result object (docs/result-schema.md)."""
+    """Gradescope's results.json for one result (typed, or its JSON: docs/result-schema.md)."""
     if visibility not in VISIBILITY:
         raise ValueError(f"visibility must be one of {', '.join(VISIBILITY)}, not {visibility!r}")
-    score, max_score = float(result.get("score") or 0), float(result.get("max_score") or 0)
+    r = as_result(result)
+    score, max_score = _points(r.score), _points(r.max_score)
     tests: list[dict[str, Any]] = []
-    if result.get("status") != "graded":
+    if r.status != "graded":
         tests.append(
             {
                 "name": f"loading {filename or 'your file'}",
                 "score": 0.0,
                 "max_score": max_score,
                 "status": "failed",
-                "output": str(result.get("message") or "the file could not be loaded"),
+                "output": r.message or "the file could not be loaded",
                 "visibility": visibility,
             }
         )
-    for check in result.get("checks", []):
+    for check in r.checks:
         tests.append(
             {
                 "name": _test_name(check),
-                "score": float(check.get("score") or 0),
-                "max_score": float(check.get("max_score") or 0),
-                "status": "passed" if check.get("passed") else "failed",
+                "score": _points(check.score),
+                "max_score": _points(check.max_score),
+                "status": "passed" if check.passed else "failed",
                 "output": _check_output(check),
                 "visibility": visibility,
             }
         )
     summary = f"Score: {number(score)} / {number(max_score)}."
-    if result.get("status") != "graded":
-        summary += f" {result.get('message') or ''}".rstrip()
-    elif result.get("mistakes"):
+    if r.status != "graded":
+        summary += f" {r.message}".rstrip()
+    elif r.mistakes:
         summary += (
             " Mistakes recognised: "
-            + ", ".join(result["mistakes"])
+            + ", ".join(r.mistakes)
             + ". Each failing test below explains its own."
         )
     else:
@@ -158,14 +166,14 @@ def results_json(
         )
     return {
         "score": score,
-        "execution_time": round(float(result.get("elapsed_s") or 0), 3),
+        "execution_time": round(_points(r.elapsed_s), 3),
         "output": summary,
         "visibility": visibility,
         "tests": tests,
         "extra_data": {
-            "gradgrader": result.get("gradgrader", ""),
-            "status": result.get("status", ""),
-            "mistakes": list(result.get("mistakes", [])),
+            "gradgrader": r.gradgrader or "",
+            "status": r.status,
+            "mistakes": list(r.mistakes),
         },
     }
 
@@ -188,16 +196,15 @@ def run_autograder(
     """Grade the one submission in ``submission`` (a folder: the file the assignment
     names, else the only .py/.ipynb) and write Gradescope's ``results`` file. Returns what
     was written. ``isolation`` is the sandbox's (or a function returning it, called
-    here, so that a refusal still writes results). Configuration errors still write a
+    here, so that a refusal still writes results); without one, a weak sandbox is refused
+    (``sandbox.layers.require_isolation``). Configuration errors still write a
     results file (score 0, the reason in ``output``) and are raised again."""
     from gradgrader.assignment import load_assignment
-    from gradgrader.cases import with_secret
     from gradgrader.errors import ConfigError, SubmissionError
-    from gradgrader.grading import Grader, course_secret
     from gradgrader.ingest import submission_in
+    from gradgrader.loading import load_for_grading, open_grader
     from gradgrader.pack import is_pack
-    from gradgrader.results import dumps
-    from gradgrader.rubric import resolve_rubric
+    from gradgrader.secret import course_secret
 
     start = time.perf_counter()
     try:
@@ -217,8 +224,7 @@ def run_autograder(
             )
         # Course grading: inputs from the course's secret ($GRADGRADER_SECRET or the
         # assignment's secret.txt; without one, a new one for this run).
-        spec = with_secret(spec, course_secret(spec)[0])
-        rub = resolve_rubric(spec, rubric)
+        spec, rub = load_for_grading(spec, rubric, course_secret(spec)[0])
         if not submission.is_dir():
             raise SubmissionError(
                 f"{submission}: no such folder (Gradescope puts the student's files there)"
@@ -226,7 +232,7 @@ def run_autograder(
         iso = isolation() if callable(isolation) else isolation
         with tempfile.TemporaryDirectory(prefix="gradgrader-notebooks-") as cache:
             sub = submission_in("submission", submission, spec.filename, Path(cache))
-            with Grader(spec, rub, jobs=1, isolation=iso) as grader:
+            with open_grader(spec, rub, isolation=iso) as grader:
                 result = sub.relocate(grader.grade(sub))
     except BaseException as exc:
         write_results(
@@ -241,7 +247,7 @@ def run_autograder(
             },
         )
         raise
-    data = results_json(json.loads(dumps(result)), spec.filename, visibility)
+    data = results_json(result, spec.filename, visibility)
     data["execution_time"] = round(time.perf_counter() - start, 3)
     write_results(results, data)
     return data

@@ -58,7 +58,7 @@ __all__ = [
 def _typed(raw: list[ResultJSON], overrides: dict[str, Override]) -> dict[str, Result]:
     """The edge: results typed once, with the TA's overrides applied; the screens only
     read these."""
-    return {r["submission"]: Result.from_json(r) for r in apply_overrides(raw, overrides)}
+    return {r.submission: r for r in apply_overrides(raw, overrides)}
 
 
 def _json(r: ResultJSON | Result) -> ResultJSON:

@@ -23,7 +23,6 @@ from gradgrader.overrides import (
     parse_score,
     record_override,
 )
-from gradgrader.result import Result
 from gradgrader.results import GRADES, atomic_write
 from gradgrader.review import ResultJSON
 from gradgrader.tui.dialogs import EditDialog
@@ -114,7 +113,7 @@ class EditingActions(App[None]):
         raw = app.raw.get(sid)
         if raw is None:
             return
-        r = Result.from_json(apply_overrides([raw], app.overrides)[0])
+        r = apply_overrides([raw], app.overrides)[0]
         app.results[sid] = r
         app.stats = review.class_stats(list(app.results.values()))
         app.view = [r if v.submission == sid else v for v in app.view]

@@ -1,0 +1,160 @@
+"""``gradgrader check`` (one student's file, once or on every save) and ``gradgrader init``
+(the starter file): the student's commands.
+
+``check`` is what a student runs most: this module imports only typer and rich at the
+top; the grader is imported inside the command, while the sandbox probe runs.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gradgrader.cli._app import (
+    OptionalAssignmentOpt,
+    RubricOpt,
+    WeakOpt,
+    err,
+    load,
+    probe_isolation,
+    user_errors,
+)
+
+
+def check(
+    path: Annotated[Path, typer.Argument(help="The student's .py file or Jupyter notebook, or a folder holding one.")],
+    assignment: OptionalAssignmentOpt = None,
+    rubric: RubricOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print exactly one result object (JSON) on stdout.")] = False,
+    failed_only: Annotated[bool, typer.Option("--failed", help="Show only the failing checks.")] = False,
+    allow_weak: WeakOpt = False,
+    watch: Annotated[bool, typer.Option("--watch", "-w", help="Check again every time the file is saved (Ctrl-C to stop).")] = False,
+    review_ui: Annotated[bool, typer.Option("--review", help="Open the result in the review UI (a terminal app) instead of printing it.")] = False,
+) -> None:
+    """Grade one submission and explain every failing check. Exit 0: full marks; 1: not; 2: usage error."""
+    if review_ui and (as_json or watch):
+        err.print("gradgrader: --review cannot be combined with --json or --watch", markup=False, highlight=False)
+        raise typer.Exit(2)
+    import threading
+
+    from gradgrader.sandbox.layers import probe
+
+    # The sandbox probe starts a Python with numpy under bubblewrap and waits for it: run
+    # it while this process imports the grader and loads the assignment (issue 17; the
+    # probe is cached, so probe_isolation below only reads its answer).
+    probing = threading.Thread(target=probe, name="gradgrader-probe", daemon=True)
+    probing.start()
+    from gradgrader.ingest import single
+    from gradgrader.loading import load_for_grading, open_grader
+    from gradgrader.results import dumps
+
+    with user_errors():
+        if assignment is None:
+            from gradgrader.authoring import detect_assignment
+
+            spec, why = detect_assignment(path)
+            spec, rub = load_for_grading(spec, rubric)
+            err.print(f"assignment: {spec.name} (chosen because {why})", highlight=False, markup=False)
+        else:
+            spec, rub = load(assignment, rubric)
+        submission = single(path, spec.filename)
+        err.print("staging: the file runs in a copy of its folder's files, as grade stages them",
+                  style="dim", highlight=False, markup=False)
+        probing.join()
+        iso = probe_isolation(allow_weak, strict=False)
+        grader = open_grader(spec, rub, isolation=iso)
+    if review_ui:
+        try:
+            result = grader.grade(submission)
+        finally:
+            grader.close()
+        from gradgrader.tui import run_review
+
+        run_review(
+            results=[json.loads(dumps(result))],
+            run={"assignment": spec.name, "assignment_path": str(spec.root), "rubric": rub.source,
+                 "check_path": str(path), "strict_sandbox": False},
+        )
+        raise typer.Exit(0 if result.full_marks else 1)
+    from gradgrader.pack import pack_note
+
+    note = pack_note(spec.root)  # the pack's scale, said under the feedback
+    from gradgrader.render import output_console
+
+    console = output_console()  # piped or in CI: no hard wrap at 80 columns
+    try:
+        while True:
+            # Stamp before grading: a save made while it grades is checked next.
+            watched = Path(str(submission.extra.get("notebook") or submission.path))
+            before = _stamp(watched)
+            result = grader.grade(submission)
+            if as_json:
+                typer.echo(dumps(result))
+            else:
+                from gradgrader.render import result_view
+
+                console.print(result_view(json.loads(dumps(result)), show_passed=not failed_only))
+                if note:
+                    console.print(f"({note})", style="dim", markup=False)
+            if not watch:
+                break
+            err.print(f"watching {watched} — save it to check again, Ctrl-C to stop", style="dim", highlight=False, markup=False)
+            _wait_for_change(watched, before)
+            if submission.notebook is not None:
+                submission = single(path, spec.filename)  # convert the saved notebook again
+            if not as_json:
+                console.clear()
+    except KeyboardInterrupt:
+        raise typer.Exit(0 if result.full_marks else 1) from None
+    finally:
+        grader.close()
+    raise typer.Exit(0 if result.full_marks else 1)
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
+def _wait_for_change(path: Path, since: tuple[int, int] | None, poll: float = 0.3) -> None:
+    """Block until ``path`` differs (mtime or size) from its stamp ``since``. A file that
+    disappears is waited for (editors save by writing a new file and renaming it; a
+    student may move it away for a moment): said once, never a silent exit."""
+    missing = False
+    while True:
+        now = _stamp(path)
+        if now is None:
+            if not missing:
+                err.print(f"{path} is gone — waiting for it to come back (Ctrl-C to stop)",
+                          style="yellow", highlight=False, markup=False)
+                missing = True
+        elif now != since or missing:
+            time.sleep(0.1)  # let the editor finish writing
+            return
+        time.sleep(poll)
+
+
+def init(
+    assignment: Annotated[str, typer.Argument(help="The assignment (shipped name or folder).")],
+    folder: Annotated[Path, typer.Option("--dir", help="Where to write the starter file.")] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write the assignment's starter file (e.g. softmax.py) into the current folder."""
+    from gradgrader.assignment import load_assignment
+    from gradgrader.authoring import write_starter
+
+    with user_errors():
+        spec = load_assignment(assignment)
+        target = write_starter(spec, folder, force)
+    typer.echo(
+        f"wrote {target}: implement its functions, then run "
+        f"`gradgrader check {shlex.quote(str(target))} --assignment {shlex.quote(assignment)}`"
+    )
