@@ -36,9 +36,11 @@ from gradgrader.rubric import Rubric
 from gradgrader.sandbox import ChildLimits, Sandbox, Session
 from gradgrader.sandbox.environment import require_packages
 from gradgrader.sandbox.layers import Isolation, probe
+from gradgrader.sandbox.prestart import Prestarted
 from gradgrader.sandbox.runner import StagingError, new_run_dir, scratch_home
 from gradgrader.secret import SECRET_ENV, SECRET_FILE, course_secret, run_fingerprint
-from gradgrader.spec import Assignment, CheckSpec, data_roots
+from gradgrader.spec import Assignment, CheckSpec
+from gradgrader.spec.locate import course_folders
 from gradgrader.submission import Submission
 
 __all__ = [
@@ -212,18 +214,27 @@ class Grader:
         jobs: int = 1,
         isolation: Isolation | None = None,
         hidden: Iterable[Path] = (),
+        prestarted: Prestarted | None = None,
     ) -> None:
-        # A package the course provides but this machine lacks stops the TA here (exit 2),
-        # before any student could be graded without it.
-        require_packages(assignment.packages, assignment.name)
+        """``prestarted``: a zygote a `check` started before loading (adopted by this
+        thread's sandbox if it hides at least what that sandbox would, else closed)."""
+        try:
+            # A package the course provides but this machine lacks stops the TA here (exit 2),
+            # before any student could be graded without it.
+            require_packages(assignment.packages, assignment.name)
+        except BaseException:
+            if prestarted is not None:
+                prestarted.close()
+            raise
         self.rubric = rubric
         self.jobs = max(1, jobs)
         self.isolation = isolation if isolation is not None else probe()
-        self._scratch = new_run_dir()
+        self._scratch = prestarted.run_dir if prestarted is not None else new_run_dir()
+        self._prestarted = prestarted
         # What a student process must not see even read-only (under namespaces): the
         # course's folders (references, hidden cases), the class and results folders
         # given by the caller, and the other workers' scratch space.
-        self.hidden = [scratch_home(), assignment.root, *(r / d for r in data_roots() for d in ("assignments", "rubrics") if (r / d).is_dir()), *hidden]
+        self.hidden = [scratch_home(), *course_folders(assignment.root), *hidden]
         self._boxes: dict[tuple[int, int], Sandbox] = {}
         self._lock = threading.Lock()
         self._pool: Executor | None = None
@@ -242,8 +253,14 @@ class Grader:
         box = self._boxes.get(key)
         if box is None:
             folder = self._scratch / f"worker-{key[0]}-{key[1]}"
-            folder.mkdir(exist_ok=True)  # ids can be reused by a later pool
-            box = Sandbox(folder, self.isolation, self.hidden)
+            early, self._prestarted = self._prestarted, None
+            if early is not None and early.folder == folder and early.covers(self.isolation, self.hidden):
+                box = Sandbox(folder, self.isolation, self.hidden, zygote=early.zygote)
+            else:
+                if early is not None:
+                    early.zygote.close()  # its run folder is this grader's: removed by close()
+                folder.mkdir(exist_ok=True)  # ids can be reused by a later pool
+                box = Sandbox(folder, self.isolation, self.hidden)
             with self._lock:
                 self._boxes[key] = box
         return box
@@ -386,6 +403,9 @@ class Grader:
                 box.close_zygote()
 
     def close(self) -> None:
+        if self._prestarted is not None:  # never adopted (no grading in this thread)
+            self._prestarted.zygote.close()
+            self._prestarted = None
         with self._lock:
             for (pid, _), box in self._boxes.items():
                 if pid == os.getpid():

@@ -14,6 +14,7 @@ from gradgrader.cases import with_secret
 from gradgrader.grading import Grader
 from gradgrader.rubric import Rubric, resolve_rubric
 from gradgrader.sandbox.layers import Isolation, require_isolation
+from gradgrader.sandbox.prestart import Prestarted
 from gradgrader.spec import Assignment
 
 
@@ -41,12 +42,14 @@ def open_grader(
     where: str = "",
     jobs: int = 1,
     hidden: Iterable[Path] = (),
+    prestarted: Prestarted | None = None,
 ) -> Grader:
     """A Grader of ``assignment`` (loaded as :func:`load_for_grading` does) in this
     machine's sandbox: ``isolation`` when the caller probed it already, else the probe's,
     refused when weak unless ``allow_weak`` (``strict`` false: never refused, for a
     student's own file; ``where`` leads the refusal's message). ``hidden`` folders are kept from
-    every sandboxed process. Close it (or use it as a context manager)."""
+    every sandboxed process; ``prestarted``: a zygote started early for it (see
+    :class:`~gradgrader.grading.Grader`). Close it (or use it as a context manager)."""
     spec, rub = load_for_grading(assignment, rubric, secret)
     iso = isolation if isolation is not None else require_isolation(allow_weak, strict, where)
-    return Grader(spec, rub, jobs=jobs, isolation=iso, hidden=hidden)
+    return Grader(spec, rub, jobs=jobs, isolation=iso, hidden=hidden, prestarted=prestarted)

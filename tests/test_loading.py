@@ -21,7 +21,7 @@ WEAK = layers.Isolation((layers.Layer("process", True, ""), layers.Layer("rlimit
 class FakeGrader:
     """Records how it was built; starts no sandbox."""
 
-    def __init__(self, assignment: Any, rubric: Any, jobs: int = 1, isolation: Any = None, hidden: Any = ()) -> None:
+    def __init__(self, assignment: Any, rubric: Any, jobs: int = 1, isolation: Any = None, hidden: Any = (), prestarted: Any = None) -> None:
         self.assignment, self.rubric, self.jobs, self.isolation, self.hidden = assignment, rubric, jobs, isolation, list(hidden)
 
 

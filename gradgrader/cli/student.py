@@ -11,7 +11,7 @@ import json
 import shlex
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -24,6 +24,9 @@ from gradgrader.cli._app import (
     probe_isolation,
     user_errors,
 )
+
+if TYPE_CHECKING:
+    from gradgrader.sandbox.prestart import Prestarted
 
 
 def check(
@@ -40,34 +43,31 @@ def check(
     if review_ui and (as_json or watch):
         err.print("gradgrader: --review cannot be combined with --json or --watch", markup=False, highlight=False)
         raise typer.Exit(2)
-    import threading
-
-    from gradgrader.sandbox.layers import probe
-
-    # The sandbox probe starts a Python with numpy under bubblewrap and waits for it: run
-    # it while this process imports the grader and loads the assignment (issue 17; the
-    # probe is cached, so probe_isolation below only reads its answer).
-    probing = threading.Thread(target=probe, name="gradgrader-probe", daemon=True)
-    probing.start()
+    # The sandbox's zygote (a Python importing numpy, under bubblewrap) starts first, and
+    # comes up while this process imports the grader and loads the assignment (#17).
+    early = _early_sandbox(assignment)
     from gradgrader.ingest import single
     from gradgrader.loading import load_for_grading, open_grader
     from gradgrader.results import dumps
 
-    with user_errors():
-        if assignment is None:
-            from gradgrader.authoring import detect_assignment
+    try:
+        with user_errors():
+            if assignment is None:
+                from gradgrader.authoring import detect_assignment
 
-            spec, why = detect_assignment(path)
-            spec, rub = load_for_grading(spec, rubric)
-            err.print(f"assignment: {spec.name} (chosen because {why})", highlight=False, markup=False)
-        else:
-            spec, rub = load(assignment, rubric)
-        submission = single(path, spec.filename)
-        err.print("staging: the file runs in a copy of its folder's files, as grade stages them",
-                  style="dim", highlight=False, markup=False)
-        probing.join()
-        iso = probe_isolation(allow_weak, strict=False)
-        grader = open_grader(spec, rub, isolation=iso)
+                spec, why = detect_assignment(path)
+                spec, rub = load_for_grading(spec, rubric)
+                err.print(f"assignment: {spec.name} (chosen because {why})", highlight=False, markup=False)
+            else:
+                spec, rub = load(assignment, rubric)
+            submission = single(path, spec.filename)
+            err.print("staging: the file runs in a copy of its folder's files, as grade stages them",
+                      style="dim", highlight=False, markup=False)
+            iso = probe_isolation(allow_weak, strict=False)
+            grader, early = open_grader(spec, rub, isolation=iso, prestarted=early), None
+    finally:
+        if early is not None:  # not handed to a grader: an error stopped the check
+            early.close()
     if review_ui:
         try:
             result = grader.grade(submission)
@@ -158,3 +158,21 @@ def init(
         f"wrote {target}: implement its functions, then run "
         f"`gradgrader check {shlex.quote(str(target))} --assignment {shlex.quote(assignment)}`"
     )
+
+
+def _early_sandbox(assignment: str | None) -> Prestarted | None:
+    """A zygote started before the grader is imported, hiding what the grader's sandbox
+    for ``assignment`` will hide (it adopts it only then). None when the assignment is
+    detected later, cannot be found (the error comes from loading it), or the sandbox
+    cannot start here (the grader says why when it starts its own)."""
+    if assignment is None:
+        return None
+    from gradgrader.errors import GradgraderError
+    from gradgrader.sandbox.layers import probe
+    from gradgrader.sandbox.prestart import prestart
+    from gradgrader.spec.locate import course_folders, find_assignment
+
+    try:
+        return prestart(probe(), course_folders(find_assignment(assignment)))
+    except (GradgraderError, OSError):
+        return None

@@ -1,7 +1,32 @@
-"""The only code that starts or talks to processes running student code."""
+"""The only code that starts or talks to processes running student code.
 
-from gradgrader.sandbox.model import ChildLimits, LoadReport, Problem, Returned
-from gradgrader.sandbox.runner import Sandbox
-from gradgrader.sandbox.session import Session
+The names below are imported on first use (PEP 562): ``gradgrader.sandbox.layers``,
+``.staging`` and ``.zygote`` load without numpy, so a student's ``check`` can start its
+sandbox before the grader imports numpy and its checks (#17).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gradgrader.sandbox.model import ChildLimits, LoadReport, Problem, Returned
+    from gradgrader.sandbox.runner import Sandbox
+    from gradgrader.sandbox.session import Session
 
 __all__ = ["ChildLimits", "LoadReport", "Problem", "Returned", "Sandbox", "Session"]
+
+_HOMES = {
+    "ChildLimits": "model", "LoadReport": "model", "Problem": "model", "Returned": "model",
+    "Sandbox": "runner", "Session": "session",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'gradgrader.sandbox' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"gradgrader.sandbox.{home}"), name)
+    globals()[name] = value
+    return value

@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from gradgrader.errors import SandboxError
+
+if TYPE_CHECKING:  # the values are numpy arrays; this module is imported before numpy (#17)
+    import numpy as np
 
 # Decoded arrays (float64) the grader accepts from one reply, and from one submission in
 # all: a reply holds a few outputs of at most max_output_bytes each; a whole submission's

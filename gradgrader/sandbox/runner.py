@@ -32,6 +32,7 @@ from gradgrader.sandbox.model import (
     sanitize,
     valid_utf8,
 )
+from gradgrader.sandbox.prestart import hidden_folders
 from gradgrader.sandbox.process import StudentProcess, _Drain
 from gradgrader.sandbox.staging import new_run_dir, scratch_home
 from gradgrader.sandbox.zygote import SAFE_ENV, Zygote
@@ -52,12 +53,17 @@ class Sandbox:
     Not thread-safe: batch grading gives each worker thread its own Sandbox.
     """
 
-    def __init__(self, scratch_root: Path | None = None, isolation: Isolation | None = None, hidden: list[Path] | None = None) -> None:
+    def __init__(
+        self, scratch_root: Path | None = None, isolation: Isolation | None = None, hidden: list[Path] | None = None,
+        zygote: Zygote | None = None,
+    ) -> None:
+        """``zygote``: one already started for this scratch folder, isolation and at
+        least these hidden folders (``prestart.Prestarted.covers``), adopted."""
         self._own_tmp = scratch_root is None
         self.scratch_root = new_run_dir() if scratch_root is None else scratch_root
         self.isolation = isolation if isolation is not None else probe()
-        self.hidden = [scratch_home()] + [Path(p).resolve() for p in (hidden or []) if Path(p).exists()]
-        self._zygote: Zygote | None = None
+        self.hidden = hidden_folders(hidden or [])
+        self._zygote: Zygote | None = zygote
         self._stage = self.scratch_root / "stage"
         self._staged = 0
 

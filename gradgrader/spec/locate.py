@@ -65,3 +65,10 @@ def find_assignment(name_or_path: str) -> Path:
         f"unknown assignment {name_or_path!r}: give a shipped name ({known}) "
         f"or the path of an assignment folder"
     )
+
+
+def course_folders(root: Path) -> list[Path]:
+    """What no student process may see, even read-only, when grading the assignment at
+    ``root``: that folder, and every course folder (``assignments``, ``rubrics``) of the
+    data roots — references, hidden cases, other assignments."""
+    return [root, *(r / d for r in data_roots() for d in ("assignments", "rubrics") if (r / d).is_dir())]

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # imported where used: loading the spec package needs no numpy (#17)
+    import numpy as np
 
 from gradgrader.errors import ConfigError
 from gradgrader.spec.models import Composite
@@ -26,6 +27,8 @@ def is_pack(root: Path) -> bool:
 
 
 def _value_json(value: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    import numpy as np
+
     if isinstance(value, Composite):  # a course type (MIT 6.86x's GaussianMixture): its fields
         return {"object": value.factory, "fields": {n: _value_json(v, arrays) for n, v in value.fields.items()}}
     if isinstance(value, np.ndarray):
@@ -38,6 +41,8 @@ def _value_json(value: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
 
 
 def _value_from(entry: dict[str, Any], arrays: Any) -> Any:
+    import numpy as np
+
     if "object" in entry:
         return Composite(str(entry["object"]), {n: _value_from(v, arrays) for n, v in entry["fields"].items()})
     if "array" in entry:
@@ -49,6 +54,8 @@ def _value_from(entry: dict[str, Any], arrays: Any) -> Any:
 
 def save_table(table: dict[str, Any], root: Path) -> None:
     """Write a recording: ``table`` maps keys to a value or a dict of named values."""
+    import numpy as np
+
     arrays: dict[str, np.ndarray] = {}
     index: dict[str, Any] = {}
     for key, value in table.items():
@@ -61,6 +68,8 @@ def save_table(table: dict[str, Any], root: Path) -> None:
 
 
 def load_table(root: Path) -> dict[str, Any]:
+    import numpy as np
+
     try:
         index = json.loads((root / INDEX).read_text(encoding="utf-8"))
         with np.load(root / ARRAYS, allow_pickle=False) as arrays:

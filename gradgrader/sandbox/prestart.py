@@ -1,0 +1,72 @@
+"""A sandbox started before the grader has loaded: a student's ``check`` (#17).
+
+``gradgrader check FILE -a NAME`` knows, before it imports numpy, the checks and the
+assignment, which folders its sandbox must hide; its zygote (a Python that imports
+numpy, under bubblewrap) can therefore start at once and be ready by the time the
+checks are. The grader adopts it only if it hides at least what the grader's own
+sandbox would hide, under the same layers (:meth:`Prestarted.covers`); otherwise it
+is closed and the grader starts its own, as without this.
+
+Imports nothing that imports numpy (``tests/test_layers.py`` checks it).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from gradgrader.sandbox.layers import Isolation
+from gradgrader.sandbox.staging import new_run_dir, scratch_home
+from gradgrader.sandbox.zygote import Zygote
+
+
+def worker_folder(run_dir: Path) -> Path:
+    """The scratch folder of this process's and thread's sandbox within a grading run."""
+    return run_dir / f"worker-{os.getpid()}-{threading.get_ident()}"
+
+
+def hidden_folders(hidden: Iterable[Path]) -> list[Path]:
+    """What a sandbox hides, as it holds it: every run's scratch space, then the
+    existing folders of ``hidden``, resolved."""
+    return [scratch_home(), *(Path(p).resolve() for p in hidden if Path(p).exists())]
+
+
+@dataclass
+class Prestarted:
+    """A started zygote (its hello not awaited yet) and the run folder it lives in."""
+
+    run_dir: Path
+    folder: Path
+    isolation: Isolation
+    hidden: list[Path]
+    zygote: Zygote
+
+    def covers(self, isolation: Isolation, hidden: Iterable[Path]) -> bool:
+        """Whether this zygote hides everything a sandbox with ``hidden`` would (each of
+        those folders, or a folder holding it), under the same isolation layers."""
+        if isolation != self.isolation:
+            return False
+        return all(any(p == h or p.is_relative_to(h) for h in self.hidden) for p in hidden_folders(hidden))
+
+    def close(self) -> None:
+        """Stop the zygote and remove the run folder (when nothing adopted them)."""
+        self.zygote.close()
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+
+
+def prestart(isolation: Isolation, hidden: Iterable[Path]) -> Prestarted:
+    """Start a zygote hiding ``hidden`` in a new run folder, without waiting for it."""
+    run_dir = new_run_dir()
+    folder = worker_folder(run_dir)
+    folder.mkdir()
+    held = hidden_folders(hidden)
+    try:
+        zygote = Zygote(folder, isolation, held, wait=False)
+    except BaseException:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+    return Prestarted(run_dir, folder, isolation, held, zygote)

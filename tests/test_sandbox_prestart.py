@@ -1,0 +1,112 @@
+"""gradgrader.sandbox.prestart: a student's `check` starts its zygote before importing
+the grader (#17), and the grader adopts it only when it hides at least as much."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import copy_assignment, from_reference, write_submission
+from typer.testing import CliRunner
+
+import gradgrader.cli.student as student
+from gradgrader.assignment import load_assignment
+from gradgrader.cli import app
+from gradgrader.grading import Grader
+from gradgrader.rubric import resolve_rubric
+from gradgrader.sandbox.layers import Isolation, Layer, probe
+from gradgrader.sandbox.prestart import Prestarted, prestart
+from gradgrader.spec.locate import course_folders
+from gradgrader.submission import Submission
+
+
+def _gone(early: Prestarted) -> bool:
+    return early.zygote.proc.poll() is not None
+
+
+def test_covers_asks_for_every_hidden_folder_or_one_holding_it(tmp_path: Path) -> None:
+    course, other = tmp_path / "course", tmp_path / "other"
+    (course / "softmax").mkdir(parents=True)
+    other.mkdir()
+    iso = probe()
+    early = prestart(iso, [course])
+    try:
+        assert early.covers(iso, [course]) and early.covers(iso, [course / "softmax"])
+        assert not early.covers(iso, [course, other])
+        weaker = Isolation(tuple(Layer(x.name, x.available and x.name != "seccomp", x.detail) for x in iso.layers))
+        assert not early.covers(weaker, [course])
+    finally:
+        early.close()
+    assert _gone(early) and not early.run_dir.exists()
+
+
+def test_the_grader_grades_with_a_zygote_that_hides_what_its_own_would(tmp_path: Path) -> None:
+    assignment = load_assignment(str(copy_assignment(tmp_path / "softmax")))
+    early = prestart(probe(), course_folders(assignment.root))
+    with Grader(assignment, resolve_rubric(assignment), jobs=1, prestarted=early) as grader:
+        (box,) = grader._boxes.values()
+        assert box._zygote is early.zygote
+        result = grader.grade(Submission("honest", write_submission(tmp_path / "s", from_reference()), None))
+        assert result.score == result.max_score
+    assert _gone(early) and not early.run_dir.exists()
+
+
+def test_the_grader_refuses_a_zygote_that_hides_less(tmp_path: Path) -> None:
+    assignment = load_assignment(str(copy_assignment(tmp_path / "softmax")))
+    early = prestart(probe(), [])  # the course's folders would be visible to a student
+    with Grader(assignment, resolve_rubric(assignment), jobs=1, prestarted=early) as grader:
+        (box,) = grader._boxes.values()
+        assert box._zygote is not early.zygote and _gone(early)
+        result = grader.grade(Submission("honest", write_submission(tmp_path / "s", from_reference()), None))
+        assert result.score == result.max_score
+    assert not early.run_dir.exists()
+
+
+def test_check_adopts_its_early_zygote(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    started: list[Prestarted] = []
+    adopted: list[object] = []
+    real_early, real_sandbox = student._early_sandbox, Grader._sandbox
+
+    def early(assignment: str | None) -> Prestarted | None:
+        got = real_early(assignment)
+        started.extend([got] if got else [])
+        return got
+
+    def sandbox(self: Grader):  # noqa: ANN202
+        box = real_sandbox(self)
+        adopted.append(box._zygote)
+        return box
+
+    monkeypatch.setattr(student, "_early_sandbox", early)
+    monkeypatch.setattr(Grader, "_sandbox", sandbox)
+    path = write_submission(tmp_path / "s", from_reference())
+    result = CliRunner().invoke(app, ["check", str(path), "--assignment", "softmax", "--json"])
+    assert result.exit_code == 0, result.output
+    assert len(started) == 1 and adopted and all(z is started[0].zygote for z in adopted)
+    assert _gone(started[0])
+
+
+def test_a_check_that_stops_on_an_error_closes_its_early_zygote(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    started: list[Prestarted] = []
+    real = student._early_sandbox
+    monkeypatch.setattr(student, "_early_sandbox", lambda a: started.append(real(a)) or started[-1])
+    result = CliRunner().invoke(app, ["check", str(tmp_path / "missing.py"), "--assignment", "softmax"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert len(started) == 1 and _gone(started[0]) and not started[0].run_dir.exists()
+
+
+def test_an_unknown_assignment_starts_nothing_early() -> None:
+    assert student._early_sandbox("no-such-assignment") is None
+    assert student._early_sandbox(None) is None
+
+
+def test_starting_the_sandbox_early_imports_no_numpy() -> None:
+    code = (
+        "import sys, gradgrader.sandbox.prestart, gradgrader.sandbox.layers, gradgrader.spec.locate\n"
+        "print(sorted(m for m in sys.modules if m == 'numpy' or m.startswith('numpy.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert ast.literal_eval(out.strip()) == []
