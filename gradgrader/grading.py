@@ -6,7 +6,6 @@ submission → sandbox (Session) → raw outputs → checks → diagnosis → ru
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import multiprocessing
 import os
 import shutil
@@ -26,12 +25,17 @@ from concurrent.futures import (
 )
 from pathlib import Path
 
-from gradgrader._version import __version__
 from gradgrader.checks import run_check
 from gradgrader.checks.base import CheckContext, CheckResult, Course
-from gradgrader.conventions import Choice, choose_convention
-from gradgrader.records import failure_result, load_message, record, with_note
-from gradgrader.result import CheckRecord, ConventionChoice, Result, typed_extra, valid_text
+from gradgrader.conventions import choose_convention
+from gradgrader.records import (
+    failure_result,
+    graded_result,
+    load_message,
+    record,
+    submission_result,
+)
+from gradgrader.result import CheckRecord, Result
 from gradgrader.rubric import Rubric
 from gradgrader.sandbox import ChildLimits, Sandbox, Session
 from gradgrader.sandbox.environment import require_packages
@@ -84,7 +88,7 @@ def _grade_submission(course: Course, rubric: Rubric, submission: Submission, sa
     assignment = course.assignment
 
     def result(status: str, checks: tuple[CheckRecord, ...], message: str = "", output: str = "") -> Result:
-        return _result(course, rubric, submission, sandbox, start, status, checks, message, output)
+        return submission_result(course.assignment, rubric, submission, sandbox.isolation.level, start, status, checks, message, output)
 
     if submission.path is None:
         return result("error", (), submission.problem or "no file to grade")
@@ -106,23 +110,7 @@ def _grade_submission(course: Course, rubric: Rubric, submission: Submission, sa
         )
     finally:
         session.close()
-    return _graded(result, session, convention, records)
-
-
-def _graded(
-    result: Callable[..., Result], session: Session, convention: Choice | None, records: tuple[CheckRecord, ...]
-) -> Result:
-    """The result of a submission whose checks ran: the convention's note and what the
-    TA must know (time-outs, checks the grader could not run)."""
-    if convention is not None:
-        records = with_note(convention, records)
-    broken = tuple(r.id for r in records if "grader-error" in r.mistakes)  # the TA must look
-    return dataclasses.replace(
-        result("graded", records, "", session.output()),
-        convention=ConventionChoice.from_json(convention.to_json()) if convention is not None else None,
-        timeouts=session.timeouts or None,  # calls stopped at their time limit (issue 17)
-        grader_errors=broken or None,
-    )
+    return graded_result(result, session.output(), session.timeouts, convention, records)
 
 
 def _session(assignment: Assignment, submission: Submission, sandbox: Sandbox) -> Session:
@@ -140,32 +128,6 @@ def _session(assignment: Assignment, submission: Submission, sandbox: Sandbox) -
         packages=assignment.packages,
         stubs=assignment.stubs,
     )
-
-
-def _result(
-    course: Course, rubric: Rubric, submission: Submission, sandbox: Sandbox, start: float,
-    status: str, checks: tuple[CheckRecord, ...], message: str = "", output: str = "",
-) -> Result:
-    mistakes: list[str] = []
-    for c in checks:
-        mistakes += [m for m in c.mistakes if m not in mistakes]
-    # a notebook's messages name its cells, not the generated module's lines
-    return submission.relocate(Result(
-        submission=submission.id,
-        # A path may hold bytes that are not UTF-8 (a folder a student named): as text.
-        path=valid_text(str(submission.path or submission.folder or "")),
-        assignment=course.assignment.name,
-        status=status,
-        score=round(sum(c.score for c in checks), 6),
-        max_score=rubric.max_score,
-        checks=checks,
-        mistakes=tuple(mistakes),
-        elapsed_s=round(time.perf_counter() - start, 4),
-        message=message,
-        output=output,
-        sha256=submission.digest(),
-        **{**typed_extra(submission.extra), "gradgrader": __version__, "sandbox": sandbox.isolation.level},
-    ))
 
 
 def _prefetch(ctx: CheckContext, rubric: Rubric) -> None:

@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 from gradgrader._version import __version__
 from gradgrader.conventions import Choice
 from gradgrader.findings import CheckResult
 from gradgrader.hints import RAISED_FEEDBACK, RUNTIME_FEEDBACK, hint_for
-from gradgrader.result import CheckRecord, GraderFailure, Result, typed_extra, valid_text
+from gradgrader.result import (
+    CheckRecord,
+    ConventionChoice,
+    GraderFailure,
+    Result,
+    typed_extra,
+    valid_text,
+)
 from gradgrader.rubric import Rubric
 from gradgrader.sandbox import Problem
 from gradgrader.spec import Assignment, CheckSpec, Feedback, feedback_for
@@ -137,3 +145,47 @@ def failure_result(
         sha256=digest,
         **{**own, "gradgrader": __version__, "grader_failure": GraderFailure(stage, what), "sandbox": sandbox or None},
     )
+
+
+def graded_result(
+    result: Callable[..., Result], output: str, timeouts: int, convention: Choice | None, records: tuple[CheckRecord, ...]
+) -> Result:
+    """The result of a submission whose checks ran: the convention's note and what the
+    TA must know (time-outs, checks the grader could not run)."""
+    if convention is not None:
+        records = with_note(convention, records)
+    broken = tuple(r.id for r in records if "grader-error" in r.mistakes)  # the TA must look
+    return replace(
+        result("graded", records, "", output),
+        convention=ConventionChoice.from_json(convention.to_json()) if convention is not None else None,
+        timeouts=timeouts or None,  # calls stopped at their time limit (issue 17)
+        grader_errors=broken or None,
+    )
+
+
+def submission_result(
+    assignment: Assignment, rubric: Rubric, submission: Submission, sandbox_level: str, start: float,
+    status: str, checks: tuple[CheckRecord, ...], message: str = "", output: str = "",
+) -> Result:
+    """A submission's Result from its check records (scored by the rubric), with what
+    the run records beside them: version, sandbox level, elapsed time, digest."""
+    mistakes: list[str] = []
+    for c in checks:
+        mistakes += [m for m in c.mistakes if m not in mistakes]
+    # a notebook's messages name its cells, not the generated module's lines
+    return submission.relocate(Result(
+        submission=submission.id,
+        # A path may hold bytes that are not UTF-8 (a folder a student named): as text.
+        path=valid_text(str(submission.path or submission.folder or "")),
+        assignment=assignment.name,
+        status=status,
+        score=round(sum(c.score for c in checks), 6),
+        max_score=rubric.max_score,
+        checks=checks,
+        mistakes=tuple(mistakes),
+        elapsed_s=round(time.perf_counter() - start, 4),
+        message=message,
+        output=output,
+        sha256=submission.digest(),
+        **{**typed_extra(submission.extra), "gradgrader": __version__, "sandbox": sandbox_level},
+    ))

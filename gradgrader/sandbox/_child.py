@@ -138,49 +138,6 @@ def _split_outputs(result, names: list[str]):
     return None, f"expected {len(names)} values ({', '.join(names)}), got a {type(result).__name__}"
 
 
-class CourseImports:
-    """The import hook of a student process: top-level modules installed in
-    site-packages import only if the course provides them (numpy, the assignment's
-    ``packages`` and their dependencies); plotting packages come from the inert stubs.
-    Anything else installed is "not in this course's environment" — said plainly, where
-    Landlock alone would give a PermissionError. A module of the student's own folder or
-    of the course's helpers is found even if site-packages holds one of the same name."""
-
-    def __init__(self, provided: list[str], modules: list[str], stubs: dict[str, str]) -> None:
-        self.provided = list(provided)
-        self.allowed = {"numpy", *modules}
-        self.stubs = dict(stubs)
-        self.site = tuple(p.rstrip(os.sep) + os.sep for p in confine.site_packages())
-
-    def _in_site(self, spec) -> bool:  # noqa: ANN001
-        where = list(spec.submodule_search_locations or []) or [spec.origin or ""]
-        return any(os.path.realpath(w).startswith(self.site) for w in where if w)
-
-    def find_spec(self, name, path=None, target=None):  # noqa: ANN001, ANN201
-        import importlib.machinery
-
-        if path is not None:  # a submodule: its package was let in already
-            return None
-        if name in self.stubs:
-            return importlib.machinery.PathFinder.find_spec(name, [self.stubs[name]])
-        try:
-            spec = importlib.machinery.PathFinder.find_spec(name)
-        except (ImportError, OSError):
-            return None
-        if spec is None or name in self.allowed or not self._in_site(spec):
-            return spec
-        outside = [p for p in sys.path if not os.path.realpath(p or ".").startswith(self.site) and os.path.realpath(p or ".") + os.sep not in self.site]
-        other = importlib.machinery.PathFinder.find_spec(name, outside)
-        if other is not None and not self._in_site(other):
-            return other  # the student's own utils.py, say
-        offer = ", ".join(["numpy", *self.provided])
-        raise ModuleNotFoundError(
-            f"No module named {name!r} in this course's environment (it provides the standard library and {offer}"
-            f"{'; plotting calls do nothing' if self.stubs else ''})",
-            name=name,
-        )
-
-
 def _flush() -> None:
     """Push what the submission printed into the pipe before replying, so the grader
     sees a call's output by the time it has the call's result (best effort: the
@@ -270,7 +227,7 @@ def _set_environment(scratch: str, req: dict) -> None:
     for extra in req.get("sys_path", []):
         sys.path.append(extra)  # after site-packages: cannot shadow numpy or the stdlib
     imports = req.get("imports") or {}
-    sys.meta_path.insert(0, CourseImports(imports.get("provided", []), imports.get("modules", []), imports.get("stubs", {})))
+    sys.meta_path.insert(0, confine.CourseImports(imports.get("provided", []), imports.get("modules", []), imports.get("stubs", {})))
 
 
 def _confine(layers: dict, scratch: str, prepared: dict, seccomp_base: list) -> None:

@@ -1,5 +1,6 @@
 """Confinement primitives of a student process: prctl, the seccomp filter, dropping
-every capability, and the interpreter's site-packages folders.
+every capability, the interpreter's site-packages folders, and the import hook that
+lets a student import only what the course provides.
 
 Loaded by path inside the zygote (``_zygote._load_sibling``): standard library only
 (and the optional ``pyseccomp``), never gradgrader. The order in which a child applies
@@ -12,6 +13,7 @@ import ctypes
 import errno
 import functools
 import os
+import sys
 from typing import Any
 
 import numpy as np
@@ -150,3 +152,46 @@ def site_packages() -> frozenset[str]:
     found = set(site.getsitepackages()) | {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     found.add(os.path.dirname(os.path.dirname(np.__file__)))
     return frozenset(os.path.realpath(p) for p in found)
+
+
+class CourseImports:
+    """The import hook of a student process: top-level modules installed in
+    site-packages import only if the course provides them (numpy, the assignment's
+    ``packages`` and their dependencies); plotting packages come from the inert stubs.
+    Anything else installed is "not in this course's environment" — said plainly, where
+    Landlock alone would give a PermissionError. A module of the student's own folder or
+    of the course's helpers is found even if site-packages holds one of the same name."""
+
+    def __init__(self, provided: list[str], modules: list[str], stubs: dict[str, str]) -> None:
+        self.provided = list(provided)
+        self.allowed = {"numpy", *modules}
+        self.stubs = dict(stubs)
+        self.site = tuple(p.rstrip(os.sep) + os.sep for p in site_packages())
+
+    def _in_site(self, spec) -> bool:  # noqa: ANN001
+        where = list(spec.submodule_search_locations or []) or [spec.origin or ""]
+        return any(os.path.realpath(w).startswith(self.site) for w in where if w)
+
+    def find_spec(self, name, path=None, target=None):  # noqa: ANN001, ANN201
+        import importlib.machinery
+
+        if path is not None:  # a submodule: its package was let in already
+            return None
+        if name in self.stubs:
+            return importlib.machinery.PathFinder.find_spec(name, [self.stubs[name]])
+        try:
+            spec = importlib.machinery.PathFinder.find_spec(name)
+        except (ImportError, OSError):
+            return None
+        if spec is None or name in self.allowed or not self._in_site(spec):
+            return spec
+        outside = [p for p in sys.path if not os.path.realpath(p or ".").startswith(self.site) and os.path.realpath(p or ".") + os.sep not in self.site]
+        other = importlib.machinery.PathFinder.find_spec(name, outside)
+        if other is not None and not self._in_site(other):
+            return other  # the student's own utils.py, say
+        offer = ", ".join(["numpy", *self.provided])
+        raise ModuleNotFoundError(
+            f"No module named {name!r} in this course's environment (it provides the standard library and {offer}"
+            f"{'; plotting calls do nothing' if self.stubs else ''})",
+            name=name,
+        )

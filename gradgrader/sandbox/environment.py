@@ -8,7 +8,7 @@ packages (``stubs``, by default matplotlib and seaborn) are replaced by inert st
 shipped in ``stubs/``: the import works, every call does nothing.
 
 Any other installed package is neither readable nor importable: the child's import
-hook (see ``_zygote.CourseImports``) answers ``No module named 'yaml' in this course's
+hook (see ``_confine.CourseImports``) answers ``No module named 'yaml' in this course's
 environment`` instead of a permission error. The hook only words the message; the
 boundary is Landlock (and the grader reads nothing else of site-packages).
 
