@@ -6,7 +6,6 @@ submission → sandbox (Session) → raw outputs → checks → diagnosis → ru
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import shutil
 import signal
@@ -19,8 +18,6 @@ from concurrent.futures import (
     BrokenExecutor,
     Executor,
     Future,
-    ProcessPoolExecutor,
-    ThreadPoolExecutor,
     wait,
 )
 from pathlib import Path
@@ -243,6 +240,10 @@ class Grader:
                 yield self.grade(sub)
             return
         jobs = min(self.jobs, len(pending))
+        # Imported here: a single `check` never starts a pool (~10 ms of its start-up, #17).
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
         forked = "fork" in multiprocessing.get_all_start_methods()
 
         def new_pool() -> Executor:
