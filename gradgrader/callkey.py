@@ -58,35 +58,38 @@ _KEYS: dict[tuple[Any, ...], tuple[tuple[weakref.ref, ...], str]] = {}
 KEYS_KEPT = 4096
 
 
-def _plain(a: Any) -> bool:
-    return type(a) in (int, float, bool, str)
+_PLAIN = (int, float, bool, str)
 
 
 def call_key(function: str, args: list[Any], cache: dict[int, bytes] | None = None) -> str:
     """The memo key of a call: the function and the exact bytes of its arguments.
     ``cache`` (id → digest) hashes an array shared by many calls of a batch once."""
-    frozen = [a for a in args if isinstance(a, np.ndarray)]
-    if all(_plain(a) or (isinstance(a, np.ndarray) and not a.flags.writeable and a.flags.owndata) for a in args):
-        fast = (function, *((id(a),) if isinstance(a, np.ndarray) else (type(a), repr(a)) for a in args))  # repr: -0.0 is not 0.0
-        hit = _KEYS.get(fast)
-        if hit is not None and all(r() is a for r, a in zip(hit[0], frozen)):
-            return hit[1]
-        key = _hashed_key(function, args, cache)
-        if len(_KEYS) >= KEYS_KEPT:
-            _KEYS.clear()
-        _KEYS[fast] = (tuple(weakref.ref(a) for a in frozen), key)
-        return key
-    return _hashed_key(function, args, cache)
+    fast: list[Any] = [function]
+    frozen: list[np.ndarray] = []
+    for a in args:
+        kind = type(a)
+        if kind is np.ndarray and not a.flags.writeable and a.flags.owndata:
+            fast.append(id(a))
+            frozen.append(a)
+        elif kind in _PLAIN:
+            fast.append((kind, repr(a)))  # repr: -0.0 is not 0.0
+        else:
+            return _hashed_key(function, args, cache)
+    known = tuple(fast)
+    hit = _KEYS.get(known)
+    if hit is not None and all(r() is a for r, a in zip(hit[0], frozen)):
+        return hit[1]
+    key = _hashed_key(function, args, cache)
+    if len(_KEYS) >= KEYS_KEPT:
+        _KEYS.clear()
+    _KEYS[known] = (tuple(weakref.ref(a) for a in frozen), key)
+    return key
 
 
 def _hashed_key(function: str, args: list[Any], cache: dict[int, bytes] | None = None) -> str:
     h = hashlib.sha1(function.encode())
     for a in args:
-        if _course_object(a):
-            names = sorted(a.fields)
-            h.update(f"object {a.factory} {names}".encode())
-            h.update(call_key("", [a.fields[n] for n in names], cache).encode())
-        elif isinstance(a, np.ndarray):
+        if isinstance(a, np.ndarray):
             frozen = _frozen_digest(a)
             if frozen is not None:
                 h.update(frozen)
@@ -96,6 +99,10 @@ def _hashed_key(function: str, args: list[Any], cache: dict[int, bytes] | None =
                 if id(a) not in cache:
                     cache[id(a)] = array_digest(a)
                 h.update(cache[id(a)])
+        elif _course_object(a):
+            names = sorted(a.fields)
+            h.update(f"object {a.factory} {names}".encode())
+            h.update(call_key("", [a.fields[n] for n in names], cache).encode())
         else:
             h.update(repr((type(a).__name__, a)).encode())
     return h.hexdigest()
