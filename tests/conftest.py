@@ -58,7 +58,7 @@ def from_reference(extra: str = "") -> str:
 
 
 # A test-local submission that fails the value and property checks of logsumexp and
-# softmax, whatever the samples cover (see test_softmax_samples.py): logsumexp off by
+# softmax, whatever the samples cover (see test_assignments_softmax.py): logsumexp off by
 # 0.5, softmax neither normalised nor shift-invariant; the other four functions are
 # the reference's.
 PROBE_ID = "probe-softmax-wrong"

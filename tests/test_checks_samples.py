@@ -1,7 +1,7 @@
 """Every check kind at once, in process: each graded sample of the softmax and gmm
 courses, run through the real checks with the fake caller, names exactly the mistakes
-and failing functions its EXPECTED.toml lists (test_softmax_samples.py and
-test_gmm_assignment.py grade the same samples through the sandbox)."""
+and failing functions its EXPECTED.toml lists (test_assignments_softmax.py and
+test_assignments_gmm.py grade the same samples through the sandbox)."""
 
 from __future__ import annotations
 

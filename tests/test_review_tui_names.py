@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from rich.text import Text
-from test_review_tui import ROOT, STUDENT_SOURCE, press, result, settle, sync
+from test_tui_app import ROOT, STUDENT_SOURCE, press, result, settle, sync
 
 from gradgrader.tui.app import ReviewApp
 

@@ -2,7 +2,7 @@
 the course's environment inside it (issue 15, point 3).
 
 Attacks live in ``tests/attacks/<name>/softmax.py`` (also graded in the batch of
-tests/test_attacks.py); here each one is run through a Session or a Grader directly, so
+tests/test_sandbox_attacks.py); here each one is run through a Session or a Grader directly, so
 that the exact refusal can be checked, and quickly. The "standard" level (Landlock +
 seccomp + rlimits, no bubblewrap) is forced with ``isolation("namespaces")``.
 """

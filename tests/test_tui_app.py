@@ -5,7 +5,7 @@ Snapshots live in ``tests/snapshots/`` and are compared exactly (syrupy's SVG
 extension over ``App.export_screenshot()``). After an intended change of the UI,
 regenerate them and look at the new SVGs before committing::
 
-    pytest tests/test_review_tui.py --snapshot-update
+    pytest tests/test_tui_app.py --snapshot-update
 """
 
 from __future__ import annotations
@@ -667,7 +667,7 @@ async def test_check_review_shows_one_result_and_regrades_it_in_memory(
 @pytest.fixture
 def svg(request: pytest.FixtureRequest) -> Any:
     """syrupy's ``snapshot`` with its SVG extension, one file per snapshot in
-    tests/snapshots/test_review_tui/ named after the test (a second snapshot in the same
+    tests/snapshots/test_tui_app/ named after the test (a second snapshot in the same
     test gets ``.1``). Only these tests need syrupy; without it they are skipped."""
     pytest.importorskip("syrupy")
     from syrupy.extensions.image import SVGImageSnapshotExtension
