@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
+from typer.testing import CliRunner
 
 from gradgrader.assignment import load_assignment
 from gradgrader.grading import Grader
@@ -152,3 +154,55 @@ def graded_class(
 def graded_samples(graded_class: dict[str, Result]) -> dict[str, Result]:
     """The sample class only (EXPECTED.toml's ids)."""
     return {k: v for k, v in graded_class.items() if k not in {"reference", PROBE_ID}}
+
+
+# --- shared by tests that run the command line on the softmax samples ---------------------------
+
+CORRECT = (SOFTMAX / "samples" / "correct-vectorized" / "softmax.py").read_text()
+
+
+SOFTMAX_SAMPLES = Path(__file__).resolve().parents[1] / "assignments" / "softmax" / "samples"
+
+
+def _check_json(path: Path, *args: str) -> dict:
+    import json
+
+    from gradgrader.cli import app
+
+    result = CliRunner().invoke(app, ["check", str(path), "--json", *args])
+    return json.loads(result.stdout)
+
+
+runner = CliRunner()
+
+
+def _stub_check(fn: str, cid: str, max_score: float, feedback: str = "") -> dict:
+    return {
+        "id": f"{fn}.{cid}", "function": fn, "passed": False, "score": 0.0, "max_score": max_score,
+        "message": f"{fn} is not implemented yet (it raises NotImplementedError)",
+        "mistakes": ["not-implemented"],
+        "diagnosis": {"mistake": "not-implemented", "title": "Not implemented",
+                      "explanation": "It still raises NotImplementedError.",
+                      "next_step": "Implement it from the formula in the starter."},
+        **({"feedback": feedback} if feedback else {}),
+    }
+
+
+def _result(checks: list[dict]) -> dict:
+    return {
+        "submission": "alice", "path": "softmax.py", "assignment": "softmax", "status": "graded",
+        "score": sum(c["score"] for c in checks), "max_score": sum(c["max_score"] for c in checks),
+        "checks": checks, "mistakes": sorted({m for c in checks for m in c["mistakes"]}),
+    }
+
+
+def _text(renderable, width: int = 200) -> str:
+    console = Console(width=width, record=True, highlight=False)
+    console.print(renderable)
+    return console.export_text()
+
+
+STARTER = _result(
+    [_stub_check("softmax_loss", c, 1.0, feedback="Office hours on Tuesday.") for c in ("loss", "gradient", "stable", "hidden")]
+    + [_stub_check("softmax", c, 0.5) for c in ("value", "stable")]
+)

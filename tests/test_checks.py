@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import SOFTMAX_SAMPLES, _check_json
 from fakecaller import FakeCaller
 
 from gradgrader.assignment import load_assignment
@@ -376,3 +377,25 @@ def test_a_time_out_is_never_read_as_a_hard_coded_size() -> None:
     message = "run_em did not finish within 3 s"
     assert hard_coded_size(ctx, "two_d", message, ("timeout",)) == ""
     assert hard_coded_size(ctx, "two_d", "raised ValueError: shapes (3,) (2,)", ("crashed",)) != ""
+
+
+def test_a_missing_function_is_reported_in_the_students_own_file_name(tmp_path: Path) -> None:
+    (tmp_path / "empty.py").write_text("import numpy as np\n")
+    result = _check_json(tmp_path / "empty.py", "-a", "softmax")
+    assert "not defined in empty.py" in result["checks"][0]["message"]
+
+
+def test_a_wrong_shape_message_reads_as_a_sentence() -> None:
+    result = _check_json(SOFTMAX_SAMPLES / "wrong-shape" / "softmax.py", "-a", "softmax")
+    check = next(c for c in result["checks"] if c["id"] == "log_partition_grad.value")
+    assert "log_partition_grad returned a numpy.ndarray of shape (1, 4); expected shape (4,)" in check["message"]
+
+
+def test_a_starter_that_returns_zeros_is_not_implemented_on_every_check() -> None:
+    """CS231n's starter returns loss 0.0 and dW = 0: every check says so, instead of a
+    relative error of 1 and a term decomposition with every coefficient 0."""
+    starter = Path(__file__).resolve().parents[1] / "assignments" / "cs231n-softmax" / "samples" / "starter"
+    result = _check_json(starter, "-a", "cs231n-softmax")
+    for check in result["checks"]:
+        assert check["mistakes"] == ["not-implemented"], check["id"]
+        assert "× 0" not in check["message"], check["id"]

@@ -1,9 +1,12 @@
-"""A batch killed with SIGKILL or interrupted with Ctrl-C loses nothing and resumes cleanly."""
+"""gradgrader/cli/classroom.py: the `grade` command. A batch killed with SIGKILL or
+interrupted with Ctrl-C loses nothing and resumes cleanly; one submission failing at any
+stage costs no one else their grade; the messages it prints for the TA."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,9 +14,10 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import CORRECT, ROOT, SOFTMAX, SOFTMAX_SAMPLES, runner
+from typer.testing import CliRunner
 
-ROOT = Path(__file__).resolve().parents[1]
-CORRECT = (ROOT / "assignments" / "softmax" / "samples" / "correct-vectorized" / "softmax.py").read_text()
+from gradgrader.cli import app
 
 
 def make_class(folder: Path, n: int = 6, slow: int = 2) -> list[str]:
@@ -126,3 +130,45 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path: Path, jobs: str) 
     done = subprocess.run(grade_cmd(tmp_path / "class", out, "--resume"), capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
     assert sorted(r["submission"] for r in result_lines(out)) == ids
+
+
+def broken_hook_assignment(tmp_path: Path) -> Path:
+    copy = tmp_path / "softmax-copy"
+    shutil.copytree(SOFTMAX, copy, ignore=shutil.ignore_patterns("samples"))
+    shutil.copy(ROOT / "rubrics" / "softmax.toml", copy / "rubric.toml")
+    hooks = copy / "hooks.py"
+    hooks.write_text(hooks.read_text().replace(
+        '    """Gradient descent with the student\'s softmax_loss lowers the loss and learns."""',
+        '    """Gradient descent with the student\'s softmax_loss lowers the loss and learns."""\n'
+        '    raise RuntimeError("the course broke this hook")',
+    ))
+    return copy
+
+
+def test_a_failing_course_hook_is_flagged_for_the_ta_and_loses_no_result(tmp_path: Path) -> None:
+    copy = broken_hook_assignment(tmp_path)
+    cls = tmp_path / "class" / "alice"
+    cls.mkdir(parents=True)
+    (cls / "softmax.py").write_text(CORRECT)
+    out = tmp_path / "out"
+    # The reference fails the broken check too: --skip-validation lets the run go ahead.
+    refused = runner.invoke(app, ["grade", str(tmp_path / "class"), "-a", str(copy), "-o", str(out), "--allow-weak-sandbox"])
+    assert refused.exit_code == 2 and "fails its own validation" in refused.stderr
+    result = runner.invoke(app, ["grade", str(tmp_path / "class"), "-a", str(copy), "-o", str(out), "--skip-validation", "--allow-weak-sandbox"])
+    assert result.exit_code == 0, result.stderr
+    assert "hit a problem in the assignment itself" in result.stderr and "alice" in result.stderr
+    import json
+
+    line = json.loads((out / "results.jsonl").read_text().splitlines()[0])
+    assert line["grader_errors"] == ["softmax_loss.training"]
+    training = next(c for c in line["checks"] if c["id"] == "softmax_loss.training")
+    assert training["mistakes"] == ["grader-error"] and "not in your code" in training["message"]
+    assert sum(c["passed"] for c in line["checks"]) == len(line["checks"]) - 1
+
+
+def test_a_canvas_gradebook_without_canvas_ids_is_warned_about(tmp_path: Path) -> None:
+    (tmp_path / "class" / "alice").mkdir(parents=True)
+    shutil.copyfile(SOFTMAX_SAMPLES / "correct-vectorized" / "softmax.py", tmp_path / "class" / "alice" / "softmax.py")
+    result = CliRunner().invoke(app, ["grade", str(tmp_path / "class"), "-a", "softmax", "-o", str(tmp_path / "out"),
+                                      "--gradebook", "canvas", "--skip-validation", "--allow-weak-sandbox"])
+    assert result.exit_code == 0 and "Canvas cannot match the rows" in result.stderr

@@ -8,6 +8,7 @@ import io
 from datetime import datetime
 
 import pytest
+from conftest import _result
 
 from gradgrader.export import default_form, feedback_markdown, gradebook_csv, write_feedback
 from gradgrader.export.feedback import escape, file_name
@@ -167,3 +168,11 @@ def test_feedback_for_one_submission_rewrites_only_its_file(tmp_path) -> None:
     assert [p.name for p in files] == ["a.md", "b.md"]
     assert (tmp_path / "a.md").read_text() == "untouched" and (tmp_path / "old.md").exists()
     assert "**Score: 2 / 2**" in (tmp_path / "b.md").read_text()
+
+
+def test_gradebook_comment_says_extra_credit():
+    from gradgrader.export.gradebook import summary_line
+
+    r = dict(_result([]), score=12.0, max_score=10.0)
+    assert summary_line(r).startswith("12/10, extra credit: ")
+    assert "extra credit" not in summary_line(dict(r, score=10.0))

@@ -1,0 +1,30 @@
+"""gradgrader/export/feedback.py: the Markdown feedback file a student gets (feedback_markdown, write_feedback)."""
+
+from __future__ import annotations
+
+from conftest import STARTER, _result, _text
+
+from gradgrader.export.feedback import feedback_markdown
+from gradgrader.render import result_view
+
+
+def test_feedback_file_collapses_a_stub_function():
+    md = feedback_markdown(STARTER)
+    assert "### `softmax_loss`: not implemented yet (0 / 4)" in md
+    assert "### `softmax`: not implemented yet (0 / 1)" in md
+    assert "### softmax_loss.gradient" not in md
+    assert md.count("Office hours on Tuesday.") == 1
+    # the table still lists every check and its points
+    assert md.count("| ❌ |") == 6
+
+
+def test_feedback_file_keeps_the_next_step_of_an_unnamed_failure():
+    unnamed = {
+        "id": "softmax.value", "function": "softmax", "passed": False, "score": 0.0, "max_score": 1.0,
+        "message": "softmax differs from the reference", "mistakes": [],
+        "diagnosis": {"where": "row 3", "next_step": "Print softmax(z) for one small z and compare by hand."},
+    }
+    md = feedback_markdown(_result([unnamed]))
+    assert "**Next step:** Print softmax(z) for one small z and compare by hand." in md
+    # the same step `check` shows
+    assert "Next step: Print softmax(z) for one small z and compare by hand." in _text(result_view(_result([unnamed])))
