@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,7 +19,7 @@ from typer.testing import CliRunner
 from gradgrader.assignment import load_assignment
 from gradgrader.grading import Grader
 from gradgrader.ingest import Submission, discover
-from gradgrader.results import Result, dumps
+from gradgrader.results import CheckRecord, Result, dumps
 from gradgrader.rubric import Rubric, resolve_rubric
 from gradgrader.sandbox.layers import Isolation, Layer, probe
 from gradgrader.spec import Assignment
@@ -206,3 +207,30 @@ STARTER = _result(
     [_stub_check("softmax_loss", c, 1.0, feedback="Office hours on Tuesday.") for c in ("loss", "gradient", "stable", "hidden")]
     + [_stub_check("softmax", c, 0.5) for c in ("value", "stable")]
 )
+
+
+LOGISTIC_FD = ROOT / "tests" / "assignments" / "logistic-fd"  # an objective_gradient course (loss, grad)
+
+
+ADVICE = "softmax_loss's loss has 1 NaN/inf entry on case 'wide' — log-softmax avoids it"
+
+
+def result_with_advice() -> Result:
+    checks = (
+        CheckRecord("softmax_loss.loss", "softmax_loss", True, 1.0, 1.0, "matches the reference on 4 cases", kind="compare"),
+        CheckRecord("softmax_loss.stable", "softmax_loss", True, 0.25, 0.25, "finite and correct on extreme inputs on 1 case",
+                    kind="stability", advice=(ADVICE,)),
+    )
+    return Result("ada", "ada/softmax.py", "softmax", "graded", 1.25, 1.25, checks, (), 0.1)
+
+
+def text_of(renderable: object) -> str:
+    console = Console(width=200, record=True, color_system=None)
+    console.print(renderable)
+    return console.export_text()
+
+
+def imported_after(modules: list[str]) -> set[str]:
+    code = "import sys\n" + "".join(f"import {m}\n" for m in modules) + "print('\\n'.join(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return set(out.split())

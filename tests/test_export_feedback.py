@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from conftest import STARTER, _result, _text
+from conftest import STARTER, _result, _text, result_with_advice
 
 from gradgrader.export.feedback import feedback_markdown
 from gradgrader.render import result_view
+from gradgrader.results import Result
 
 
 def test_feedback_file_collapses_a_stub_function():
@@ -28,3 +29,19 @@ def test_feedback_file_keeps_the_next_step_of_an_unnamed_failure():
     assert "**Next step:** Print softmax(z) for one small z and compare by hand." in md
     # the same step `check` shows
     assert "Next step: Print softmax(z) for one small z and compare by hand." in _text(result_view(_result([unnamed])))
+
+
+def test_feedback_file_has_an_advice_section_that_costs_nothing():
+    md = feedback_markdown(result_with_advice().to_json())
+    assert "**Score: 1.25 / 1.25**" in md and "Every check passed. Well done. Some advice below, never scored." in md
+    assert "## Advice (not scored)" in md
+    assert "- **softmax_loss.stable**: softmax_loss's loss has 1 NaN/inf entry" in md
+    assert "## What to fix" not in md
+
+
+def test_feedback_without_advice_has_no_advice_section():
+    plain = result_with_advice()
+    plain = Result(plain.submission, plain.path, plain.assignment, plain.status, plain.score, plain.max_score,
+                   plain.checks[:1], (), 0.1)
+    md = feedback_markdown(plain.to_json())
+    assert "Advice" not in md and "advice" not in plain.to_json()

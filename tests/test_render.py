@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from conftest import SOFTMAX_SAMPLES, STARTER, _result, _stub_check, _text
+from conftest import (
+    ADVICE,
+    SOFTMAX_SAMPLES,
+    STARTER,
+    _result,
+    _stub_check,
+    _text,
+    result_with_advice,
+    text_of,
+)
 from typer.testing import CliRunner
 
 from gradgrader.cli import app
@@ -73,3 +82,9 @@ def test_a_stub_next_to_a_real_failure_keeps_the_real_failure_in_full():
     assert "softmax_loss: not implemented yet — 0/1 (1 check)" in text
     assert "softmax.value" in text and "softmax differs from the reference" in text
     assert "softmax: not implemented" not in text
+
+
+def test_check_output_shows_advice_even_when_passed_checks_are_hidden():
+    text = text_of(result_view(result_with_advice().to_json(), show_passed=False))
+    assert "advice (not scored): " + ADVICE in text
+    assert "score 1.25/1.25" in text
