@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from gradgrader.grading import Grader
 from gradgrader.ingest import Submission, discover
 from gradgrader.results import CheckRecord, Result, dumps
 from gradgrader.rubric import Rubric, resolve_rubric
+from gradgrader.sandbox import ChildLimits, Sandbox, Session
 from gradgrader.sandbox.layers import Isolation, Layer, probe
 from gradgrader.spec import Assignment
 
@@ -160,8 +162,6 @@ def graded_samples(graded_class: dict[str, Result]) -> dict[str, Result]:
 # --- shared by tests that run the command line on the softmax samples ---------------------------
 
 CORRECT = (SOFTMAX / "samples" / "correct-vectorized" / "softmax.py").read_text()
-
-
 SOFTMAX_SAMPLES = Path(__file__).resolve().parents[1] / "assignments" / "softmax" / "samples"
 
 
@@ -176,6 +176,8 @@ def _check_json(path: Path, *args: str) -> dict:
 
 runner = CliRunner()
 
+
+# --- a starter whose functions are all stubs (render, feedback file, review, check) --------------
 
 def _stub_check(fn: str, cid: str, max_score: float, feedback: str = "") -> dict:
     return {
@@ -209,6 +211,8 @@ STARTER = _result(
 )
 
 
+# --- an objective course; a result with advice; what an import loads -----------------------------
+
 LOGISTIC_FD = ROOT / "tests" / "assignments" / "logistic-fd"  # an objective_gradient course (loss, grad)
 
 
@@ -234,3 +238,54 @@ def imported_after(modules: list[str]) -> set[str]:
     code = "import sys\n" + "".join(f"import {m}\n" for m in modules) + "print('\\n'.join(sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     return set(out.split())
+
+
+# --- the sandbox against hostile submissions (tests/attacks/), for tests/test_sandbox_*.py -------
+
+ATTACKS = Path(__file__).resolve().parent / "attacks"
+MEMORY_MB = 512
+
+
+def attack(name: str, folder: Path, **subs: str) -> Path:
+    """The attack's softmax.py, placeholders substituted, written under ``folder``."""
+    text = (ATTACKS / name / "softmax.py").read_text(encoding="utf-8")
+    for key, value in subs.items():
+        text = text.replace(f"@@{key}@@", value)
+    return write_submission(folder, text)
+
+
+def module(folder: Path, source: str, name: str = "probe.py") -> Path:
+    return write_submission(folder, textwrap.dedent(source), name)
+
+
+@pytest.fixture(scope="module")
+def fast_softmax(tmp_path_factory):
+    folder = copy_assignment(
+        tmp_path_factory.mktemp("assignment") / "softmax",
+        {"budget = 120.0": "budget = 30.0", "memory_mb = 1024": f"memory_mb = {MEMORY_MB}"},
+    )
+    return load_assignment(folder)
+
+
+@pytest.fixture(scope="module")
+def grader(fast_softmax):
+    with Grader(fast_softmax, resolve_rubric(fast_softmax)) as g:
+        yield g
+
+
+def assert_only_attacked_fail(result, attacked: set[str], mistakes: set[str]) -> None:
+    assert result.status == "graded", result.message
+    for check in result.checks:
+        if check.function in attacked:
+            assert not check.passed and check.score == 0, check.message
+            assert set(check.mistakes) & mistakes, (check.id, check.mistakes, check.message)
+        else:
+            assert check.passed, (check.id, check.message)
+
+
+def limited_session(box: Sandbox, path: Path, **kw) -> Session:
+    return Session(box, path, path.stem, [], ChildLimits(memory_mb=MEMORY_MB), budget=60, **kw)
+
+
+LANDLOCK = probe().has("landlock")
+STANDARD = ("namespaces",)  # Landlock + seccomp + rlimits, without bubblewrap
