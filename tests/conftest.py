@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -289,3 +290,24 @@ def limited_session(box: Sandbox, path: Path, **kw) -> Session:
 
 LANDLOCK = probe().has("landlock")
 STANDARD = ("namespaces",)  # Landlock + seccomp + rlimits, without bubblewrap
+
+
+GOOD = "def softmax(Z):\n    return Z\n"
+
+
+def student(root: Path, name: str, source: str = GOOD, filename: str = "softmax.py") -> Path:
+    folder = root / name
+    folder.mkdir(parents=True)
+    (folder / filename).write_text(source, encoding="utf-8")
+    return folder
+
+
+def by_id(subs: list[Submission]) -> dict[str, Submission]:
+    return {s.id: s for s in subs}
+
+
+def write_zip(path: Path, entries: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return path

@@ -407,3 +407,24 @@ def test_a_worker_process_that_dies_costs_only_its_own_submission(
     got = {r["submission"]: r for r in read_results(out)}
     assert {sid: comparable(r) for sid, r in got.items() if sid != VICTIM} == {s: alone[s] for s in CLASS if s != VICTIM}
     assert got[VICTIM]["status"] == "error" and "worker process" in got[VICTIM]["message"]
+
+
+def test_grade_with_out_inside_the_class_folder_then_resume(tmp_path, monkeypatch):
+    """``gradgrader grade . -a softmax -o out``, then the same with ``--resume``: OUT is
+    never graded as a student, nor anything gradgrader wrote (#19)."""
+    from conftest import sample_path
+    from typer.testing import CliRunner
+
+    from gradgrader.cli import app
+    from gradgrader.results import read_results
+
+    cls = tmp_path / "class"
+    (cls / "alice").mkdir(parents=True)
+    (cls / "alice" / "softmax.py").write_bytes((sample_path("correct-vectorized") / "softmax.py").read_bytes())
+    monkeypatch.chdir(cls)
+    args = ["grade", ".", "-a", "softmax", "-o", "out", "--skip-validation", "--allow-weak-sandbox"]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    again = CliRunner().invoke(app, [*args, "--resume"])
+    assert again.exit_code == 0, again.output
+    assert [r["submission"] for r in read_results(cls / "out", everyone=True)] == ["alice"]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from conftest import STARTER, _result, _text, result_with_advice
+from conftest import STARTER, _result, _text, result_with_advice, student
 
-from gradgrader.export.feedback import feedback_markdown
+from gradgrader.export.feedback import feedback_markdown, write_feedback
+from gradgrader.ingest import discover
 from gradgrader.render import result_view
 from gradgrader.results import Result
 
@@ -45,3 +46,15 @@ def test_feedback_without_advice_has_no_advice_section():
                    plain.checks[:1], (), 0.1)
     md = feedback_markdown(plain.to_json())
     assert "Advice" not in md and "advice" not in plain.to_json()
+
+
+def test_the_real_alice_gets_alice_md(tmp_path):
+    cls = tmp_path / "class"
+    student(cls, " alice")
+    student(cls, "alice")
+    subs = discover(cls, "softmax.py", tmp_path / "cache")
+    rows = [{"submission": s.id, "score": 1.0, "max_score": 1.0, "status": "graded", "checks": [],
+             "mistakes": [], "path": str(s.path)} for s in reversed(subs)]
+    files = write_feedback(tmp_path / "feedback", rows)
+    assert sorted(p.name for p in files)[0] == "alice.md"
+    assert len(files) == 2 and not any(p.name == "alice-2.md" for p in files)
