@@ -1,6 +1,8 @@
-"""A TA's real class: Canvas, Moodle and Gradescope exports (zips built here from copies
-of the sample submissions) are recognised, each student gets the export's own id, the
-right file is graded for real, and the gradebook and feedback files come out."""
+"""gradgrader/ingest/classexport.py: open_class and detect on a TA's real class. Canvas,
+Moodle and Gradescope exports (zips built here from copies of the sample submissions) are
+recognised, each student gets the export's own id, the right file is graded for real, and
+the gradebook and feedback files come out (the LMS round trip, ingest → export); damaged
+zips, skipped entries, FIFOs and caps are reported per student."""
 
 from __future__ import annotations
 
