@@ -7,11 +7,12 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
 from conftest import SOFTMAX_SAMPLES, by_id, student
 from typer.testing import CliRunner
 
 from gradgrader.cli import app
-from gradgrader.ingest import ZipLimits, discover
+from gradgrader.ingest import ZipLimits, discover, pick_file
 from gradgrader.ingest._walk import MAX_DEPTH
 
 
@@ -94,3 +95,26 @@ def test_check_of_a_students_own_folder_is_not_held_to_the_class_caps(tmp_path, 
     monkeypatch.setattr(folders, "ZipLimits", lambda **kw: ZipLimits(**{"student_files": 10, **kw}))
     assert discover(tmp_path, "softmax.py", tmp_path / "cache")[0].path is None
     assert single(folder, "softmax.py").path == folder / "softmax.py"
+
+
+@pytest.mark.parametrize(
+    ("files", "picked", "problem"),
+    [
+        (["softmax.py", "helpers.py"], "softmax.py", ""),
+        (["softmax.ipynb", "helpers.py"], "softmax.ipynb", ""),
+        (["softmax.py", "softmax.ipynb"], "softmax.py", ""),
+        (["work/hw3.ipynb"], "work/hw3.ipynb", ""),
+        (["a.py", "b.ipynb"], None, "several .py files or notebooks (a.py, b.ipynb)"),
+        (["notes.txt"], None, "no softmax.py"),
+        (["solution.py", ".ipynb_checkpoints/solution-checkpoint.ipynb"], "solution.py", ""),
+    ],
+)
+def test_pick_file_takes_the_named_file_else_the_only_one_else_says_why(
+    tmp_path, files, picked, problem
+):
+    for name in files:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x = 1\n")
+    path, why = pick_file(tmp_path, "softmax.py")
+    assert (str(path.relative_to(tmp_path)) if path else None) == picked
+    assert problem in why and (why == "") == (picked is not None)
