@@ -1,5 +1,6 @@
-"""Notebooks become the module of their code cells; IPython-only lines go; messages
-about the module's lines come back as the notebook's cells and lines."""
+"""gradgrader/submission/notebook.py (ingest.notebook re-exports it): notebooks become the
+module of their code cells; IPython-only lines go; messages about the module's lines come
+back as the notebook's cells and lines; a notebook nested too deeply is refused."""
 
 from __future__ import annotations
 
