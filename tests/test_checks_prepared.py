@@ -1,4 +1,5 @@
-"""gradgrader/checks/prepared.py: the prepared course (Course): the time limit of one call follows the reference, with a floor and a cap."""
+"""gradgrader/checks/prepared.py: the prepared course (Course): the time limit of one call
+follows the reference, with a floor and a cap."""
 
 from __future__ import annotations
 

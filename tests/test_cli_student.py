@@ -1,4 +1,5 @@
-"""gradgrader/cli/student.py: the student's commands, `check` and `init`, as a student runs them."""
+"""gradgrader/cli/student.py: the student's commands, `check` and `init`, as a student runs
+them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""gradgrader/course.py: the course's reference module and hooks, loaded with messages that name the course author's own file and line."""
+"""gradgrader/course.py: the course's reference module and hooks, loaded with messages that
+name the course author's own file and line."""
 
 from __future__ import annotations
 

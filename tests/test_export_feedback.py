@@ -1,4 +1,5 @@
-"""gradgrader/export/feedback.py: the Markdown feedback file a student gets (feedback_markdown, write_feedback)."""
+"""gradgrader/export/feedback.py: the Markdown feedback file a student gets (feedback_markdown,
+write_feedback)."""
 
 from __future__ import annotations
 

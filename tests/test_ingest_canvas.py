@@ -1,4 +1,5 @@
-"""gradgrader/ingest/canvas.py: a Canvas submissions export, its file names parsed into students."""
+"""gradgrader/ingest/canvas.py: a Canvas submissions export, its file names parsed into
+students."""
 
 from __future__ import annotations
 

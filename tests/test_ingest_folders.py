@@ -1,4 +1,5 @@
-"""gradgrader/ingest/folders.py: a class folder, one folder or file per student, and which file of a folder is graded."""
+"""gradgrader/ingest/folders.py: a class folder, one folder or file per student, and which file
+of a folder is graded."""
 
 from __future__ import annotations
 

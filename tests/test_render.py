@@ -1,4 +1,5 @@
-"""gradgrader/render.py: the terminal view of a result (result_view) and of a class (class_summary, summary_table)."""
+"""gradgrader/render.py: the terminal view of a result (result_view) and of a class
+(class_summary, summary_table)."""
 
 from __future__ import annotations
 

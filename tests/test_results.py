@@ -1,4 +1,5 @@
-"""gradgrader/results.py: results.jsonl and grades.csv (file IO): ids a spreadsheet would run as formulas, files the TA can read."""
+"""gradgrader/results.py: results.jsonl and grades.csv (file IO): ids a spreadsheet would run
+as formulas, files the TA can read."""
 
 from __future__ import annotations
 

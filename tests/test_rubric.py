@@ -1,4 +1,5 @@
-"""gradgrader/rubric.py: a mistake in rubric.toml is a ConfigError that names the file and the key; a rubric decides which checks run, their points and their feedback."""
+"""gradgrader/rubric.py: a mistake in rubric.toml is a ConfigError that names the file and the
+key; a rubric decides which checks run, their points and their feedback."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""gradgrader/sandbox/_confine.py: what the student's process does to itself before it runs student code (seccomp, capabilities, no_new_privs), checked from inside a child."""
+"""gradgrader/sandbox/_confine.py: what the student's process does to itself before it runs
+student code (seccomp, capabilities, no_new_privs), checked from inside a child."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""gradgrader/sandbox/environment.py: the packages a course declares, the stubs, what doctor lists, and what a numpy-only course never pays for."""
+"""gradgrader/sandbox/environment.py: the packages a course declares, the stubs, what doctor
+lists, and what a numpy-only course never pays for."""
 
 from __future__ import annotations
 

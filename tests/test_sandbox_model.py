@@ -1,4 +1,5 @@
-"""gradgrader/sandbox/model.py: the sandbox's value types; sanitize makes any text a child sends valid UTF-8."""
+"""gradgrader/sandbox/model.py: the sandbox's value types; sanitize makes any text a child
+sends valid UTF-8."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""gradgrader/sandbox/staging.py: the copy of a submission's file or folder a student process runs in, made once and bounded."""
+"""gradgrader/sandbox/staging.py: the copy of a submission's file or folder a student process
+runs in, made once and bounded."""
 
 from __future__ import annotations
 

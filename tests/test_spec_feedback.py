@@ -1,4 +1,5 @@
-"""gradgrader/spec/feedback.py: feedback_for and the texts of feedback.toml: each explanation fits its function, and none hands over the answer in code."""
+"""gradgrader/spec/feedback.py: feedback_for and the texts of feedback.toml: each explanation
+fits its function, and none hands over the answer in code."""
 
 from __future__ import annotations
 

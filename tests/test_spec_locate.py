@@ -1,4 +1,5 @@
-"""gradgrader/spec/locate.py: find_assignment finds an assignment by shipped name, folder or assignment.toml path, and says which names it knows."""
+"""gradgrader/spec/locate.py: find_assignment finds an assignment by shipped name, folder or
+assignment.toml path, and says which names it knows."""
 
 from __future__ import annotations
 

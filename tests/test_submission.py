@@ -1,4 +1,5 @@
-"""gradgrader/submission: the Submission model; ids that are distinct, stable and printable whatever the students' names."""
+"""gradgrader/submission: the Submission model; ids that are distinct, stable and printable
+whatever the students' names."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""gradgrader/tui/views.py: what the review app's detail screen shows for a result (checks_view)."""
+"""gradgrader/tui/views.py: what the review app's detail screen shows for a result
+(checks_view)."""
 
 from __future__ import annotations
 
