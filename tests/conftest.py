@@ -6,18 +6,24 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
+import textwrap
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
+from typer.testing import CliRunner
 
 from gradgrader.assignment import load_assignment
 from gradgrader.grading import Grader
 from gradgrader.ingest import Submission, discover
-from gradgrader.results import Result, dumps
+from gradgrader.results import CheckRecord, Result, dumps
 from gradgrader.rubric import Rubric, resolve_rubric
+from gradgrader.sandbox import ChildLimits, Sandbox, Session
 from gradgrader.sandbox.layers import Isolation, Layer, probe
 from gradgrader.spec import Assignment
 
@@ -58,7 +64,7 @@ def from_reference(extra: str = "") -> str:
 
 
 # A test-local submission that fails the value and property checks of logsumexp and
-# softmax, whatever the samples cover (see test_softmax_samples.py): logsumexp off by
+# softmax, whatever the samples cover (see test_assignments_softmax.py): logsumexp off by
 # 0.5, softmax neither normalised nor shift-invariant; the other four functions are
 # the reference's.
 PROBE_ID = "probe-softmax-wrong"
@@ -152,3 +158,156 @@ def graded_class(
 def graded_samples(graded_class: dict[str, Result]) -> dict[str, Result]:
     """The sample class only (EXPECTED.toml's ids)."""
     return {k: v for k, v in graded_class.items() if k not in {"reference", PROBE_ID}}
+
+
+# --- shared by tests that run the command line on the softmax samples ---------------------------
+
+CORRECT = (SOFTMAX / "samples" / "correct-vectorized" / "softmax.py").read_text()
+SOFTMAX_SAMPLES = Path(__file__).resolve().parents[1] / "assignments" / "softmax" / "samples"
+
+
+def _check_json(path: Path, *args: str) -> dict:
+    import json
+
+    from gradgrader.cli import app
+
+    result = CliRunner().invoke(app, ["check", str(path), "--json", *args])
+    return json.loads(result.stdout)
+
+
+runner = CliRunner()
+
+
+# --- a starter whose functions are all stubs (render, feedback file, review, check) --------------
+
+def _stub_check(fn: str, cid: str, max_score: float, feedback: str = "") -> dict:
+    return {
+        "id": f"{fn}.{cid}", "function": fn, "passed": False, "score": 0.0, "max_score": max_score,
+        "message": f"{fn} is not implemented yet (it raises NotImplementedError)",
+        "mistakes": ["not-implemented"],
+        "diagnosis": {"mistake": "not-implemented", "title": "Not implemented",
+                      "explanation": "It still raises NotImplementedError.",
+                      "next_step": "Implement it from the formula in the starter."},
+        **({"feedback": feedback} if feedback else {}),
+    }
+
+
+def _result(checks: list[dict]) -> dict:
+    return {
+        "submission": "alice", "path": "softmax.py", "assignment": "softmax", "status": "graded",
+        "score": sum(c["score"] for c in checks), "max_score": sum(c["max_score"] for c in checks),
+        "checks": checks, "mistakes": sorted({m for c in checks for m in c["mistakes"]}),
+    }
+
+
+def _text(renderable, width: int = 200) -> str:
+    console = Console(width=width, record=True, highlight=False)
+    console.print(renderable)
+    return console.export_text()
+
+
+STARTER = _result(
+    [_stub_check("softmax_loss", c, 1.0, feedback="Office hours on Tuesday.") for c in ("loss", "gradient", "stable", "hidden")]
+    + [_stub_check("softmax", c, 0.5) for c in ("value", "stable")]
+)
+
+
+# --- an objective course; a result with advice; what an import loads -----------------------------
+
+LOGISTIC_FD = ROOT / "tests" / "assignments" / "logistic-fd"  # an objective_gradient course (loss, grad)
+
+
+ADVICE = "softmax_loss's loss has 1 NaN/inf entry on case 'wide' — log-softmax avoids it"
+
+
+def result_with_advice() -> Result:
+    checks = (
+        CheckRecord("softmax_loss.loss", "softmax_loss", True, 1.0, 1.0, "matches the reference on 4 cases", kind="compare"),
+        CheckRecord("softmax_loss.stable", "softmax_loss", True, 0.25, 0.25, "finite and correct on extreme inputs on 1 case",
+                    kind="stability", advice=(ADVICE,)),
+    )
+    return Result("ada", "ada/softmax.py", "softmax", "graded", 1.25, 1.25, checks, (), 0.1)
+
+
+def text_of(renderable: object) -> str:
+    console = Console(width=200, record=True, color_system=None)
+    console.print(renderable)
+    return console.export_text()
+
+
+def imported_after(modules: list[str]) -> set[str]:
+    code = "import sys\n" + "".join(f"import {m}\n" for m in modules) + "print('\\n'.join(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return set(out.split())
+
+
+# --- the sandbox against hostile submissions (tests/attacks/), for tests/test_sandbox_*.py -------
+
+ATTACKS = Path(__file__).resolve().parent / "attacks"
+MEMORY_MB = 512
+
+
+def attack(name: str, folder: Path, **subs: str) -> Path:
+    """The attack's softmax.py, placeholders substituted, written under ``folder``."""
+    text = (ATTACKS / name / "softmax.py").read_text(encoding="utf-8")
+    for key, value in subs.items():
+        text = text.replace(f"@@{key}@@", value)
+    return write_submission(folder, text)
+
+
+def module(folder: Path, source: str, name: str = "probe.py") -> Path:
+    return write_submission(folder, textwrap.dedent(source), name)
+
+
+@pytest.fixture(scope="module")
+def fast_softmax(tmp_path_factory):
+    folder = copy_assignment(
+        tmp_path_factory.mktemp("assignment") / "softmax",
+        {"budget = 120.0": "budget = 30.0", "memory_mb = 1024": f"memory_mb = {MEMORY_MB}"},
+    )
+    return load_assignment(folder)
+
+
+@pytest.fixture(scope="module")
+def grader(fast_softmax):
+    with Grader(fast_softmax, resolve_rubric(fast_softmax)) as g:
+        yield g
+
+
+def assert_only_attacked_fail(result, attacked: set[str], mistakes: set[str]) -> None:
+    assert result.status == "graded", result.message
+    for check in result.checks:
+        if check.function in attacked:
+            assert not check.passed and check.score == 0, check.message
+            assert set(check.mistakes) & mistakes, (check.id, check.mistakes, check.message)
+        else:
+            assert check.passed, (check.id, check.message)
+
+
+def limited_session(box: Sandbox, path: Path, **kw) -> Session:
+    return Session(box, path, path.stem, [], ChildLimits(memory_mb=MEMORY_MB), budget=60, **kw)
+
+
+LANDLOCK = probe().has("landlock")
+STANDARD = ("namespaces",)  # Landlock + seccomp + rlimits, without bubblewrap
+
+
+GOOD = "def softmax(Z):\n    return Z\n"
+
+
+def student(root: Path, name: str, source: str = GOOD, filename: str = "softmax.py") -> Path:
+    folder = root / name
+    folder.mkdir(parents=True)
+    (folder / filename).write_text(source, encoding="utf-8")
+    return folder
+
+
+def by_id(subs: list[Submission]) -> dict[str, Submission]:
+    return {s.id: s for s in subs}
+
+
+def write_zip(path: Path, entries: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return path

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import SOFTMAX_SAMPLES
 from typer.testing import CliRunner
 
 from gradgrader.assignment import load_assignment
@@ -283,3 +284,31 @@ def test_a_notebook_is_chosen_by_its_own_name(tmp_path):
     nb.write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
     _, why = detect_assignment(nb)
     assert why == "the notebook is named naive_em.ipynb"
+
+
+def test_a_file_with_a_syntax_error_is_still_matched_to_its_assignment() -> None:
+    result = CliRunner().invoke(app, ["check", str(SOFTMAX_SAMPLES / "syntax-error" / "softmax.py")])
+    assert "cannot tell which assignment" not in result.output
+    assert "assignment: softmax" in result.stderr and "syntax error on line 19" in result.stdout
+
+
+def test_follow_up_commands_name_the_assignment_and_its_file(tmp_path: Path) -> None:
+    runner = CliRunner()
+    made = runner.invoke(app, ["new-assignment", "linreg", "--dir", str(tmp_path)])
+    assert made.exit_code == 0, made.output
+    packed = runner.invoke(app, ["pack", str(tmp_path / "linreg"), "--out", str(tmp_path / "pack")])
+    assert packed.exit_code == 0, packed.output
+    assert "gradgrader check linreg.py --assignment" in packed.stdout
+    started = runner.invoke(app, ["init", "softmax", "--dir", str(tmp_path / "hw")])
+    assert "--assignment softmax" in started.stdout
+    refused = runner.invoke(app, ["new-assignment", "../evil", "--dir", str(tmp_path)])
+    assert refused.exit_code != 0 and not (tmp_path.parent / "evil").exists()
+
+
+def test_check_on_a_project_folder_finds_the_assignment_below(tmp_path: Path) -> None:
+    (tmp_path / "main.py").write_text("print('hello')\n")
+    (tmp_path / "src").mkdir()
+    shutil.copyfile(SOFTMAX_SAMPLES / "sign-flipped" / "softmax.py", tmp_path / "src" / "softmax.py")
+    result = CliRunner().invoke(app, ["check", str(tmp_path)])
+    assert result.exit_code == 1, result.output  # graded (not full marks), not a usage error
+    assert "assignment: softmax" in result.stderr and "sign-flipped" in result.stdout

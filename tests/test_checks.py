@@ -11,19 +11,26 @@ test here takes milliseconds and exercises the real check code.
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from fakecaller import FakeCaller
+from conftest import SOFTMAX_SAMPLES, _check_json
+from fakecaller import FakeCaller, caller_for, run_on
 
 from gradgrader.assignment import load_assignment
 from gradgrader.checks import run_check, validate_check
 from gradgrader.checks.base import CaseResult, CheckContext, Course, summarise
 from gradgrader.errors import ConfigError
 from gradgrader.spec import CheckSpec
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 
 @pytest.fixture(scope="module")
@@ -376,3 +383,57 @@ def test_a_time_out_is_never_read_as_a_hard_coded_size() -> None:
     message = "run_em did not finish within 3 s"
     assert hard_coded_size(ctx, "two_d", message, ("timeout",)) == ""
     assert hard_coded_size(ctx, "two_d", "raised ValueError: shapes (3,) (2,)", ("crashed",)) != ""
+
+
+def test_a_missing_function_is_reported_in_the_students_own_file_name(tmp_path: Path) -> None:
+    (tmp_path / "empty.py").write_text("import numpy as np\n")
+    result = _check_json(tmp_path / "empty.py", "-a", "softmax")
+    assert "not defined in empty.py" in result["checks"][0]["message"]
+
+
+def test_a_wrong_shape_message_reads_as_a_sentence() -> None:
+    result = _check_json(SOFTMAX_SAMPLES / "wrong-shape" / "softmax.py", "-a", "softmax")
+    check = next(c for c in result["checks"] if c["id"] == "log_partition_grad.value")
+    assert "log_partition_grad returned a numpy.ndarray of shape (1, 4); expected shape (4,)" in check["message"]
+
+
+def test_a_starter_that_returns_zeros_is_not_implemented_on_every_check() -> None:
+    """CS231n's starter returns loss 0.0 and dW = 0: every check says so, instead of a
+    relative error of 1 and a term decomposition with every coefficient 0."""
+    starter = Path(__file__).resolve().parents[1] / "assignments" / "cs231n-softmax" / "samples" / "starter"
+    result = _check_json(starter, "-a", "cs231n-softmax")
+    for check in result["checks"]:
+        assert check["mistakes"] == ["not-implemented"], check["id"]
+        assert "× 0" not in check["message"], check["id"]
+
+
+# --- every check kind at once, in process --------------------------------------------------------
+# Each graded sample of the softmax and gmm courses, run through the real checks with the fake
+# caller, names exactly the mistakes and failing functions its EXPECTED.toml lists
+# (test_assignments_softmax.py and test_assignments_gmm.py grade the same samples through the sandbox).
+COURSES = {name: Course(load_assignment(name)) for name in ("softmax", "gmm")}
+
+
+def samples() -> list[tuple[str, str]]:
+    out = []
+    for name, course in COURSES.items():
+        expected = tomllib.loads((course.assignment.root / "samples" / "EXPECTED.toml").read_text(encoding="utf-8"))
+        out += [(name, sample) for sample, e in expected.items() if e["status"] == "graded"]
+    return out
+
+
+def graded_file(course: Course, sample: str) -> Path:
+    folder = course.assignment.root / "samples" / sample
+    return folder / course.assignment.filename if folder.is_dir() else folder.with_name(sample + ".py")
+
+
+@pytest.mark.parametrize(("name", "sample"), samples())
+def test_a_sample_names_its_expected_mistakes_in_process(name: str, sample: str) -> None:
+    course = COURSES[name]
+    expected = tomllib.loads((course.assignment.root / "samples" / "EXPECTED.toml").read_text(encoding="utf-8"))[sample]
+    caller = caller_for(course, graded_file(course, sample))
+    results = [run_on(course, check.id, caller) for check in course.assignment.checks]
+    failing = {r.function for r in results if not r.passed}
+    assert sorted({m for r in results for m in r.mistakes}) == sorted(expected["mistakes"])
+    assert failing == set(expected["failing_functions"])
+    assert all(r.passed for r in results) == expected["full_marks"]

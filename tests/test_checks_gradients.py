@@ -9,16 +9,24 @@ objective, a hook or a function of the assignment).
 from __future__ import annotations
 
 import dataclasses
+import shutil
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from conftest import LOGISTIC_FD
 from fakecaller import caller_for, load_module, run_on
 
 from gradgrader.assignment import load_assignment
+from gradgrader.authoring import validate
 from gradgrader.checks import run_check
 from gradgrader.checks.context import CheckContext
 from gradgrader.checks.prepared import Course
+from gradgrader.errors import ConfigError
+from gradgrader.grading import Grader
+from gradgrader.ingest import discover
+from gradgrader.rubric import resolve_rubric
 from gradgrader.spec import CheckSpec
 
 
@@ -150,3 +158,41 @@ def test_self_consistency_on_a_pack_like_copy_keeps_its_verdicts(softmax: Course
     """A check restricted to one case gives that case's verdict alone."""
     one = dataclasses.replace(softmax.assignment.check(CHECK), cases=("small",))
     assert run_check(one, CheckContext(softmax, caller_for(softmax))).fraction == 1.0
+
+
+def test_a_loss_and_grad_function_is_checked_against_its_own_loss() -> None:
+    spec = load_assignment(LOGISTIC_FD)
+    assert validate(spec).ok  # the reference passes: before, its loss was taken for the gradient
+    with Grader(spec, resolve_rubric(spec)) as grader:
+        results = {r.submission: r.to_json() for r in grader.grade_all(discover(LOGISTIC_FD / "samples", spec.filename))}
+    assert results["correct"]["score"] == results["correct"]["max_score"] == 5
+    failing = {c["id"] for c in results["sign-flipped"]["checks"] if not c["passed"]}
+    assert failing == {"loss_and_grad.finite_differences", "loss_and_grad.hook_differences"}
+    assert results["sign-flipped"]["mistakes"] == ["sign-flipped"]
+
+
+def _edited(tmp_path: Path, old: str, new: str) -> Path:
+    folder = tmp_path / "logistic-fd"
+    shutil.copytree(LOGISTIC_FD, folder)
+    toml = folder / "assignment.toml"
+    text = toml.read_text(encoding="utf-8")
+    assert old in text
+    toml.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "said"),
+    [
+        # several outputs and no `output`: the first (the loss) was silently taken
+        ('objective_output = "loss"\noutput = "grad"\n', 'objective_output = "loss"\n', 'which one is the gradient with output = "NAME"'),
+        ('objective_output = "loss"\n', "", 'say which one to differentiate with objective_output = "NAME"'),
+        ('objective_output = "loss"\n', 'objective_output = "grad"\n', "has shape ['D']; it must be one number"),
+        ('objective_output = "loss"\n', 'objective_output = "cost"\n', "'cost' is not an output of loss_and_grad"),
+        ('objective = "loss"\noutput', 'objective = "loss"\nobjective_output = "loss"\noutput', "is a hook"),
+    ],
+)
+def test_unclear_objective_options_are_refused_with_a_reason(tmp_path: Path, old: str, new: str, said: str) -> None:
+    with pytest.raises(ConfigError, match="loss_and_grad") as info:
+        load_assignment(_edited(tmp_path, old, new))
+    assert said in str(info.value)

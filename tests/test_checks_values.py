@@ -7,14 +7,19 @@ mistake fails it and is named (or, where nothing can be named, fails unnamed).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from conftest import CORRECT
 from fakecaller import FakeCaller, caller_for, load_module, run_on
 
 from gradgrader.assignment import load_assignment
 from gradgrader.checks.prepared import Course
+from gradgrader.grading import Grader
+from gradgrader.ingest import single
+from gradgrader.rubric import resolve_rubric
 
 
 @pytest.fixture(scope="module")
@@ -177,3 +182,46 @@ def test_a_property_check_asks_for_all_its_cases_at_once(softmax: Course, check:
     before = caller.requests
     assert run_on(softmax, check, caller).passed
     assert caller.requests - before == requests
+
+
+def test_nan_everywhere_is_nan_output_not_an_instability(tmp_path: Path) -> None:
+    source = CORRECT.replace("return e / e.sum(axis=1, keepdims=True)", "return e / e.sum(axis=1, keepdims=True) * np.nan")
+    assert source != CORRECT
+    (tmp_path / "softmax.py").write_text(source)
+    spec = load_assignment("softmax")
+    with Grader(spec, resolve_rubric(spec)) as grader:
+        result = grader.grade(single(tmp_path / "softmax.py", spec.filename))
+    stable = next(c for c in result.checks if c.id == "softmax.stable")
+    assert not stable.passed and stable.mistakes == ("nan-output",)
+    assert "unstable-softmax" not in result.mistakes
+
+
+class _Ctx:
+    """Just enough of a CheckContext for compare_case: the softmax assignment, with the
+    reference's and the student's answers given."""
+
+    def __init__(self, ref: float, got: float) -> None:
+        import numpy as np
+
+        self.assignment = load_assignment("softmax")
+        self.course = type("C", (), {"dims": lambda _self, case: self.assignment.cases[case].dims})()
+        self._ref, self._got = {"lse": np.array(ref)}, {"lse": np.array(got)}
+
+    def inputs(self, fn, case):
+        return {"z": None}
+
+    def reference(self, fn, args):
+        return self._ref
+
+    def student(self, fn, args, dims, need=None):
+        return self._got
+
+
+@pytest.mark.parametrize("ref, named", [(2.5, True), (1e-17, False)], ids=["real-answer", "rounding-noise"])
+def test_zeros_are_not_implemented_only_where_the_answer_is_not_zero(ref: float, named: bool) -> None:
+    from gradgrader.checks.values import compare_case
+
+    check = next(c for c in load_assignment("softmax").checks if c.id == "logsumexp.value")
+    result = compare_case(_Ctx(ref, 0.0), check, "small", 1e-5, ["lse"])
+    assert (result.mistakes == ("not-implemented",)) is named
+    assert result.passed is not named

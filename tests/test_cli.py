@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLES, SOFTMAX, copy_assignment, sample_path
+from conftest import SAMPLES, SOFTMAX, copy_assignment, imported_after, sample_path
 from typer.testing import CliRunner
 
 from gradgrader.cli import app
@@ -465,3 +465,8 @@ def test_check_file_stages_its_folder_as_check_folder_and_grade_do(tmp_path: Pat
     [graded] = read_results(out)
     scores.append(graded["score"])
     assert scores[0] == scores[1] == scores[2] == 10, scores
+
+
+def test_the_cli_does_not_import_textual_until_review() -> None:
+    loaded = imported_after(["gradgrader.cli"])
+    assert not any(m == "textual" or m.startswith("textual.") for m in loaded)

@@ -8,10 +8,11 @@ import io
 from datetime import datetime
 
 import pytest
+from conftest import _result
 
 from gradgrader.export import default_form, feedback_markdown, gradebook_csv, write_feedback
 from gradgrader.export.feedback import escape, file_name
-from gradgrader.export.gradebook import number
+from gradgrader.export.gradebook import canvas_csv, moodle_csv, number, plain_csv
 
 
 def result(sid: str, score: float, status: str = "graded", **extra) -> dict:
@@ -167,3 +168,25 @@ def test_feedback_for_one_submission_rewrites_only_its_file(tmp_path) -> None:
     assert [p.name for p in files] == ["a.md", "b.md"]
     assert (tmp_path / "a.md").read_text() == "untouched" and (tmp_path / "old.md").exists()
     assert "**Score: 2 / 2**" in (tmp_path / "b.md").read_text()
+
+
+def test_gradebook_comment_says_extra_credit():
+    from gradgrader.export.gradebook import summary_line
+
+    r = dict(_result([]), score=12.0, max_score=10.0)
+    assert summary_line(r).startswith("12/10, extra credit: ")
+    assert "extra credit" not in summary_line(dict(r, score=10.0))
+
+
+@pytest.mark.parametrize("name", ["=HYPERLINK(\"x\")", "@SUM(A1)", "+1+1", "-2+3", "\tx", "\rx"])
+def test_every_gradebook_form_neutralises_formula_names(name):
+    rows = [
+        {"submission": name, "score": 5.0, "max_score": 10.0, "status": "graded", "mistakes": [],
+         "lms": {"kind": "moodle", "name": name, "participant": "3"}},
+        {"submission": "-5", "score": -1.5, "max_score": 10.0, "status": "graded", "mistakes": []},
+    ]
+    for text in (canvas_csv(rows, "HW"), moodle_csv(rows), plain_csv(rows)):
+        for row in csv.reader(io.StringIO(text, newline="")):
+            for cell in row:
+                assert cell[:1] not in {"=", "@", "+", "\t", "\r"}, (cell, text)
+                assert not cell.startswith("-") or cell in {"-5", "-1.5"}, cell  # numbers stay numbers

@@ -8,9 +8,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import GOOD, write_zip
 
 from gradgrader.errors import SubmissionError
-from gradgrader.ingest import ZipLimits, safe_extract
+from gradgrader.ingest import ZipLimits, open_class, safe_extract
 from gradgrader.ingest.archive import entry_path
 
 
@@ -134,3 +135,30 @@ def test_not_a_zip_is_a_readable_error(tmp_path):
     bad.write_bytes(b"not a zip")
     with pytest.raises(SubmissionError, match="not a readable zip"):
         safe_extract(bad, tmp_path / "x")
+
+
+def test_a_zip_with_a_file_and_a_folder_of_one_name_is_read(tmp_path):
+    z = tmp_path / "canvas.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("alice_1_10_softmax.py", GOOD)
+        zf.writestr("notes", b"a file")
+        zf.writestr("notes/", b"")
+        zf.writestr("notes/inside.txt", b"x")
+        zf.writestr("bob_2_20_softmax.py", GOOD)
+    cls = open_class(z, "softmax.py", tmp_path / "work")
+    assert cls.kind == "canvas"
+    assert all(s.path is not None for s in cls.submissions) and len(cls.submissions) == 2
+    assert any(s.name.startswith("notes/") for s in cls.skipped)
+
+
+def test_utf8_names_without_the_utf8_flag_are_read_as_utf8(tmp_path):
+    real = "Björn Ångström_5_assignsubmission_file_softmax.py"
+    data = real.encode("utf-8")
+    placeholder = "X" * len(data)
+    z = tmp_path / "infozip.zip"
+    write_zip(z, {placeholder: GOOD.encode()})
+    z.write_bytes(z.read_bytes().replace(placeholder.encode(), data))  # no 0x800 flag set
+    with zipfile.ZipFile(z) as zf:
+        assert not zf.infolist()[0].flag_bits & 0x800
+    done = safe_extract(z, tmp_path / "x")
+    assert [p.name for p in done.files] == [real]

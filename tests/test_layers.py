@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import imported_after
 
 PACKAGE = Path(__file__).resolve().parent.parent / "gradgrader"
 
@@ -268,3 +269,13 @@ def test_the_checker_sees_a_cycle_and_tells_type_only_imports_apart() -> None:
     )
     skipped = [n for n in ast.walk(tree) if id(n) in _typing_only(tree) and isinstance(n, ast.ImportFrom)]
     assert [n.module for n in skipped] == ["gradgrader.cli"]
+
+
+ENGINE = ["gradgrader.spec", "gradgrader.cases", "gradgrader.checks", "gradgrader.diagnose",
+          "gradgrader.grading", "gradgrader.results", "gradgrader.rubric", "gradgrader.sandbox"]
+
+
+def test_the_engine_imports_no_front_end() -> None:
+    loaded = imported_after(ENGINE)
+    assert not any(m == "textual" or m.startswith("textual.") for m in loaded)
+    assert not any(m.startswith(("gradgrader.cli", "gradgrader.tui", "gradgrader.render", "typer")) for m in loaded)

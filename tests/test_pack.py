@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import LOGISTIC_FD
 from typer.testing import CliRunner
 
 from gradgrader.assignment import load_assignment
@@ -182,3 +183,42 @@ def test_a_pack_that_holds_nothing_back_says_so_in_words(tmp_path):
     (tmp_path / PACK_INFO).write_text(json.dumps({"course_max_score": 10, "max_score": 10, "left_out": []}))
     note = pack_note(tmp_path)
     assert "grades nothing" not in note and "every check of the course runs here too" in note
+
+
+def test_a_student_pack_replays_the_objective_function(tmp_path: Path) -> None:
+    """The pack has no reference: the objective's values at the perturbed points are
+    recorded when it is made and replayed when a student checks."""
+    from gradgrader.pack import make_pack
+
+    pack = make_pack(str(LOGISTIC_FD), tmp_path / "pack")
+    assert not (pack / "reference.py").exists()
+    spec = load_assignment(pack)
+    with Grader(spec, resolve_rubric(spec)) as grader:
+        results = {r.submission: r.to_json() for r in grader.grade_all(discover(LOGISTIC_FD / "samples", spec.filename))}
+    assert results["correct"]["score"] == results["correct"]["max_score"]
+    assert not {c["id"]: c["passed"] for c in results["sign-flipped"]["checks"]}["loss_and_grad.finite_differences"]
+
+
+def test_a_student_pack_gives_the_same_advice_and_names_the_same_degenerate_answers(tmp_path):
+    """A pack replays the reference's recording: the redrawn inputs behind ignores-input
+    are recorded with the rest, so a student's self-check agrees with the course."""
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from gradgrader.cli import app
+
+    samples = Path(__file__).resolve().parent.parent / "assignments" / "softmax" / "samples"
+    runner = CliRunner()
+    packed = runner.invoke(app, ["pack", "softmax", "--out", str(tmp_path / "pack")])
+    assert packed.exit_code == 0, packed.output
+
+    def check(sample: str) -> dict:
+        got = runner.invoke(app, ["check", str(samples / sample / "softmax.py"), "-a", str(tmp_path / "pack"), "--json"])
+        return json.loads(got.stdout)
+
+    advised = check("log-of-softmax")
+    assert advised["score"] == advised["max_score"] and advised["advice"] == ["softmax_loss.stable"]
+    uniform = check("uniform-softmax")
+    assert uniform["mistakes"] == ["ignores-input"]
+    assert {c["id"]: c["score"] for c in uniform["checks"] if c["function"] == "softmax"}["softmax.rows_sum_to_one"] == 0.0

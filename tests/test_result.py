@@ -8,7 +8,9 @@ import math
 from typing import Any
 
 import pytest
+from conftest import ADVICE, result_with_advice
 
+from gradgrader.distributed import result_from_json
 from gradgrader.result import (
     AppliedOverride,
     CheckRecord,
@@ -124,3 +126,19 @@ def test_the_error_result_of_a_grader_failure_is_typed(softmax, softmax_rubric, 
     assert result.late is True and result.lms == {"kind": "canvas"} and result.sandbox == "weak"
     assert result.extra == {}
     assert Result.from_json(result.to_json()) == result
+
+
+def test_advice_is_in_the_json_apart_from_scores_and_mistakes():
+    obj = json.loads(dumps(result_with_advice()))
+    assert obj["score"] == obj["max_score"] and obj["mistakes"] == []
+    assert obj["advice"] == ["softmax_loss.stable"]
+    stable = obj["checks"][1]
+    assert stable["passed"] and stable["score"] == stable["max_score"] and stable["mistakes"] == []
+    assert stable["advice"] == [ADVICE]
+    assert "advice" not in obj["checks"][0]  # absent where there is none
+
+
+def test_a_result_read_back_from_json_keeps_its_advice():
+    again = result_from_json(result_with_advice().to_json())
+    assert again.checks[1].advice == (ADVICE,) and again.advice == ("softmax_loss.stable",)
+    assert again.to_json() == result_with_advice().to_json()

@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import GOOD, student
 
 from gradgrader import review
 from gradgrader.errors import SubmissionError
+from gradgrader.ingest import discover
 from gradgrader.overrides import (
     OVERRIDES,
     apply_overrides,
@@ -550,3 +552,16 @@ def test_the_first_screen_leaves_out_students_no_longer_in_the_class(tmp_path):
     count, shown = review.preview(out)
     assert count == 2 and [r.submission for r in shown] == ["a", "c"]
     assert [r.submission for r in review.load(out)] == ["a", "c"]
+
+
+def test_review_regrades_a_renamed_id_from_its_own_folder(tmp_path):
+    from gradgrader.review import locate_submission
+
+    cls = tmp_path / "class"
+    student(cls, "alice")
+    impostor = student(cls, " alice", "# impostor\n" + GOOD)
+    (impostor / "helper.py").write_text("")
+    other = next(s for s in discover(cls, "softmax.py", tmp_path / "cache") if s.id != "alice")
+    r = {"submission": other.id, "path": str(other.path)}
+    found = locate_submission(r, {"class_folder": str(cls)}, "softmax.py")
+    assert found.id == other.id and found.folder == impostor and found.path == impostor / "softmax.py"

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import write_submission
+from conftest import attack, limited_session, module, write_submission
 
 from gradgrader.sandbox import ChildLimits, Returned, Sandbox, Session
+from gradgrader.sandbox import session as session_module
 from gradgrader.sandbox.layers import probe
 from gradgrader.sandbox.model import Problem
 
@@ -100,3 +101,61 @@ def test_a_process_that_died_in_a_descent_is_restarted_for_the_next_request(box:
         after = descend(s, steps=1)
     assert len(got) == 2 and isinstance(got[-1], Problem) and got[-1].kind == "crashed"
     assert isinstance(after[0], Problem)  # a function that kills its process is not run again
+
+
+def test_a_flood_of_bool_arrays_is_refused_before_it_is_decoded(tmp_path):
+    path = attack("wire-bool-flood", tmp_path / "s")
+    with Sandbox(tmp_path / "box") as box, limited_session(box, path) as s:
+        got = s.call("softmax_jacobian", [np.zeros(3)], ["J"], 10.0)
+        assert isinstance(got, Returned), got
+        assert got.values == (None,)
+        problem = got.problems[0]
+        assert problem is not None and problem.kind == "wrong-type"
+        # refused by the decoded cap: the per-array byte cap counted in float64 elements
+        # (16 MiB of bools used to pass, as 16 Mi elements, and decode to 128 MiB)
+        assert str(ChildLimits().max_output_bytes // 8) in problem.message
+
+
+def test_outputs_not_asked_for_are_refused_undecoded(tmp_path):
+    path = attack("wire-unrequested", tmp_path / "s")
+    args = [np.ones((3, 4)), np.ones((5, 4)), np.zeros(5, dtype=np.int64), 0.1]
+    with Sandbox(tmp_path / "box") as box, limited_session(box, path) as s:
+        only_loss = s.call_many("softmax_loss", [args], ["loss", "dW"], 10.0, want=["loss"])[0]
+        assert isinstance(only_loss, Problem) and "not asked for" in only_loss.message
+    with Sandbox(tmp_path / "box2") as box, limited_session(box, path) as s:
+        # every output asked for, but one more array than the outputs name
+        both = s.call("softmax_loss", args, ["loss", "dW"], 10.0)
+        assert isinstance(both, Problem) and "not asked for" in both.message
+
+
+def test_the_call_memo_is_bounded_in_bytes(tmp_path, monkeypatch):
+    monkeypatch.setattr(session_module, "MEMO_BYTES", 1 << 20)
+    path = module(tmp_path / "s", """
+        import numpy as np
+        def big(x):
+            return np.full(1 << 15, float(x[0]))  # 256 KiB
+    """)
+    with Sandbox(tmp_path / "box") as box, limited_session(box, path) as s:
+        for i in range(12):
+            got = s.call("big", [np.array([float(i)])], ["v"], 10.0)
+            assert isinstance(got, Returned) and got.values[0][0] == i
+        assert s._memo_bytes <= 1 << 20
+        assert len(s._memo) < 12
+        calls = s.calls
+        again = s.call("big", [np.array([0.0])], ["v"], 10.0)  # evicted: run again, same answer
+        assert isinstance(again, Returned) and again.values[0][0] == 0.0 and s.calls == calls + 1
+
+
+def test_decoded_bytes_are_capped_per_submission(tmp_path, monkeypatch):
+    monkeypatch.setattr(session_module, "SUBMISSION_DECODE_CAP", 1 << 20)
+    path = module(tmp_path / "s", """
+        import numpy as np
+        def big(x):
+            return np.full(1 << 15, float(x[0]))  # 256 KiB decoded
+    """)
+    with Sandbox(tmp_path / "box") as box, limited_session(box, path) as s:
+        got = [s.call("big", [np.array([float(i)])], ["v"], 10.0) for i in range(6)]
+    assert all(isinstance(g, Returned) and g.values[0] is not None for g in got[:4])
+    for g in got[4:]:
+        assert isinstance(g, Returned) and g.values[0] is None
+        assert g.problems[0] is not None and g.problems[0].kind in {"too-large", "wrong-type"}

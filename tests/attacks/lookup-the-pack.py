@@ -5,7 +5,7 @@ found by matching the arguments against the pack's recorded public inputs. Again
 pack's own inputs it gets full marks; course grading must give it (almost) nothing,
 because the inputs graded come from the course's secret (issue 16).
 
-tests/test_secret_inputs.py copies this file to a student's softmax.py, next to a copy
+tests/test_secret.py copies this file to a student's softmax.py, next to a copy
 of a fresh pack's recording.
 """
 

@@ -7,7 +7,9 @@ import io
 
 import numpy as np
 import pytest
+from conftest import assert_only_attacked_fail, attack
 
+from gradgrader.ingest import Submission
 from gradgrader.sandbox.decode import MAX_HEADER, MAX_NDIM, DecodeError, decode_array
 
 
@@ -295,3 +297,19 @@ def test_decode_error_is_a_value_error_with_a_reason():
     with pytest.raises(ValueError) as info:
         decode_array(b"not an array at all")
     assert isinstance(info.value, DecodeError) and str(info.value)
+
+
+def _npy(header: str, body: bytes) -> bytes:
+    header += " " * (64 - (10 + len(header) + 1) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode("latin1") + body
+
+
+def test_a_header_whose_literal_eval_raises_typeerror_is_a_decode_error():
+    data = _npy("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), []: 0}", b"\0" * 8)
+    with pytest.raises(DecodeError, match="unreadable"):
+        decode_array(data)
+
+
+def test_forged_header_raising_typeerror_costs_only_the_attacked_function(grader, tmp_path):
+    result = grader.grade(Submission("typeerror", attack("forged-npy-typeerror", tmp_path / "s"), None))
+    assert_only_attacked_fail(result, {"softmax_jacobian"}, {"wrong-shape"})

@@ -8,8 +8,8 @@ import asyncio
 import os
 from pathlib import Path
 
-from test_review_tui import settle
 from test_similarity import CLASS, PLANTED, graded_class
+from test_tui_app import settle
 from textual.widgets import DataTable, Label, Static
 
 from gradgrader import similarity as sim

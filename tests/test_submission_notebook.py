@@ -1,5 +1,6 @@
-"""Notebooks become the module of their code cells; IPython-only lines go; messages
-about the module's lines come back as the notebook's cells and lines."""
+"""gradgrader/submission/notebook.py (ingest.notebook re-exports it): notebooks become the
+module of their code cells; IPython-only lines go; messages about the module's lines come
+back as the notebook's cells and lines; a notebook nested too deeply is refused."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import by_id, student
 
-from gradgrader.ingest import Submission, pick_file, single
+from gradgrader.ingest import Submission, discover, single
 from gradgrader.ingest.notebook import convert, notebook_module
 
 
@@ -155,29 +157,6 @@ def test_notebook_module_reads_list_and_string_sources(tmp_path):
     ]
 
 
-@pytest.mark.parametrize(
-    ("files", "picked", "problem"),
-    [
-        (["softmax.py", "helpers.py"], "softmax.py", ""),
-        (["softmax.ipynb", "helpers.py"], "softmax.ipynb", ""),
-        (["softmax.py", "softmax.ipynb"], "softmax.py", ""),
-        (["work/hw3.ipynb"], "work/hw3.ipynb", ""),
-        (["a.py", "b.ipynb"], None, "several .py files or notebooks (a.py, b.ipynb)"),
-        (["notes.txt"], None, "no softmax.py"),
-        (["solution.py", ".ipynb_checkpoints/solution-checkpoint.ipynb"], "solution.py", ""),
-    ],
-)
-def test_pick_file_takes_the_named_file_else_the_only_one_else_says_why(
-    tmp_path, files, picked, problem
-):
-    for name in files:
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text("x = 1\n")
-    path, why = pick_file(tmp_path, "softmax.py")
-    assert (str(path.relative_to(tmp_path)) if path else None) == picked
-    assert problem in why and (why == "") == (picked is not None)
-
-
 def test_an_old_notebook_says_its_format_and_what_to_do(tmp_path):
     import json as _json
 
@@ -216,3 +195,13 @@ def test_a_failing_last_cell_is_skipped_and_named_the_functions_are_graded(tmp_p
         capture_output=True, text=True, check=False,
     )
     assert "cell 3 (undefined_name + 1) failed and was skipped" in shown.stdout
+
+
+def test_a_notebook_nested_200000_deep_is_that_students_error_only(tmp_path):
+    cls = tmp_path / "class"
+    student(cls, "alice")
+    deep = '{"nbformat": 4, "cells": ' + "[" * 200_000 + "]" * 200_000 + "}"
+    student(cls, "mallory", deep, "softmax.ipynb")
+    subs = by_id(discover(cls, "softmax.py", tmp_path / "cache"))
+    assert subs["alice"].path is not None
+    assert subs["mallory"].path is None and "nested too deeply" in subs["mallory"].problem

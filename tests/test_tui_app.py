@@ -5,7 +5,7 @@ Snapshots live in ``tests/snapshots/`` and are compared exactly (syrupy's SVG
 extension over ``App.export_screenshot()``). After an intended change of the UI,
 regenerate them and look at the new SVGs before committing::
 
-    pytest tests/test_review_tui.py --snapshot-update
+    pytest tests/test_tui_app.py --snapshot-update
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.text import Text
 from textual import events
 
 from gradgrader import review
@@ -667,7 +668,7 @@ async def test_check_review_shows_one_result_and_regrades_it_in_memory(
 @pytest.fixture
 def svg(request: pytest.FixtureRequest) -> Any:
     """syrupy's ``snapshot`` with its SVG extension, one file per snapshot in
-    tests/snapshots/test_review_tui/ named after the test (a second snapshot in the same
+    tests/snapshots/test_tui_app/ named after the test (a second snapshot in the same
     test gets ``.1``). Only these tests need syrupy; without it they are skipped."""
     pytest.importorskip("syrupy")
     from syrupy.extensions.image import SVGImageSnapshotExtension
@@ -772,3 +773,47 @@ async def test_an_override_above_the_maximum_is_extra_credit_everywhere(classroo
     assert "**Score: 6 / 5** (extra credit)" in feedback
     assert "from 3 to 6 (extra credit)" in feedback
     assert "bob,bob,,,6,5," in (classroom / "gradebook.csv").read_text(encoding="utf-8")
+
+
+HOSTILE = "[@click=app.quit]x[bold]"
+
+
+@pytest.fixture
+def hostile_class(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GRADGRADER_KEYMAP", str(tmp_path / "no-keymap.toml"))
+    folder = tmp_path / "class" / HOSTILE
+    folder.mkdir(parents=True)
+    (folder / "softmax.py").write_text(STUDENT_SOURCE, encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    r = result(HOSTILE)
+    (out / "results.jsonl").write_text(json.dumps(r) + "\n", encoding="utf-8")
+    (out / "run.json").write_text(
+        json.dumps(
+            {
+                "assignment": "softmax",
+                "assignment_path": str(ROOT / "assignments" / "softmax"),
+                "rubric": str(ROOT / "rubrics" / "softmax.toml"),
+                "class_folder": str(tmp_path / "class"),
+                "strict_sandbox": False,  # about names, not the sandbox policy
+            }
+        ),
+        encoding="utf-8",
+    )
+    (out / "grades.csv").write_text("submission,score,max_score,status,mistakes\n", encoding="utf-8")
+    return out
+
+
+@sync
+async def test_markup_in_a_name_is_shown_literally_when_regrading(hostile_class: Path) -> None:
+    app = ReviewApp(out=hostile_class)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await press(app, pilot, "g")
+        await settle(app, pilot)
+        assert app.is_running  # [@click=app.quit] ran nothing, nothing crashed
+        assert not app.regrading and app.results[HOSTILE].status == "graded"
+        # notifications are markup: what the TA sees is the rendered text
+        shown = [Text.from_markup(str(n.message)).plain for n in app._notifications]
+        assert any(HOSTILE in message for message in shown), shown  # name as written

@@ -20,7 +20,7 @@ A test marked ``xfail(strict=True, reason="HOLE: ...")`` documents a sandbox wea
 suite found; the fix belongs in gradgrader/, after which the test passes (and, strict, fails
 until the mark is removed). docs/threat-model.md summarises the results.
 
-Run ``python tests/test_attacks.py --matrix`` to grade every attack with each layer switched
+Run ``python tests/test_sandbox_attacks.py --matrix`` to grade every attack with each layer switched
 off (the layer table of docs/threat-model.md), ``--overhead`` for the sandbox's cost.
 """
 

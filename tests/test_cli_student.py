@@ -1,0 +1,32 @@
+"""gradgrader/cli/student.py: the student's commands, `check` and `init`, as a student runs
+them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from conftest import SOFTMAX, sample_path
+from typer.testing import CliRunner
+
+from gradgrader.cli import app
+
+
+def test_piped_check_does_not_hard_wrap_at_80_columns(tmp_path: Path):
+    result = CliRunner().invoke(
+        app, ["check", str(sample_path("sign-flipped")), "-a", str(SOFTMAX)], env={"COLUMNS": ""}
+    )
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    failing = [line for line in lines if "✘ softmax_loss.gradient" in line]
+    assert failing and len(failing[0]) > 80, lines  # the whole message on its line
+    assert "fails on 4 of 4 cases" in failing[0]
+    assert not any(line != line.rstrip() for line in lines), "no lines padded with spaces"
+
+
+def test_starter_check_prints_one_line_per_function(tmp_path: Path):
+    shutil.copyfile(SOFTMAX / "starter.py", tmp_path / "softmax.py")
+    result = CliRunner().invoke(app, ["check", str(tmp_path / "softmax.py"), "-a", str(SOFTMAX)])
+    assert result.exit_code == 1, result.output
+    assert "softmax_loss: not implemented yet — 0/4" in result.output
+    assert result.output.count("raises NotImplementedError") == 0, result.output

@@ -1,0 +1,68 @@
+"""gradgrader/results.py: results.jsonl and grades.csv (file IO): ids a spreadsheet would run
+as formulas, files the TA can read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import result_with_advice
+
+from gradgrader.results import CheckRecord, Result, ResultsWriter, grades_csv, read_results
+
+
+@pytest.mark.parametrize("name", ["=HYPERLINK(\"http://x\")", "+1", "-1", "@SUM(A1)"])
+def test_grades_csv_neutralises_spreadsheet_formulas_in_ids(name: str) -> None:
+    row = {"submission": name, "score": 1.0, "max_score": 2.0, "status": "graded", "mistakes": []}
+    import csv
+    import io
+
+    cell = list(csv.reader(io.StringIO(grades_csv([row]))))[1][0]
+    assert cell == "'" + name
+
+
+def test_files_written_for_the_ta_are_readable_like_any_new_file(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from gradgrader.results import atomic_write
+
+    atomic_write(tmp_path / "grades.csv", "x\n")
+    mode = stat.S_IMODE((tmp_path / "grades.csv").stat().st_mode)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert mode == 0o666 & ~mask
+
+
+def test_the_results_writer_never_stops_for_one_students_text(tmp_path: Path) -> None:
+    """A lone surrogate (an exception message a child made up), bytes that are not UTF-8
+    (a name decoded with surrogateescape) and an extra field JSON cannot hold: every
+    line is written, the text made valid UTF-8 (U+FFFD), the unwritable one as an error."""
+
+    def result(sid: str, message: str, extra: dict[str, Any] | None = None) -> Result:
+        check = CheckRecord("f.value", "f", False, 0.0, 1.0, message)
+        return Result(sid, f"class/{sid}", "gmm", "graded", 0.0, 1.0, (check,), (), 0.1, message=message,
+                      output=message, extra=extra or {})
+
+    writer = ResultsWriter(tmp_path, fresh=True)
+    writer.write(result("lone", "boom \ud800 here"))
+    writer.write(result("bytes-\udcff", "name \udcfe"))
+    writer.write(result("pair", "emoji \ud83d\ude00"))  # a pair split in two code points: joined
+    writer.write(result("unwritable", "fine", {"blob": b"\xff"}))
+    writer.write(result("after", "fine"))
+    writer.close()
+    raw = (tmp_path / "results.jsonl").read_bytes()
+    raw.decode("utf-8")  # strictly valid UTF-8
+    got = {r["submission"]: r for r in read_results(tmp_path, everyone=True)}
+    assert list(got) == ["lone", "bytes-\ufffd", "pair", "unwritable", "after"]
+    assert got["lone"]["message"] == "boom \ufffd here" and got["lone"]["checks"][0]["message"] == "boom \ufffd here"
+    assert got["bytes-\ufffd"]["output"] == "name \ufffd"
+    assert got["pair"]["message"] == "emoji \U0001F600"
+    assert got["unwritable"]["status"] == "error" and got["unwritable"]["grader_failure"]["stage"] == "recording"
+    assert got["after"]["status"] == "graded"
+
+
+def test_grades_csv_has_no_trace_of_advice():
+    row = grades_csv([result_with_advice().to_json()]).splitlines()[1]
+    assert row == "ada,1.25,1.25,graded,"

@@ -1,0 +1,69 @@
+"""gradgrader/sandbox/_confine.py: what the student's process does to itself before it runs
+student code (seccomp, capabilities, no_new_privs), checked from inside a child."""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+
+import numpy as np
+import pytest
+from conftest import LANDLOCK, STANDARD, attack, isolation, limited_session, module
+
+from gradgrader.sandbox import Sandbox, Session
+from gradgrader.sandbox.layers import probe
+from gradgrader.sandbox.runner import Problem
+
+SECCOMP = probe().has("seccomp")
+
+
+needs_standard = pytest.mark.skipif(not (LANDLOCK and SECCOMP), reason="needs Landlock and seccomp")
+
+
+@pytest.fixture
+def victim():
+    """Another process of the grader's user (a sibling's stand-in)."""
+    proc = subprocess.Popen(["sleep", "600"])
+    try:
+        yield proc.pid
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _report(s: Session) -> dict:
+    line = next(x for x in s.output().splitlines() if x.startswith("GGATK-REPORT "))
+    return json.loads(line.split(" ", 1)[1])
+
+
+@needs_standard
+@pytest.mark.parametrize("off", [STANDARD, ()], ids=["standard", "strong"])
+def test_a_child_cannot_relimit_signal_or_outrank_other_processes(tmp_path, victim, off):
+    before = resource.prlimit(victim, resource.RLIMIT_NOFILE)
+    path = attack("other-processes", tmp_path / "s", GRADER_PID=str(victim))
+    with Sandbox(tmp_path / "box", isolation(*off)) as box:
+        with limited_session(box, path) as s:
+            got = s.call("softmax_jacobian", [np.zeros(3)], ["J"], 10.0)
+        report = _report(s)
+    assert isinstance(got, Problem) and "refused" in got.message, sorted(k for k, v in report.items() if v)
+    assert report and not any(report.values()), report
+    assert resource.prlimit(victim, resource.RLIMIT_NOFILE) == before
+
+
+def test_capabilities_are_dropped_and_no_new_privs_set_at_every_level(tmp_path):
+    """Even with every layer off (process + rlimits only), as root or not."""
+    path = module(tmp_path / "s", """
+        def status(x):
+            with open("/proc/self/status") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+            raise ValueError(repr({k: fields[k].strip() for k in fields if k.startswith("Cap") or k == "NoNewPrivs"}))
+    """)
+    with Sandbox(tmp_path / "box", isolation("namespaces", "landlock", "seccomp")) as box, limited_session(box, path) as s:
+        got = s.call("status", [np.zeros(1)], ["v"], 10.0)
+    assert isinstance(got, Problem) and got.exc_type == "ValueError"
+    fields = eval(got.message)  # noqa: S307 - our own repr of a dict of strings
+    assert {k: v for k, v in fields.items() if k.startswith("Cap")} == dict.fromkeys(
+        ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"), "0000000000000000"
+    )
+    assert fields["NoNewPrivs"] == "1"
