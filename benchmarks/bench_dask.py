@@ -85,11 +85,11 @@ def main() -> int:
 
     import distributed
 
+    from gradgrader.assignment import load_assignment
     from gradgrader.distributed import ClusterGrader
     from gradgrader.grading import Grader
     from gradgrader.ingest import discover
     from gradgrader.rubric import resolve_rubric
-    from gradgrader.assignment import load_assignment
 
     spec = load_assignment("softmax")
     rubric = resolve_rubric(spec)

@@ -18,6 +18,12 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
+from gradgrader.cli import one_blas_thread
+
+# In-process grading as the command grades: one BLAS thread, set before numpy loads
+# (the next import loads it). Idle BLAS threads spin and slow the sandboxed processes.
+one_blas_thread()
+
 from gradgrader.assignment import load_assignment
 from gradgrader.grading import Grader
 from gradgrader.ingest import Submission, discover

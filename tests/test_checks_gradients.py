@@ -196,3 +196,41 @@ def test_unclear_objective_options_are_refused_with_a_reason(tmp_path: Path, old
     with pytest.raises(ConfigError, match="loss_and_grad") as info:
         load_assignment(_edited(tmp_path, old, new))
     assert said in str(info.value)
+
+
+# ---------------------------------------------------------------- the student step, measured
+
+
+@pytest.mark.parametrize("precision", ["float64", "float32"])
+def test_the_student_step_keeps_a_correct_gradients_error_far_below_the_tolerance(
+    softmax: Course, ref: Any, precision: str
+) -> None:
+    """STUDENT_STEP's comment (gradgrader/checks/gradients.py) predicts the differences'
+    error for correct code: ~1e-7 relative in float64 (truncation), ~3e-6 in float32
+    (rounding); SELF_CONSISTENCY_TOL is set 100× above the float32 figure. Measured on
+    the check's own cases, directions and step."""
+    from gradgrader.checks.gradients import (
+        SELF_CONSISTENCY_TOL,
+        STUDENT_STEP,
+        _step,
+        directional_differences,
+        random_directions,
+    )
+    from gradgrader.findings import rel_error
+
+    kind = np.dtype(precision)
+
+    def loss_and_grad(W: np.ndarray, a: dict[str, Any]) -> tuple[float, np.ndarray]:
+        loss, dW = ref.softmax_loss(W.astype(kind), a["X"].astype(kind), a["y"], kind.type(a["reg"]))
+        return float(loss), np.asarray(dW, dtype=np.float64)
+
+    check = softmax.assignment.check("softmax_loss.self_consistency")
+    for case in check.cases:
+        a = softmax.inputs("softmax_loss", case)
+        x0 = np.asarray(a["W"], dtype=np.float64)
+        dirs = random_directions(np.random.default_rng(0), x0.shape, 10)
+        fd = directional_differences(lambda xs, a=a: [loss_and_grad(x, a)[0] for x in xs], x0, dirs, _step(STUDENT_STEP, x0))
+        g = loss_and_grad(x0, a)[1]
+        err = rel_error(np.array([np.vdot(g, v) for v in dirs]), fd)
+        assert err <= (1e-7 if precision == "float64" else 1e-5), (case, err)
+        assert err * 100 <= SELF_CONSISTENCY_TOL

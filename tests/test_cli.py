@@ -13,7 +13,7 @@ import pytest
 from conftest import SAMPLES, SOFTMAX, copy_assignment, imported_after, sample_path
 from typer.testing import CliRunner
 
-from gradgrader.cli import app
+from gradgrader.cli import BLAS_THREADS, app, one_blas_thread
 from gradgrader.results import read_results
 
 RESULT_KEYS = {
@@ -470,3 +470,29 @@ def test_check_file_stages_its_folder_as_check_folder_and_grade_do(tmp_path: Pat
 def test_the_cli_does_not_import_textual_until_review() -> None:
     loaded = imported_after(["gradgrader.cli"])
     assert not any(m == "textual" or m.startswith("textual.") for m in loaded)
+
+
+# ---------------------------------------------------------------- the console script's process (#17)
+
+
+def test_every_blas_gets_one_thread_unless_the_user_chose() -> None:
+    env = {"OMP_NUM_THREADS": "4"}
+    one_blas_thread(env)
+    assert env == {**{name: "1" for name in BLAS_THREADS}, "OMP_NUM_THREADS": "4"}
+
+
+def test_the_command_runs_numpy_with_one_blas_thread() -> None:
+    """Set before numpy loads: the grader's own numpy (references, checks) spins no idle
+    BLAS threads that would take the students' processes' cores."""
+    code = (
+        "import os, sys\n"
+        "for name in %r: os.environ.pop(name, None)\n"
+        "sys.argv = ['gradgrader', '--help']\n"
+        "import gradgrader.cli as cli\n"
+        "assert 'numpy' not in sys.modules\n"
+        "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
+        "import numpy\n"
+        "print(os.environ['OPENBLAS_NUM_THREADS'])\n"
+    ) % (BLAS_THREADS,)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "1"

@@ -48,7 +48,7 @@ DIRECTIONS = 10
 # so h balances truncation against float32 rounding: h = ε₃₂^(1/5) ≈ 0.04 minimises
 # h⁴ + ε/h. With the loss and its derivatives O(1) (unit directions, standardised
 # inputs) the error is ≈ ε₃₂^(4/5) ≈ 3e-6 relative for float32 code and ~1e-7 (pure
-# truncation) for float64 code; tests/test_gradients.py measures both.
+# truncation) for float64 code; tests/test_checks_gradients.py measures both.
 STUDENT_STEP = float(np.finfo(np.float32).eps) ** 0.2
 # Agreement required between ⟨g, v⟩ and the differences: 100× above the float32 error
 # above, and still 300× below the smallest inconsistency we must catch (a loss with
