@@ -122,18 +122,19 @@ def analyse(
 def class_submissions(out: Path) -> tuple[list[tuple[str, Path]], list[str]]:
     """The class's files from a results folder: each result's recorded file (found the way
     ``review`` finds it). Returns the ``(id, path)`` pairs and the ids whose file is gone."""
-    from gradgrader.results import read_results
-    from gradgrader.review import load_run, source_path
+    from gradgrader.review import source_path
+    from gradgrader.run import RunFolder
 
-    run = load_run(out)
+    folder = RunFolder(out)
+    run = folder.run_json()
     found: list[tuple[str, Path]] = []
     missing: list[str] = []
-    for r in sorted(read_results(out), key=lambda r: r["submission"]):
+    for r in sorted(folder.results(), key=lambda r: r.submission):
         path = source_path(r, run)
         if path is None:
-            missing.append(r["submission"])
+            missing.append(r.submission)
         else:
-            found.append((r["submission"], path))
+            found.append((r.submission, path))
     return found, missing
 
 
@@ -142,9 +143,9 @@ def course_of_run(out: Path) -> tuple[list[Path], str | None]:
     and a warning when the assignment cannot be found (then nothing is subtracted)."""
     from gradgrader.assignment import load_assignment
     from gradgrader.errors import GradgraderError
-    from gradgrader.review import load_run
+    from gradgrader.run import RunFolder
 
-    run = load_run(out)
+    run = RunFolder(out).run_json()
     where = run.get("assignment_path") or run.get("assignment")
     if not where:
         return [], f"{out / 'run.json'} names no assignment: the starter file is not subtracted"
