@@ -14,7 +14,7 @@ import gradgrader.checks.custom as custom
 from gradgrader.assignment import load_assignment
 from gradgrader.checks.custom import Verdict
 from gradgrader.checks.prepared import Course
-from gradgrader.findings import CheckResult
+from gradgrader.findings import CheckResult, Failure
 
 
 @pytest.fixture(scope="module")
@@ -157,3 +157,24 @@ def test_a_descent_whose_answers_do_not_follow_the_function_is_judged_on_what_it
     caller = Lies({"softmax_loss": ref.softmax_loss}, softmax.assignment)
     result = run_on(softmax, "softmax_loss.training", caller)
     assert not result.passed  # zero gradients: W stays 0, nothing is learned
+
+
+def test_a_loop_that_asks_other_arguments_than_the_childs_iterate_gets_its_own_calls(softmax: Course) -> None:
+    """student_descent hands out the child's answers only for exactly the iterate the
+    child computed; another update rule (here: a clipped step) gets real calls."""
+    from gradgrader.checks.context import CheckContext
+
+    ref = _softmax_ref(softmax)
+    caller = caller_for(softmax)
+    ctx = CheckContext(softmax, caller)
+    case = softmax.inputs("softmax_loss", "medium")
+    dims = softmax.dims("medium")
+    args = {**case, "W": np.zeros_like(case["W"])}
+    steps = ctx.student_descent("softmax_loss", args, dims, variable="W", gradient="dW", rate=0.5, steps=5)
+    W = args["W"]
+    for _ in range(5):
+        out = steps({**args, "W": W})
+        loss, dW = ref.softmax_loss(W.copy(), case["X"], case["y"], case["reg"])
+        assert not isinstance(out, Failure) and float(out["loss"]) == float(loss) and np.array_equal(out["dW"], dW)
+        W = np.clip(W - 0.5 * out["dW"], -0.01, 0.01)  # not the child's x − rate·g
+    assert caller.requests == 1 + 4  # the descent, then every clipped step on its own

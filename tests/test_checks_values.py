@@ -204,7 +204,10 @@ class _Ctx:
         import numpy as np
 
         self.assignment = load_assignment("softmax")
-        self.course = type("C", (), {"dims": lambda _self, case: self.assignment.cases[case].dims})()
+        self.course = type("C", (), {
+            "dims": lambda _self, case: self.assignment.cases[case].dims,
+            "call_hook": lambda _self, name, args, where: np.zeros(()),  # terms of size 0: no scale of their own
+        })()
         self._ref, self._got = {"lse": np.array(ref)}, {"lse": np.array(got)}
 
     def inputs(self, fn, case):
@@ -225,3 +228,74 @@ def test_zeros_are_not_implemented_only_where_the_answer_is_not_zero(ref: float,
     result = compare_case(_Ctx(ref, 0.0), check, "small", 1e-5, ["lse"])
     assert (result.mistakes == ("not-implemented",)) is named
     assert result.passed is not named
+
+
+# ---------------------------------------------------------------- every course secret (trust)
+
+# Secrets under which correct float32 code used to lose points (found by sweeping random
+# secrets: relative errors up to 0.45 on τ − E[τ], 2e-2 on a peaked softmax's Jacobian,
+# 5e-5 on log-sum-exp), then ordinary ones. The inputs a course secret draws are as
+# legitimate as the public seed's: a correct answer gets full marks under every one.
+HARD_SECRETS = ["ea1c05f2fcc9bedb", "c3fec92899ea5d39", "ce18fc68669cc01d", "9935a22f2d33484e",
+                "5af1c4ac017aca10", "28cedcc939a968d8", "d2075bd46b06785c", "c99fffb5f875ea988ac024d4052df818"]
+SECRETS = HARD_SECRETS + [f"course-secret-{i}" for i in range(12)]
+SOFTMAX_SAMPLES = Path(__file__).resolve().parents[1] / "assignments" / "softmax" / "samples"
+
+
+@pytest.fixture(scope="module")
+def secret_courses() -> list[Course]:
+    from gradgrader.cases import with_secret
+
+    base = load_assignment("softmax")
+    return [Course(with_secret(base, s)) for s in SECRETS]
+
+
+def _value_checks(course: Course) -> list[str]:
+    return [c.id for c in course.assignment.checks if c.kind in ("compare", "stability")]
+
+
+@pytest.mark.parametrize("sample", ["correct-float32", "correct-vectorized", "correct-loops"])
+def test_correct_code_gets_full_marks_under_every_course_secret(secret_courses: list[Course], sample: str) -> None:
+    module = load_module(SOFTMAX_SAMPLES / sample / "softmax.py")
+    lost = []
+    for secret, course in zip(SECRETS, secret_courses):
+        caller = FakeCaller({n: getattr(module, n) for n in course.assignment.functions}, course.assignment)
+        for check in _value_checks(course):
+            result = run_on(course, check, caller)
+            if not (result.passed and result.fraction == 1.0):
+                lost.append((secret, check, result.message))
+    assert not lost, lost
+
+
+@pytest.mark.parametrize(
+    ("sample", "check", "mistake"),
+    [
+        ("sign-flipped", "softmax_loss.gradient", "sign-flipped"),
+        ("missing-indicator-term", "softmax_loss.gradient", "missing-indicator-term"),
+        ("jacobian-identity-minus-uniform", "softmax_jacobian.value", None),
+        ("missing-expectation-term", "log_likelihood_grad.value", "missing-expectation-term"),
+        ("jacobian-missing-diagonal", "softmax_jacobian.value", "jacobian-missing-diagonal"),
+        ("logsumexp-missing-log", "logsumexp.value", None),
+    ],
+)
+def test_a_mistake_is_still_caught_under_every_course_secret(
+    secret_courses: list[Course], sample: str, check: str, mistake: str | None
+) -> None:
+    """Measuring against the terms' scale forgives rounding, not a wrong term."""
+    module = load_module(SOFTMAX_SAMPLES / sample / "softmax.py")
+    for secret, course in zip(SECRETS, secret_courses):
+        caller = FakeCaller({n: getattr(module, n) for n in course.assignment.functions}, course.assignment)
+        result = run_on(course, check, caller)
+        assert not result.passed, (secret, result.message)
+        if mistake is not None:
+            assert mistake in result.mistakes, (secret, result.message)
+
+
+def test_a_planted_sign_flip_of_the_log_likelihood_gradient_is_caught_under_every_course_secret(
+    secret_courses: list[Course],
+) -> None:
+    ref = load_module(SOFTMAX_SAMPLES / "correct-vectorized" / "softmax.py")
+    for secret, course in zip(SECRETS, secret_courses):
+        caller = FakeCaller({"log_likelihood_grad": lambda theta, tau, T: -ref.log_likelihood_grad(theta, tau, T)}, course.assignment)
+        result = run_on(course, "log_likelihood_grad.value", caller)
+        assert not result.passed and "sign-flipped" in result.mistakes, (secret, result.message)

@@ -110,3 +110,43 @@ def test_starting_the_sandbox_early_imports_no_numpy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert ast.literal_eval(out.strip()) == []
+
+
+def test_a_folder_inside_the_worker_folder_counts_only_if_hidden_itself(tmp_path: Path) -> None:
+    """bubblewrap binds the worker folder back writable after hiding its parents: a
+    folder inside it stays visible unless it is hidden after the bind (review finding)."""
+    iso = probe()
+    early = prestart(iso, [])
+    try:
+        inside = early.folder / "secret"
+        inside.mkdir()
+        assert not early.covers(iso, [inside])
+    finally:
+        early.close()
+
+
+def test_closing_a_zygote_twice_signals_nothing_the_second_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    early = prestart(probe(), [])
+    early.close()
+    killed: list[int] = []
+    monkeypatch.setattr(os, "killpg", lambda pid, sig: killed.append(pid))
+    early.zygote.close()  # its pid may belong to another process by now
+    assert killed == []
+
+
+def test_ctrl_c_before_the_first_result_exits_130_and_leaves_nothing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    started: list[Prestarted] = []
+    real = student._early_sandbox
+    monkeypatch.setattr(student, "_early_sandbox", lambda a: started.append(real(a)) or started[-1])
+
+    def interrupted(self: Grader, submission: Submission):  # noqa: ANN202
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Grader, "grade", interrupted)
+    path = write_submission(tmp_path / "s", from_reference())
+    result = CliRunner().invoke(app, ["check", str(path), "--assignment", "softmax"])
+    assert result.exit_code == 130, result.output
+    assert "Traceback" not in result.output
+    assert _gone(started[0]) and not started[0].run_dir.exists()

@@ -96,6 +96,15 @@ def llg_expectation(theta, tau, T):
     return -(T.T @ _softmax(T @ theta))
 
 
+# log Σ exp(z) = max(z) + log Σ exp(z − max(z))
+def lse_max(z):
+    return np.max(z)
+
+
+def lse_log_sum(z):
+    return np.log(np.sum(np.exp(z - np.max(z))))
+
+
 # Jacobian = diag(s) − s sᵀ
 def jac_diagonal(z):
     return np.diag(_softmax(z))

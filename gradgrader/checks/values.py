@@ -22,7 +22,7 @@ from gradgrader.checks.base import (
     summarise,
 )
 from gradgrader.checks.registry import check_kind
-from gradgrader.diagnose import diagnose, error_map
+from gradgrader.diagnose import diagnose, error_map, term_scale
 from gradgrader.spec import CheckSpec
 
 
@@ -97,8 +97,10 @@ def placeholder_case(
     diagnose term by term; in checks that need no reference (a zero loss with a zero
     gradient is self-consistent, zero columns sum to zero) it would pass. ``None``
     otherwise."""
-    if not all(float(np.linalg.norm(got[n])) < FLOOR for n in outputs) or all(rel_error(got[n], ref[n]) <= rtol for n in outputs):
-        return None
+    if not all(float(np.linalg.norm(got[n])) < FLOOR for n in outputs) or all(
+        rel_error(got[n], ref[n], max(FLOOR, term_scale(ctx, check.function, n, args))) <= rtol for n in outputs
+    ):
+        return None  # not all zero, or zero is the answer to the rounding of its terms
     fn = check.function
     exact = all(np.all(got[n] == 0) for n in outputs)
     zeros = "only zeros" if exact else "only values too small to be anything but zero (below 1e-10)"
@@ -145,7 +147,9 @@ def compare_case(
         s, r = got[name], ref[name]
         if not np.all(np.isfinite(s)) and np.all(np.isfinite(r)):
             return nonfinite_case(ctx, check, case, name, s, args, nonfinite_mistake)
-        err = rel_error(s, r)
+        # Relative to the answer, or to its largest term where the course names its
+        # terms (a difference of nearly equal terms is known only to their rounding).
+        err = rel_error(s, r, max(FLOOR, term_scale(ctx, fn, name, args)))
         if not err <= rtol:
             finding = diagnose(ctx, fn, name, s, r, args, dims)
             label = output_label(ctx, fn, name)

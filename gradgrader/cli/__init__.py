@@ -42,9 +42,13 @@ BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "V
 
 
 def one_blas_thread(environ: Any = os.environ) -> None:
-    """Ask every BLAS for one thread in this process, where the user set nothing."""
+    """Ask every BLAS for one thread in this process, unless the user set any of these
+    (OpenBLAS reads its own variable before ``OMP_NUM_THREADS``: setting only the
+    others would override the user's choice)."""
+    if any(name in environ for name in BLAS_THREADS):
+        return
     for name in BLAS_THREADS:
-        environ.setdefault(name, "1")
+        environ[name] = "1"
 
 
 def main() -> Any:

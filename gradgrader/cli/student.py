@@ -11,7 +11,7 @@ import json
 import shlex
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -43,31 +43,9 @@ def check(
     if review_ui and (as_json or watch):
         err.print("gradgrader: --review cannot be combined with --json or --watch", markup=False, highlight=False)
         raise typer.Exit(2)
-    # The sandbox's zygote (a Python importing numpy, under bubblewrap) starts first, and
-    # comes up while this process imports the grader and loads the assignment (#17).
-    early = _early_sandbox(assignment)
-    from gradgrader.ingest import single
-    from gradgrader.loading import load_for_grading, open_grader
+    spec, rub, submission, grader = _open_check(path, assignment, rubric, allow_weak)
     from gradgrader.results import dumps
 
-    try:
-        with user_errors():
-            if assignment is None:
-                from gradgrader.authoring import detect_assignment
-
-                spec, why = detect_assignment(path)
-                spec, rub = load_for_grading(spec, rubric)
-                err.print(f"assignment: {spec.name} (chosen because {why})", highlight=False, markup=False)
-            else:
-                spec, rub = load(assignment, rubric)
-            submission = single(path, spec.filename)
-            err.print("staging: the file runs in a copy of its folder's files, as grade stages them",
-                      style="dim", highlight=False, markup=False)
-            iso = probe_isolation(allow_weak, strict=False)
-            grader, early = open_grader(spec, rub, isolation=iso, prestarted=early), None
-    finally:
-        if early is not None:  # not handed to a grader: an error stopped the check
-            early.close()
     if review_ui:
         try:
             result = grader.grade(submission)
@@ -81,13 +59,13 @@ def check(
                  "check_path": str(path), "strict_sandbox": False},
         )
         raise typer.Exit(0 if result.full_marks else 1)
-    from gradgrader.pack import pack_note
-
-    note = pack_note(spec.root)  # the pack's scale, said under the feedback
-    from gradgrader.render import output_console
-
-    console = output_console()  # piped or in CI: no hard wrap at 80 columns
+    result = None
     try:
+        from gradgrader.pack import pack_note
+        from gradgrader.render import output_console, result_view
+
+        note = pack_note(spec.root)  # the pack's scale, said under the feedback
+        console = output_console()  # piped or in CI: no hard wrap at 80 columns
         while True:
             # Stamp before grading: a save made while it grades is checked next.
             watched = Path(str(submission.extra.get("notebook") or submission.path))
@@ -96,8 +74,6 @@ def check(
             if as_json:
                 typer.echo(dumps(result))
             else:
-                from gradgrader.render import result_view
-
                 console.print(result_view(json.loads(dumps(result)), show_passed=not failed_only))
                 if note:
                     console.print(f"({note})", style="dim", markup=False)
@@ -106,14 +82,50 @@ def check(
             err.print(f"watching {watched} — save it to check again, Ctrl-C to stop", style="dim", highlight=False, markup=False)
             _wait_for_change(watched, before)
             if submission.notebook is not None:
-                submission = single(path, spec.filename)  # convert the saved notebook again
+                submission = _single(path, spec.filename)  # convert the saved notebook again
             if not as_json:
                 console.clear()
     except KeyboardInterrupt:
-        raise typer.Exit(0 if result.full_marks else 1) from None
+        # Stopped before the first result: 130, as a shell reports Ctrl-C.
+        raise typer.Exit(130 if result is None else 0 if result.full_marks else 1) from None
     finally:
         grader.close()
     raise typer.Exit(0 if result.full_marks else 1)
+
+
+def _single(path: Path, filename: str) -> Any:
+    from gradgrader.ingest import single
+
+    return single(path, filename)
+
+
+def _open_check(path: Path, assignment: str | None, rubric: Path | None, allow_weak: bool) -> tuple[Any, Any, Any, Any]:
+    """The assignment, its rubric, the submission and a grader for one `check`. The
+    sandbox's zygote (a Python importing numpy, under bubblewrap) starts first and comes
+    up while this process imports the grader and loads the assignment (#17); it is
+    closed on every way out that does not hand it to the grader (an error, Ctrl-C)."""
+    early = _early_sandbox(assignment)
+    try:
+        from gradgrader.loading import load_for_grading, open_grader
+
+        with user_errors():
+            if assignment is None:
+                from gradgrader.authoring import detect_assignment
+
+                spec, why = detect_assignment(path)
+                spec, rub = load_for_grading(spec, rubric)
+                err.print(f"assignment: {spec.name} (chosen because {why})", highlight=False, markup=False)
+            else:
+                spec, rub = load(assignment, rubric)
+            submission = _single(path, spec.filename)
+            err.print("staging: the file runs in a copy of its folder's files, as grade stages them",
+                      style="dim", highlight=False, markup=False)
+            iso = probe_isolation(allow_weak, strict=False)
+            grader, early = open_grader(spec, rub, isolation=iso, prestarted=early), None
+    finally:
+        if early is not None:
+            early.close()
+    return spec, rub, submission, grader
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:

@@ -50,7 +50,15 @@ class Prestarted:
         those folders, or a folder holding it), under the same isolation layers."""
         if isolation != self.isolation:
             return False
-        return all(any(p == h or p.is_relative_to(h) for h in self.hidden) for p in hidden_folders(hidden))
+
+        def hidden_here(p: Path) -> bool:
+            if p.is_relative_to(self.folder):
+                # The worker folder is bound back writable after the parents are hidden:
+                # a folder inside it is hidden only if it is hidden itself (after the bind).
+                return p in self.hidden
+            return any(p == h or p.is_relative_to(h) for h in self.hidden)
+
+        return all(hidden_here(p) for p in hidden_folders(hidden))
 
     def close(self) -> None:
         """Stop the zygote and remove the run folder (when nothing adopted them)."""

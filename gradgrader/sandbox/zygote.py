@@ -143,6 +143,8 @@ class Zygote:
     def close(self) -> None:
         with contextlib.suppress(OSError):
             self.ctrl.close()
+        if self.proc.returncode is not None:
+            return  # closed (reaped) already: its pid may belong to another process now
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
