@@ -72,7 +72,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, str, 
 
 @pytest.fixture(scope="module")
 def graded(runs: dict[str, tuple[int, str, Path]]) -> dict[str, dict[str, dict[str, Any]]]:
-    """course -> submission id -> its result object (SPEC §4), from `gradgrader grade`."""
+    """course -> submission id -> its result object (docs/result-schema.md), from `gradgrader grade`."""
     results: dict[str, dict[str, dict[str, Any]]] = {}
     for course in COURSES:
         code, text, folder = runs[f"grade {course}"]

@@ -1,4 +1,4 @@
-"""The gmm assignment (SPEC §2): its sample class gets the verdicts of EXPECTED.toml,
+"""The gmm assignment (docs/assignments.md): its sample class gets the verdicts of EXPECTED.toml,
 the reference gets full marks, every check separates some sample from another, and
 the inputs are the ones that make the classic mistakes visible.
 
@@ -37,7 +37,7 @@ EXPECTED: dict[str, dict[str, Any]] = tomllib.loads((SAMPLES / "EXPECTED.toml").
 SAMPLE_IDS = sorted(EXPECTED)
 REFERENCE_ID = "reference"
 
-# The GMM mistake ids of SPEC §5; the sample class exhibits every one of them.
+# The GMM mistake ids of docs/mistakes.md; the sample class exhibits every one of them.
 GMM_MISTAKES = {
     "inverse-not-transposed",
     "missing-half",

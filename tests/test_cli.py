@@ -1,4 +1,4 @@
-"""The command line (SPEC §3): exit codes, --json, results.jsonl / grades.csv, --resume."""
+"""The command line (docs/cli.md, docs/check.md, docs/grade.md): exit codes, --json, results.jsonl / grades.csv, --resume."""
 
 from __future__ import annotations
 

@@ -30,3 +30,16 @@ def test_starter_check_prints_one_line_per_function(tmp_path: Path):
     assert result.exit_code == 1, result.output
     assert "softmax_loss: not implemented yet — 0/4" in result.output
     assert result.output.count("raises NotImplementedError") == 0, result.output
+
+
+def test_piped_messages_on_stderr_are_not_hard_wrapped_either() -> None:
+    """The 'assignment: … chosen because …' line is one line when piped, like the results."""
+    import os
+    import subprocess
+    import sys
+
+    sample = Path(__file__).resolve().parents[1] / "assignments" / "softmax" / "samples" / "sign-flipped"
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    proc = subprocess.run([sys.executable, "-m", "gradgrader", "check", str(sample)], capture_output=True, text=True, env=env)
+    line = next(x for x in proc.stderr.splitlines() if x.startswith("assignment: softmax"))
+    assert len(line) > 80 and line.endswith("softmax_loss))"), proc.stderr

@@ -1,4 +1,4 @@
-"""gradgrader.result: the one typed Result, its JSON (SPEC §4) and back."""
+"""gradgrader.result: the one typed Result, its JSON (docs/result-schema.md) and back."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What a submission cannot do to the grader (SPEC §6), with small hostile submissions.
+"""What a submission cannot do to the grader (docs/sandbox.md, the guarantees), with small hostile submissions.
 
 Each hostile file is a softmax.py whose logsumexp misbehaves (and whose other functions
 raise NotImplementedError). It is graded through a Grader on a copy of the softmax

@@ -1,4 +1,4 @@
-"""Issue 5: hostile submissions against the sandbox (SPEC §6).
+"""Issue 5: hostile submissions against the sandbox (docs/sandbox.md, the guarantees).
 
 Every folder of ``tests/attacks/`` is one hostile ``softmax.py`` (the reference's functions
 plus one attack; each file's docstring says what it does and what must happen). They are

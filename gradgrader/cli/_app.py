@@ -7,6 +7,7 @@ pays for it on start-up.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +31,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 err = Console(stderr=True, highlight=False)
+if not err.is_terminal and not os.environ.get("COLUMNS"):
+    # Piped or in CI: a message stays one line, as the results on stdout do
+    # (render.output_console); a terminal still wraps at its width.
+    err.width = 100_000
 
 AssignmentOpt = Annotated[
     str,
