@@ -45,7 +45,10 @@ def _defined_functions(path: Path) -> set[str]:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return set(_DEF.findall(source))
-    return {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    # A notebook's cells become ``try:`` blocks (one failing cell does not stop the
+    # others): a function defined in one is still defined at the module's top level.
+    body = [n for node in tree.body for n in (node.body if isinstance(node, ast.Try) else [node])]
+    return {node.name for node in body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
 
 
 def detect_assignment(path: Path) -> tuple[Assignment, str]:

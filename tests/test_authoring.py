@@ -312,3 +312,14 @@ def test_check_on_a_project_folder_finds_the_assignment_below(tmp_path: Path) ->
     result = CliRunner().invoke(app, ["check", str(tmp_path)])
     assert result.exit_code == 1, result.output  # graded (not full marks), not a usage error
     assert "assignment: softmax" in result.stderr and "sign-flipped" in result.stdout
+
+
+def test_a_notebook_is_recognised_by_the_functions_its_cells_define(tmp_path: Path) -> None:
+    """A notebook's cells become try: blocks of the generated module; the functions in
+    them still count (a one-cell notebook named softmax.ipynb was ambiguous before)."""
+    source = (SOFTMAX_SAMPLES / "correct-vectorized" / "softmax.py").read_text()
+    cell = {"cell_type": "code", "metadata": {}, "source": source, "outputs": [], "execution_count": None}
+    notebook = tmp_path / "homework.ipynb"
+    notebook.write_text(json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    spec, why = detect_assignment(notebook)
+    assert spec.name == "softmax" and "6 of its 6 functions" in why
