@@ -220,9 +220,10 @@ class CheckContext:
         ``variable`` from ``args`` (``x ← x - rate × gradient``, :meth:`Caller.descend`)
         before the loop starts. The returned function answers the loop's i-th call from
         the i-th of those outcomes — checked as :meth:`student` checks one call, against
-        the arguments the loop passes, which it computed itself — and once they run out
-        (the child stopped early: a failure, a value that is not finite) it calls the
-        student's function as :meth:`student` does."""
+        the arguments the loop passes, which it computed itself — as long as the loop
+        asks exactly the iterate the child computed; once it asks anything else, or the
+        answers run out (the child stopped early: a failure, a value that is not
+        finite), it calls the student's function as :meth:`student` does."""
         fn = self.assignment.functions[function]
         made: list[CallReturned | CallProblem] = []
         if self.function_problem(function) is None:
