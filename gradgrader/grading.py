@@ -37,7 +37,7 @@ from gradgrader.rubric import Rubric
 from gradgrader.sandbox import ChildLimits, Sandbox, Session
 from gradgrader.sandbox.environment import require_packages
 from gradgrader.sandbox.layers import Isolation, probe
-from gradgrader.sandbox.prestart import Prestarted
+from gradgrader.sandbox.prestart import Prestarted, worker_folder
 from gradgrader.sandbox.runner import StagingError, new_run_dir, scratch_home
 from gradgrader.secret import SECRET_ENV, SECRET_FILE, course_secret, run_fingerprint
 from gradgrader.spec import Assignment, CheckSpec
@@ -211,7 +211,7 @@ class Grader:
         key = (os.getpid(), threading.get_ident())
         box = self._boxes.get(key)
         if box is None:
-            folder = self._scratch / f"worker-{key[0]}-{key[1]}"
+            folder = worker_folder(self._scratch)  # this process and thread: key
             early, self._prestarted = self._prestarted, None
             if early is not None and early.folder == folder and early.covers(self.isolation, self.hidden):
                 box = Sandbox(folder, self.isolation, self.hidden, zygote=early.zygote)

@@ -317,3 +317,16 @@ def write_zip(path: Path, entries: dict[str, bytes]) -> Path:
         for name, data in entries.items():
             zf.writestr(name, data)
     return path
+
+
+def strings(value):
+    """Every string inside a JSON value."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield k
+            yield from strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from strings(v)

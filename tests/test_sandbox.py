@@ -27,6 +27,7 @@ from conftest import (
     SOFTMAX,
     copy_assignment,
     isolation,
+    strings,
     write_submission,
 )
 
@@ -115,19 +116,6 @@ def assert_logsumexp_passes(result: Result) -> None:
     assert result.status == "graded", result.message
     checks = logsumexp_checks(result)
     assert set(checks) == LOGSUMEXP_CHECKS and all(c.passed for c in checks.values()), checks
-
-
-def strings(value):
-    """Every string inside a JSON value."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield k
-            yield from strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from strings(v)
 
 
 # ----------------------------------------------------------------- time

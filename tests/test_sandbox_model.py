@@ -5,23 +5,11 @@ from __future__ import annotations
 
 import json
 
-from conftest import assert_only_attacked_fail, attack
+from conftest import assert_only_attacked_fail, attack, strings
 
 from gradgrader.ingest import Submission
 from gradgrader.results import dumps
 from gradgrader.sandbox.runner import sanitize
-
-
-def strings(value):
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield k
-            yield from strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from strings(v)
 
 
 def test_sanitize_makes_lone_surrogates_valid_utf8():

@@ -16,7 +16,12 @@ from gradgrader.sandbox import session as session_module
 from gradgrader.sandbox.layers import probe
 from gradgrader.sandbox.model import Problem
 
-STEP_LIMIT = 2.0  # per step; every correct step below takes microseconds
+# Per step. No test below relies on a step finishing in time except the hang test:
+# every other call gets a limit no load makes a microsecond step reach.
+STEP_LIMIT = 30.0
+# The hang test's limit: the production floor (3 s); its steps before the hang take
+# microseconds, and the hang is stopped whatever the machine's speed.
+HANG_LIMIT = 3.0
 RATE = 0.5
 W0 = np.zeros((2, 3))
 
@@ -36,8 +41,8 @@ def session(box: Sandbox, folder: Path, body: str) -> Session:
     return s
 
 
-def descend(s: Session, steps: int = 5, c: float = 1.0) -> list[Returned | Problem]:
-    return s.descend("f", [W0, c], ["loss", "dW"], STEP_LIMIT, variable=0, gradient="dW", rate=RATE, steps=steps,
+def descend(s: Session, steps: int = 5, c: float = 1.0, limit: float = STEP_LIMIT) -> list[Returned | Problem]:
+    return s.descend("f", [W0, c], ["loss", "dW"], limit, variable=0, gradient="dW", rate=RATE, steps=steps,
                      shapes=[(), (2, 3)])
 
 
@@ -85,7 +90,7 @@ def test_the_child_stops_where_the_loop_stops(box: Sandbox, tmp_path: Path, body
 
 def test_a_step_that_hangs_costs_one_time_out_and_stops_the_function(box: Sandbox, tmp_path: Path) -> None:
     with session(box, tmp_path, "CALLS.append(1)\nwhile len(CALLS) == 3:\n    pass\nreturn 0.0, np.ones_like(W)\n") as s:
-        got = descend(s, steps=10)
+        got = descend(s, steps=10, limit=HANG_LIMIT)
         again = descend(s, steps=10)
         call = s.call("f", [W0, 1.0], ["loss", "dW"], STEP_LIMIT)
         assert s.timeouts == 1
