@@ -117,3 +117,43 @@ def test_a_sandbox_that_fails_to_start_forgets_the_remembered_probe(tmp_path: Pa
         zygote.Zygote(tmp_path / "scratch", iso, [])
     assert not cache.exists()
     layers._probe_bwrap.cache_clear()  # the next process's probe is a real one
+
+
+def test_probe_is_cheap_only_when_it_starts_no_bubblewrap(fake_bwrap: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = FakeRun(ok=True)
+    monkeypatch.setattr(layers.subprocess, "run", run)
+    assert not layers.probe_is_cheap()  # first run on this machine
+    layers._probe_bwrap()
+    assert layers.probe_is_cheap()  # answered in this process
+    layers._probe_bwrap.cache_clear()
+    assert layers.probe_is_cheap()  # remembered for the next process
+    layers.forget_probe()
+    assert not layers.probe_is_cheap()
+    monkeypatch.setattr(layers.shutil, "which", lambda name: None)
+    assert layers.probe_is_cheap()  # no bubblewrap: nothing to start
+    assert run.calls == 1
+
+
+def test_two_callers_share_one_probe(fake_bwrap: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`check` probes in a thread while it imports; its later call waits for that answer
+    instead of starting bubblewrap a second time."""
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+    run = FakeRun(ok=True)
+
+    def slow_run(args, **kwargs):  # noqa: ANN001, ANN202
+        started.set()
+        release.wait(30)
+        return run(args, **kwargs)
+
+    monkeypatch.setattr(layers.subprocess, "run", slow_run)
+    first = threading.Thread(target=layers.probe)
+    first.start()
+    assert started.wait(30)
+    second = threading.Thread(target=layers.probe)
+    second.start()
+    release.set()
+    first.join(30)
+    second.join(30)
+    assert run.calls == 1

@@ -150,3 +150,23 @@ def test_ctrl_c_before_the_first_result_exits_130_and_leaves_nothing(monkeypatch
     assert result.exit_code == 130, result.output
     assert "Traceback" not in result.output
     assert _gone(started[0]) and not started[0].run_dir.exists()
+
+
+def test_check_starts_no_sandbox_early_when_the_probe_would_start_bubblewrap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """First run on a machine, or bubblewrap failing here: the probe runs in a thread while
+    the grader is imported (it is not waited for before the imports), and the grader
+    starts its own sandbox."""
+    import gradgrader.sandbox.layers as layers
+    import gradgrader.sandbox.prestart as prestart_module
+
+    probed: list[bool] = []
+    monkeypatch.setattr(layers, "probe_is_cheap", lambda: False)
+    monkeypatch.setattr(layers, "probe", lambda: probed.append(True))
+    monkeypatch.setattr(prestart_module, "prestart", lambda *a: pytest.fail("started a sandbox before the probe"))
+    assert student._early_sandbox("softmax") is None
+    import threading
+
+    for thread in threading.enumerate():
+        if thread.name == "gradgrader-probe":
+            thread.join(30)
+    assert probed == [True]

@@ -175,12 +175,18 @@ def init(
 def _early_sandbox(assignment: str | None) -> Prestarted | None:
     """A zygote started before the grader is imported, hiding what the grader's sandbox
     for ``assignment`` will hide (it adopts it only then). None when the assignment is
-    detected later, cannot be found (the error comes from loading it), or the sandbox
-    cannot start here (the grader says why when it starts its own)."""
-    if assignment is None:
+    detected later, cannot be found (the error comes from loading it), the sandbox
+    cannot start here (the grader says why when it starts its own), or the probe would
+    start bubblewrap now (first run on this machine, or bubblewrap fails here): the probe
+    then runs in a thread while the grader is imported, as the grader's own start waits."""
+    import threading
+
+    from gradgrader.sandbox.layers import probe, probe_is_cheap
+
+    if assignment is None or not probe_is_cheap():
+        threading.Thread(target=probe, name="gradgrader-probe", daemon=True).start()
         return None
     from gradgrader.errors import GradgraderError
-    from gradgrader.sandbox.layers import probe
     from gradgrader.sandbox.prestart import prestart
     from gradgrader.spec.locate import course_folders, find_assignment
 

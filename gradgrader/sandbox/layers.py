@@ -24,6 +24,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,8 +183,32 @@ def _probe_seccomp() -> tuple[bool, str]:
     return True, "libseccomp via pyseccomp: sockets, fork, exec, ptrace, foreign signals, other processes' limits and scheduling denied"
 
 
+# One probe at a time: `check` may start it in a thread while it imports the grader,
+# and a second caller waits for that answer instead of starting bubblewrap again.
+_PROBING = threading.Lock()
+
+
+def probe_is_cheap() -> bool:
+    """Whether :func:`probe` answers now without starting bubblewrap: answered already
+    in this process, no bubblewrap, or a success remembered for this machine."""
+    if _probe_bwrap.cache_info().currsize:
+        return True
+    exe = shutil.which("bwrap")
+    if exe is None or not sys.platform.startswith("linux"):
+        return True
+    try:
+        return _remembered(_probe_key(exe)) is not None
+    except OSError:
+        return False
+
+
 def probe() -> Isolation:
     """Probe every layer (cheap after the first call)."""
+    with _PROBING:
+        return _probe()
+
+
+def _probe() -> Isolation:
     off = _disabled()
     layers = [
         Layer("process", True, "a forked child of a numpy-only interpreter, never the grader's process"),
