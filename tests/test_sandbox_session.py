@@ -164,3 +164,17 @@ def test_decoded_bytes_are_capped_per_submission(tmp_path, monkeypatch):
     for g in got[4:]:
         assert isinstance(g, Returned) and g.values[0] is None
         assert g.problems[0] is not None and g.problems[0].kind in {"too-large", "wrong-type"}
+
+
+def test_a_descent_on_a_number_runs_like_one_on_an_array(box: Sandbox, tmp_path: Path) -> None:
+    """The variable may be a plain number: the child's iterate is then a 0-d array, and
+    each step still answers for the grader's own iterate."""
+    with session(box, tmp_path, "return float((W - c) ** 2), 2.0 * (W - c)\n") as s:
+        got = s.descend("f", [1.0, 0.25], ["loss", "dW"], STEP_LIMIT, variable=0, gradient="dW", rate=RATE, steps=4,
+                        shapes=[(), ()])
+    assert len(got) == 4 and all(isinstance(g, Returned) for g in got)
+    w = 1.0
+    for g in got:
+        assert isinstance(g, Returned)
+        assert g.values[0] == (w - 0.25) ** 2
+        w = w - RATE * float(g.values[1])

@@ -302,7 +302,7 @@ def _descend(sock: socket.socket, module: Any, msg: dict, blobs: list[bytes], pa
     gradient = call["outputs"].index(msg["gradient"])
     rate, steps = float(msg["rate"]), int(msg["steps"])
     shapes = [tuple(shape) for shape in msg["shapes"]]
-    x = _decode_arg(call["args"][variable], blobs)  # step 0 gets the argument as sent
+    x = np.asarray(_decode_arg(call["args"][variable], blobs))  # step 0: the argument as sent (a number too)
     for step in range(steps):
         # Fresh copies of every argument for every call, as for a batch of calls.
         out_blobs: list[bytes] = []
