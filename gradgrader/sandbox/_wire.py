@@ -98,27 +98,35 @@ class Reader:
     """Messages from one socket, read in pieces of up to 64 KiB: a small message (or
     several replies sent back to back) costs one system call instead of one per field.
     Bytes read past a message stay here for the next; the caps are checked as in
-    :func:`recv`, before any large read."""
+    :func:`recv`, before any large read. The child reads its requests with one too."""
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.buf = bytearray()
+        self.pos = 0  # bytes of ``buf`` already handed out (dropped when more is read)
 
     def recv(
         self, max_total: int = 256 << 20, max_blob: int | None = None, deadline: float | None = None
     ) -> tuple[dict, list[bytes]]:
-        def take(n: int) -> bytes:
+        return _parse(lambda n: self.take(n, deadline), max_total, max_blob)
+
+    def take(self, n: int, deadline: float | None = None) -> bytes:
+        """The next ``n`` bytes. Handed-out bytes are dropped only when the buffer must
+        grow: 80 short replies read in one piece cost one copy each, not a shift of
+        the whole rest of the buffer each (#17)."""
+        if len(self.buf) - self.pos < n:
+            del self.buf[: self.pos]
+            self.pos = 0
             while len(self.buf) < n:
                 _wait(self.sock, deadline)
                 chunk = self.sock.recv(min(max(n - len(self.buf), 1 << 16), 1 << 20))
                 if not chunk:
                     raise EOFError("peer closed the connection")
                 self.buf += chunk
-            out = bytes(self.buf[:n])
-            del self.buf[:n]
-            return out
-
-        return _parse(take, max_total, max_blob)
+        start = self.pos
+        self.pos += n
+        with memoryview(self.buf) as view:
+            return bytes(view[start : self.pos])
 
 
 def _parse(take: Callable[[int], bytes], max_total: int, max_blob: int | None) -> tuple[dict, list[bytes]]:
