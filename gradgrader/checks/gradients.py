@@ -74,12 +74,14 @@ STENCIL = (1.0, -1.0, 2.0, -2.0)
 
 
 def directional_differences(
-    f: Callable[[list[np.ndarray]], list[float | Failure]], x: np.ndarray, directions: np.ndarray, h: float
+    f: Callable[[list[np.ndarray]], list[float | Failure]], x: np.ndarray, directions: np.ndarray, h: float,
+    points: list[np.ndarray] | None = None,
 ) -> np.ndarray | Failure:
     """The fourth-order central differences of ``f`` at ``x`` along each direction.
 
-    ``f`` evaluates a list of points at once (one round trip to the sandbox)."""
-    values = f(difference_points(x, directions, h))
+    ``f`` evaluates a list of points at once (one round trip to the sandbox);
+    ``points``: :func:`difference_points` of the same arguments, if already made."""
+    values = f(difference_points(x, directions, h) if points is None else points)
     for fx in values:
         if isinstance(fx, Failure):
             return fx
@@ -108,6 +110,7 @@ class _Differences:
     x0: np.ndarray
     dirs: np.ndarray
     h: float
+    points: list[np.ndarray]  # difference_points(x0, dirs, h), shared by every submission
 
 
 @check_kind("self_consistency", params={"directions", "tol"}, required={"objective", "gradient", "wrt"})
@@ -118,7 +121,7 @@ def self_consistency(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     fn = check.function
     plans = {case: _difference_plan(check, ctx, case) for case in check.cases}
     # Every case's points in one round trip (#17); each case then reads its own.
-    ctx.prefetch(fn, [[{**p.args, wrt: x} for x in difference_points(p.x0, p.dirs, p.h)]
+    ctx.prefetch(fn, [[{**p.args, wrt: x} for x in p.points]
                       for p in plans.values() if isinstance(p, _Differences)], need=[obj])
     diffs = {case: _student_differences(check, ctx, p) for case, p in plans.items() if isinstance(p, _Differences)}
     agree = [case for case, (fd, err) in diffs.items() if not isinstance(fd, Failure) and err <= tol]
@@ -155,9 +158,17 @@ def _difference_plan(check: CheckSpec, ctx: CheckContext, case: str) -> _Differe
     placeholder = placeholder_case(ctx, check, case, args, got, [obj, grad], ctx.reference(fn, args), ctx.assignment.rtol)
     if placeholder is not None:
         return placeholder
-    x0 = np.asarray(args[wrt], dtype=np.float64)
+    x0, dirs, h, points = ctx.course.derived(("self_consistency", check.id, case), lambda: _points(check, ctx, case, args[wrt]))
+    return _Differences(args, dims, got, x0, dirs, h, points)
+
+
+def _points(check: CheckSpec, ctx: CheckContext, case: str, at: Any) -> tuple[np.ndarray, np.ndarray, float, list[np.ndarray]]:
+    """The differences' base point, directions, step and points on ``case``: the course's
+    input and the check's seed decide them, so every submission gets the same arrays."""
+    x0 = np.asarray(at, dtype=np.float64)
     dirs = random_directions(ctx.rng(check.id, case), x0.shape, int(check.params.get("directions", DIRECTIONS)))
-    return _Differences(args, dims, got, x0, dirs, _step(STUDENT_STEP, x0))
+    h = _step(STUDENT_STEP, x0)
+    return x0, dirs, h, difference_points(x0, dirs, h)
 
 
 def _student_differences(check: CheckSpec, ctx: CheckContext, plan: _Differences) -> tuple[np.ndarray | Failure, float]:
@@ -176,7 +187,7 @@ def _student_differences(check: CheckSpec, ctx: CheckContext, plan: _Differences
                 values.append(float(out[obj]))
         return values
 
-    fd = directional_differences(objective, plan.x0, plan.dirs, plan.h)
+    fd = directional_differences(objective, plan.x0, plan.dirs, plan.h, plan.points)
     if isinstance(fd, Failure):
         return fd, float("inf")
     return fd, rel_error(np.array([float(np.vdot(plan.got[grad], v)) for v in plan.dirs]), fd)
@@ -274,6 +285,17 @@ def objective_hook(assignment: Assignment, check: CheckSpec, where: str) -> str 
     return None
 
 
+def _course_differences(
+    rng: np.random.Generator, f: Callable[[list[np.ndarray]], list[float | Failure]], x0: np.ndarray,
+    shape: tuple[int, ...], n: int, symmetric: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``objective_gradient``'s directions and the differences of the course's objective."""
+    dirs = random_directions(rng, shape, n, symmetric)
+    fd = directional_differences(f, x0, dirs, _step(REFERENCE_STEP, x0))
+    assert not isinstance(fd, Failure)
+    return dirs, fd
+
+
 @check_kind(
     "objective_gradient",
     params={"directions", "tol", "symmetric", "output", "objective_output"},
@@ -311,9 +333,11 @@ def objective_gradient(check: CheckSpec, ctx: CheckContext) -> CheckResult:
             where = f"check {check.id!r}"
             return [float(ctx.course.call_hook(objective, {**args, wrt: x}, where)) for x in xs]
 
-        dirs = random_directions(ctx.rng(check.id, case), g.shape, n, symmetric)
-        fd = directional_differences(f, x0, dirs, _step(REFERENCE_STEP, x0))
-        assert not isinstance(fd, Failure)
+        # The course's objective and inputs decide them: once per process, not per submission.
+        dirs, fd = ctx.course.derived(
+            ("objective_gradient", check.id, case, str(g.shape)),
+            lambda f=f, x0=x0, case=case, shape=g.shape: _course_differences(ctx.rng(check.id, case), f, x0, shape, n, symmetric),
+        )
         analytic = np.array([float(np.vdot(g, v)) for v in dirs])
         err = rel_error(analytic, fd)
         if err <= tol:

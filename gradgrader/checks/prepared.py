@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -36,6 +36,13 @@ CALL_FLOOR_S = 3.0
 CALL_FACTOR = 100.0
 
 
+def _frozen(value: Any) -> Any:
+    """``value`` (arrays, numbers, tuples and lists of them) with every array frozen."""
+    if isinstance(value, (tuple, list)):
+        return type(value)(_frozen(v) for v in value)
+    return freeze(value)
+
+
 class Course:
     """An assignment prepared for grading: its generated inputs and the reference's
     outputs, computed once and shared by every submission (and every worker thread).
@@ -53,6 +60,7 @@ class Course:
         self._ref: dict[str, dict[str, np.ndarray]] = {}
         self._hooks: dict[str, np.ndarray] = {}
         self._limits: dict[str, float] = {}
+        self._derived: dict[tuple[str, ...], Any] = {}
 
     def _replayed(self, key: str, what: str) -> Any:
         assert self.replay is not None
@@ -95,6 +103,16 @@ class Course:
             if self.recording is not None:
                 self.recording[rkey] = self._inputs[key]
         return dict(self._inputs[key])
+
+    def derived(self, key: tuple[str, ...], make: Callable[[], Any]) -> Any:
+        """A value computed from the course's inputs alone (the same for every
+        submission), made once per process and shared, its arrays read-only: a
+        check's finite-difference points, say. Being the very same frozen arrays in
+        every submission, they are hashed and encoded once (#17). ``key`` names what
+        ``make`` computes; the result must depend on nothing else."""
+        if key not in self._derived:
+            self._derived[key] = _frozen(make())
+        return self._derived[key]
 
     def dims(self, case: str) -> Mapping[str, int]:
         return self.assignment.cases[case].dims
