@@ -313,3 +313,24 @@ def test_a_header_whose_literal_eval_raises_typeerror_is_a_decode_error():
 def test_forged_header_raising_typeerror_costs_only_the_attacked_function(grader, tmp_path):
     result = grader.grade(Submission("typeerror", attack("forged-npy-typeerror", tmp_path / "s"), None))
     assert_only_attacked_fail(result, {"softmax_jacobian"}, {"wrong-shape"})
+
+
+def test_a_remembered_header_decodes_as_parsing_it_does_and_a_changed_byte_is_parsed_afresh():
+    """Accepted headers are remembered by their bytes (#17): a second array with the same
+    header decodes to its own values, and a header one byte away (an object dtype of the
+    same length) is still refused."""
+    from gradgrader.sandbox import decode
+
+    a, b = np.arange(6.0).reshape(2, 3), -np.ones((2, 3))
+    first, second = npy(a), npy(b)
+    assert first[:64] == second[:64]  # the same header
+    assert np.array_equal(decode_array(first), a)
+    assert first[: first.index(b"\n") + 1] in decode._HEADERS
+    assert np.array_equal(decode_array(second), b)
+    assert decode_array(second).flags.writeable and decode_array(second) is not decode_array(second)
+    hostile = first.replace(b"'<f8'", b"'|O8'", 1)
+    assert len(hostile) == len(first)
+    with pytest.raises(DecodeError, match="not numeric"):
+        decode_array(hostile)
+    with pytest.raises(DecodeError, match="bytes but shape"):
+        decode_array(first[:-8])  # the data cut short: its header is a hit, its size still checked

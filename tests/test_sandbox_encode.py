@@ -64,3 +64,23 @@ def test_an_array_shared_by_calls_of_a_batch_travels_once() -> None:
     second, _ = encode_args([x], blobs, seen)
     assert first[0] == second[0] == {"kind": "array", "blob": 0, "dtype": "<f8", "shape": [4]}
     assert len(blobs) == 2
+
+
+def test_a_batch_describes_each_argument_once_and_every_call_by_indices():
+    """encode_calls (#17): 80 calls sharing X and y name them by index; each array object
+    travels once; numbers are kept apart by type and sign (-0.0 is not 0.0)."""
+    from gradgrader.sandbox.encode import encode_calls
+
+    x, y = np.ones((4, 3)), np.arange(4)
+    points = [np.full(3, float(i)) for i in range(80)]
+    blobs: list[bytes] = []
+    table, calls = encode_calls([[p, x, y, 0.1] for p in points], blobs)
+    assert len(table) == 80 + 3 and len(blobs) == 80 + 2
+    assert all(c[1:] == calls[0][1:] for c in calls)  # X, y and reg: the same entries
+    assert [table[c[0]]["blob"] for c in calls] == sorted({table[c[0]]["blob"] for c in calls})
+    table, calls = encode_calls([[0.0], [-0.0], [0], [True], [float("nan")], [float("nan")]], [])
+    assert [table[c[0]] for c in calls] == [
+        {"kind": "float", "value": 0.0}, {"kind": "float", "value": -0.0}, {"kind": "int", "value": 0},
+        {"kind": "int", "value": 1}, table[calls[4][0]], table[calls[4][0]],
+    ]
+    assert len({c[0] for c in calls}) == 5 and str(table[calls[1][0]]["value"]) == "-0.0"

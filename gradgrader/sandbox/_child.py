@@ -292,7 +292,10 @@ def _serve_calls(sock: socket.socket, module: Any, path: str, max_bytes: int) ->
             return
         # One reply per call, sent as soon as the call returns: the grader enforces each
         # call's time limit and keeps the calls that finished before one that hangs.
-        for call in msg["calls"]:
+        # Each call names its arguments by index in the request's table of specs.
+        table, function, outputs, want = msg["args"], msg["function"], msg["outputs"], msg.get("want")
+        for indices in msg["calls"]:
+            call = {"function": function, "args": [table[i] for i in indices], "outputs": outputs, "want": want}
             out_blobs: list[bytes] = []
             reply = _one_call(module, call, blobs, out_blobs, path, max_bytes)
             _flush()

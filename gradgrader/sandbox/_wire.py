@@ -24,12 +24,18 @@ MAX_HEADER = 1 << 20  # 1 MiB of JSON is far more than any honest message needs
 MAX_BLOBS = 4096  # a batch of calls carries a few arrays per call
 
 
+# One encoder and one decoder for every message (json.dumps with separators would make
+# an encoder per call). Headers are UTF-8 JSON (ASCII, as encoded here).
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+_decode = json.JSONDecoder().decode
+
+
 class WireError(Exception):
     """The peer sent something that is not a well-formed message within the caps."""
 
 
 def send(sock: socket.socket, header: dict, blobs: list[bytes] | tuple[bytes, ...] = (), fds: list[int] | None = None) -> None:
-    data = json.dumps(header, separators=(",", ":")).encode()
+    data = _encode(header).encode()
     parts = [_HEAD.pack(len(data), len(blobs)), data]
     for blob in blobs:
         parts.append(_BLOB.pack(len(blob)))
@@ -135,7 +141,7 @@ def _parse(take: Callable[[int], bytes], max_total: int, max_blob: int | None) -
     if hlen > MAX_HEADER or nblobs > MAX_BLOBS:
         raise WireError(f"message header too large ({hlen} bytes, {nblobs} blobs)")
     try:
-        header = json.loads(take(hlen))
+        header = _decode(take(hlen).decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise WireError(f"message header is not JSON: {type(exc).__name__}") from None
     if not isinstance(header, dict):

@@ -58,3 +58,36 @@ def encode_value(a: Any, blobs: list[bytes], seen: dict[int, int]) -> dict:
     if isinstance(a, (bool, int, np.integer)):
         return {"kind": "int", "value": int(a)}
     return {"kind": "float", "value": float(a)}
+
+
+def encode_calls(arg_lists: list[list[Any]], blobs: list[bytes]) -> tuple[list[dict], list[list[int]]]:
+    """A batch's arguments as a table of distinct specs and, per call, the indices of its
+    arguments in that table (#17): the frozen X and y of 80 finite-difference calls are
+    described once, not 80 times, and an array object travels once (``blobs``). A
+    number is one entry per distinct type and value; the child still decodes a fresh
+    copy of every argument for every call."""
+    table: list[dict] = []
+    by_array: dict[int, int] = {}
+    by_number: dict[tuple[type, str], int] = {}
+    seen: dict[int, int] = {}
+    calls = []
+    for args in arg_lists:
+        indices = []
+        for a in args:
+            if isinstance(a, np.ndarray):
+                index = by_array.get(id(a))
+                if index is None:
+                    index = by_array[id(a)] = len(table)
+                    table.append(encode_value(a, blobs, seen))
+            elif type(a) in (int, float, bool):
+                key = (type(a), repr(a))  # repr: -0.0 is not 0.0, and NaN is one entry
+                index = by_number.get(key)
+                if index is None:
+                    index = by_number[key] = len(table)
+                    table.append(encode_value(a, blobs, seen))
+            else:
+                index = len(table)
+                table.append(encode_value(a, blobs, seen))
+            indices.append(index)
+        calls.append(indices)
+    return table, calls

@@ -18,7 +18,7 @@ import numpy as np
 
 from gradgrader.sandbox import _wire as wire
 from gradgrader.sandbox.decode import DecodeError, decode_array
-from gradgrader.sandbox.encode import encode_args
+from gradgrader.sandbox.encode import encode_args, encode_calls
 from gradgrader.sandbox.model import (
     REPLY_DECODE_CAP,
     SUBMISSION_DECODE_CAP,
@@ -255,12 +255,11 @@ class StudentProcess:
         kills the process keeps the replies before it; the calls after it are not run
         and get a Problem of the same kind that says so."""
         blobs: list[bytes] = []
-        seen: dict[int, int] = {}
-        calls = []
-        for args in arg_lists:
-            specs, _ = encode_args(args, blobs, seen)
-            calls.append({"function": function, "args": specs, "outputs": outputs, **({"want": want} if want else {})})
-        failed = self._request({"op": "calls", "calls": calls}, blobs, timeout)
+        table, calls = encode_calls(arg_lists, blobs)
+        request = {"op": "calls", "function": function, "outputs": outputs, "args": table, "calls": calls}
+        if want:
+            request["want"] = want
+        failed = self._request(request, blobs, timeout)
         if failed is not None:
             return [failed] * len(arg_lists)
         results: list[Returned | Problem] = []
