@@ -12,6 +12,8 @@ of f, whatever the size of x: a CS231n-size W (10 × 3073) costs the same as a 3
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -286,11 +288,11 @@ def objective_hook(assignment: Assignment, check: CheckSpec, where: str) -> str 
 
 
 def _course_differences(
-    rng: np.random.Generator, f: Callable[[list[np.ndarray]], list[float | Failure]], x0: np.ndarray,
-    shape: tuple[int, ...], n: int, symmetric: bool,
+    check: CheckSpec, ctx: CheckContext, case: str, f: Callable[[list[np.ndarray]], list[float | Failure]],
+    x0: np.ndarray, shape: tuple[int, ...], n: int, symmetric: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``objective_gradient``'s directions and the differences of the course's objective."""
-    dirs = random_directions(rng, shape, n, symmetric)
+    dirs = random_directions(ctx.rng(check.id, case), shape, n, symmetric)
     fd = directional_differences(f, x0, dirs, _step(REFERENCE_STEP, x0))
     assert not isinstance(fd, Failure)
     return dirs, fd
@@ -336,7 +338,7 @@ def objective_gradient(check: CheckSpec, ctx: CheckContext) -> CheckResult:
         # The course's objective and inputs decide them: once per process, not per submission.
         dirs, fd = ctx.course.derived(
             ("objective_gradient", check.id, case, str(g.shape)),
-            lambda f=f, x0=x0, case=case, shape=g.shape: _course_differences(ctx.rng(check.id, case), f, x0, shape, n, symmetric),
+            functools.partial(_course_differences, check, ctx, case, f, x0, g.shape, n, symmetric),
         )
         analytic = np.array([float(np.vdot(g, v)) for v in dirs])
         err = rel_error(analytic, fd)
