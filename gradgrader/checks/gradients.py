@@ -13,7 +13,6 @@ of f, whatever the size of x: a CS231n-size W (10 × 3073) costs the same as a 3
 from __future__ import annotations
 
 import functools
-
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
