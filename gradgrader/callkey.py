@@ -68,7 +68,10 @@ def call_key(function: str, args: list[Any], cache: dict[int, bytes] | None = No
     frozen: list[np.ndarray] = []
     for a in args:
         kind = type(a)
-        if kind is np.ndarray and not a.flags.writeable and a.flags.owndata:
+        if kind is np.ndarray:
+            flags = a.flags
+            if flags.writeable or not flags.owndata:
+                return _hashed_key(function, args, cache)
             fast.append(id(a))
             frozen.append(a)
         elif kind in _PLAIN:
@@ -77,8 +80,12 @@ def call_key(function: str, args: list[Any], cache: dict[int, bytes] | None = No
             return _hashed_key(function, args, cache)
     known = tuple(fast)
     hit = _KEYS.get(known)
-    if hit is not None and all(r() is a for r, a in zip(hit[0], frozen)):
-        return hit[1]
+    if hit is not None:
+        for ref, a in zip(hit[0], frozen):
+            if ref() is not a:
+                break
+        else:
+            return hit[1]
     key = _hashed_key(function, args, cache)
     if len(_KEYS) >= KEYS_KEPT:
         _KEYS.clear()

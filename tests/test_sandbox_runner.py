@@ -74,3 +74,28 @@ def test_a_student_exiting_with_status_70_is_still_the_students(tmp_path):
     with Sandbox(tmp_path / "box") as box, limited_session(box, path) as s:
         assert not s.load.ok and s.load.problem is not None
         assert "70" in s.load.problem.message
+
+
+def test_a_spawn_carries_only_the_submissions_own_read_paths_and_the_child_still_reads_numpy(tmp_path, monkeypatch):
+    """The zygote's some 450 read-only paths are its own (found once, sent in its hello):
+    a spawn names only the submission's folder and the course's, and the zygote puts its
+    own first (#17). A child under Landlock that imports numpy proves they arrived."""
+    from gradgrader.sandbox.zygote import Zygote
+
+    sent = []
+    real = Zygote.spawn
+
+    def spawn(self, request):
+        sent.append(request)
+        return real(self, request)
+
+    monkeypatch.setattr(Zygote, "spawn", spawn)
+    path = module(tmp_path / "s", "import numpy.linalg\n\ndef f(x):\n    return float(numpy.linalg.norm(x))\n")
+    with Sandbox(tmp_path / "box") as box, limited_session(box, path) as s:
+        assert s.load.ok, s.load
+        got = s.call("f", [np.ones(4)], ["v"], 10.0)
+        assert isinstance(got, Returned) and float(got.values[0]) == 2.0
+        own = box.zygote.info["read_paths"]
+    layers = sent[0]["layers"]
+    assert layers["read_own"] is True and len(own) > 20
+    assert not set(own) & set(layers["read"]) and len(layers["read"]) <= 3

@@ -120,19 +120,24 @@ class Reader:
         """The next ``n`` bytes. Handed-out bytes are dropped only when the buffer must
         grow: 80 short replies read in one piece cost one copy each, not a shift of
         the whole rest of the buffer each (#17)."""
-        if len(self.buf) - self.pos < n:
-            del self.buf[: self.pos]
-            self.pos = 0
+        start = self.pos
+        if len(self.buf) - start < n:
+            del self.buf[:start]
+            start = 0
             while len(self.buf) < n:
                 _wait(self.sock, deadline)
                 chunk = self.sock.recv(min(max(n - len(self.buf), 1 << 16), 1 << 20))
                 if not chunk:
                     raise EOFError("peer closed the connection")
                 self.buf += chunk
-        start = self.pos
-        self.pos += n
-        with memoryview(self.buf) as view:
-            return bytes(view[start : self.pos])
+        self.pos = start + n
+        return bytes(self.buf[start : self.pos]) if n < 4096 else _copy(self.buf, start, n)
+
+
+def _copy(buf: bytearray, start: int, n: int) -> bytes:
+    """``bytes(buf[start:start + n])`` in one copy (a large array's bytes)."""
+    with memoryview(buf) as view:
+        return bytes(view[start : start + n])
 
 
 def _parse(take: Callable[[int], bytes], max_total: int, max_blob: int | None) -> tuple[dict, list[bytes]]:

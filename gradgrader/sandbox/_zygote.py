@@ -63,6 +63,10 @@ _SECCOMP_BASE: list = []
 # ``_landlock.prepare``): path → (O_PATH descriptor, is a folder).
 _PREPARED: dict[str, tuple[int, bool]] = {}
 
+# The same paths as found by ``read_paths`` (sent to the grader once, in the hello): a
+# spawn whose layers say ``read_own`` gets them before its own ``read`` paths.
+_READ_PATHS: list[str] = []
+
 
 FD_HEADROOM = 256  # descriptors the zygote keeps free for its own work (sockets, pipes)
 
@@ -149,6 +153,7 @@ def main() -> None:
     confine.prctl(confine.PR_SET_PDEATHSIG, signal.SIGKILL)
     have_subreaper = confine.prctl(confine.PR_SET_CHILD_SUBREAPER, 1) and os.path.isdir("/proc")
     paths = read_paths()
+    _READ_PATHS.extend(paths)
     _prepare_children(paths)
     wire.send(ctrl, _hello(paths, have_subreaper))
     _serve(ctrl, have_subreaper)
@@ -198,6 +203,9 @@ def _serve(ctrl: socket.socket, have_subreaper: bool) -> None:
 def _run_child(ctrl: socket.socket, req: dict, have_subreaper: bool) -> None:
     """Fork one child, hand the grader its socket and output pipe, wait for it, clean up
     after it and report how it ended."""
+    layers = req.get("layers")
+    if isinstance(layers, dict) and layers.pop("read_own", False):
+        layers["read"] = _READ_PATHS + list(layers.get("read", []))
     scratch = tempfile.mkdtemp(prefix="sub-", dir=req["scratch_root"])
     pid = _fork(ctrl, scratch, req)
     cap = req.get("scratch_cap")
