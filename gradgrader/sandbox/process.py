@@ -349,15 +349,19 @@ class StudentProcess:
             if data:
                 return Problem("crashed", "the sandboxed process sent arrays it was not asked for")
             return reply_problem(msg.get("error"))
-        wanted = set(want or outputs)
-        outs_raw = msg.get("outputs")
-        if isinstance(outs_raw, list):
-            named = [o.get("blob") for o in outs_raw if isinstance(o, dict) and "blob" in o]
-            unasked = [o for o, n in zip(outs_raw, outputs) if isinstance(o, dict) and "blob" in o and n not in wanted]
-            if unasked or sorted(x for x in named if isinstance(x, int)) != list(range(len(data))) or len(named) != len(data):
+        wanted = want or outputs
+        outs = msg.get("outputs")
+        if isinstance(outs, list):
+            # Every array named by exactly one output, that output asked for.
+            named = []
+            for i, o in enumerate(outs):
+                if isinstance(o, dict) and "blob" in o:
+                    if i < len(outputs) and outputs[i] not in wanted:
+                        return Problem("crashed", "the sandboxed process sent arrays it was not asked for")
+                    named.append(o["blob"])
+            if len(named) != len(data) or sorted(x for x in named if isinstance(x, int)) != list(range(len(data))):
                 return Problem("crashed", "the sandboxed process sent arrays it was not asked for")
         reply_left = REPLY_DECODE_CAP
-        outs = msg.get("outputs")
         if not isinstance(outs, list) or len(outs) != len(outputs):
             return Problem("crashed", "the sandboxed process sent a malformed reply")
         values: list[np.ndarray | None] = []
@@ -366,7 +370,7 @@ class StudentProcess:
         for name, out in zip(outputs, outs):
             if not isinstance(out, dict):
                 return Problem("crashed", "the sandboxed process sent a malformed reply")
-            types.append(sanitize(str(out.get("type", "?"))[:100]))
+            types.append(_type_name(out.get("type", "?")))
             if out.get("skipped") is True:
                 values.append(None)
                 problems.append(None)
@@ -393,3 +397,21 @@ class StudentProcess:
                 values.append(None)
                 problems.append(Problem("wrong-type", f"{name} could not be decoded: {exc}"))
         return Returned(tuple(values), tuple(types), tuple(problems), elapsed)
+
+
+# Type names as shown, by what the process sent: a submission's replies repeat a few
+# ("numpy.ndarray", "float"); at most TYPE_NAMES_KEPT are kept (then none are added).
+_TYPE_NAMES: dict[str, str] = {}
+TYPE_NAMES_KEPT = 256
+
+
+def _type_name(raw: Any) -> str:
+    """A returned value's type name from a reply: text, capped and sanitized."""
+    if type(raw) is str:
+        hit = _TYPE_NAMES.get(raw)
+        if hit is not None:
+            return hit
+    name = sanitize(str(raw)[:100])
+    if type(raw) is str and len(_TYPE_NAMES) < TYPE_NAMES_KEPT and len(raw) <= 100:
+        _TYPE_NAMES[raw] = name
+    return name
