@@ -82,6 +82,11 @@ def _describe(module, names: list[str]) -> dict:
             found[name] = {"defined": False}
             continue
         entry: dict[str, Any] = {"defined": True, "callable": callable(fn)}
+        plain = _plain_arity(fn)
+        if plain is not None:
+            entry.update(plain)
+            found[name] = entry
+            continue
         try:
             params = inspect.signature(fn).parameters.values()
             entry["required"] = sum(
@@ -93,6 +98,24 @@ def _describe(module, names: list[str]) -> dict:
             entry["varargs"] = True
         found[name] = entry
     return found
+
+
+_CO_VARARGS = inspect.CO_VARARGS
+
+
+def _plain_arity(fn) -> dict | None:
+    """What :func:`_describe` reports, read from a plain function's code object (as
+    ``inspect.signature`` would give it, without its cost); None for anything else
+    (a class, a partial, a decorated or builtin callable): those go through inspect."""
+    if type(fn) is not _FUNCTION or fn.__dict__.get("__wrapped__") is not None or fn.__dict__.get("__signature__") is not None:
+        return None
+    code = fn.__code__
+    positional = code.co_argcount
+    defaults = len(fn.__defaults__ or ())
+    return {"required": positional - defaults, "positional": positional, "varargs": bool(code.co_flags & _CO_VARARGS)}
+
+
+_FUNCTION = type(_plain_arity)
 
 
 def _decode_arg(spec: dict, blobs: list[bytes]):

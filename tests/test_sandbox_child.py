@@ -1,0 +1,100 @@
+"""gradgrader/sandbox/_child.py, loaded by path as the zygote loads it: what the child
+reports of a student's functions and how it encodes what they return (#17's shortcuts
+give exactly what the long way gives)."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import inspect
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from gradgrader.sandbox.decode import decode_array
+
+CHILD = Path(__file__).resolve().parents[1] / "gradgrader" / "sandbox" / "_child.py"
+
+
+@pytest.fixture(scope="module")
+def child() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("_child_under_test", CHILD)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _by_inspect(fn) -> dict:
+    params = inspect.signature(fn).parameters.values()
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return {
+        "required": sum(p.default is p.empty and p.kind in positional for p in params),
+        "positional": sum(p.kind in positional for p in params),
+        "varargs": any(p.kind == p.VAR_POSITIONAL for p in params),
+    }
+
+
+SOURCES = """
+def a(x, y, z=1): pass
+def b(*args): pass
+def c(x, /, y, *, k, **kw): pass
+def d(x, y=2, *rest, z=3): pass
+def e(): pass
+def f(x, y, z=1, *, w): pass
+lam = lambda q, r=1: q
+async def g(x): pass
+def h(x, y): pass
+h.__defaults__ = (0,)
+"""
+
+
+def test_a_plain_functions_arity_read_from_its_code_is_what_inspect_says(child):
+    ns: dict = {}
+    exec(SOURCES, ns)  # noqa: S102 - test functions
+    functions = {k: v for k, v in ns.items() if k != "__builtins__"}
+    for name, fn in functions.items():
+        assert child._plain_arity(fn) == _by_inspect(fn), name
+        described = child._describe(_module(fn, name), [name])[name]
+        assert described == {"defined": True, "callable": True, **_by_inspect(fn)}, name
+
+
+def _module(fn, name: str) -> ModuleType:
+    m = ModuleType("student")
+    setattr(m, name, fn)
+    return m
+
+
+def test_anything_but_a_plain_function_goes_through_inspect(child):
+    def base(x, y, z=1):
+        return x
+
+    @functools.wraps(base)
+    def wrapped(*args):
+        return base(*args)
+
+    class Model:
+        def __init__(self, w, x):
+            pass
+
+    signed = lambda *a: 0  # noqa: E731
+    signed.__signature__ = inspect.signature(base)  # type: ignore[attr-defined]
+    for fn in (functools.partial(base, 1), wrapped, Model, print, signed, np.sum):
+        assert child._plain_arity(fn) is None
+    # …and _describe still answers for them as inspect does (wrapped: base's signature).
+    for name, fn in {"wrapped": wrapped, "partial": functools.partial(base, 1), "Model": Model, "signed": signed}.items():
+        got = child._describe(_module(fn, name), [name])[name]
+        assert {k: got[k] for k in ("required", "positional", "varargs")} == _by_inspect(fn), name
+
+
+@pytest.mark.parametrize(
+    "value",
+    [np.float64(2.5), np.arange(6.0).reshape(2, 3), np.ones((2, 3), dtype=np.float32), np.ones((3, 2)).T, np.zeros((0, 4)), np.array(7.0)],
+)
+def test_an_encoded_output_decodes_to_the_same_numbers_the_second_time_too(child, value):
+    for _ in range(2):  # the second time the header comes from the child's table
+        data = child._npy(np.asarray(value))
+        assert np.array_equal(decode_array(data), np.asarray(value, dtype=np.float64))
+        assert decode_array(data).shape == np.shape(value)
