@@ -123,9 +123,10 @@ def error_map(student: np.ndarray, reference: np.ndarray) -> tuple[tuple[float, 
     diff = np.where(np.isfinite(diff), diff, np.inf)
     scale = max(float(np.max(np.abs(reference))), 1e-300)
     m = (diff / scale).reshape(1, -1) if diff.ndim <= 1 else diff.reshape(diff.shape[0], -1) / scale
-    rows = np.array_split(np.arange(m.shape[0]), min(MAP_MAX, m.shape[0]))
-    cols = np.array_split(np.arange(m.shape[1]), min(MAP_MAX, m.shape[1]))
-    pooled = [[float(m[np.ix_(r, c)].max()) for c in cols] for r in rows]
+    # array_split of a range: contiguous, non-empty blocks, so each is a plain slice.
+    rows = [(int(r[0]), int(r[-1]) + 1) for r in np.array_split(np.arange(m.shape[0]), min(MAP_MAX, m.shape[0]))]
+    cols = [(int(c[0]), int(c[-1]) + 1) for c in np.array_split(np.arange(m.shape[1]), min(MAP_MAX, m.shape[1]))]
+    pooled = [[float(m[r0:r1, c0:c1].max()) for c0, c1 in cols] for r0, r1 in rows]
     return tuple(tuple(float(f"{v:.3g}") if math.isfinite(v) else float("inf") for v in row) for row in pooled)
 
 

@@ -224,3 +224,22 @@ def test_each_explanation_fits_the_function_it_is_attached_to(tmp_path):
     assert check["mistakes"] == ["sign-flipped"]
     text = check["diagnosis"]["explanation"] + check["diagnosis"].get("next_step", "")
     assert "∂s_k/∂z_l" in text and "leading minus" not in text and "∇_W J" not in text
+
+
+def test_the_error_map_pools_the_maximum_of_each_block_as_fancy_indexing_does():
+    """error_map's blocks are slices (#17): the same cells as np.ix_ over array_split."""
+    import math
+
+    from gradgrader.diagnose import MAP_MAX, error_map
+
+    rng = np.random.default_rng(3)
+    for shape in [(1,), (5,), (3, 4), (10, 65), (17, 3), (2, 3, 4), (40, 12), (1, 1), (9, 9, 2)]:
+        s, r = rng.standard_normal(shape), rng.standard_normal(shape)
+        s.flat[-1] = np.nan
+        diff = np.where(np.isfinite(np.abs(s - r)), np.abs(s - r), np.inf) / max(float(np.max(np.abs(r))), 1e-300)
+        m = diff.reshape(1, -1) if diff.ndim <= 1 else diff.reshape(diff.shape[0], -1)
+        rows = np.array_split(np.arange(m.shape[0]), min(MAP_MAX, m.shape[0]))
+        cols = np.array_split(np.arange(m.shape[1]), min(MAP_MAX, m.shape[1]))
+        want = tuple(tuple(float(f"{v:.3g}") if math.isfinite(v) else float("inf")
+                           for v in (float(m[np.ix_(i, j)].max()) for j in cols)) for i in rows)
+        assert error_map(s, r) == want, shape
