@@ -67,3 +67,50 @@ def test_capabilities_are_dropped_and_no_new_privs_set_at_every_level(tmp_path):
         ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"), "0000000000000000"
     )
     assert fields["NoNewPrivs"] == "1"
+
+
+CONFINE = __import__("pathlib").Path(__file__).resolve().parents[1] / "gradgrader" / "sandbox" / "_confine.py"
+
+
+def _confine_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_confine_under_test", CONFINE)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.skipif(not SECCOMP, reason="needs seccomp")
+def test_the_compiled_filter_is_libseccomps_own_program_for_each_pid():
+    """The zygote compiles the filter once (#17); a child writes its pid into it. That
+    program is byte for byte the one libseccomp compiles for that pid."""
+    c = _confine_module()
+    template = c.seccomp_template()
+    assert template is not None
+    for pid in (1, 300, 65536, 4_000_000):
+        assert c.with_pid(template, pid) == c._program(pid)
+    assert c.with_pid(template, 300) != c.with_pid(template, 301)
+
+
+@pytest.mark.skipif(not SECCOMP, reason="needs seccomp")
+def test_the_zygote_compiles_the_filter_and_its_children_are_still_confined(tmp_path, victim):
+    """With the compiled filter in use, a child still cannot signal another process or
+    start one, and can still signal itself."""
+    path = module(tmp_path / "s", f"""
+import os, signal
+def f(x):
+    out = []
+    for action in (lambda: os.kill({victim}, 0), lambda: os.fork(), lambda: os.kill(os.getpid(), 0)):
+        try:
+            action()
+            out.append(0.0)
+        except PermissionError:
+            out.append(1.0)
+    return out
+""")
+    with Sandbox(tmp_path / "box", isolation()) as box, limited_session(box, path) as s:
+        assert box.zygote.info["seccomp_compiled"] is True
+        got = s.call("f", [np.zeros(1)], ["v"], 10.0)
+        assert [float(v) for v in got.values[0]] == [1.0, 1.0, 0.0], got

@@ -183,10 +183,11 @@ def _flush() -> None:
             pass
 
 
-def child_main(sock: socket.socket, out_fd: int, scratch: str, req: dict, prepared: dict, seccomp_base: list) -> None:
+def child_main(sock: socket.socket, out_fd: int, scratch: str, req: dict, prepared: dict, seccomp: dict) -> None:
     """The forked child, step by step (the order is the sandbox; see the module's
     docstring). ``prepared``: the zygote's O_PATH descriptors of the read-only paths;
-    ``seccomp_base``: its prebuilt filter (a list of at most one)."""
+    ``seccomp``: its prepared filter (``base`` rules, a compiled ``template``; either
+    may be missing)."""
     layers = req.get("layers", {})
     # Until Landlock is applied, the zygote's prepared read-only path descriptors stay
     # open (O_PATH: they give no access by themselves, and they are closed before the
@@ -196,7 +197,7 @@ def child_main(sock: socket.socket, out_fd: int, scratch: str, req: dict, prepar
     _redirect_descriptors(sock, out_fd, prepared)
     _apply_limits(req["limits"])
     _set_environment(scratch, req)
-    _confine(layers, scratch, prepared, seccomp_base)
+    _confine(layers, scratch, prepared, seccomp)
     # The sandbox is set up: from here on everything is the submission's doing. Said on
     # the socket before any student code runs, so a student cannot forge it (a process
     # that dies before this message is the grader's failure, not the student's).
@@ -263,7 +264,7 @@ def _set_environment(scratch: str, req: dict) -> None:
     sys.meta_path.insert(0, confine.CourseImports(imports.get("provided", []), imports.get("modules", []), imports.get("stubs", {})))
 
 
-def _confine(layers: dict, scratch: str, prepared: dict, seccomp_base: list) -> None:
+def _confine(layers: dict, scratch: str, prepared: dict, seccomp: dict) -> None:
     """Landlock (then the prepared descriptors are closed), RLIMIT_NOFILE, no
     privileges, seccomp: in this order."""
     if layers.get("landlock"):
@@ -276,7 +277,7 @@ def _confine(layers: dict, scratch: str, prepared: dict, seccomp_base: list) -> 
     resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
     confine.drop_privileges()
     if layers.get("seccomp"):
-        confine.apply_seccomp(seccomp_base[0] if seccomp_base else None)
+        confine.apply_seccomp(seccomp.get("base"), seccomp.get("template"))
 
 
 def _load_student(sock: socket.socket, req: dict) -> Any:

@@ -56,8 +56,9 @@ scratches = _load_sibling("_scratch", wire=wire)
 child = _load_sibling("_child", wire=wire, landlock=landlock, confine=confine)
 _site_packages = confine.site_packages
 
-# The seccomp rules shared by every child, built once by the zygote (a one-item list).
-_SECCOMP_BASE: list = []
+# The seccomp filter, prepared once by the zygote: "base", the rules shared by every
+# child, and "template", the whole filter compiled with a stand-in for the child's pid.
+_SECCOMP: dict = {}
 
 # The read-only paths every child may read, opened once by the zygote (see
 # ``_landlock.prepare``): path → (O_PATH descriptor, is a folder).
@@ -166,9 +167,13 @@ def _prepare_children(paths: list[str]) -> None:
         _PREPARED.update(landlock.prepare(paths))
     if confine.pyseccomp is not None:
         try:
-            _SECCOMP_BASE.append(confine.seccomp_base())
+            _SECCOMP["base"] = confine.seccomp_base()
         except (RuntimeError, ValueError, OSError):
-            pass  # each child builds its own (and reports if it cannot)
+            return  # each child builds its own (and reports if it cannot)
+        try:
+            _SECCOMP["template"] = confine.seccomp_template()
+        except (RuntimeError, ValueError, OSError, AttributeError):
+            pass  # each child compiles the base filter with its own rules
 
 
 def _hello(paths: list[str], have_subreaper: bool) -> dict:
@@ -181,6 +186,7 @@ def _hello(paths: list[str], have_subreaper: bool) -> dict:
         "subreaper": bool(have_subreaper),
         "landlock": landlock.abi_version(),
         "seccomp": confine.pyseccomp is not None,
+        "seccomp_compiled": _SECCOMP.get("template") is not None,  # once, not per child
         "read_paths": paths,
         "baseline_mb": baseline_mb(),
     }
@@ -235,7 +241,7 @@ def _fork(ctrl: socket.socket, scratch: str, req: dict) -> int:
             ctrl.close()
             parent_sock.close()
             os.close(out_r)
-            child.child_main(child_sock, out_w, scratch, req, _PREPARED, _SECCOMP_BASE)
+            child.child_main(child_sock, out_w, scratch, req, _PREPARED, _SECCOMP)
         except BaseException:  # noqa: BLE001
             code = 70  # EX_SOFTWARE: the sandbox's own code failed; say why on stderr
             try:
