@@ -167,24 +167,57 @@ def profile(n: int) -> None:
         return run_safely(check, ctx)
 
     grading._run_safely = by_check
+    student_cpu = [0.0]
+    reap = StudentProcess._reap
+
+    def reaped(self, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
+        first = self.exit is None
+        info = reap(self, *a, **k)
+        if first:
+            student_cpu[0] += info.cpu_s  # the zygote's count (wait4) of the process's CPU
+        return info
+
+    StudentProcess._reap = reaped
     with tempfile.TemporaryDirectory(prefix="gradgrader-bench-") as tmp_:
         folder = Path(tmp_) / "class"
         make_class(folder, n + 1)
         subs = sorted(folder.iterdir())
         with open_grader("softmax", allow_weak=True) as grader:
             grader.grade(Submission(subs[0].name, subs[0] / "softmax.py", subs[0]))  # warm: references, zygote
+            zygote = _zygote_pid(grader)
             spent.clear()
+            student_cpu[0] = 0.0
+            zygote_cpu = _cpu_of(zygote)
+            cpu = time.process_time()
             start = time.perf_counter()
             for sub in subs[1:]:
                 grader.grade(Submission(sub.name, sub / "softmax.py", sub))
             total = time.perf_counter() - start
+            cpu = time.process_time() - cpu
+            zygote_cpu = _cpu_of(zygote) - zygote_cpu
     print(f"{n} softmax submissions, one grader in this process: {total / n * 1e3:.1f} ms each")
+    print(f"CPU per submission: the grader {cpu / n * 1e3:.1f} ms, the student's process {student_cpu[0] / n * 1e3:.1f} ms, "
+          f"the zygote {zygote_cpu / n * 1e3:.1f} ms (all: {(cpu + student_cpu[0] + zygote_cpu) / n * 1e3:.1f} ms)")
     hook = HOOK
     accounted = sum(v for k, v in spent.items() if k != hook)
     rows = [(k, v) for k, v in sorted(spent.items()) if k != hook]
     rows += [("the grader's own work (checks, diagnosis, scoring)", total - accounted), (hook, spent[hook])]
     for name, value in rows:
         print(f"  {name:64s} {value / n * 1e3:6.1f} ms  {value / total:4.0%}")
+
+
+def _zygote_pid(grader) -> int:  # noqa: ANN001
+    """The zygote's pid as this machine sees it (below bubblewrap's processes, if any)."""
+    pid = grader._sandbox()._zygote.proc.pid
+    while Path(f"/proc/{pid}/comm").read_text().strip() == "bwrap":
+        pid = int(Path(f"/proc/{pid}/task/{pid}/children").read_text().split()[0])
+    return pid
+
+
+def _cpu_of(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
