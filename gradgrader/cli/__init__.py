@@ -2,35 +2,30 @@
 
 One module per group of commands (``student``: check and init; ``classroom``: grade;
 ``classwork``: review and similarity; ``authoring``: the course author's; ``machine``:
-Gradescope and doctor); ``_app`` holds the Typer app and what they share. Commands are
-registered here, in the order ``gradgrader --help`` lists them.
+Gradescope and doctor); ``_app`` holds the Typer app and what they share, ``_commands``
+registers the commands. This module imports none of them (nor typer) until it is asked
+for ``app`` or :func:`main` runs: ``main`` starts a student's check's sandbox first
+(:mod:`._early`), so that it comes up while typer and the grader are imported (#17).
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
 
-from gradgrader.cli._app import app
-from gradgrader.cli.authoring import list_assignments, new_assignment, pack, validate
-from gradgrader.cli.classroom import grade
-from gradgrader.cli.classwork import review, similarity
-from gradgrader.cli.machine import doctor, gradescope
-from gradgrader.cli.student import check, init
-
-app.command()(check)
-app.command()(grade)
-app.command()(review)
-app.command()(init)
-app.command()(validate)
-app.command("new-assignment")(new_assignment)
-app.command()(pack)
-app.command()(gradescope)
-app.command()(doctor)
-app.command()(similarity)
-app.command("assignments")(list_assignments)
+if TYPE_CHECKING:
+    from gradgrader.cli._commands import app
 
 __all__ = ["app", "main"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":  # the Typer app, with every command
+        from gradgrader.cli._commands import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # A grader's arrays are small and ``--jobs`` already uses every core: a multi-threaded
@@ -52,6 +47,16 @@ def one_blas_thread(environ: Any = os.environ) -> None:
 
 
 def main() -> Any:
-    """Console-script entry point."""
+    """Console-script entry point: a ``check``'s sandbox starts before typer is imported
+    (and is closed if the command does not take it), then the app runs."""
     one_blas_thread()
-    return app()
+    from gradgrader.cli._early import start_early
+
+    early = start_early(sys.argv[1:])
+    try:
+        from gradgrader.cli._commands import app
+
+        return app(obj=early)
+    finally:
+        if early is not None:
+            early.close()

@@ -2,7 +2,9 @@
 (the starter file): the student's commands.
 
 ``check`` is what a student runs most: this module imports only typer and rich at the
-top; the grader is imported inside the command, while the sandbox probe runs.
+top; the grader is imported inside the command, while the sandbox's zygote starts (it
+was started before typer was imported when the command line names the assignment:
+:mod:`gradgrader.cli._early`).
 """
 
 from __future__ import annotations
@@ -24,12 +26,15 @@ from gradgrader.cli._app import (
     probe_isolation,
     user_errors,
 )
+from gradgrader.cli._early import EarlySandbox
+from gradgrader.cli._early import early_sandbox as _early_sandbox
 
 if TYPE_CHECKING:
     from gradgrader.sandbox.prestart import Prestarted
 
 
 def check(
+    ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="The student's .py file or Jupyter notebook, or a folder holding one.")],
     assignment: OptionalAssignmentOpt = None,
     rubric: RubricOpt = None,
@@ -43,7 +48,7 @@ def check(
     if review_ui and (as_json or watch):
         err.print("gradgrader: --review cannot be combined with --json or --watch", markup=False, highlight=False)
         raise typer.Exit(2)
-    spec, rub, submission, grader = _open_check(path, assignment, rubric, allow_weak)
+    spec, rub, submission, grader = _open_check(path, assignment, rubric, allow_weak, ctx.obj)
     from gradgrader.results import dumps
 
     if review_ui:
@@ -99,12 +104,16 @@ def _single(path: Path, filename: str) -> Any:
     return single(path, filename)
 
 
-def _open_check(path: Path, assignment: str | None, rubric: Path | None, allow_weak: bool) -> tuple[Any, Any, Any, Any]:
+def _open_check(
+    path: Path, assignment: str | None, rubric: Path | None, allow_weak: bool, started: object = None
+) -> tuple[Any, Any, Any, Any]:
     """The assignment, its rubric, the submission and a grader for one `check`. The
-    sandbox's zygote (a Python importing numpy, under bubblewrap) starts first and comes
-    up while this process imports the grader and loads the assignment (#17); it is
-    closed on every way out that does not hand it to the grader (an error, Ctrl-C)."""
-    early = _early_sandbox(assignment)
+    sandbox's zygote (a Python importing numpy, under bubblewrap) comes up while this
+    process imports the grader and loads the assignment (#17): the one ``main`` started
+    before parsing the command line (``started``, an :class:`EarlySandbox`) if it was
+    for this assignment, else one started now. It is closed on every way out that does
+    not hand it to the grader (an error, Ctrl-C)."""
+    early = _early_for(assignment, started)
     try:
         from gradgrader.loading import load_for_grading, open_grader
 
@@ -126,6 +135,15 @@ def _open_check(path: Path, assignment: str | None, rubric: Path | None, allow_w
         if early is not None:
             early.close()
     return spec, rub, submission, grader
+
+
+def _early_for(assignment: str | None, started: object) -> Prestarted | None:
+    """The zygote ``main`` started for ``assignment``, else one started now."""
+    if isinstance(started, EarlySandbox):
+        matched, prestarted = started.take(assignment)
+        if matched:
+            return prestarted
+    return _early_sandbox(assignment)
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
@@ -170,27 +188,3 @@ def init(
         f"wrote {target}: implement its functions, then run "
         f"`gradgrader check {shlex.quote(str(target))} --assignment {shlex.quote(assignment)}`"
     )
-
-
-def _early_sandbox(assignment: str | None) -> Prestarted | None:
-    """A zygote started before the grader is imported, hiding what the grader's sandbox
-    for ``assignment`` will hide (it adopts it only then). None when the assignment is
-    detected later, cannot be found (the error comes from loading it), the sandbox
-    cannot start here (the grader says why when it starts its own), or the probe would
-    start bubblewrap now (first run on this machine, or bubblewrap fails here): the probe
-    then runs in a thread while the grader is imported, as the grader's own start waits."""
-    import threading
-
-    from gradgrader.sandbox.layers import probe, probe_is_cheap
-
-    if assignment is None or not probe_is_cheap():
-        threading.Thread(target=probe, name="gradgrader-probe", daemon=True).start()
-        return None
-    from gradgrader.errors import GradgraderError
-    from gradgrader.sandbox.prestart import prestart
-    from gradgrader.spec.locate import course_folders, find_assignment
-
-    try:
-        return prestart(probe(), course_folders(find_assignment(assignment)))
-    except (GradgraderError, OSError):
-        return None
