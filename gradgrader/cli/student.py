@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shlex
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -49,13 +50,12 @@ def check(
         err.print("gradgrader: --review cannot be combined with --json or --watch", markup=False, highlight=False)
         raise typer.Exit(2)
     spec, rub, submission, grader = _open_check(path, assignment, rubric, allow_weak, ctx.obj)
-    from gradgrader.results import dumps
-
     if review_ui:
         try:
             result = grader.grade(submission)
         finally:
             grader.close()
+        from gradgrader.results import dumps
         from gradgrader.tui import run_review
 
         run_review(
@@ -66,30 +66,20 @@ def check(
         raise typer.Exit(0 if result.full_marks else 1)
     result = None
     try:
-        from gradgrader.pack import pack_note
-        from gradgrader.render import output_console, result_view
-
-        note = pack_note(spec.root)  # the pack's scale, said under the feedback
-        console = output_console()  # piped or in CI: no hard wrap at 80 columns
+        show, clear = _printer(as_json, spec.root, failed_only)
         while True:
             # Stamp before grading: a save made while it grades is checked next.
             watched = Path(str(submission.extra.get("notebook") or submission.path))
             before = _stamp(watched)
             result = grader.grade(submission)
-            if as_json:
-                typer.echo(dumps(result))
-            else:
-                console.print(result_view(json.loads(dumps(result)), show_passed=not failed_only))
-                if note:
-                    console.print(f"({note})", style="dim", markup=False)
+            show(result)
             if not watch:
                 break
             err.print(f"watching {watched} — save it to check again, Ctrl-C to stop", style="dim", highlight=False, markup=False)
             _wait_for_change(watched, before)
             if submission.notebook is not None:
                 submission = _single(path, spec.filename)  # convert the saved notebook again
-            if not as_json:
-                console.clear()
+            clear()
     except KeyboardInterrupt:
         # Stopped before the first result: 130, as a shell reports Ctrl-C.
         raise typer.Exit(130 if result is None else 0 if result.full_marks else 1) from None
@@ -98,8 +88,30 @@ def check(
     raise typer.Exit(0 if result.full_marks else 1)
 
 
+def _printer(as_json: bool, root: Path, failed_only: bool) -> tuple[Callable[[Any], None], Callable[[], None]]:
+    """How ``check`` shows a result, and clears the screen before the next one
+    (``--watch``): one JSON object per line, or the terminal view with the pack's note
+    under it (the renderer and rich's tables are imported for that view only)."""
+    from gradgrader.results import dumps
+
+    if as_json:
+        return (lambda result: typer.echo(dumps(result))), (lambda: None)
+    from gradgrader.pack import pack_note
+    from gradgrader.render import output_console, result_view
+
+    note = pack_note(root)  # the pack's scale, said under the feedback
+    console = output_console()  # piped or in CI: no hard wrap at 80 columns
+
+    def show(result: Any) -> None:
+        console.print(result_view(json.loads(dumps(result)), show_passed=not failed_only))
+        if note:
+            console.print(f"({note})", style="dim", markup=False)
+
+    return show, console.clear
+
+
 def _single(path: Path, filename: str) -> Any:
-    from gradgrader.ingest import single
+    from gradgrader.ingest.folders import single  # the class and LMS readers stay unloaded
 
     return single(path, filename)
 
