@@ -499,3 +499,11 @@ def test_the_command_runs_numpy_with_one_blas_thread() -> None:
     ) % (BLAS_THREADS,)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "1"
+
+
+def test_messages_on_stderr_print_paths_as_they_are(tmp_path: Path) -> None:
+    """Not as rich's emoji codes: a file named ``hw:fire:1.py`` stays so in the message."""
+    missing = tmp_path / "hw:fire:1.py"
+    result = CliRunner().invoke(app, ["check", str(missing), "-a", "softmax"])
+    assert result.exit_code == 2
+    assert "hw:fire:1.py: no such file or folder" in result.stderr, result.stderr

@@ -47,8 +47,9 @@ def test_piped_messages_on_stderr_are_not_hard_wrapped_either() -> None:
 
 def test_a_json_check_of_a_py_file_loads_no_reader_or_renderer_it_does_not_use() -> None:
     """What a check imports and does not use is start-up time paid by every student (#17):
-    a .py file needs no class, archive or LMS reader and no notebook converter, and a
-    --json check no terminal renderer. A notebook and the terminal view still load them
+    a .py file needs no class, archive or LMS reader and no notebook converter, one
+    submission no worker pool, a --json check no terminal renderer, and messages on
+    stderr no emoji codes. A notebook and the terminal view still load them
     (the other tests of this file and tests/test_submission_notebook.py run those)."""
     import ast
     import subprocess
@@ -73,6 +74,7 @@ def test_a_json_check_of_a_py_file_loads_no_reader_or_renderer_it_does_not_use()
     unused = {
         "gradgrader.ingest.canvas", "gradgrader.ingest.classexport", "gradgrader.ingest.moodle",
         "gradgrader.ingest.gradescope", "gradgrader.ingest._files", "gradgrader.submission.notebook",
-        "gradgrader.render", "gradgrader.report", "gradgrader.pack", "rich.table",
+        "gradgrader.ingest.archive", "zipfile", "gradgrader.render", "gradgrader.report", "gradgrader.pack",
+        "rich.table", "rich._emoji_codes", "concurrent.futures", "logging",
     }
     assert not unused & loaded, sorted(unused & loaded)

@@ -30,7 +30,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True, highlight=False)
+# No emoji codes either: a path such as ``hw:fire:1.py`` is printed as it is (and rich's
+# table of emoji names is never loaded on start-up).
+err = Console(stderr=True, highlight=False, emoji=False)
 if not err.is_terminal and not os.environ.get("COLUMNS"):
     # Piped or in CI: a message stays one line, as the results on stdout do
     # (render.output_console); a terminal still wraps at its width.

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from gradgrader.ingest._files import Skipped
-    from gradgrader.ingest.archive import Extracted, ZipLimits, safe_extract
+    from gradgrader.ingest.archive import Extracted, safe_extract
     from gradgrader.ingest.classexport import KINDS, ClassExport, detect, open_class
     from gradgrader.ingest.folders import (
         discover,
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         single,
         submission_in,
     )
+    from gradgrader.ingest.limits import ZipLimits
     from gradgrader.ingest.notebook import NotebookModule
     from gradgrader.ingest.submission import (
         IGNORED_DIRS,
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 # name -> the module of this package that defines it
 _WHERE = {
     "Skipped": "_files",
-    "Extracted": "archive", "ZipLimits": "archive", "safe_extract": "archive",
+    "Extracted": "archive", "safe_extract": "archive", "ZipLimits": "limits",
     "KINDS": "classexport", "ClassExport": "classexport", "detect": "classexport", "open_class": "classexport",
     "discover": "folders", "make_submission": "folders", "pick_file": "folders", "single": "folders",
     "submission_in": "folders",
