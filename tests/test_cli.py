@@ -507,3 +507,39 @@ def test_messages_on_stderr_print_paths_as_they_are(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["check", str(missing), "-a", "softmax"])
     assert result.exit_code == 2
     assert "hw:fire:1.py: no such file or folder" in result.stderr, result.stderr
+
+
+RUN = (
+    "import atexit, sys\n"
+    "class Loud:\n"
+    "    def __del__(self):\n"
+    "        sys.stderr.write('torn down\\n')\n"
+    "kept = Loud()\n"
+    "atexit.register(lambda: sys.stderr.write('exit functions ran\\n'))\n"
+    "sys.argv = ['gradgrader', *{args!r}]\n"
+    "from gradgrader.cli import run\n"
+    "run()\n"
+)
+
+
+def test_a_check_ends_without_tearing_the_interpreter_down() -> None:
+    """run() (the script and python -m) exits at once after a check (#17: the teardown
+    was ~20 ms of it), yet as a normal exit would: every line out, exit functions run."""
+    sample = str(SOFTMAX / "samples" / "correct-vectorized" / "softmax.py")
+    code = RUN.format(args=["check", sample, "-a", "softmax", "--json"])
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["score"] == 10.0
+    assert "exit functions ran" in proc.stderr
+    assert "torn down" not in proc.stderr
+
+
+def test_other_commands_and_failed_checks_exit_as_usual() -> None:
+    code = RUN.format(args=["assignments"])
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0 and "softmax" in proc.stdout
+    assert "exit functions ran" in proc.stderr and "torn down" in proc.stderr
+    code = RUN.format(args=["check", "no-such-file.py", "-a", "softmax"])
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 2 and "no such file or folder" in proc.stderr
+    assert "exit functions ran" in proc.stderr
