@@ -86,10 +86,17 @@ def _exit_now(code: object) -> None:
     run_exit_functions = getattr(atexit, "_run_exitfuncs", None)
     if not (code is None or isinstance(code, int)) or run_exit_functions is None or threading.active_count() > 1:
         return
-    run_exit_functions()
+    if not _flushed():
+        return  # a closed pipe: the normal exit says so, as it always did
+    run_exit_functions()  # once: they are not run again by a normal exit
+    if _flushed():
+        os._exit(code or 0)
+
+
+def _flushed() -> bool:
     try:
         sys.stdout.flush()
         sys.stderr.flush()
     except (OSError, ValueError):
-        return  # a closed pipe: the normal exit says so, as it always did
-    os._exit(code or 0)
+        return False
+    return True
