@@ -543,3 +543,26 @@ def test_other_commands_and_failed_checks_exit_as_usual() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 2 and "no such file or folder" in proc.stderr
     assert "exit functions ran" in proc.stderr
+
+
+def test_a_check_starts_without_the_garbage_collector_and_turns_it_back_on() -> None:
+    """Collecting cycles while a check imports and grades took ~10 ms (#17); once it has
+    its result the collector is on again (a --watch or the review UI runs for long)."""
+    sample = str(SOFTMAX / "samples" / "correct-vectorized" / "softmax.py")
+    code = (
+        "import atexit, gc, sys\n"
+        "from gradgrader.grading import Grader\n"
+        "seen = []\n"
+        "grade = Grader.grade\n"
+        "def watched(self, submission):\n"
+        "    seen.append(gc.isenabled())\n"
+        "    return grade(self, submission)\n"
+        "Grader.grade = watched\n"
+        "atexit.register(lambda: sys.stderr.write(f'while grading: {seen}, after: {gc.isenabled()}\\n'))\n"
+        f"sys.argv = ['gradgrader', 'check', {sample!r}, '-a', 'softmax', '--json']\n"
+        "from gradgrader.cli import run\n"
+        "run()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "while grading: [False], after: True" in proc.stderr

@@ -9,6 +9,7 @@ was started before typer was imported when the command line names the assignment
 
 from __future__ import annotations
 
+import gc
 import json
 import shlex
 import time
@@ -55,6 +56,7 @@ def check(
             result = grader.grade(submission)
         finally:
             grader.close()
+        gc.enable()  # off while a check starts (gradgrader.cli.run); the review UI runs long
         from gradgrader.results import dumps
         from gradgrader.tui import run_review
 
@@ -72,6 +74,7 @@ def check(
             watched = Path(str(submission.extra.get("notebook") or submission.path))
             before = _stamp(watched)
             result = grader.grade(submission)
+            gc.enable()  # off while a check starts (gradgrader.cli.run); a --watch runs long
             show(result)
             if not watch:
                 break
