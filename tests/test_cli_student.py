@@ -48,8 +48,8 @@ def test_piped_messages_on_stderr_are_not_hard_wrapped_either() -> None:
 def test_a_json_check_of_a_py_file_loads_no_reader_or_renderer_it_does_not_use() -> None:
     """What a check imports and does not use is start-up time paid by every student (#17):
     a .py file needs no class, archive or LMS reader and no notebook converter, one
-    submission no worker pool, a --json check no terminal renderer, and messages on
-    stderr no emoji codes. A notebook and the terminal view still load them
+    submission no worker pool, a --json check no terminal renderer, messages on stderr
+    no emoji codes, and the command line no other command (gradgrader/cli/_check.py). A notebook and the terminal view still load them
     (the other tests of this file and tests/test_submission_notebook.py run those)."""
     import ast
     import subprocess
@@ -76,5 +76,7 @@ def test_a_json_check_of_a_py_file_loads_no_reader_or_renderer_it_does_not_use()
         "gradgrader.ingest.gradescope", "gradgrader.ingest._files", "gradgrader.submission.notebook",
         "gradgrader.ingest.archive", "zipfile", "gradgrader.render", "gradgrader.report", "gradgrader.pack",
         "rich.table", "rich._emoji_codes", "concurrent.futures", "logging",
+        "gradgrader.cli._commands", "gradgrader.cli.classroom", "gradgrader.cli.classwork",
+        "gradgrader.cli.authoring", "gradgrader.cli.machine",
     }
     assert not unused & loaded, sorted(unused & loaded)

@@ -55,9 +55,11 @@ def main() -> Any:
 
     early = start_early(sys.argv[1:])
     try:
-        from gradgrader.cli._commands import app
-
-        return app(obj=early)
+        if sys.argv[1:2] == ["check"]:
+            from gradgrader.cli._check import app as command
+        else:
+            from gradgrader.cli._commands import app as command
+        return command(obj=early)
     finally:
         if early is not None:
             early.close()
