@@ -48,8 +48,9 @@ def one_blas_thread(environ: Any = os.environ) -> None:
 
 
 def main() -> Any:
-    """Console-script entry point: a ``check``'s sandbox starts before typer is imported
-    (and is closed if the command does not take it), then the app runs."""
+    """The command, run in this process (the program is :func:`run`): a ``check``'s
+    sandbox starts before typer is imported (and is closed if the command does not take
+    it), then the app runs — for ``check``, the app holding only that command."""
     one_blas_thread()
     from gradgrader.cli._early import start_early
 
