@@ -1,3 +1,3 @@
-from gradgrader.cli import main
+from gradgrader.cli import run
 
-main()
+run()

@@ -13,14 +13,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import (
-    FIRST_COMPLETED,
-    BrokenExecutor,
-    Executor,
-    Future,
-    wait,
-)
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gradgrader.checks import run_check
 from gradgrader.checks.base import CheckContext, CheckResult, Course
@@ -43,6 +37,9 @@ from gradgrader.secret import SECRET_ENV, SECRET_FILE, course_secret, run_finger
 from gradgrader.spec import Assignment, CheckSpec
 from gradgrader.spec.locate import course_folders
 from gradgrader.submission import Submission
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor, Future
 
 __all__ = [
     "SECRET_ENV", "SECRET_FILE", "Grader", "child_limits", "course_secret", "failure_result", "grade_submission",
@@ -279,6 +276,8 @@ class Grader:
         A worker process that dies breaks the whole pool: the submissions that were in
         flight are graded again one at a time in a new pool, so the one that breaks it
         again is known and gets an error result, and the others their grade."""
+        from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, wait
+
         queue = deque(pending)
         suspects: deque[Submission] = deque()
         running: dict[Future[Result], tuple[Submission, bool]] = {}  # future -> (submission, graded alone)
@@ -342,6 +341,8 @@ class Grader:
     def _outcome(self, fut: Future[Result], sub: Submission, alone: bool) -> Result | None:
         """The result of a finished future; None when its worker died and ``sub`` should be
         graded again alone (an error result if it was alone already)."""
+        from concurrent.futures import BrokenExecutor
+
         try:
             return fut.result()
         except BrokenExecutor:

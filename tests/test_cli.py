@@ -499,3 +499,70 @@ def test_the_command_runs_numpy_with_one_blas_thread() -> None:
     ) % (BLAS_THREADS,)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "1"
+
+
+def test_messages_on_stderr_print_paths_as_they_are(tmp_path: Path) -> None:
+    """Not as rich's emoji codes: a file named ``hw:fire:1.py`` stays so in the message."""
+    missing = tmp_path / "hw:fire:1.py"
+    result = CliRunner().invoke(app, ["check", str(missing), "-a", "softmax"])
+    assert result.exit_code == 2
+    assert "hw:fire:1.py: no such file or folder" in result.stderr, result.stderr
+
+
+RUN = (
+    "import atexit, sys\n"
+    "class Loud:\n"
+    "    def __del__(self):\n"
+    "        sys.stderr.write('torn down\\n')\n"
+    "kept = Loud()\n"
+    "atexit.register(lambda: sys.stderr.write('exit functions ran\\n'))\n"
+    "sys.argv = ['gradgrader', *{args!r}]\n"
+    "from gradgrader.cli import run\n"
+    "run()\n"
+)
+
+
+def test_a_check_ends_without_tearing_the_interpreter_down() -> None:
+    """run() (the script and python -m) exits at once after a check (#17: the teardown
+    was ~20 ms of it), yet as a normal exit would: every line out, exit functions run."""
+    sample = str(SOFTMAX / "samples" / "correct-vectorized" / "softmax.py")
+    code = RUN.format(args=["check", sample, "-a", "softmax", "--json"])
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["score"] == 10.0
+    assert "exit functions ran" in proc.stderr
+    assert "torn down" not in proc.stderr
+
+
+def test_other_commands_and_failed_checks_exit_as_usual() -> None:
+    code = RUN.format(args=["assignments"])
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0 and "softmax" in proc.stdout
+    assert "exit functions ran" in proc.stderr and "torn down" in proc.stderr
+    code = RUN.format(args=["check", "no-such-file.py", "-a", "softmax"])
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 2 and "no such file or folder" in proc.stderr
+    assert "exit functions ran" in proc.stderr
+
+
+def test_a_check_starts_without_the_garbage_collector_and_turns_it_back_on() -> None:
+    """Collecting cycles while a check imports and grades took ~10 ms (#17); once it has
+    its result the collector is on again (a --watch or the review UI runs for long)."""
+    sample = str(SOFTMAX / "samples" / "correct-vectorized" / "softmax.py")
+    code = (
+        "import atexit, gc, sys\n"
+        "from gradgrader.grading import Grader\n"
+        "seen = []\n"
+        "grade = Grader.grade\n"
+        "def watched(self, submission):\n"
+        "    seen.append(gc.isenabled())\n"
+        "    return grade(self, submission)\n"
+        "Grader.grade = watched\n"
+        "atexit.register(lambda: sys.stderr.write(f'while grading: {seen}, after: {gc.isenabled()}\\n'))\n"
+        f"sys.argv = ['gradgrader', 'check', {sample!r}, '-a', 'softmax', '--json']\n"
+        "from gradgrader.cli import run\n"
+        "run()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "while grading: [False], after: True" in proc.stderr

@@ -43,3 +43,40 @@ def test_piped_messages_on_stderr_are_not_hard_wrapped_either() -> None:
     proc = subprocess.run([sys.executable, "-m", "gradgrader", "check", str(sample)], capture_output=True, text=True, env=env)
     line = next(x for x in proc.stderr.splitlines() if x.startswith("assignment: softmax"))
     assert len(line) > 80 and line.endswith("softmax_loss))"), proc.stderr
+
+
+def test_a_json_check_of_a_py_file_loads_no_reader_or_renderer_it_does_not_use() -> None:
+    """What a check imports and does not use is start-up time paid by every student (#17):
+    a .py file needs no class, archive or LMS reader and no notebook converter, one
+    submission no worker pool, a --json check no terminal renderer, messages on stderr
+    no emoji codes, and the command line no other command (gradgrader/cli/_check.py). A notebook and the terminal view still load them
+    (the other tests of this file and tests/test_submission_notebook.py run those)."""
+    import ast
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, io, contextlib\n"
+        f"sys.argv = ['gradgrader', 'check', {str(sample_path('correct-vectorized'))!r}, '-a', {str(SOFTMAX)!r}, '--json']\n"
+        "import gradgrader.cli as cli\n"
+        "out = io.StringIO()\n"
+        "try:\n"
+        "    with contextlib.redirect_stdout(out):\n"
+        "        cli.main()\n"
+        "except SystemExit as stop:\n"
+        "    assert stop.code == 0, (stop.code, out.getvalue())\n"
+        "assert out.getvalue().startswith('{')\n"
+        "print(sorted(sys.modules))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(ast.literal_eval(run.stdout.strip().splitlines()[-1]))
+    assert "gradgrader.grading" in loaded and "gradgrader.ingest.folders" in loaded
+    unused = {
+        "gradgrader.ingest.canvas", "gradgrader.ingest.classexport", "gradgrader.ingest.moodle",
+        "gradgrader.ingest.gradescope", "gradgrader.ingest._files", "gradgrader.submission.notebook",
+        "gradgrader.ingest.archive", "zipfile", "gradgrader.render", "gradgrader.report", "gradgrader.pack",
+        "rich.table", "rich._emoji_codes", "concurrent.futures", "logging",
+        "gradgrader.cli._commands", "gradgrader.cli.classroom", "gradgrader.cli.classwork",
+        "gradgrader.cli.authoring", "gradgrader.cli.machine",
+    }
+    assert not unused & loaded, sorted(unused & loaded)

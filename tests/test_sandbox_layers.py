@@ -157,3 +157,29 @@ def test_two_callers_share_one_probe(fake_bwrap: Path, monkeypatch: pytest.Monke
     first.join(30)
     second.join(30)
     assert run.calls == 1
+
+
+def test_each_python_keeps_its_own_remembered_probe(fake_bwrap: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Two interpreters on one machine (a course venv and a system install) no longer
+    overwrite each other's answer, so neither probes again on every other run."""
+    run = FakeRun(ok=True)
+    monkeypatch.setattr(layers.subprocess, "run", run)
+    _probe_again()  # this interpreter
+    other = tmp_path / "venv" / "python"
+    other.parent.mkdir()
+    other.write_text("another interpreter")
+    monkeypatch.setattr(layers.sys, "executable", str(other))
+    _probe_again()  # the other one: a new key, probed once
+    monkeypatch.undo()
+    monkeypatch.setattr(layers.subprocess, "run", run)
+    monkeypatch.setattr(layers.shutil, "which", lambda name: str(fake_bwrap) if name == "bwrap" else None)
+    monkeypatch.setenv("GRADGRADER_CACHE_DIR", str(tmp_path / "cache"))
+    assert _probe_again()[0] and run.calls == 2  # the first one's answer is still remembered
+
+
+def test_the_remembered_probes_are_bounded(fake_bwrap: Path) -> None:
+    for i in range(layers.PROBE_CACHE_ENTRIES + 3):
+        layers._remember(f"key{i}", f"detail{i}")
+    assert layers._remembered("key0") is None
+    assert layers._remembered(f"key{layers.PROBE_CACHE_ENTRIES + 2}") == f"detail{layers.PROBE_CACHE_ENTRIES + 2}"
+    assert len(layers._remembered_probes()) == layers.PROBE_CACHE_ENTRIES

@@ -32,3 +32,20 @@ def test_names_equal_once_cleaned_get_distinct_stable_ids_and_the_class_is_grade
     assert by_id(subs)["bob"].path == cls / "bob" / "softmax.py"
     # stable: the same ids whatever order the folders come in
     assert sorted(s.id for s in distinct_ids(list(reversed([Submission(s.raw_id, s.path) for s in subs])))) == sorted(ids)
+
+
+def test_the_submission_model_loads_the_notebook_converter_only_for_a_notebook(tmp_path) -> None:
+    """A .py submission (every `check` of one) does not pay for the notebook reader."""
+    import ast
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from gradgrader.submission import Submission\n"
+        f"Submission('a', Path({str(tmp_path / 'softmax.py')!r}))\n"
+        "print('gradgrader.submission.notebook' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert ast.literal_eval(out.strip()) is False

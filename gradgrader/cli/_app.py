@@ -23,14 +23,24 @@ if TYPE_CHECKING:
     from gradgrader.sandbox.layers import Isolation
     from gradgrader.spec import Assignment
 
-app = typer.Typer(
-    name="gradgrader",
-    help="Grade gradient homework: sandboxed runs, reference and finite-difference checks, named mistakes.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-err = Console(stderr=True, highlight=False)
+
+
+def new_app() -> typer.Typer:
+    """The ``gradgrader`` Typer app, without commands (``_commands`` registers them all;
+    ``_check`` only ``check``, for a student's check)."""
+    return typer.Typer(
+        name="gradgrader",
+        help="Grade gradient homework: sandboxed runs, reference and finite-difference checks, named mistakes.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+
+
+app = new_app()
+# No emoji codes either: a path such as ``hw:fire:1.py`` is printed as it is (and rich's
+# table of emoji names is never loaded on start-up).
+err = Console(stderr=True, highlight=False, emoji=False)
 if not err.is_terminal and not os.environ.get("COLUMNS"):
     # Piped or in CI: a message stays one line, as the results on stdout do
     # (render.output_console); a terminal still wraps at its width.

@@ -2,14 +2,18 @@
 (the starter file): the student's commands.
 
 ``check`` is what a student runs most: this module imports only typer and rich at the
-top; the grader is imported inside the command, while the sandbox probe runs.
+top; the grader is imported inside the command, while the sandbox's zygote starts (it
+was started before typer was imported when the command line names the assignment:
+:mod:`gradgrader.cli._early`).
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import shlex
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -24,12 +28,15 @@ from gradgrader.cli._app import (
     probe_isolation,
     user_errors,
 )
+from gradgrader.cli._early import EarlySandbox
+from gradgrader.cli._early import early_sandbox as _early_sandbox
 
 if TYPE_CHECKING:
     from gradgrader.sandbox.prestart import Prestarted
 
 
 def check(
+    ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="The student's .py file or Jupyter notebook, or a folder holding one.")],
     assignment: OptionalAssignmentOpt = None,
     rubric: RubricOpt = None,
@@ -43,14 +50,14 @@ def check(
     if review_ui and (as_json or watch):
         err.print("gradgrader: --review cannot be combined with --json or --watch", markup=False, highlight=False)
         raise typer.Exit(2)
-    spec, rub, submission, grader = _open_check(path, assignment, rubric, allow_weak)
-    from gradgrader.results import dumps
-
+    spec, rub, submission, grader = _open_check(path, assignment, rubric, allow_weak, ctx.obj)
     if review_ui:
         try:
             result = grader.grade(submission)
         finally:
             grader.close()
+        gc.enable()  # off while a check starts (gradgrader.cli.run); the review UI runs long
+        from gradgrader.results import dumps
         from gradgrader.tui import run_review
 
         run_review(
@@ -61,30 +68,21 @@ def check(
         raise typer.Exit(0 if result.full_marks else 1)
     result = None
     try:
-        from gradgrader.pack import pack_note
-        from gradgrader.render import output_console, result_view
-
-        note = pack_note(spec.root)  # the pack's scale, said under the feedback
-        console = output_console()  # piped or in CI: no hard wrap at 80 columns
+        show, clear = _printer(as_json, spec.root, failed_only)
         while True:
             # Stamp before grading: a save made while it grades is checked next.
             watched = Path(str(submission.extra.get("notebook") or submission.path))
             before = _stamp(watched)
             result = grader.grade(submission)
-            if as_json:
-                typer.echo(dumps(result))
-            else:
-                console.print(result_view(json.loads(dumps(result)), show_passed=not failed_only))
-                if note:
-                    console.print(f"({note})", style="dim", markup=False)
+            gc.enable()  # off while a check starts (gradgrader.cli.run); a --watch runs long
+            show(result)
             if not watch:
                 break
             err.print(f"watching {watched} — save it to check again, Ctrl-C to stop", style="dim", highlight=False, markup=False)
             _wait_for_change(watched, before)
             if submission.notebook is not None:
                 submission = _single(path, spec.filename)  # convert the saved notebook again
-            if not as_json:
-                console.clear()
+            clear()
     except KeyboardInterrupt:
         # Stopped before the first result: 130, as a shell reports Ctrl-C.
         raise typer.Exit(130 if result is None else 0 if result.full_marks else 1) from None
@@ -93,18 +91,44 @@ def check(
     raise typer.Exit(0 if result.full_marks else 1)
 
 
+def _printer(as_json: bool, root: Path, failed_only: bool) -> tuple[Callable[[Any], None], Callable[[], None]]:
+    """How ``check`` shows a result, and clears the screen before the next one
+    (``--watch``): one JSON object per line, or the terminal view with the pack's note
+    under it (the renderer and rich's tables are imported for that view only)."""
+    from gradgrader.results import dumps
+
+    if as_json:
+        return (lambda result: typer.echo(dumps(result))), (lambda: None)
+    from gradgrader.pack import pack_note
+    from gradgrader.render import output_console, result_view
+
+    note = pack_note(root)  # the pack's scale, said under the feedback
+    console = output_console()  # piped or in CI: no hard wrap at 80 columns
+
+    def show(result: Any) -> None:
+        console.print(result_view(json.loads(dumps(result)), show_passed=not failed_only))
+        if note:
+            console.print(f"({note})", style="dim", markup=False)
+
+    return show, console.clear
+
+
 def _single(path: Path, filename: str) -> Any:
-    from gradgrader.ingest import single
+    from gradgrader.ingest.folders import single  # the class and LMS readers stay unloaded
 
     return single(path, filename)
 
 
-def _open_check(path: Path, assignment: str | None, rubric: Path | None, allow_weak: bool) -> tuple[Any, Any, Any, Any]:
+def _open_check(
+    path: Path, assignment: str | None, rubric: Path | None, allow_weak: bool, started: object = None
+) -> tuple[Any, Any, Any, Any]:
     """The assignment, its rubric, the submission and a grader for one `check`. The
-    sandbox's zygote (a Python importing numpy, under bubblewrap) starts first and comes
-    up while this process imports the grader and loads the assignment (#17); it is
-    closed on every way out that does not hand it to the grader (an error, Ctrl-C)."""
-    early = _early_sandbox(assignment)
+    sandbox's zygote (a Python importing numpy, under bubblewrap) comes up while this
+    process imports the grader and loads the assignment (#17): the one ``main`` started
+    before parsing the command line (``started``, an :class:`EarlySandbox`) if it was
+    for this assignment, else one started now. It is closed on every way out that does
+    not hand it to the grader (an error, Ctrl-C)."""
+    early = _early_for(assignment, started)
     try:
         from gradgrader.loading import load_for_grading, open_grader
 
@@ -126,6 +150,15 @@ def _open_check(path: Path, assignment: str | None, rubric: Path | None, allow_w
         if early is not None:
             early.close()
     return spec, rub, submission, grader
+
+
+def _early_for(assignment: str | None, started: object) -> Prestarted | None:
+    """The zygote ``main`` started for ``assignment``, else one started now."""
+    if isinstance(started, EarlySandbox):
+        matched, prestarted = started.take(assignment)
+        if matched:
+            return prestarted
+    return _early_sandbox(assignment)
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
@@ -170,27 +203,3 @@ def init(
         f"wrote {target}: implement its functions, then run "
         f"`gradgrader check {shlex.quote(str(target))} --assignment {shlex.quote(assignment)}`"
     )
-
-
-def _early_sandbox(assignment: str | None) -> Prestarted | None:
-    """A zygote started before the grader is imported, hiding what the grader's sandbox
-    for ``assignment`` will hide (it adopts it only then). None when the assignment is
-    detected later, cannot be found (the error comes from loading it), the sandbox
-    cannot start here (the grader says why when it starts its own), or the probe would
-    start bubblewrap now (first run on this machine, or bubblewrap fails here): the probe
-    then runs in a thread while the grader is imported, as the grader's own start waits."""
-    import threading
-
-    from gradgrader.sandbox.layers import probe, probe_is_cheap
-
-    if assignment is None or not probe_is_cheap():
-        threading.Thread(target=probe, name="gradgrader-probe", daemon=True).start()
-        return None
-    from gradgrader.errors import GradgraderError
-    from gradgrader.sandbox.prestart import prestart
-    from gradgrader.spec.locate import course_folders, find_assignment
-
-    try:
-        return prestart(probe(), course_folders(find_assignment(assignment)))
-    except (GradgraderError, OSError):
-        return None

@@ -8,21 +8,56 @@
 - :func:`pick_file` — which file of a student's folder is graded;
 - :class:`Submission` — one student's work; a notebook is graded through the module
   made of its code cells, and :meth:`Submission.relocate` makes messages name cells.
+
+Each name is imported from its module when first asked for: a student's ``check`` of
+one file (:func:`single`) loads none of the archive and LMS readers (#17).
 """
 
 from __future__ import annotations
 
-from gradgrader.ingest._files import Skipped
-from gradgrader.ingest.archive import Extracted, ZipLimits, safe_extract
-from gradgrader.ingest.classexport import KINDS, ClassExport, detect, open_class
-from gradgrader.ingest.folders import discover, make_submission, pick_file, single, submission_in
-from gradgrader.ingest.notebook import NotebookModule
-from gradgrader.ingest.submission import (
-    IGNORED_DIRS,
-    Submission,
-    default_cache,
-    notebook_submission,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gradgrader.ingest._files import Skipped
+    from gradgrader.ingest.archive import Extracted, safe_extract
+    from gradgrader.ingest.classexport import KINDS, ClassExport, detect, open_class
+    from gradgrader.ingest.folders import (
+        discover,
+        make_submission,
+        pick_file,
+        single,
+        submission_in,
+    )
+    from gradgrader.ingest.limits import ZipLimits
+    from gradgrader.ingest.notebook import NotebookModule
+    from gradgrader.ingest.submission import (
+        IGNORED_DIRS,
+        Submission,
+        default_cache,
+        notebook_submission,
+    )
+
+# name -> the module of this package that defines it
+_WHERE = {
+    "Skipped": "_files",
+    "Extracted": "archive", "safe_extract": "archive", "ZipLimits": "limits",
+    "KINDS": "classexport", "ClassExport": "classexport", "detect": "classexport", "open_class": "classexport",
+    "discover": "folders", "make_submission": "folders", "pick_file": "folders", "single": "folders",
+    "submission_in": "folders",
+    "NotebookModule": "notebook",
+    "IGNORED_DIRS": "submission", "Submission": "submission", "default_cache": "submission",
+    "notebook_submission": "submission",
+}
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{where}"), name)
+    globals()[name] = value  # asked once
+    return value
 
 __all__ = [
     "IGNORED_DIRS",

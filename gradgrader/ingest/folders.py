@@ -9,7 +9,7 @@ from typing import Any
 
 from gradgrader.errors import SubmissionError
 from gradgrader.ingest._walk import check_tree, walk
-from gradgrader.ingest.archive import ZipLimits
+from gradgrader.ingest.limits import ZipLimits
 from gradgrader.ingest.submission import (
     GRADABLE,
     IGNORED_DIRS,

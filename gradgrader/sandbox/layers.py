@@ -112,24 +112,41 @@ def _probe_key(exe: str) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
-def _remembered(key: str) -> str | None:
-    """The detail of a remembered successful probe with this key, else ``None``."""
+# One remembered answer per key: a machine with several Pythons (a course venv, a
+# system install, a second checkout) keeps each one's, instead of each run of one
+# overwriting the other's and every other run probing again.
+PROBE_CACHE_ENTRIES = 16
+
+
+def _remembered_probes() -> dict[str, str]:
+    """Every remembered successful probe (key -> detail); none if the file is missing,
+    unreadable or of another form."""
     try:
         data = json.loads(probe_cache_file().read_text())
     except (OSError, ValueError):
-        return None
-    if isinstance(data, dict) and data.get("key") == key and isinstance(data.get("detail"), str):
-        return data["detail"]
-    return None
+        return {}
+    probes = data.get("probes") if isinstance(data, dict) else None
+    if not isinstance(probes, dict):
+        return {}
+    return {k: v for k, v in probes.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def _remembered(key: str) -> str | None:
+    """The detail of a remembered successful probe with this key, else ``None``."""
+    return _remembered_probes().get(key)
 
 
 def _remember(key: str, detail: str) -> None:
-    """Write the successful probe atomically (best effort: an unwritable cache only costs time)."""
+    """Add the successful probe to the file, atomically, keeping the newest
+    ``PROBE_CACHE_ENTRIES`` (best effort: an unwritable cache only costs time)."""
     path = probe_cache_file()
+    probes = {k: v for k, v in _remembered_probes().items() if k != key}
+    probes[key] = detail
+    probes = dict(list(probes.items())[-PROBE_CACHE_ENTRIES:])
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        tmp.write_text(json.dumps({"key": key, "detail": detail}))
+        tmp.write_text(json.dumps({"probes": probes}))
         os.replace(tmp, path)
     except OSError:
         pass

@@ -15,28 +15,60 @@ the check kinds. :func:`gradgrader.assignment.load_assignment` parses, then vali
 what needs the checks, the generators and the course's hooks.
 """
 
-from gradgrader.spec.feedback import feedback_for, parse_feedback, variant_hooks
-from gradgrader.spec.locate import PACKS, data_roots, find_assignment, shipped_assignments
-from gradgrader.spec.models import (
-    ASSIGNMENT_FILE,
-    DEFAULT_STUBS,
-    FEEDBACK_FILE,
-    KNOWN_STUBS,
-    Assignment,
-    CaseSpec,
-    CheckSpec,
-    Composite,
-    Convention,
-    Conventions,
-    Dim,
-    Feedback,
-    FunctionSpec,
-    InputSpec,
-    Limits,
-    OutputSpec,
-)
-from gradgrader.spec.packdata import is_pack, load_table
-from gradgrader.spec.tables import parse_assignment
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gradgrader.spec.feedback import feedback_for, parse_feedback, variant_hooks
+    from gradgrader.spec.locate import PACKS, data_roots, find_assignment, shipped_assignments
+    from gradgrader.spec.models import (
+        ASSIGNMENT_FILE,
+        DEFAULT_STUBS,
+        FEEDBACK_FILE,
+        KNOWN_STUBS,
+        Assignment,
+        CaseSpec,
+        CheckSpec,
+        Composite,
+        Convention,
+        Conventions,
+        Dim,
+        Feedback,
+        FunctionSpec,
+        InputSpec,
+        Limits,
+        OutputSpec,
+    )
+    from gradgrader.spec.packdata import is_pack, load_table
+    from gradgrader.spec.tables import parse_assignment
+
+# name -> the module of this package that defines it. Each is imported when first asked
+# for: finding an assignment's folder (``locate``, what a student's `check` needs to
+# start its sandbox, #17) loads no TOML parser and no model.
+_WHERE = {
+    **dict.fromkeys(["feedback_for", "parse_feedback", "variant_hooks"], "feedback"),
+    **dict.fromkeys(["PACKS", "data_roots", "find_assignment", "shipped_assignments"], "locate"),
+    **dict.fromkeys(
+        ["ASSIGNMENT_FILE", "DEFAULT_STUBS", "FEEDBACK_FILE", "KNOWN_STUBS", "Assignment", "CaseSpec", "CheckSpec",
+         "Composite", "Convention", "Conventions", "Dim", "Feedback", "FunctionSpec", "InputSpec", "Limits",
+         "OutputSpec"],
+        "models",
+    ),
+    **dict.fromkeys(["is_pack", "load_table"], "packdata"),
+    "parse_assignment": "tables",
+}
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{where}"), name)
+    globals()[name] = value  # asked once
+    return value
+
 
 __all__ = [
     "ASSIGNMENT_FILE", "DEFAULT_STUBS", "FEEDBACK_FILE", "KNOWN_STUBS", "PACKS", "Assignment", "CaseSpec",

@@ -6,7 +6,11 @@ import os
 from pathlib import Path
 
 from gradgrader.errors import ConfigError
-from gradgrader.spec.models import ASSIGNMENT_FILE
+
+# The file that makes a folder an assignment (``spec.models`` re-exports it). Defined
+# here, so that finding an assignment imports no model: a student's `check` starts its
+# sandbox from this module before anything else is loaded (#17).
+ASSIGNMENT_FILE = "assignment.toml"
 
 
 def data_roots() -> list[Path]:

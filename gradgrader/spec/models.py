@@ -11,13 +11,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+# re-exported: defined where assignment folders are found
+from gradgrader.spec.locate import ASSIGNMENT_FILE as ASSIGNMENT_FILE
+
 # Packages the sandbox can replace by inert stand-ins (gradgrader/sandbox/stubs/): a
 # course's file that imports them for its plots still loads. Every assignment gets
 # them unless it sets ``stubs`` (or provides the real package in ``packages``).
 KNOWN_STUBS = ("matplotlib", "seaborn")
 DEFAULT_STUBS = KNOWN_STUBS
 
-ASSIGNMENT_FILE = "assignment.toml"
 FEEDBACK_FILE = "feedback.toml"
 
 Dim = int | str  # a literal size or the name of a case dimension ("N", "K", ...)

@@ -19,11 +19,13 @@ import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gradgrader.errors import SubmissionError
 from gradgrader.submission._walk import copy_tree
-from gradgrader.submission.notebook import NotebookModule, notebook_module
+
+if TYPE_CHECKING:
+    from gradgrader.submission.notebook import NotebookModule
 
 _R = TypeVar("_R")  # a Result (layer 5): anything with ``message`` and ``checks`` to relocate
 
@@ -176,6 +178,8 @@ def notebook_submission(
     own (``folder`` None), else into a fresh copy of ``folder`` at the notebook's place,
     so the student's helper modules still import. A notebook that cannot be read gives
     a submission with a ``problem`` (graded as an error), never an exception."""
+    from gradgrader.submission.notebook import notebook_module  # a .py submission never needs it
+
     extra = {**(extra or {}), "notebook": str(notebook)}
     name = filename or notebook.with_suffix(".py").name
     try:

@@ -1,0 +1,132 @@
+"""The sandbox of a student's ``gradgrader check FILE -a NAME``, started before the
+command line is parsed (#17).
+
+A check's zygote (a Python importing numpy, under bubblewrap) takes about as long to
+come up as the grader takes to import typer, rich, numpy and the grader itself: the
+earlier it starts, the less the first check waits for it. :func:`gradgrader.cli.main`
+therefore reads the assignment's name from the raw arguments (:func:`check_assignment`)
+and starts the zygote before it imports typer; ``check`` adopts it once typer has
+parsed the same name (:meth:`EarlySandbox.take`), and ``main`` closes it on every other
+way out (a usage error, ``--help``). Arguments this reader does not understand start
+nothing: ``check`` then starts its zygote itself, as it would without this.
+
+Imports neither typer, rich nor numpy (``tests/test_cli_early.py`` checks it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gradgrader.sandbox.prestart import Prestarted
+
+# `check`'s options (gradgrader/cli/student.py) as click reads them: those taking a
+# value, and the flags. Any other option: not understood, nothing starts early.
+_VALUED = {"--assignment": "assignment", "-a": "assignment", "--rubric": "rubric"}
+_FLAGS = {"--json", "--failed", "--allow-weak-sandbox", "--watch", "-w", "--review"}
+_SHORT_FLAGS = {"w"}
+
+
+def check_assignment(argv: Sequence[str]) -> str | None:
+    """The ``--assignment`` of a ``gradgrader check`` command line (``argv`` without the
+    program), as click will parse it (the last one given wins); ``None`` when this is not
+    a check, it names no assignment, it asks for help, or it holds an option this reader
+    does not know."""
+    if not argv or argv[0] != "check":
+        return None
+    found: str | None = None
+    rest = list(argv[1:])
+    while rest:
+        arg = rest.pop(0)
+        if arg == "--":
+            break  # only arguments follow
+        if arg == "--help":
+            return None
+        if arg in _FLAGS or not arg.startswith("-") or arg == "-":
+            continue
+        name, eq, value = arg.partition("=")
+        if arg.startswith("--"):
+            if name not in _VALUED:
+                return None
+            if not eq:
+                if not rest:
+                    return None
+                value = rest.pop(0)
+            found = value if _VALUED[name] == "assignment" else found
+            continue
+        # a cluster of short options: flags, then at most one taking a value (-wa NAME, -aNAME)
+        for i, letter in enumerate(arg[1:], start=1):
+            if letter in _SHORT_FLAGS:
+                continue
+            if letter != "a":
+                return None
+            value = arg[i + 1:]
+            if not value:
+                if not rest:
+                    return None
+                value = rest.pop(0)
+            found = value
+            break
+    return found or None
+
+
+class EarlySandbox:
+    """The zygote started for ``assignment`` before typer parsed the command line,
+    until ``check`` takes it or ``main`` closes it. ``prestarted`` is ``None`` when
+    nothing could start early (see :func:`gradgrader.cli.student._early_sandbox`: the
+    probe then runs in a thread)."""
+
+    def __init__(self, assignment: str, prestarted: Prestarted | None) -> None:
+        self.assignment = assignment
+        self._prestarted = prestarted
+        self._taken = False
+
+    def take(self, assignment: str | None) -> tuple[bool, Prestarted | None]:
+        """``(True, the zygote or None)`` for the assignment it was started for (once);
+        ``(False, None)`` for another one (this one is closed: it hides the wrong course)."""
+        if self._taken or assignment != self.assignment:
+            self.close()
+            return False, None
+        self._taken = True
+        prestarted, self._prestarted = self._prestarted, None
+        return True, prestarted
+
+    def close(self) -> None:
+        """Stop the zygote if nothing adopted it."""
+        self._taken = True
+        if self._prestarted is not None:
+            self._prestarted.close()
+            self._prestarted = None
+
+
+def start_early(argv: Sequence[str]) -> EarlySandbox | None:
+    """An :class:`EarlySandbox` for a ``check`` naming its assignment, else ``None``."""
+    assignment = check_assignment(argv)
+    if assignment is None:
+        return None
+    return EarlySandbox(assignment, early_sandbox(assignment))
+
+
+def early_sandbox(assignment: str | None) -> Prestarted | None:
+    """A zygote started before the grader is imported, hiding what the grader's sandbox
+    for ``assignment`` will hide (it adopts it only then). None when the assignment is
+    detected later, cannot be found (the error comes from loading it), the sandbox
+    cannot start here (the grader says why when it starts its own), or the probe would
+    start bubblewrap now (first run on this machine, or bubblewrap fails here): the probe
+    then runs in a thread while the grader is imported, as the grader's own start waits."""
+    import threading
+
+    from gradgrader.sandbox.layers import probe, probe_is_cheap
+
+    if assignment is None or not probe_is_cheap():
+        threading.Thread(target=probe, name="gradgrader-probe", daemon=True).start()
+        return None
+    from gradgrader.errors import GradgraderError
+    from gradgrader.sandbox.prestart import prestart
+    from gradgrader.spec.locate import course_folders, find_assignment
+
+    try:
+        return prestart(probe(), course_folders(find_assignment(assignment)))
+    except (GradgraderError, OSError):
+        return None
