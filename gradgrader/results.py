@@ -36,8 +36,18 @@ def _json_default(value: Any) -> Any:
 
 
 def dumps(result: Result) -> str:
-    """One JSON line; NaN/inf (never valid JSON) become strings."""
-    return json.dumps(_clean(result.to_json()), ensure_ascii=False, allow_nan=False)
+    """One JSON line; NaN/inf (never valid JSON) become strings, text that is not valid
+    UTF-8 is mended (see :func:`valid_text`)."""
+    data = result.to_json()
+    try:
+        # Most results hold neither: then ``_clean`` would change nothing, and a walk of
+        # the whole result (its error maps) in Python is skipped (#17). A non-finite float
+        # stops the encoder, a lone surrogate the UTF-8 check.
+        text = json.dumps(data, ensure_ascii=False, allow_nan=False)
+        text.encode("utf-8")
+        return text
+    except (ValueError, UnicodeEncodeError):
+        return json.dumps(_clean(data), ensure_ascii=False, allow_nan=False)
 
 
 def _clean(value: Any) -> Any:

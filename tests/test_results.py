@@ -3,6 +3,8 @@ as formulas, files the TA can read."""
 
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -66,3 +68,29 @@ def test_the_results_writer_never_stops_for_one_students_text(tmp_path: Path) ->
 def test_grades_csv_has_no_trace_of_advice():
     row = grades_csv([result_with_advice().to_json()]).splitlines()[1]
     assert row == "ada,1.25,1.25,graded,"
+
+
+def test_dumps_gives_the_mended_line_only_where_mending_changes_something():
+    """dumps tries the result as it is first (#17): the same line as mending every value
+    first, for a plain result (a check with an error map), one with NaN and infinities,
+    and one with a lone surrogate."""
+    from gradgrader.result import Result
+    from gradgrader.results import _clean, dumps
+
+    def mended(result: Result) -> str:
+        return json.dumps(_clean(result.to_json()), ensure_ascii=False, allow_nan=False)
+
+    check = {"id": "f.value", "function": "f", "kind": "compare", "passed": False, "score": 0.5, "max_score": 1.0,
+             "message": "differs \"here\"\n ü", "mistakes": ["sign-flipped"],
+             "finding": {"mistake": "sign-flipped", "summary": "s", "error_map": [[0.1, 2.0], [1e-300, 5.5]], "error_axes": "a × b"}}
+    plain = {"submission": "bob", "path": "bob.py", "assignment": "softmax", "status": "graded", "score": 7.25,
+             "max_score": 10, "checks": [check], "mistakes": ["sign-flipped"], "elapsed_s": 0.1, "message": ""}
+    results = [
+        Result.from_json(plain),
+        Result.from_json({**plain, "score": math.nan, "elapsed_s": math.inf}),
+        Result.from_json({**plain, "submission": "stu\udcff", "message": "x\ud800y"}),
+    ]
+    for r in results:
+        assert dumps(r) == mended(r)
+    assert json.loads(dumps(results[1]))["score"] == "nan"
+    assert "\ufffd" in dumps(results[2])
