@@ -15,8 +15,9 @@ one file (:func:`single`) loads none of the archive and LMS readers (#17).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from gradgrader._lazy import lazy_names
 
 if TYPE_CHECKING:
     from gradgrader.ingest._files import Skipped
@@ -51,13 +52,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    where = _WHERE.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{where}"), name)
-    globals()[name] = value  # asked once
-    return value
+__getattr__ = lazy_names(__name__, _WHERE, globals())
 
 __all__ = [
     "IGNORED_DIRS",

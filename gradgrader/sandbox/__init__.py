@@ -7,8 +7,9 @@ sandbox before the grader imports numpy and its checks (#17).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from gradgrader._lazy import lazy_names
 
 if TYPE_CHECKING:
     from gradgrader.sandbox.model import ChildLimits, LoadReport, Problem, Returned
@@ -23,10 +24,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'gradgrader.sandbox' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"gradgrader.sandbox.{home}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _HOMES, globals())
