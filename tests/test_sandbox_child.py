@@ -5,13 +5,13 @@ give exactly what the long way gives)."""
 from __future__ import annotations
 
 import functools
-import importlib.util
 import inspect
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
+from conftest import load_by_path
 
 from gradgrader.sandbox.decode import decode_array
 
@@ -20,11 +20,7 @@ CHILD = Path(__file__).resolve().parents[1] / "gradgrader" / "sandbox" / "_child
 
 @pytest.fixture(scope="module")
 def child() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("_child_under_test", CHILD)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_by_path(CHILD, "_child_under_test")
 
 
 def _by_inspect(fn) -> dict:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import resource
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import LANDLOCK, STANDARD, attack, isolation, limited_session, module
+from conftest import LANDLOCK, STANDARD, attack, isolation, limited_session, load_by_path, module
 
 from gradgrader.sandbox import Sandbox, Session
 from gradgrader.sandbox.layers import probe
@@ -69,17 +70,11 @@ def test_capabilities_are_dropped_and_no_new_privs_set_at_every_level(tmp_path):
     assert fields["NoNewPrivs"] == "1"
 
 
-CONFINE = __import__("pathlib").Path(__file__).resolve().parents[1] / "gradgrader" / "sandbox" / "_confine.py"
+CONFINE = Path(__file__).resolve().parents[1] / "gradgrader" / "sandbox" / "_confine.py"
 
 
 def _confine_module():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("_confine_under_test", CONFINE)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_by_path(CONFINE, "_confine_under_test")
 
 
 @pytest.mark.skipif(not SECCOMP, reason="needs seccomp")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 from pathlib import Path
 
 import numpy as np
-from conftest import MEMORY_MB, limited_session, module
+from conftest import MEMORY_MB, limited_session, load_by_path, module
 
 from gradgrader.sandbox import Returned, Sandbox
 
@@ -32,11 +31,7 @@ ZYGOTE = Path(__file__).resolve().parents[1] / "gradgrader" / "sandbox" / "_zygo
 
 
 def zygote_module():
-    spec = importlib.util.spec_from_file_location("_zygote_under_test", ZYGOTE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_by_path(ZYGOTE, "_zygote_under_test")
 
 
 def test_the_read_allow_list_never_contains_site_packages_or_gradgrader() -> None:
