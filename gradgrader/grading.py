@@ -87,7 +87,7 @@ def _grade_submission(course: Course, rubric: Rubric, submission: Submission, sa
     if submission.path is None:
         return result("error", (), submission.problem or "no file to grade")
     try:
-        session = _session(assignment, submission, sandbox, meanwhile=lambda: _warm(course))
+        session = _session(assignment, submission, sandbox)
     except StagingError as exc:  # a link or a special file: this submission's problem only
         return result("error", (), f"{assignment.filename} could not be set up for grading: {exc}")
     if not session.load.ok:
@@ -107,17 +107,7 @@ def _grade_submission(course: Course, rubric: Rubric, submission: Submission, sa
     return graded_result(result, session.output(), session.timeouts, convention, records)
 
 
-def _warm(course: Course) -> None:
-    """The course's first-time work (each function's call limit: its reference timed
-    and kept on every case) while the first student's process starts: a student's
-    `check` then waits for the two at once (#17). Done already for every later one."""
-    for name in course.assignment.functions:
-        course.call_limit(name)
-
-
-def _session(
-    assignment: Assignment, submission: Submission, sandbox: Sandbox, meanwhile: Callable[[], None] | None = None
-) -> Session:
+def _session(assignment: Assignment, submission: Submission, sandbox: Sandbox) -> Session:
     assert submission.path is not None
     return Session(
         sandbox,
@@ -131,7 +121,6 @@ def _session(
         output_cap=assignment.limits.output_kb << 10,
         packages=assignment.packages,
         stubs=assignment.stubs,
-        meanwhile=meanwhile,
     )
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 from gradgrader.errors import SandboxError
@@ -117,13 +116,10 @@ class Sandbox:
         staged: Staged | None = None,
         packages: tuple[str, ...] = (),
         stubs: tuple[str, ...] = (),
-        meanwhile: Callable[[], None] | None = None,
     ) -> StudentProcess:
         """Start a process for a submission (staged now unless ``staged`` is given) and
         wait for it to load. ``packages``: the course's packages it may import besides
-        numpy; ``stubs``: plotting packages replaced by inert stand-ins; ``meanwhile``:
-        the grader's own work, done while the process confines itself and imports the
-        file (once, whatever it raises left for the grader to meet again).
+        numpy; ``stubs``: plotting packages replaced by inert stand-ins.
 
         If the sandbox fails to prepare the process (before any student code runs), the
         zygote is restarted and the process started once more; a second failure raises
@@ -134,8 +130,7 @@ class Sandbox:
         failure = ""
         for _attempt in range(2):
             try:
-                proc = self._start_once(staged, module, functions, limits, output_cap, load_timeout, env, meanwhile)
-                meanwhile = None
+                proc = self._start_once(staged, module, functions, limits, output_cap, load_timeout, env)
             except SandboxError as exc:  # the zygote itself died or hung: start a new one
                 failure = str(exc)
                 self.close_zygote()
@@ -155,7 +150,6 @@ class Sandbox:
         output_cap: int,
         load_timeout: float,
         env: CourseEnvironment,
-        meanwhile: Callable[[], None] | None = None,
     ) -> StudentProcess:
         zygote = self.zygote
         staged_folder, course = staged.folder, staged.course
@@ -198,8 +192,6 @@ class Sandbox:
         proc.staged_prefix = str(staged.path.parent if staged_folder is None else staged_folder) + os.sep
         proc.cpu_limit = max(1, int(limits.cpu_s))
         proc.address_space_mb = address_space_mb
-        if meanwhile is not None:
-            _meanwhile(meanwhile)
         proc._await_load(load_timeout)
         return proc
 
@@ -218,12 +210,3 @@ class Sandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _meanwhile(work: Callable[[], None]) -> None:
-    """The grader's work while a process starts. Only a head start: whatever it raises
-    is met again, and reported, where the grader does that work anyway."""
-    try:
-        work()
-    except Exception:  # noqa: BLE001, S110 - met again later, where it is reported
-        pass

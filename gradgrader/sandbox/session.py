@@ -53,9 +53,7 @@ class Session:
         output_cap: int = 64 << 10,
         packages: tuple[str, ...] = (),
         stubs: tuple[str, ...] = (),
-        meanwhile: Callable[[], None] | None = None,
     ) -> None:
-        """``meanwhile``: the grader's own work, done while the first process starts."""
         self.sandbox, self.path, self.module = sandbox, path, module
         self.functions, self.limits, self.folder, self.helpers = functions, limits, folder, helpers
         self.packages, self.stubs = tuple(packages), tuple(stubs)
@@ -77,9 +75,9 @@ class Session:
         # Calls this submission's process was stopped for taking too long (each one a
         # full time-out of wall clock): at most one per function (issue 17).
         self.timeouts = 0
-        self.load: LoadReport = self._start(meanwhile)
+        self.load: LoadReport = self._start()
 
-    def _start(self, meanwhile: Callable[[], None] | None = None) -> LoadReport:
+    def _start(self) -> LoadReport:
         remaining = max(self.deadline - time.monotonic(), 0.5)
         self._proc = self.sandbox.start(
             self.path,
@@ -94,7 +92,6 @@ class Session:
             staged=self.staged,
             packages=self.packages,
             stubs=self.stubs,
-            meanwhile=meanwhile,
         )
         self._proc.decode_left = self.decode_left
         return self._proc.load
