@@ -146,6 +146,27 @@ def test_objective_gradient_against_a_function_of_the_assignment(softmax: Course
     assert not halved.passed
 
 
+def test_objective_gradient_differentiates_each_conventions_own_objective(tmp_path: Path, ref: Any) -> None:
+    """The course's differences are made once per process (#17), but per convention: a
+    submission graded against another reference file of the objective gets that file's
+    differences, not those the first submission's convention made."""
+    folder = tmp_path / "softmax"
+    shutil.copytree(Path(load_assignment("softmax").root), folder, ignore=shutil.ignore_patterns("samples"))
+    (folder / "double.py").write_text(
+        "from reference import softmax_loss as _single\n\n"
+        "def softmax_loss(W, X, y, reg):\n    loss, dW = _single(W, X, y, reg)\n    return 2 * loss, 2 * dW\n"
+    )
+    course = Course(load_assignment(folder))
+    check = CheckSpec(
+        "softmax_loss.fd", "softmax_loss", "objective_gradient", ("small", "medium"),
+        {"objective": "softmax_loss", "objective_output": "loss", "output": "dW", "wrt": "W"},
+    )
+    doubled = {"softmax_loss": lambda W, X, y, reg: tuple(2 * v for v in ref.softmax_loss(W, X, y, reg))}
+    single = run_check(check, CheckContext(course, caller_for(course)))
+    double = run_check(check, CheckContext(course, caller_for(course, **doubled), reference_files={"softmax_loss": "double.py"}))
+    assert single.passed and double.passed, (single.message, double.message)
+
+
 def test_objective_gradient_calls_the_student_once_per_case(gmm: Course) -> None:
     """The differences are of the course's objective: the student is only asked for the gradient."""
     caller = caller_for(gmm)

@@ -334,9 +334,12 @@ def objective_gradient(check: CheckSpec, ctx: CheckContext) -> CheckResult:
             where = f"check {check.id!r}"
             return [float(ctx.course.call_hook(objective, {**args, wrt: x}, where)) for x in xs]
 
-        # The course's objective and inputs decide them: once per process, not per submission.
+        # The course's objective and inputs decide them: once per process, not per
+        # submission (per convention, where the objective is a function the conventions
+        # may compute differently).
+        convention = str(ctx.reference_files.get(objective, ctx.reference_file)) if target is not None else "hook"
         dirs, fd = ctx.course.derived(
-            ("objective_gradient", check.id, case, str(g.shape)),
+            ("objective_gradient", check.id, case, str(g.shape), convention),
             functools.partial(_course_differences, check, ctx, case, f, x0, g.shape, n, symmetric),
         )
         analytic = np.array([float(np.vdot(g, v)) for v in dirs])
