@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gradgrader.checks import run_check
 from gradgrader.checks.base import CheckContext, CheckResult, Course
@@ -144,10 +144,34 @@ def _prefetch(ctx: CheckContext, rubric: Rubric) -> None:
 _WORKER: Grader | None = None
 
 
-def _worker_init(grader: Grader) -> None:
+def _worker_init(grader: Grader, cores: list[int] | None = None, counter: Any = None) -> None:
     global _WORKER
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and kills us
     _WORKER = grader
+    if cores and counter is not None:
+        with counter.get_lock():
+            index = counter.value
+            counter.value += 1
+        with contextlib.suppress(OSError, AttributeError):
+            os.sched_setaffinity(0, {cores[index % len(cores)]})
+
+
+def pinned_cores(jobs: int) -> list[int] | None:
+    """The cores ``jobs`` workers are pinned to, one each in turn, or None (not pinned).
+
+    A worker and its student's process take turns (one asks, the other answers), so a
+    pair keeps one core busy: pinned to its own core, every hand-over is a switch on
+    that core instead of a wake-up on another, and 1,000 submissions with ``--jobs 2`` on
+    2 cores took 7–9 % less time at the same CPU (docs/performance.md). Only with at least
+    one worker per core: fewer workers keep every core to share."""
+    getaffinity = getattr(os, "sched_getaffinity", None)
+    if getaffinity is None:
+        return None
+    try:
+        cores = sorted(getaffinity(0))
+    except OSError:
+        return None
+    return cores if len(cores) > 1 and jobs >= len(cores) else None
 
 
 def _grade_in_worker(submission: Submission) -> Result:
@@ -245,8 +269,11 @@ class Grader:
 
         def new_pool() -> Executor:
             if forked:
+                context = multiprocessing.get_context("fork")
+                cores = pinned_cores(jobs)
                 return ProcessPoolExecutor(
-                    jobs, mp_context=multiprocessing.get_context("fork"), initializer=_worker_init, initargs=(self,)
+                    jobs, mp_context=context, initializer=_worker_init,
+                    initargs=(self, cores, context.Value("i", 0) if cores else None),
                 )
             return ThreadPoolExecutor(jobs, thread_name_prefix="gradgrader")  # pragma: no cover - Windows
 

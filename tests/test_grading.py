@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from conftest import copy_assignment, from_reference, write_submission
 
 from gradgrader.assignment import load_assignment
@@ -77,3 +78,47 @@ def test_a_single_worker_starts_its_zygote_before_it_grades(tmp_path: Path) -> N
         result = grader.grade(Submission("honest", write_submission(tmp_path / "s", from_reference()), None))
         assert result.score == result.max_score
         assert list(grader._boxes.values()) == [box]  # the prestarted one graded it
+
+
+def test_workers_are_pinned_one_per_core_only_with_a_worker_for_every_core(monkeypatch):
+    """pinned_cores (#17): with at least one worker per allowed core, the workers take
+    the cores in turn; with fewer workers, or one core, nobody is pinned."""
+    import os
+
+    from gradgrader import grading
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3, 1}, raising=False)
+    assert grading.pinned_cores(2) == [1, 3] and grading.pinned_cores(5) == [1, 3]
+    assert grading.pinned_cores(1) is None
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert grading.pinned_cores(4) is None
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    assert grading.pinned_cores(4) is None
+
+
+def test_a_worker_pins_itself_to_the_next_core_in_turn():
+    """_worker_init takes the next index from the shared counter and pins the worker (and
+    so the sandbox it starts) to that core; checked in forked processes."""
+    import multiprocessing
+    import os
+
+    from gradgrader import grading
+
+    if not hasattr(os, "sched_getaffinity") or "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("needs sched_getaffinity and fork")
+    allowed = sorted(os.sched_getaffinity(0))
+    context = multiprocessing.get_context("fork")
+    counter = context.Value("i", 0)
+    seen = context.Queue()
+
+    def worker() -> None:
+        grading._worker_init(None, allowed, counter)  # type: ignore[arg-type]
+        seen.put(sorted(os.sched_getaffinity(0)))
+
+    procs = [context.Process(target=worker) for _ in range(len(allowed) + 1)]
+    for p in procs:
+        p.start()
+        p.join(30)
+    got = sorted(seen.get(timeout=5) for _ in procs)
+    assert got == sorted([[c] for c in allowed] + [[allowed[0]]])
+    assert os.sched_getaffinity(0) == set(allowed)  # the parent is never pinned
