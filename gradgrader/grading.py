@@ -162,8 +162,9 @@ def pinned_cores(jobs: int) -> list[int] | None:
     A worker and its student's process take turns (one asks, the other answers), so a
     pair keeps one core busy: pinned to its own core, every hand-over is a switch on
     that core instead of a wake-up on another, and 1,000 submissions with ``--jobs 2`` on
-    2 cores took 7–9 % less time at the same CPU (docs/performance.md). Only with at least
-    one worker per core: fewer workers keep every core to share."""
+    2 cores took 4–11 % less time at the same CPU (docs/performance.md). Only with the
+    same number of workers on every core: fewer workers keep every core to share, and
+    an uneven count would give one core more workers than another."""
     getaffinity = getattr(os, "sched_getaffinity", None)
     if getaffinity is None:
         return None
@@ -171,7 +172,7 @@ def pinned_cores(jobs: int) -> list[int] | None:
         cores = sorted(getaffinity(0))
     except OSError:
         return None
-    return cores if len(cores) > 1 and jobs >= len(cores) else None
+    return cores if len(cores) > 1 and jobs >= len(cores) and jobs % len(cores) == 0 else None
 
 
 def _grade_in_worker(submission: Submission) -> Result:

@@ -81,15 +81,15 @@ def test_a_single_worker_starts_its_zygote_before_it_grades(tmp_path: Path) -> N
 
 
 def test_workers_are_pinned_one_per_core_only_with_a_worker_for_every_core(monkeypatch):
-    """pinned_cores (#17): with at least one worker per allowed core, the workers take
-    the cores in turn; with fewer workers, or one core, nobody is pinned."""
+    """pinned_cores (#17): with as many workers on every allowed core, the workers take
+    the cores in turn; with fewer workers, an uneven count or one core, nobody is pinned."""
     import os
 
     from gradgrader import grading
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3, 1}, raising=False)
-    assert grading.pinned_cores(2) == [1, 3] and grading.pinned_cores(5) == [1, 3]
-    assert grading.pinned_cores(1) is None
+    assert grading.pinned_cores(2) == [1, 3] and grading.pinned_cores(4) == [1, 3]
+    assert grading.pinned_cores(1) is None and grading.pinned_cores(3) is None
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
     assert grading.pinned_cores(4) is None
     monkeypatch.delattr(os, "sched_getaffinity", raising=False)
@@ -115,7 +115,7 @@ def test_a_worker_pins_itself_to_the_next_core_in_turn():
         grading._worker_init(None, allowed, counter)  # type: ignore[arg-type]
         seen.put(sorted(os.sched_getaffinity(0)))
 
-    procs = [context.Process(target=worker) for _ in range(len(allowed) + 1)]
+    procs = [context.Process(target=worker) for _ in range(len(allowed) + 1)]  # one core gets two
     for p in procs:
         p.start()
         p.join(30)
