@@ -156,6 +156,16 @@ def _worker_init(grader: Grader, cores: list[int] | None = None, counter: Any = 
             os.sched_setaffinity(0, {cores[index % len(cores)]})
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity: a container or a batch system
+    may allow fewer than the machine has), the default number of jobs."""
+    getaffinity = getattr(os, "sched_getaffinity", None)
+    if getaffinity is not None:
+        with contextlib.suppress(OSError):
+            return max(1, len(getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def pinned_cores(jobs: int) -> list[int] | None:
     """The cores ``jobs`` workers are pinned to, one each in turn, or None (not pinned).
 

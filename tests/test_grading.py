@@ -122,3 +122,19 @@ def test_a_worker_pins_itself_to_the_next_core_in_turn():
     got = sorted(seen.get(timeout=5) for _ in procs)
     assert got == sorted([[c] for c in allowed] + [[allowed[0]]])
     assert os.sched_getaffinity(0) == set(allowed)  # the parent is never pinned
+
+
+def test_the_default_number_of_jobs_is_the_cores_this_process_may_use(monkeypatch):
+    """A container or a batch system may allow fewer cores than the machine has: the
+    default --jobs follows the process's affinity, else the machine's count."""
+    import os
+
+    from gradgrader import grading
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 5}, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    assert grading.usable_cores() == 2
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    assert grading.usable_cores() == 64
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert grading.usable_cores() == 1

@@ -9,7 +9,6 @@ the gradebook and the feedback, and a summary.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -135,7 +134,9 @@ def grade(
             _validate(spec, iso)
         fingerprint = run_fingerprint(spec, rub)
         plan = run.plan(cls.submissions, fingerprint, resume, prior)
-        jobs = jobs or os.cpu_count() or 1
+        from gradgrader.grading import usable_cores
+
+        jobs = jobs or usable_cores()
         _say_plan(plan, spec, rub, folder, out, cluster, jobs)
         # Connect (or start local:N) and check the workers before anything is written.
         engine = _connect(cluster, spec, rub, chunk_size, allow_weak) if cluster is not None and plan.todo else None

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Annotated
@@ -54,12 +53,14 @@ def similarity_report(
             f"{', '.join(clean(m) for m in missing[:10])}{' …' if len(missing) > 10 else ''}",
             style="yellow", highlight=False, markup=False,
         )
+    from gradgrader.grading import usable_cores
+
     started = time.perf_counter()
     report = sim.analyse(
         submissions, course, archive,
         max_holders=sim.MAX_HOLDERS if max_holders is None else max_holders,
         min_match=sim.MIN_MATCH if min_match is None else min_match,
-        jobs=jobs or os.cpu_count() or 1,
+        jobs=jobs or usable_cores(),
     )
     elapsed = time.perf_counter() - started
     try:

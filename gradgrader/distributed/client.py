@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -187,7 +186,9 @@ class ClusterGrader:
             kind, value = parse_cluster(str(self.cluster_spec))
             try:
                 if kind == "local":
-                    n = value or os.cpu_count() or 1
+                    from gradgrader.grading import usable_cores
+
+                    n = value or usable_cores()
                     self._local = distributed.LocalCluster(
                         n_workers=n, threads_per_worker=1, processes=True,
                         dashboard_address=":0", silence_logs=logging.ERROR,
