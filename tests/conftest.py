@@ -343,3 +343,30 @@ def load_by_path(path: Path, name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def expect_verdict(result: Any, want: dict[str, Any], aspect: str) -> None:
+    """One aspect of a shipped sample's expected verdict (its EXPECTED.toml entry
+    ``want``) against its graded ``result``: ``full_marks``, ``failing_functions``,
+    ``mistakes``, ``advice`` (never scored, so at full points), or ``earns_nothing``
+    (the expected ``score``, and no points from the ``unpaid`` checks)."""
+    failing = {c.id: set(c.mistakes) for c in result.checks if not c.passed}
+    if aspect == "full_marks":
+        assert result.full_marks == want["full_marks"], (result.score, result.max_score, failing)
+    elif aspect == "failing_functions":
+        assert {c.function for c in result.checks if not c.passed} == set(want["failing_functions"]), failing
+    elif aspect == "mistakes":
+        assert set(result.mistakes) == set(want["mistakes"]), failing
+    elif aspect == "advice":
+        assert set(result.advice) == set(want.get("advice", [])), {c.id: c.advice for c in result.checks if c.advice}
+        for c in result.checks:
+            if c.advice:
+                assert c.passed and c.score == c.max_score and c.mistakes == (), c
+    elif aspect == "earns_nothing":
+        if "score" in want:
+            assert result.score == pytest.approx(want["score"]), {c.id: c.score for c in result.checks if c.score}
+        for cid in want.get("unpaid", []):
+            unpaid = next(c for c in result.checks if c.id == cid)
+            assert unpaid.score == 0.0, unpaid
+    else:
+        raise ValueError(f"no such aspect of a verdict: {aspect}")
