@@ -11,11 +11,12 @@ regenerate them and look at the new SVGs before committing::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import shutil
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -262,6 +263,15 @@ async def settle(app: ReviewApp, pilot: Any, timeout: float = 60.0) -> None:
         quiet = 0 if busy else quiet + 1
 
 
+@contextlib.asynccontextmanager
+async def reviewing(out: Path, size: tuple[int, int] = (80, 24)) -> AsyncIterator[tuple[ReviewApp, Any]]:
+    """The review app on ``out`` in a headless terminal of ``size``, settled."""
+    app = ReviewApp(out=out)
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        yield app, pilot
+
+
 async def until(pilot: Any, condition: Any, timeout: float = 30.0) -> None:
     """Wait (without a fixed sleep) until ``condition()`` holds."""
     deadline = time.monotonic() + timeout
@@ -306,9 +316,7 @@ def table_keys(app: ReviewApp) -> list[str]:
 
 @sync
 async def test_table_lists_every_submission_by_id(classroom: Path) -> None:
-    app = ReviewApp(out=classroom)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+    async with reviewing(classroom) as (app, pilot):
         assert table_keys(app) == sorted(r["submission"] for r in CLASS)
         assert not app.loading
 
@@ -328,9 +336,7 @@ async def test_a_large_class_shows_its_first_page_then_every_row(
     out = tmp_path / "out"
     out.mkdir()
     (out / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    app = ReviewApp(out=out)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+    async with reviewing(out) as (app, pilot):
         assert not app.loading and app.stats.total == 700
         keys = table_keys(app)
         assert keys == [f"s{i:04d}" for i in range(700)]
@@ -342,9 +348,7 @@ async def test_a_large_class_shows_its_first_page_then_every_row(
 
 @sync
 async def test_n_and_p_jump_between_failing_submissions(classroom: Path) -> None:
-    app = ReviewApp(out=classroom)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+    async with reviewing(classroom) as (app, pilot):
         assert app.selected == "alice"
         seen = []
         for _ in range(len(FAILING)):
@@ -361,9 +365,7 @@ async def test_n_and_p_jump_between_failing_submissions(classroom: Path) -> None
 
 @sync
 async def test_enter_opens_the_detail_and_n_moves_it_on(classroom: Path) -> None:
-    app = ReviewApp(out=classroom)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+    async with reviewing(classroom) as (app, pilot):
         await press(app, pilot, "down", "enter")
         assert isinstance(app.screen, DetailScreen)
         assert app.screen.result.submission == "bob"
@@ -378,9 +380,7 @@ async def test_enter_opens_the_detail_and_n_moves_it_on(classroom: Path) -> None
 
 @sync
 async def test_overview_enter_on_a_mistake_filters_the_table(classroom: Path) -> None:
-    app = ReviewApp(out=classroom)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+    async with reviewing(classroom) as (app, pilot):
         await press(app, pilot, "o")
         assert isinstance(app.screen, OverviewScreen)
         await press(app, pilot, "enter")  # the most common mistake: sign-flipped (bob, erin)
@@ -393,9 +393,7 @@ async def test_overview_enter_on_a_mistake_filters_the_table(classroom: Path) ->
 
 @sync
 async def test_f_shows_only_failing_submissions(classroom: Path) -> None:
-    app = ReviewApp(out=classroom)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+    async with reviewing(classroom) as (app, pilot):
         await press(app, pilot, "f")
         assert table_keys(app) == FAILING
         await press(app, pilot, "f")
@@ -404,9 +402,7 @@ async def test_f_shows_only_failing_submissions(classroom: Path) -> None:
 
 @sync
 async def test_m_picks_a_mistake_to_filter_by(classroom: Path) -> None:
-    app = ReviewApp(out=classroom)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+    async with reviewing(classroom) as (app, pilot):
         await press(app, pilot, "m")
         await dialog(app, pilot, PickDialog)
         # options: (any), sign-flipped (2), then one each by id: missing-normalization, transposed, …
@@ -421,9 +417,7 @@ async def test_m_picks_a_mistake_to_filter_by(classroom: Path) -> None:
 
 @sync
 async def test_t_cycles_the_status_filter(classroom: Path) -> None:
-    app = ReviewApp(out=classroom)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+    async with reviewing(classroom) as (app, pilot):
         await press(app, pilot, "t")
         assert app.filter.status == "graded" and "carol" not in table_keys(app)
         await press(app, pilot, "t")
@@ -434,9 +428,7 @@ async def test_t_cycles_the_status_filter(classroom: Path) -> None:
 
 @sync
 async def test_search_matches_ids_mistakes_and_messages(classroom: Path) -> None:
-    app = ReviewApp(out=classroom)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+    async with reviewing(classroom) as (app, pilot):
         await press(app, pilot, "slash")
         await until(pilot, lambda: app.focused is not app.table_screen.table)
         await press(app, pilot, *"sign")
@@ -455,9 +447,7 @@ async def test_search_matches_ids_mistakes_and_messages(classroom: Path) -> None
 
 @sync
 async def test_s_cycles_the_sort_and_shift_s_reverses_it(classroom: Path) -> None:
-    app = ReviewApp(out=classroom)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+    async with reviewing(classroom) as (app, pilot):
         await press(app, pilot, "s")  # by score, lowest first; ties by id
         assert app.sort_key == "score"
         assert table_keys(app)[:2] == ["carol", "heidi"] and table_keys(app)[-2:] == [
@@ -521,9 +511,7 @@ async def test_an_override_also_rewrites_the_gradebook_and_feedback_of_a_grade_r
 
 @sync
 async def test_an_out_of_range_override_is_refused_in_the_dialog(classroom: Path) -> None:
-    app = ReviewApp(out=classroom)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+    async with reviewing(classroom) as (app, pilot):
         await press(app, pilot, "e")
         await dialog(app, pilot, EditDialog)
         await press(app, pilot, *"45", "enter")
@@ -536,9 +524,7 @@ async def test_an_out_of_range_override_is_refused_in_the_dialog(classroom: Path
 
 @sync
 async def test_comment_keeps_the_score_override_and_shows_in_the_detail(classroom: Path) -> None:
-    app = ReviewApp(out=classroom)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(app, pilot)
+    async with reviewing(classroom, size=(100, 30)) as (app, pilot):
         await press(app, pilot, "down", "e")
         await dialog(app, pilot, EditDialog)
         await press(app, pilot, "4", "enter")
@@ -562,9 +548,7 @@ async def test_regrade_appends_the_new_result_and_rewrites_grades(classroom: Pat
         ROOT / "assignments/softmax/samples/sign-flipped/softmax.py",
         classroom.parent / "class/bob/softmax.py",
     )
-    app = ReviewApp(out=classroom)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+    async with reviewing(classroom) as (app, pilot):
         await press(app, pilot, "down", "g")
         assert "bob" in app.regrading or app.results["bob"].max_score == 10.0
         await settle(app, pilot)
@@ -581,9 +565,7 @@ async def test_regrade_appends_the_new_result_and_rewrites_grades(classroom: Pat
 
 @sync
 async def test_command_palette_runs_review_actions(classroom: Path) -> None:
-    app = ReviewApp(out=classroom)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+    async with reviewing(classroom) as (app, pilot):
         await press(app, pilot, "ctrl+p", *"only")
         # the palette searches asynchronously: wait for its first hit to be highlighted
         await until(pilot, lambda: _palette_ready(app))
@@ -730,9 +712,7 @@ def _typed_quickly(app: ReviewApp, keys: list[str]) -> None:
 async def test_override_typed_quickly_with_a_backspace_saves_what_was_typed(classroom: Path) -> None:
     """"5⌫6⏎" typed fast saved 5: the Input inserted 5 and 6 at once but ran ⌫ and Enter
     only after they came back from the app, so ⌫ removed the 6 and Enter saved 5."""
-    app = ReviewApp(out=classroom)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+    async with reviewing(classroom) as (app, pilot):
         await press(app, pilot, "down", "e")
         await dialog(app, pilot, EditDialog)
         _typed_quickly(app, ["5", "backspace", "6", "enter"])
@@ -743,9 +723,7 @@ async def test_override_typed_quickly_with_a_backspace_saves_what_was_typed(clas
 
 @sync
 async def test_override_with_pilot_keys_5_backspace_6_enter_saves_6(classroom: Path) -> None:
-    app = ReviewApp(out=classroom)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+    async with reviewing(classroom) as (app, pilot):
         await press(app, pilot, "down", "e")
         await dialog(app, pilot, EditDialog)
         await pilot.press("5", "backspace", "6", "enter")
@@ -807,9 +785,7 @@ def hostile_class(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @sync
 async def test_markup_in_a_name_is_shown_literally_when_regrading(hostile_class: Path) -> None:
-    app = ReviewApp(out=hostile_class)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+    async with reviewing(hostile_class) as (app, pilot):
         await press(app, pilot, "g")
         await settle(app, pilot)
         assert app.is_running  # [@click=app.quit] ran nothing, nothing crashed
