@@ -370,3 +370,19 @@ def expect_verdict(result: Any, want: dict[str, Any], aspect: str) -> None:
             assert unpaid.score == 0.0, unpaid
     else:
         raise ValueError(f"no such aspect of a verdict: {aspect}")
+
+
+def make_zip(path: Path, entries: dict[str, bytes], links: dict[str, str] | None = None) -> Path:
+    """A zip at ``path`` of ``entries`` (name → bytes) and symbolic ``links`` (name →
+    target, stored as a Unix symlink entry)."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+        for name, target in (links or {}).items():
+            info = zipfile.ZipInfo(name)
+            info.create_system = 3
+            info.external_attr = 0o120777 << 16
+            zf.writestr(info, target)
+    return path

@@ -8,23 +8,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import GOOD, write_zip
+from conftest import GOOD, make_zip, write_zip
 
 from gradgrader.errors import SubmissionError
 from gradgrader.ingest import ZipLimits, open_class, safe_extract
 from gradgrader.ingest.archive import entry_path
-
-
-def make_zip(path: Path, entries: dict[str, bytes], links: dict[str, str] | None = None) -> Path:
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in entries.items():
-            zf.writestr(name, data)
-        for name, target in (links or {}).items():
-            info = zipfile.ZipInfo(name)
-            info.create_system = 3
-            info.external_attr = 0o120777 << 16
-            zf.writestr(info, target)
-    return path
 
 
 def every_file(root: Path) -> list[Path]:

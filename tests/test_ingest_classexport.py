@@ -10,11 +10,10 @@ import csv
 import io
 import json
 import os
-import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import EXPECTED, GOOD, SAMPLES, by_id, student, write_zip
+from conftest import EXPECTED, GOOD, SAMPLES, by_id, make_zip, student, write_zip
 from typer.testing import CliRunner
 
 from gradgrader.cli import app
@@ -59,17 +58,6 @@ BROKEN_NOTEBOOK = notebook(
     ("code", "%matplotlib inline\nimport numpy as np\n"),
     ("code", "def softmax(Z)\n    return Z\n"),
 )
-
-
-def make_zip(path: Path, entries: dict[str, bytes], links: dict[str, str] | None = None) -> Path:
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in entries.items():
-            zf.writestr(name, data)
-        for name, target in (links or {}).items():
-            info = zipfile.ZipInfo(name)
-            info.external_attr = 0o120777 << 16
-            zf.writestr(info, target)
-    return path
 
 
 @pytest.fixture(scope="module")
