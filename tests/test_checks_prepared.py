@@ -38,3 +38,30 @@ def test_the_call_limit_follows_the_reference_with_a_floor_and_a_cap(tmp_path: P
     slow = Course(load_assignment(str(root)))
     assert CALL_FACTOR * 0.05 <= slow.call_limit("logsumexp") <= 10.0
     assert slow.call_limit("softmax") == CALL_FLOOR_S  # per function
+
+
+def test_the_references_timed_for_the_call_limit_are_the_ones_the_checks_use() -> None:
+    """call_limit times the reference on each case of the function's checks and keeps
+    what it returned: the checks' own calls on those cases do not run it again."""
+    from gradgrader.checks.base import Course
+
+    course = Course(load_assignment("softmax"))
+    calls = []
+    real = course.reference.logsumexp
+
+    def counted(*args):
+        calls.append(args)
+        return real(*args)
+
+    course.reference.logsumexp = counted
+    try:
+        course.call_limit("logsumexp")
+        timed = len(calls)
+        cases = sorted({c for check in course.assignment.checks if check.function == "logsumexp" for c in check.cases})
+        assert timed == len(cases) > 0
+        for case in cases:
+            out = course.call_reference("logsumexp", course.inputs("logsumexp", case))
+            assert not out["lse"].flags.writeable
+        assert len(calls) == timed
+    finally:
+        course.reference.logsumexp = real
