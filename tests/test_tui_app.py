@@ -272,6 +272,16 @@ async def reviewing(out: Path, size: tuple[int, int] = (80, 24)) -> AsyncIterato
         yield app, pilot
 
 
+def with_exports(out: Path) -> None:
+    """Record in ``out/run.json`` that the run wrote a gradebook and feedback (as
+    ``grade`` does), so that the review app keeps them current."""
+    from gradgrader.export import export_settings
+
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    run["export"] = export_settings("folder", "softmax", None, False, None, "Softmax")
+    (out / "run.json").write_text(json.dumps(run), encoding="utf-8")
+
+
 async def until(pilot: Any, condition: Any, timeout: float = 30.0) -> None:
     """Wait (without a fixed sleep) until ``condition()`` holds."""
     deadline = time.monotonic() + timeout
@@ -497,11 +507,7 @@ async def test_override_is_appended_to_overrides_jsonl_and_grades_csv(classroom:
 
 @sync
 async def test_an_override_also_rewrites_the_gradebook_and_feedback_of_a_grade_run(classroom: Path) -> None:
-    from gradgrader.export import export_settings
-
-    run = json.loads((classroom / "run.json").read_text(encoding="utf-8"))
-    run["export"] = export_settings("folder", "softmax", None, False, None, "Softmax")
-    (classroom / "run.json").write_text(json.dumps(run), encoding="utf-8")
+    with_exports(classroom)
     app = ReviewApp(out=classroom)
     async with app.run_test(size=(80, 24)) as pilot:
         await override_bob(app, pilot, "4.5")
@@ -733,11 +739,7 @@ async def test_override_with_pilot_keys_5_backspace_6_enter_saves_6(classroom: P
 
 @sync
 async def test_an_override_above_the_maximum_is_extra_credit_everywhere(classroom: Path) -> None:
-    from gradgrader.export import export_settings
-
-    run = json.loads((classroom / "run.json").read_text(encoding="utf-8"))
-    run["export"] = export_settings("folder", "softmax", None, False, None, "Softmax")
-    (classroom / "run.json").write_text(json.dumps(run), encoding="utf-8")
+    with_exports(classroom)
     app = ReviewApp(out=classroom)
     async with app.run_test(size=(100, 30)) as pilot:
         await override_bob(app, pilot, "6")  # bob: 3/5
