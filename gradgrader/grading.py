@@ -86,6 +86,8 @@ def _grade_submission(course: Course, rubric: Rubric, submission: Submission, sa
 
     if submission.path is None:
         return result("error", (), submission.problem or "no file to grade")
+    # The course's share first: a check's sandbox is often still starting (#17).
+    course.prepare(_check_cases(assignment, rubric))
     try:
         session = _session(assignment, submission, sandbox)
     except StagingError as exc:  # a link or a special file: this submission's problem only
@@ -124,15 +126,23 @@ def _session(assignment: Assignment, submission: Submission, sandbox: Sandbox) -
     )
 
 
+def _check_cases(assignment: Assignment, rubric: Rubric) -> dict[str, list[str]]:
+    """Each function's cases, as the rubric's checks of it call it."""
+    return {
+        name: sorted({c for check in assignment.checks if check.function == name and check.id in rubric.items for c in check.cases})
+        for name in assignment.functions
+    }
+
+
 def _prefetch(ctx: CheckContext, rubric: Rubric) -> None:
     """Every case a function's checks will call it on, in one round trip per function."""
     assignment = ctx.assignment
     session = ctx.session
     assert isinstance(session, Session)  # grading's own: Session.prefetch forgets what a failed batch did
-    for name, fn in assignment.functions.items():
+    for name, cases in _check_cases(assignment, rubric).items():
+        fn = assignment.functions[name]
         if ctx.function_problem(name) is not None:
             continue
-        cases = sorted({c for check in assignment.checks if check.function == name and check.id in rubric.items for c in check.cases})
         arg_lists = []
         for case in cases:
             args = ctx.inputs(name, case)

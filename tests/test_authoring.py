@@ -103,7 +103,7 @@ class _Lines:
 
 
 def test_a_save_made_while_grading_is_not_missed(tmp_path: Path) -> None:
-    from gradgrader.cli.student import _stamp, _wait_for_change
+    from gradgrader.cli._checkrun import _stamp, _wait_for_change
 
     target = tmp_path / "softmax.py"
     target.write_text("a = 1\n")
@@ -267,7 +267,7 @@ def test_pack_warns_when_no_case_is_hidden() -> None:
 def test_watch_keeps_waiting_when_the_file_disappears_and_says_so(monkeypatch, capsys):
     # An editor that saves by delete-and-rename, or a student moving the file for a
     # moment: --watch says so once and checks again when it is back, never exits silently.
-    import gradgrader.cli.student as cli
+    import gradgrader.cli._checkrun as cli
 
     stamps = iter([None, None, None, (5, 100)])
     monkeypatch.setattr(cli, "_stamp", lambda path: next(stamps))

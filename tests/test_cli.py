@@ -545,12 +545,14 @@ def test_other_commands_and_failed_checks_exit_as_usual() -> None:
     assert "exit functions ran" in proc.stderr
 
 
-def test_a_check_starts_without_the_garbage_collector_and_turns_it_back_on() -> None:
-    """Collecting cycles while a check imports and grades took ~10 ms (#17); once it has
-    its result the collector is on again (a --watch or the review UI runs for long)."""
+def test_a_check_runs_without_the_garbage_collector_and_a_watch_turns_it_back_on() -> None:
+    """Collecting cycles while a check imports and grades took ~10 ms, and turning the
+    collector on before printing the result ~10 ms more (#17): a single check runs without
+    it to its exit, a --watch (which runs for long) turns it back on after its first result."""
     sample = str(SOFTMAX / "samples" / "correct-vectorized" / "softmax.py")
     code = (
         "import atexit, gc, sys\n"
+        "import gradgrader.cli._checkrun as checkrun\n"
         "from gradgrader.grading import Grader\n"
         "seen = []\n"
         "grade = Grader.grade\n"
@@ -558,11 +560,17 @@ def test_a_check_starts_without_the_garbage_collector_and_turns_it_back_on() -> 
         "    seen.append(gc.isenabled())\n"
         "    return grade(self, submission)\n"
         "Grader.grade = watched\n"
+        "def saved(path, since):\n"
+        "    raise KeyboardInterrupt  # Ctrl-C instead of a second save\n"
+        "checkrun._wait_for_change = saved\n"
         "atexit.register(lambda: sys.stderr.write(f'while grading: {seen}, after: {gc.isenabled()}\\n'))\n"
-        f"sys.argv = ['gradgrader', 'check', {sample!r}, '-a', 'softmax', '--json']\n"
+        "sys.argv = ['gradgrader', 'check', SAMPLE, '-a', 'softmax', '--json' WATCH]\n"
         "from gradgrader.cli import run\n"
         "run()\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    assert "while grading: [False], after: True" in proc.stderr
+    once = subprocess.run([sys.executable, "-c", code.replace("SAMPLE", repr(sample)).replace(" WATCH", "")], capture_output=True, text=True)
+    assert once.returncode == 0, once.stderr
+    assert "while grading: [False], after: False" in once.stderr
+    watching = subprocess.run([sys.executable, "-c", code.replace("SAMPLE", repr(sample)).replace(" WATCH", ", '--watch'")], capture_output=True, text=True)
+    assert watching.returncode == 0, watching.stderr
+    assert "while grading: [False], after: True" in watching.stderr

@@ -12,8 +12,8 @@ import pytest
 from conftest import from_reference, write_submission
 
 import gradgrader.cli as cli
+import gradgrader.cli._checkrun as checkrun
 import gradgrader.cli._early as early_mod
-import gradgrader.cli.student as student
 from gradgrader.cli._early import EarlySandbox, check_assignment
 from gradgrader.grading import Grader
 from gradgrader.sandbox.prestart import Prestarted
@@ -123,7 +123,7 @@ def test_check_adopts_the_zygote_main_started(monkeypatch: pytest.MonkeyPatch, t
         raise AssertionError("check started a second zygote")
 
     monkeypatch.setattr(Grader, "_sandbox", sandbox)
-    monkeypatch.setattr(student, "_early_sandbox", second)
+    monkeypatch.setattr(checkrun, "_early_sandbox", second)
     path = write_submission(tmp_path / "s", from_reference())
     code, started = _main(monkeypatch, ["check", str(path), "-a", "softmax", "--json"])
     assert code == 0, capsys.readouterr()

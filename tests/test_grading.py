@@ -80,6 +80,26 @@ def test_a_single_worker_starts_its_zygote_before_it_grades(tmp_path: Path) -> N
         assert list(grader._boxes.values()) == [box]  # the prestarted one graded it
 
 
+def test_the_course_is_prepared_before_the_students_process_is_started(tmp_path: Path, monkeypatch) -> None:
+    # `check` draws the inputs and times the reference while its zygote is still starting
+    # (#17): by the time the student's process is asked for, every function's limit is set.
+    import gradgrader.grading as grading
+
+    assignment = load_assignment(str(copy_assignment(tmp_path / "softmax")))
+    seen: list[set[str]] = []
+    start_session = grading._session
+
+    def session(*args):
+        seen.append(set(grader.course._limits))
+        return start_session(*args)
+
+    monkeypatch.setattr(grading, "_session", session)
+    with Grader(assignment, resolve_rubric(assignment), jobs=1) as grader:
+        result = grader.grade(Submission("honest", write_submission(tmp_path / "s", from_reference()), None))
+    assert result.score == result.max_score
+    assert seen == [set(assignment.functions)]
+
+
 def test_workers_are_pinned_one_per_core_only_with_a_worker_for_every_core(monkeypatch):
     """pinned_cores (#17): with as many workers on every allowed core, the workers take
     the cores in turn; with fewer workers, an uneven count or one core, nobody is pinned."""

@@ -12,7 +12,7 @@ import pytest
 from conftest import copy_assignment, from_reference, write_submission
 from typer.testing import CliRunner
 
-import gradgrader.cli.student as student
+import gradgrader.cli._checkrun as checkrun
 from gradgrader.assignment import load_assignment
 from gradgrader.cli import app
 from gradgrader.grading import Grader
@@ -68,7 +68,7 @@ def test_the_grader_refuses_a_zygote_that_hides_less(tmp_path: Path) -> None:
 def test_check_adopts_its_early_zygote(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     started: list[Prestarted] = []
     adopted: list[object] = []
-    real_early, real_sandbox = student._early_sandbox, Grader._sandbox
+    real_early, real_sandbox = checkrun._early_sandbox, Grader._sandbox
 
     def early(assignment: str | None) -> Prestarted | None:
         got = real_early(assignment)
@@ -80,7 +80,7 @@ def test_check_adopts_its_early_zygote(monkeypatch: pytest.MonkeyPatch, tmp_path
         adopted.append(box._zygote)
         return box
 
-    monkeypatch.setattr(student, "_early_sandbox", early)
+    monkeypatch.setattr(checkrun, "_early_sandbox", early)
     monkeypatch.setattr(Grader, "_sandbox", sandbox)
     path = write_submission(tmp_path / "s", from_reference())
     result = CliRunner().invoke(app, ["check", str(path), "--assignment", "softmax", "--json"])
@@ -91,16 +91,16 @@ def test_check_adopts_its_early_zygote(monkeypatch: pytest.MonkeyPatch, tmp_path
 
 def test_a_check_that_stops_on_an_error_closes_its_early_zygote(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     started: list[Prestarted] = []
-    real = student._early_sandbox
-    monkeypatch.setattr(student, "_early_sandbox", lambda a: started.append(real(a)) or started[-1])
+    real = checkrun._early_sandbox
+    monkeypatch.setattr(checkrun, "_early_sandbox", lambda a: started.append(real(a)) or started[-1])
     result = CliRunner().invoke(app, ["check", str(tmp_path / "missing.py"), "--assignment", "softmax"])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert len(started) == 1 and _gone(started[0]) and not started[0].run_dir.exists()
 
 
 def test_an_unknown_assignment_starts_nothing_early() -> None:
-    assert student._early_sandbox("no-such-assignment") is None
-    assert student._early_sandbox(None) is None
+    assert checkrun._early_sandbox("no-such-assignment") is None
+    assert checkrun._early_sandbox(None) is None
 
 
 def test_starting_the_sandbox_early_imports_no_numpy() -> None:
@@ -138,8 +138,8 @@ def test_closing_a_zygote_twice_signals_nothing_the_second_time(tmp_path: Path, 
 
 def test_ctrl_c_before_the_first_result_exits_130_and_leaves_nothing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     started: list[Prestarted] = []
-    real = student._early_sandbox
-    monkeypatch.setattr(student, "_early_sandbox", lambda a: started.append(real(a)) or started[-1])
+    real = checkrun._early_sandbox
+    monkeypatch.setattr(checkrun, "_early_sandbox", lambda a: started.append(real(a)) or started[-1])
 
     def interrupted(self: Grader, submission: Submission):  # noqa: ANN202
         raise KeyboardInterrupt
@@ -163,7 +163,7 @@ def test_check_starts_no_sandbox_early_when_the_probe_would_start_bubblewrap(mon
     monkeypatch.setattr(layers, "probe_is_cheap", lambda: False)
     monkeypatch.setattr(layers, "probe", lambda: probed.append(True))
     monkeypatch.setattr(prestart_module, "prestart", lambda *a: pytest.fail("started a sandbox before the probe"))
-    assert student._early_sandbox("softmax") is None
+    assert checkrun._early_sandbox("softmax") is None
     import threading
 
     for thread in threading.enumerate():

@@ -55,3 +55,48 @@ def test_a_folder_holding_site_packages_is_recognised() -> None:
     assert z._holds_packages(site_packages)
     assert z._holds_packages(os.path.dirname(site_packages))
     assert not z._holds_packages(os.path.join(site_packages, "numpy"))
+
+
+def _naive_allowed(z, candidates):
+    """What read_paths kept before #17's rewrite: each path resolved from the root."""
+    return sorted(p for p in candidates if os.path.exists(p) and not z._holds_packages(p))
+
+
+def test_the_entries_keep_what_resolving_every_path_from_the_root_keeps(tmp_path) -> None:
+    z = zygote_module()
+    site_packages = next(iter(z._site_packages()))
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "plain.py").write_text("")
+    (lib / "pkg").mkdir()
+    os.symlink(lib / "plain.py", lib / "link.py")  # a link to a file: resolved
+    os.symlink(tmp_path / "nowhere", lib / "dangling")  # a broken link: left out
+    os.symlink(site_packages, lib / "packages")  # a link to site-packages: left out
+    os.symlink(os.path.dirname(site_packages), lib / "above")  # to a folder holding it: left out
+    os.symlink(os.path.join(site_packages, "numpy"), lib / "numpy")  # into it: kept
+    linked = tmp_path / "linked"
+    os.symlink(lib, linked)  # the folder itself reached through a link
+    for folder in (lib, linked):
+        entries = z._Entries()
+        entries.add_entries(str(folder), lambda e: True)
+        candidates = [os.path.join(folder, e) for e in os.listdir(folder)]
+        assert sorted(entries.allowed()) == _naive_allowed(z, candidates)
+        assert {os.path.basename(p) for p in entries.allowed()} == {"plain.py", "pkg", "link.py", "numpy"}
+
+
+def test_read_paths_are_what_resolving_every_candidate_from_the_root_gives() -> None:
+    import sysconfig
+
+    z = zygote_module()
+    where = sysconfig.get_paths()
+    candidates = set()
+    for d in {where["stdlib"], where["platstdlib"], os.path.dirname(os.__file__)}:
+        candidates.update(os.path.join(d, e) for e in os.listdir(d) if e not in {"site-packages", "dist-packages"})
+    for d in {where["purelib"], where["platlib"], os.path.dirname(os.path.dirname(np.__file__))}:
+        candidates.update(os.path.join(d, e) for e in os.listdir(d)
+                          if e.lower() == "numpy" or e.lower().startswith(("numpy-", "numpy.")))
+    for d in ("/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/local/lib"):
+        if os.path.isdir(d):
+            candidates.update(os.path.join(d, e) for e in os.listdir(d) if not e.startswith("python"))
+    candidates.update(["/dev/null", "/dev/urandom", "/dev/zero", "/etc/ld.so.cache", "/usr/share/zoneinfo"])
+    assert z.read_paths() == _naive_allowed(z, candidates)

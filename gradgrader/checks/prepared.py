@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -140,6 +140,17 @@ class Course:
                 self._ref.setdefault(call_key(function, ordered), out)
             self._limits[function] = min(fn.timeout, max(CALL_FLOOR_S, CALL_FACTOR * worst))
         return self._limits[function]
+
+    def prepare(self, cases: Mapping[str, Iterable[str]]) -> None:
+        """Draw the inputs of ``cases`` (function → its check cases) and time the
+        reference on each function's cases (:meth:`call_limit`, which keeps the outputs):
+        what asking a student's process for those cases needs first. Done before that
+        process is started, so that a single ``check`` does it while its sandbox is
+        still coming up (#17); once per process, as each of them is."""
+        for function, names in cases.items():
+            for case in names:
+                self.inputs(function, case)
+            self.call_limit(function)
 
     def reference_for(self, file: str | None) -> Any:
         """The reference module of a convention (``None``: reference.py)."""

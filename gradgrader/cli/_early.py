@@ -1,5 +1,5 @@
 """The sandbox of a student's ``gradgrader check FILE -a NAME``, started before the
-command line is parsed (#17).
+command line is parsed, and the usual ``check`` command lines read without typer (#17).
 
 A check's zygote (a Python importing numpy, under bubblewrap) takes about as long to
 come up as the grader takes to import typer, rich, numpy and the grader itself: the
@@ -10,13 +10,17 @@ parsed the same name (:meth:`EarlySandbox.take`), and ``main`` closes it on ever
 way out (a usage error, ``--help``). Arguments this reader does not understand start
 nothing: ``check`` then starts its zygote itself, as it would without this.
 
+The same reader gives :func:`parse_check`: a check with the usual options only runs
+without typer (:func:`gradgrader.cli.main`); typer still parses every other command line.
+
 Imports neither typer, rich nor numpy (``tests/test_cli_early.py`` checks it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from gradgrader.sandbox.prestart import Prestarted
@@ -24,26 +28,35 @@ if TYPE_CHECKING:
 # `check`'s options (gradgrader/cli/student.py) as click reads them: those taking a
 # value, and the flags. Any other option: not understood, nothing starts early.
 _VALUED = {"--assignment": "assignment", "-a": "assignment", "--rubric": "rubric"}
-_FLAGS = {"--json", "--failed", "--allow-weak-sandbox", "--watch", "-w", "--review"}
-_SHORT_FLAGS = {"w"}
+_FLAGS = {"--json": "as_json", "--failed": "failed_only", "--allow-weak-sandbox": "allow_weak",
+          "--watch": "watch", "-w": "watch", "--review": "review_ui"}
+_SHORT_FLAGS = {"w": "watch"}
+# What a command line may hold to run without typer (parse_check): a --watch or --review
+# runs long anyway, and typer answers everything else (help, usage errors).
+_WITHOUT_TYPER = {"assignment", "rubric", "as_json", "failed_only", "allow_weak"}
 
 
-def check_assignment(argv: Sequence[str]) -> str | None:
-    """The ``--assignment`` of a ``gradgrader check`` command line (``argv`` without the
-    program), as click will parse it (the last one given wins); ``None`` when this is not
-    a check, it names no assignment, it asks for help, or it holds an option this reader
-    does not know."""
+def _read_check(argv: Sequence[str]) -> tuple[dict[str, Any], list[str], bool] | None:
+    """The options (by ``check``'s parameter names) and the arguments of a ``check``
+    command line as click will parse it (the last value of an option wins), and whether
+    a ``--`` ended the options; ``None`` when this is not a check, it asks for help, or
+    it holds an option this reader does not know."""
     if not argv or argv[0] != "check":
         return None
-    found: str | None = None
+    options: dict[str, Any] = {}
+    arguments: list[str] = []
     rest = list(argv[1:])
     while rest:
         arg = rest.pop(0)
         if arg == "--":
-            break  # only arguments follow
+            return options, arguments + rest, True
         if arg == "--help":
             return None
-        if arg in _FLAGS or not arg.startswith("-") or arg == "-":
+        if arg in _FLAGS:
+            options[_FLAGS[arg]] = True
+            continue
+        if not arg.startswith("-") or arg == "-":
+            arguments.append(arg)
             continue
         name, eq, value = arg.partition("=")
         if arg.startswith("--"):
@@ -53,11 +66,12 @@ def check_assignment(argv: Sequence[str]) -> str | None:
                 if not rest:
                     return None
                 value = rest.pop(0)
-            found = value if _VALUED[name] == "assignment" else found
+            options[_VALUED[name]] = value
             continue
         # a cluster of short options: flags, then at most one taking a value (-wa NAME, -aNAME)
         for i, letter in enumerate(arg[1:], start=1):
             if letter in _SHORT_FLAGS:
+                options[_SHORT_FLAGS[letter]] = True
                 continue
             if letter != "a":
                 return None
@@ -66,9 +80,50 @@ def check_assignment(argv: Sequence[str]) -> str | None:
                 if not rest:
                     return None
                 value = rest.pop(0)
-            found = value
+            options["assignment"] = value
             break
-    return found or None
+    return options, arguments, False
+
+
+def check_assignment(argv: Sequence[str]) -> str | None:
+    """The ``--assignment`` of a ``gradgrader check`` command line (``argv`` without the
+    program), as click will parse it (the last one given wins); ``None`` when this is not
+    a check, it names no assignment, it asks for help, or it holds an option this reader
+    does not know."""
+    read = _read_check(argv)
+    return (read[0].get("assignment") or None) if read is not None else None
+
+
+class CheckLine(NamedTuple):
+    """A ``check`` command line read without typer: :func:`gradgrader.cli._checkrun.run_check`'s
+    arguments."""
+
+    path: Path
+    assignment: str | None = None
+    rubric: Path | None = None
+    as_json: bool = False
+    failed_only: bool = False
+    allow_weak: bool = False
+
+
+def parse_check(argv: Sequence[str]) -> CheckLine | None:
+    """A ``check`` command line of the usual options only (:data:`_WITHOUT_TYPER`), one
+    file and no value that starts with ``-`` or is empty, as typer would parse it; ``None``
+    for anything else (typer then parses it: help, usage errors, --watch, --review)."""
+    read = _read_check(argv)
+    if read is None:
+        return None
+    options, arguments, ended = read
+    if ended or len(arguments) != 1 or not set(options) <= _WITHOUT_TYPER:
+        return None
+    values = [arguments[0]] + [v for v in options.values() if isinstance(v, str)]
+    if any(not v or v.startswith("-") for v in values):
+        return None
+    rubric = options.get("rubric")
+    return CheckLine(
+        Path(arguments[0]), options.get("assignment"), Path(rubric) if rubric is not None else None,
+        bool(options.get("as_json")), bool(options.get("failed_only")), bool(options.get("allow_weak")),
+    )
 
 
 class EarlySandbox:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from gradgrader.cli._app import err
+from gradgrader.cli._shared import err
 
 
 class Progress:
@@ -27,7 +27,7 @@ class Progress:
 
             self.bar = Progress(
                 TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=err, transient=False,
+                TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=err.console, transient=False,
                 auto_refresh=False,  # no refresh thread: grading forks worker processes
             )
             self.task = self.bar.add_task(label, total=total, rate="")

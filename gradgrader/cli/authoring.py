@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from gradgrader.cli._app import WeakOpt, err, probe_isolation, user_errors
+from gradgrader.cli._app import WeakOpt
+from gradgrader.cli._shared import err, probe_isolation, user_errors
 
 
 def validate(

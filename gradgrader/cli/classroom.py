@@ -16,16 +16,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from gradgrader.cli._app import (
-    AssignmentOpt,
-    RubricOpt,
-    WeakOpt,
-    load,
-    probe_isolation,
-    say,
-    user_errors,
-)
+from gradgrader.cli._app import AssignmentOpt, RubricOpt, WeakOpt
 from gradgrader.cli._progress import Progress
+from gradgrader.cli._shared import load, probe_isolation, say, user_errors
 from gradgrader.cli.classwork import similarity_report
 from gradgrader.errors import GradgraderError
 

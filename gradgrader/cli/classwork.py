@@ -11,7 +11,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from gradgrader.cli._app import WeakOpt, err, user_errors
+from gradgrader.cli._app import WeakOpt
+from gradgrader.cli._shared import err, user_errors
 from gradgrader.errors import GradgraderError
 
 

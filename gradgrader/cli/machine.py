@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from gradgrader.cli._app import AssignmentOpt, RubricOpt, WeakOpt, probe_isolation, user_errors
+from gradgrader.cli._app import AssignmentOpt, RubricOpt, WeakOpt
+from gradgrader.cli._shared import probe_isolation, user_errors
 from gradgrader.errors import GradgraderError
 
 
