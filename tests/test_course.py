@@ -27,3 +27,24 @@ def test_a_reference_that_fails_to_import_names_its_own_line(tmp_path: Path, bad
     with pytest.raises(ConfigError) as info:
         reference_module(load_assignment(course))
     assert where in str(info.value) and "importlib" not in str(info.value)
+
+
+def test_a_hook_is_looked_up_without_resolving_its_file_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A check's first submission looks a hook up for each value it computes (141 times
+    # for softmax): resolving and hashing the path each time took ~0.1 ms apiece (#17).
+    from gradgrader.course import hook, hooks_module
+
+    assignment = load_assignment("softmax")
+    module = hooks_module(assignment)
+    resolved: list[Path] = []
+    real = Path.resolve
+
+    def counted(self: Path, strict: bool = False) -> Path:
+        resolved.append(self)
+        return real(self, strict)
+
+    monkeypatch.setattr(Path, "resolve", counted)
+    for _ in range(3):
+        assert hooks_module(assignment) is module
+        assert hook(assignment, "train_digits", "test") is module.train_digits
+    assert resolved == []

@@ -170,3 +170,33 @@ def test_check_starts_no_sandbox_early_when_the_probe_would_start_bubblewrap(mon
         if thread.name == "gradgrader-probe":
             thread.join(30)
     assert probed == [True]
+
+
+def test_a_checks_zygote_starts_before_landlock_and_seccomp_are_probed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its command depends on the namespaces layer alone: the other layers' probes (ctypes,
+    libseccomp) run while it comes up (#17), and it holds the whole probe's answer."""
+    import gradgrader.sandbox.layers as layers
+    import gradgrader.sandbox.zygote as zygote
+
+    events: list[str] = []
+    real_init, real_seccomp = zygote.Zygote.__init__, layers._probe_seccomp
+
+    def started(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        events.append("zygote")
+        real_init(self, *args, **kwargs)
+
+    def seccomp():  # noqa: ANN202
+        events.append("seccomp")
+        return real_seccomp()
+
+    monkeypatch.setattr(zygote.Zygote, "__init__", started)
+    monkeypatch.setattr(layers, "_probe_seccomp", seccomp)
+    early = checkrun._early_sandbox("softmax")
+    assert early is not None
+    try:
+        assert events == ["zygote", "seccomp"]
+        assert early.isolation == probe()
+        namespaces = [layer for layer in probe().layers if layer.name == "namespaces"]
+        assert layers.launch_isolation().layers == tuple(namespaces)
+    finally:
+        early.close()

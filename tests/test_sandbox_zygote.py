@@ -100,3 +100,71 @@ def test_read_paths_are_what_resolving_every_candidate_from_the_root_gives() -> 
             candidates.update(os.path.join(d, e) for e in os.listdir(d) if not e.startswith("python"))
     candidates.update(["/dev/null", "/dev/urandom", "/dev/zero", "/etc/ld.so.cache", "/usr/share/zoneinfo"])
     assert z.read_paths() == _naive_allowed(z, candidates)
+
+
+def _copy_of_the_zygote(tmp_path, monkeypatch):
+    import shutil
+
+    import gradgrader.sandbox.zygote as zygote
+
+    folder = tmp_path / "sandbox"
+    folder.mkdir()
+    for name in zygote.ZYGOTE_MODULES:
+        shutil.copy(ZYGOTE.with_name(f"{name}.py"), folder)
+    monkeypatch.setattr(zygote, "ZYGOTE", folder / "_zygote.py")
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    return zygote, folder
+
+
+def _loads_cached(path: Path) -> bool:
+    """Whether an import of ``path`` takes its cached bytecode (it never compiles it)."""
+    import importlib.machinery
+
+    loader = importlib.machinery.SourceFileLoader(f"_under_test_{path.stem}", str(path))
+
+    def compiled(*args, **kwargs):
+        raise AssertionError("compiled from source")
+
+    loader.source_to_code = compiled  # type: ignore[method-assign]
+    try:
+        loader.get_code(loader.name)
+    except AssertionError:
+        return False
+    return True
+
+
+def test_the_zygotes_modules_are_loaded_from_bytecode_the_grader_caches(tmp_path, monkeypatch) -> None:
+    # The zygote runs with -B under a read-only root: without this every zygote compiled
+    # ~900 lines on its start (#17).
+    zygote, folder = _copy_of_the_zygote(tmp_path, monkeypatch)
+    assert not any(_loads_cached(folder / f"{n}.py") for n in zygote.ZYGOTE_MODULES)
+    zygote.cache_bytecode.__wrapped__()
+    assert all(_loads_cached(folder / f"{n}.py") for n in zygote.ZYGOTE_MODULES)
+    # A changed source: its stale bytecode is written again.
+    child = folder / "_child.py"
+    child.write_text(child.read_text() + "\n# changed\n")
+    os.utime(child, (1, 1))
+    assert not _loads_cached(child)
+    zygote.cache_bytecode.__wrapped__()
+    assert _loads_cached(child)
+
+
+def test_no_bytecode_is_written_when_python_is_told_not_to(tmp_path, monkeypatch) -> None:
+    zygote, folder = _copy_of_the_zygote(tmp_path, monkeypatch)
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    zygote.cache_bytecode.__wrapped__()
+    assert not (folder / "__pycache__").exists()
+
+
+def test_the_zygote_runs_its_file_as_a_script_would(tmp_path) -> None:
+    # LAUNCH loads _zygote.py as __main__ (from its cached bytecode) with the argv a
+    # script gets: its path, then the arguments.
+    import subprocess
+
+    import gradgrader.sandbox.zygote as zygote
+
+    script = tmp_path / "probe.py"
+    script.write_text("import sys\nprint(__name__, sys.argv[1:], __file__ == sys.argv[0])\n")
+    out = subprocess.run([sys.executable, "-I", "-B", "-c", zygote.LAUNCH, str(script), "7"],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "__main__ ['7'] True"

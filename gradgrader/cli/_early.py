@@ -178,10 +178,23 @@ def early_sandbox(assignment: str | None) -> Prestarted | None:
         threading.Thread(target=probe, name="gradgrader-probe", daemon=True).start()
         return None
     from gradgrader.errors import GradgraderError
+    from gradgrader.sandbox.layers import launch_isolation
     from gradgrader.sandbox.prestart import prestart
     from gradgrader.spec.locate import course_folders, find_assignment
 
     try:
-        return prestart(probe(), course_folders(find_assignment(assignment)))
+        launch = launch_isolation()
+        started = prestart(launch, course_folders(find_assignment(assignment)))
     except (GradgraderError, OSError):
         return None
+    # The other layers are probed while the zygote comes up (its command depends on the
+    # namespaces layer alone); the grader compares them with its own before adopting it.
+    try:
+        started.isolation = probe()
+    except BaseException:
+        started.close()
+        raise
+    if started.isolation.has("namespaces") != launch.has("namespaces"):  # never, as both ask one probe
+        started.close()
+        return None
+    return started

@@ -10,7 +10,6 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
-import platform
 import stat
 
 SYS_CREATE_RULESET, SYS_ADD_RULE, SYS_RESTRICT_SELF = 444, 445, 446  # same on x86_64 and arm64
@@ -47,7 +46,8 @@ def _libc():
 @functools.lru_cache(maxsize=1)
 def abi_version() -> int:
     """The kernel's Landlock ABI (0 when Landlock is missing or disabled, or not Linux)."""
-    if platform.system() != "Linux" or platform.machine() not in {"x86_64", "aarch64", "arm64"}:
+    uname = os.uname() if hasattr(os, "uname") else None  # what platform.system() and machine() read
+    if uname is None or uname.sysname != "Linux" or uname.machine not in {"x86_64", "aarch64", "arm64"}:
         return 0
     try:
         libc = _libc()

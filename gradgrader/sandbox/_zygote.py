@@ -1,6 +1,7 @@
 """The sandbox's pre-started process: imports numpy once, forks one child per submission.
 
-Run as ``python -I -B _zygote.py CONTROL_FD`` by :mod:`gradgrader.sandbox.zygote`.
+Run as ``python -I -B _zygote.py CONTROL_FD`` by :mod:`gradgrader.sandbox.zygote` (through a
+loader that uses its cached bytecode, as for its siblings).
 It imports only the standard library and numpy — never gradgrader, the reference,
 hidden inputs or expected values — so a forked child holds none of them in memory.
 

@@ -29,8 +29,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from gradgrader.sandbox import _landlock
-
 
 @dataclass(frozen=True)
 class Layer:
@@ -225,14 +223,29 @@ def probe() -> Isolation:
         return _probe()
 
 
+def launch_isolation() -> Isolation:
+    """The namespaces layer alone, as :func:`probe` finds it: all that a zygote's command
+    depends on (:class:`~gradgrader.sandbox.zygote.Zygote`). A student's check starts its
+    zygote with it and probes Landlock and seccomp (ctypes, libseccomp) while the zygote
+    comes up (#17)."""
+    with _PROBING:
+        return Isolation((_namespaces(_disabled()),))
+
+
+def _namespaces(off: set[str]) -> Layer:
+    ok, detail = _probe_bwrap() if sys.platform.startswith("linux") else (False, "Linux only")
+    return Layer("namespaces", ok and "namespaces" not in off, detail if "namespaces" not in off else "disabled by GRADGRADER_DISABLE")
+
+
 def _probe() -> Isolation:
+    from gradgrader.sandbox import _landlock  # ctypes: loaded when the layers are probed
+
     off = _disabled()
     layers = [
         Layer("process", True, "a forked child of a numpy-only interpreter, never the grader's process"),
         Layer("rlimits", os.name == "posix", "address space, CPU, file size, open files, core dumps"),
+        _namespaces(off),
     ]
-    ok, detail = _probe_bwrap() if sys.platform.startswith("linux") else (False, "Linux only")
-    layers.append(Layer("namespaces", ok and "namespaces" not in off, detail if "namespaces" not in off else "disabled by GRADGRADER_DISABLE"))
     abi = _landlock.abi_version()
     layers.append(
         Layer(
