@@ -86,10 +86,9 @@ def _grade_submission(course: Course, rubric: Rubric, submission: Submission, sa
 
     if submission.path is None:
         return result("error", (), submission.problem or "no file to grade")
-    # The course's share first: a check's sandbox is often still starting (#17).
-    course.prepare(_check_cases(assignment, rubric))
     try:
-        session = _session(assignment, submission, sandbox)
+        # The course's share is prepared while the student's process starts (#17).
+        session = _session(assignment, submission, sandbox, lambda: course.prepare(_check_cases(assignment, rubric)))
     except StagingError as exc:  # a link or a special file: this submission's problem only
         return result("error", (), f"{assignment.filename} could not be set up for grading: {exc}")
     if not session.load.ok:
@@ -109,7 +108,7 @@ def _grade_submission(course: Course, rubric: Rubric, submission: Submission, sa
     return graded_result(result, session.output(), session.timeouts, convention, records)
 
 
-def _session(assignment: Assignment, submission: Submission, sandbox: Sandbox) -> Session:
+def _session(assignment: Assignment, submission: Submission, sandbox: Sandbox, while_loading: Callable[[], None]) -> Session:
     assert submission.path is not None
     return Session(
         sandbox,
@@ -123,6 +122,7 @@ def _session(assignment: Assignment, submission: Submission, sandbox: Sandbox) -
         output_cap=assignment.limits.output_kb << 10,
         packages=assignment.packages,
         stubs=assignment.stubs,
+        while_loading=while_loading,
     )
 
 

@@ -80,24 +80,59 @@ def test_a_single_worker_starts_its_zygote_before_it_grades(tmp_path: Path) -> N
         assert list(grader._boxes.values()) == [box]  # the prestarted one graded it
 
 
-def test_the_course_is_prepared_before_the_students_process_is_started(tmp_path: Path, monkeypatch) -> None:
-    # `check` draws the inputs and times the reference while its zygote is still starting
-    # (#17): by the time the student's process is asked for, every function's limit is set.
-    import gradgrader.grading as grading
+def test_the_course_is_prepared_while_the_students_process_starts(tmp_path: Path, monkeypatch) -> None:
+    # `check` draws the inputs and times the reference while the student's process forks,
+    # confines itself and imports the file (#17): after the spawn, before the wait.
+    from gradgrader.checks.prepared import Course
+    from gradgrader.sandbox.process import StudentProcess
+    from gradgrader.sandbox.zygote import Zygote
 
+    events: list[str] = []
+
+    def spy(cls, name: str) -> None:
+        real = getattr(cls, name)
+
+        def recorded(self, *args, **kwargs):
+            events.append(name)
+            return real(self, *args, **kwargs)
+
+        monkeypatch.setattr(cls, name, recorded)
+
+    spy(Zygote, "spawn")
+    spy(Course, "prepare")
+    spy(StudentProcess, "_await_load")
     assignment = load_assignment(str(copy_assignment(tmp_path / "softmax")))
-    seen: list[set[str]] = []
-    start_session = grading._session
-
-    def session(*args):
-        seen.append(set(grader.course._limits))
-        return start_session(*args)
-
-    monkeypatch.setattr(grading, "_session", session)
     with Grader(assignment, resolve_rubric(assignment), jobs=1) as grader:
         result = grader.grade(Submission("honest", write_submission(tmp_path / "s", from_reference()), None))
+        assert set(grader.course._limits) == set(assignment.functions)
     assert result.score == result.max_score
-    assert seen == [set(assignment.functions)]
+    assert events == ["spawn", "prepare", "_await_load"]
+
+
+def test_a_course_that_fails_while_the_process_starts_is_the_graders_failure_and_stops_the_process(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from gradgrader.checks.prepared import Course
+    from gradgrader.sandbox.process import StudentProcess
+
+    closed: list[int] = []
+    real_close = StudentProcess.close
+
+    def close(self):
+        closed.append(self.pid)
+        return real_close(self)
+
+    def broken(self, cases):
+        raise RuntimeError("the course broke")
+
+    monkeypatch.setattr(StudentProcess, "close", close)
+    monkeypatch.setattr(Course, "prepare", broken)
+    assignment = load_assignment(str(copy_assignment(tmp_path / "softmax")))
+    with Grader(assignment, resolve_rubric(assignment), jobs=1) as grader:
+        result = grader.grade(Submission("honest", write_submission(tmp_path / "s", from_reference()), None))
+    assert result.status == "error" and result.grader_failure is not None
+    assert "the course broke" in result.message
+    assert len(closed) == 1  # the process it had started
 
 
 def test_workers_are_pinned_one_per_core_only_with_a_worker_for_every_core(monkeypatch):

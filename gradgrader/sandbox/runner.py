@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from gradgrader.errors import SandboxError
@@ -116,10 +117,13 @@ class Sandbox:
         staged: Staged | None = None,
         packages: tuple[str, ...] = (),
         stubs: tuple[str, ...] = (),
+        while_loading: Callable[[], None] | None = None,
     ) -> StudentProcess:
         """Start a process for a submission (staged now unless ``staged`` is given) and
         wait for it to load. ``packages``: the course's packages it may import besides
-        numpy; ``stubs``: plotting packages replaced by inert stand-ins.
+        numpy; ``stubs``: plotting packages replaced by inert stand-ins;
+        ``while_loading``: the grader's own work, done while the process starts and
+        imports the file, before waiting for it (again if it is started again).
 
         If the sandbox fails to prepare the process (before any student code runs), the
         zygote is restarted and the process started once more; a second failure raises
@@ -130,7 +134,7 @@ class Sandbox:
         failure = ""
         for _attempt in range(2):
             try:
-                proc = self._start_once(staged, module, functions, limits, output_cap, load_timeout, env)
+                proc = self._start_once(staged, module, functions, limits, output_cap, load_timeout, env, while_loading)
             except SandboxError as exc:  # the zygote itself died or hung: start a new one
                 failure = str(exc)
                 self.close_zygote()
@@ -150,6 +154,7 @@ class Sandbox:
         output_cap: int,
         load_timeout: float,
         env: CourseEnvironment,
+        while_loading: Callable[[], None] | None = None,
     ) -> StudentProcess:
         zygote = self.zygote
         staged_folder, course = staged.folder, staged.course
@@ -192,6 +197,12 @@ class Sandbox:
         proc.staged_prefix = str(staged.path.parent if staged_folder is None else staged_folder) + os.sep
         proc.cpu_limit = max(1, int(limits.cpu_s))
         proc.address_space_mb = address_space_mb
+        if while_loading is not None:
+            try:
+                while_loading()
+            except BaseException:
+                proc.close()
+                raise
         proc._await_load(load_timeout)
         return proc
 
