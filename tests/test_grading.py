@@ -103,10 +103,58 @@ def test_the_course_is_prepared_while_the_students_process_starts(tmp_path: Path
     spy(StudentProcess, "_await_load")
     assignment = load_assignment(str(copy_assignment(tmp_path / "softmax")))
     with Grader(assignment, resolve_rubric(assignment), jobs=1) as grader:
+        assert grader._sandbox().zygote  # up already: nothing to do while it comes up
         result = grader.grade(Submission("honest", write_submission(tmp_path / "s", from_reference()), None))
         assert set(grader.course._limits) == set(assignment.functions)
     assert result.score == result.max_score
     assert events == ["spawn", "prepare", "_await_load"]
+
+
+def test_the_course_is_prepared_while_a_zygote_still_comes_up(tmp_path: Path, monkeypatch) -> None:
+    # A check's zygote may still be importing numpy when the grader first needs it: the
+    # course's share is prepared then, before waiting for its hello (#17).
+    from gradgrader.checks.prepared import Course
+    from gradgrader.sandbox.zygote import Zygote
+
+    events: list[str] = []
+    real_prepare, real_ready = Course.prepare, Zygote.ready
+
+    def prepare(self, cases):
+        events.append("prepare")
+        return real_prepare(self, cases)
+
+    def ready(self):
+        if not self._ready:
+            events.append("hello")
+        return real_ready(self)
+
+    monkeypatch.setattr(Course, "prepare", prepare)
+    monkeypatch.setattr(Zygote, "ready", ready)
+    monkeypatch.setattr(Zygote, "starting", lambda self: not self._ready)  # as if numpy were still importing
+    assignment = load_assignment(str(copy_assignment(tmp_path / "softmax")))
+    with Grader(assignment, resolve_rubric(assignment), jobs=1) as grader:
+        result = grader.grade(Submission("honest", write_submission(tmp_path / "s", from_reference()), None))
+    assert result.score == result.max_score
+    assert events[:2] == ["prepare", "hello"]
+
+
+def test_a_zygote_is_starting_until_its_hello_can_be_read() -> None:
+    import socket
+
+    from gradgrader.sandbox.zygote import Zygote
+
+    zygote = Zygote.__new__(Zygote)  # its control socket alone: no process, no timing
+    zygote.ctrl, theirs = socket.socketpair()
+    zygote._ready = False
+    try:
+        assert zygote.starting()
+        theirs.sendall(b"hello")
+        assert not zygote.starting()  # ready() can read it now
+        zygote._ready = True
+        assert not zygote.starting()
+    finally:
+        zygote.ctrl.close()
+        theirs.close()
 
 
 def test_a_course_that_fails_while_the_process_starts_is_the_graders_failure_and_stops_the_process(
@@ -129,6 +177,7 @@ def test_a_course_that_fails_while_the_process_starts_is_the_graders_failure_and
     monkeypatch.setattr(Course, "prepare", broken)
     assignment = load_assignment(str(copy_assignment(tmp_path / "softmax")))
     with Grader(assignment, resolve_rubric(assignment), jobs=1) as grader:
+        assert grader._sandbox().zygote  # up already: the course is prepared once the process is started
         result = grader.grade(Submission("honest", write_submission(tmp_path / "s", from_reference()), None))
     assert result.status == "error" and result.grader_failure is not None
     assert "the course broke" in result.message

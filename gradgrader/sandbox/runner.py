@@ -122,8 +122,9 @@ class Sandbox:
         """Start a process for a submission (staged now unless ``staged`` is given) and
         wait for it to load. ``packages``: the course's packages it may import besides
         numpy; ``stubs``: plotting packages replaced by inert stand-ins;
-        ``while_loading``: the grader's own work, done while the process starts and
-        imports the file, before waiting for it (again if it is started again).
+        ``while_loading``: the grader's own work, done while the zygote is still coming up
+        or else while the process starts and imports the file: before the grader first
+        waits (again if the process is started again).
 
         If the sandbox fails to prepare the process (before any student code runs), the
         zygote is restarted and the process started once more; a second failure raises
@@ -156,6 +157,10 @@ class Sandbox:
         env: CourseEnvironment,
         while_loading: Callable[[], None] | None = None,
     ) -> StudentProcess:
+        if while_loading is not None and self._zygote is not None and self._zygote.starting():
+            # Its zygote is still coming up (a check's): the grader's work meanwhile.
+            while_loading()
+            while_loading = None
         zygote = self.zygote
         staged_folder, course = staged.folder, staged.course
         readable = [str(staged_folder or staged.path)] + ([str(course)] if course else []) + list(env.readable)

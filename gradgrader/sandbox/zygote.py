@@ -7,6 +7,7 @@ import contextlib
 import functools
 import importlib.util
 import os
+import select
 import shutil
 import signal
 import socket
@@ -135,6 +136,17 @@ class Zygote:
         self._ready = False
         if wait:
             self.ready()
+
+    def starting(self) -> bool:
+        """Whether its hello has yet to come (without waiting for it)."""
+        if self._ready:
+            return False
+        poller = select.poll()  # not select(): descriptor numbers above 1023 are fine
+        try:
+            poller.register(self.ctrl.fileno(), select.POLLIN | select.POLLHUP)
+            return not poller.poll(0)
+        except (OSError, ValueError):
+            return False  # ready() says what is wrong
 
     def ready(self) -> None:
         """Wait for the zygote's hello (once); :class:`SandboxError` if it never came."""
