@@ -86,9 +86,19 @@ def _grade_submission(course: Course, rubric: Rubric, submission: Submission, sa
 
     if submission.path is None:
         return result("error", (), submission.problem or "no file to grade")
+    cases = _check_cases(assignment, rubric)
+
+    def prepare() -> None:
+        course.prepare(cases)
+
+    def warm() -> None:
+        prepare()
+        warm_course(course, [check for check in assignment.checks if check.id in rubric.items])
+
     try:
-        # The course's share is prepared while the student's process starts (#17).
-        session = _session(assignment, submission, sandbox, lambda: course.prepare(_check_cases(assignment, rubric)))
+        # The course's share is done while the student's process starts, or all of its
+        # first-time work while a check's sandbox still comes up (#17).
+        session = _session(assignment, submission, sandbox, prepare, warm)
     except StagingError as exc:  # a link or a special file: this submission's problem only
         return result("error", (), f"{assignment.filename} could not be set up for grading: {exc}")
     if not session.load.ok:
@@ -108,7 +118,10 @@ def _grade_submission(course: Course, rubric: Rubric, submission: Submission, sa
     return graded_result(result, session.output(), session.timeouts, convention, records)
 
 
-def _session(assignment: Assignment, submission: Submission, sandbox: Sandbox, while_loading: Callable[[], None]) -> Session:
+def _session(
+    assignment: Assignment, submission: Submission, sandbox: Sandbox,
+    while_loading: Callable[[], None], while_starting: Callable[[], None],
+) -> Session:
     assert submission.path is not None
     return Session(
         sandbox,
@@ -123,7 +136,29 @@ def _session(assignment: Assignment, submission: Submission, sandbox: Sandbox, w
         packages=assignment.packages,
         stubs=assignment.stubs,
         while_loading=while_loading,
+        while_starting=while_starting,
     )
+
+
+def warm_course(course: Course, checks: Iterable[CheckSpec]) -> None:
+    """Run ``checks`` on the course's own reference, in this process, for what they
+    compute of the course alone and keep in ``course`` — finite-difference points, the
+    reference's training run, diagnosis terms, redrawn inputs — and throw the verdicts
+    away. A check's first submission does this while its sandbox's zygote still imports
+    numpy (#17). The reference is the course's trusted code, which the grader runs in
+    its process anyway; what it computes depends on the course's inputs alone (the
+    caches are keyed on them), so no student's verdict changes (tests/test_grading.py).
+    A check that fails here is left to the real run."""
+    if course.reference is None:
+        return  # a student pack: nothing of the course's to run
+    from gradgrader.checks.inprocess import InProcessCaller
+
+    reference = course.reference
+    functions = {n: getattr(reference, n) for n in course.assignment.functions if callable(getattr(reference, n, None))}
+    ctx = CheckContext(course, InProcessCaller(functions, course.assignment))
+    for check in checks:
+        with contextlib.suppress(Exception):
+            run_check(check, ctx)
 
 
 def _check_cases(assignment: Assignment, rubric: Rubric) -> dict[str, list[str]]:

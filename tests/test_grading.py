@@ -138,6 +138,54 @@ def test_the_course_is_prepared_while_a_zygote_still_comes_up(tmp_path: Path, mo
     assert events[:2] == ["prepare", "hello"]
 
 
+@pytest.mark.parametrize(
+    ("course", "samples"),
+    [
+        ("softmax", ["sign-flipped", "correct-float32", "missing-normalization", "unstable-softmax",
+                     "loss-gradient-mismatch", "jacobian-missing-diagonal", "correct-vectorized"]),
+        ("gmm", ["inverse-not-transposed", "covariance-uses-wrong-mean", "correct-vectorized"]),
+    ],
+)
+def test_warming_the_course_on_its_reference_changes_no_verdict(course: str, samples: list[str], monkeypatch) -> None:
+    """While a check's zygote still comes up, the checks run on the reference in-process
+    first (#17): the first submission graded after that gets exactly the verdict, the
+    messages and the diagnosis it gets without it, whatever it is."""
+    from conftest import ROOT, comparable
+
+    import gradgrader.grading as grading
+    from gradgrader.sandbox.zygote import Zygote
+
+    warmed: list[int] = []
+    real_warm = grading.warm_course
+    monkeypatch.setattr(grading, "warm_course", lambda c, checks: (warmed.append(1), real_warm(c, checks))[1])
+    assignment = load_assignment(course)
+    rubric = resolve_rubric(assignment)
+    results = {}
+    for starting in (True, False):
+        monkeypatch.setattr(Zygote, "starting", lambda self, starting=starting: starting and not self._ready)
+        for sample in samples:  # each the first of its grader: the course's first-time work is its own
+            folder = ROOT / "assignments" / course / "samples" / sample
+            sub = Submission(sample, folder / assignment.filename, folder)
+            with Grader(assignment, rubric, jobs=1) as grader:
+                results[starting, sample] = comparable(grader.grade(sub))
+    assert len(warmed) == len(samples)  # warmed for every first submission with a zygote starting
+    for sample in samples:
+        assert results[True, sample] == results[False, sample], sample
+
+
+def test_warming_the_course_does_its_first_time_work() -> None:
+    from gradgrader.checks.prepared import Course
+    from gradgrader.grading import warm_course
+
+    assignment = load_assignment("softmax")
+    course = Course(assignment)
+    warm_course(course, assignment.checks)
+    kinds = {key[0] for key in course._derived}
+    assert {"self_consistency", "objective_gradient", "train_digits"} <= kinds
+    assert course._hooks  # the diagnosis terms every comparison is measured against
+    assert set(course._limits) == set(assignment.functions)
+
+
 def test_a_zygote_is_starting_until_its_hello_can_be_read() -> None:
     import socket
 

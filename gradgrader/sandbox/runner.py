@@ -118,13 +118,15 @@ class Sandbox:
         packages: tuple[str, ...] = (),
         stubs: tuple[str, ...] = (),
         while_loading: Callable[[], None] | None = None,
+        while_starting: Callable[[], None] | None = None,
     ) -> StudentProcess:
         """Start a process for a submission (staged now unless ``staged`` is given) and
         wait for it to load. ``packages``: the course's packages it may import besides
         numpy; ``stubs``: plotting packages replaced by inert stand-ins;
-        ``while_loading``: the grader's own work, done while the zygote is still coming up
-        or else while the process starts and imports the file: before the grader first
-        waits (again if the process is started again).
+        ``while_loading``: the grader's own work, done while the process starts and imports
+        the file, before waiting for it; ``while_starting``: done first if the zygote is
+        still coming up (a check's), instead of waiting for it. Both again if the process
+        is started again.
 
         If the sandbox fails to prepare the process (before any student code runs), the
         zygote is restarted and the process started once more; a second failure raises
@@ -135,7 +137,9 @@ class Sandbox:
         failure = ""
         for _attempt in range(2):
             try:
-                proc = self._start_once(staged, module, functions, limits, output_cap, load_timeout, env, while_loading)
+                proc = self._start_once(
+                    staged, module, functions, limits, output_cap, load_timeout, env, while_loading, while_starting
+                )
             except SandboxError as exc:  # the zygote itself died or hung: start a new one
                 failure = str(exc)
                 self.close_zygote()
@@ -156,11 +160,10 @@ class Sandbox:
         load_timeout: float,
         env: CourseEnvironment,
         while_loading: Callable[[], None] | None = None,
+        while_starting: Callable[[], None] | None = None,
     ) -> StudentProcess:
-        if while_loading is not None and self._zygote is not None and self._zygote.starting():
-            # Its zygote is still coming up (a check's): the grader's work meanwhile.
-            while_loading()
-            while_loading = None
+        if while_starting is not None and self._zygote is not None and self._zygote.starting():
+            while_starting()  # its zygote is still coming up (a check's): the grader's work meanwhile
         zygote = self.zygote
         staged_folder, course = staged.folder, staged.course
         readable = [str(staged_folder or staged.path)] + ([str(course)] if course else []) + list(env.readable)

@@ -54,9 +54,10 @@ class Session:
         packages: tuple[str, ...] = (),
         stubs: tuple[str, ...] = (),
         while_loading: Callable[[], None] | None = None,
+        while_starting: Callable[[], None] | None = None,
     ) -> None:
-        """``while_loading``: the grader's work to do while the process first starts
-        (see :meth:`Sandbox.start`)."""
+        """``while_loading``, ``while_starting``: the grader's work to do while the process
+        first starts, or its zygote still does (see :meth:`Sandbox.start`)."""
         self.sandbox, self.path, self.module = sandbox, path, module
         self.functions, self.limits, self.folder, self.helpers = functions, limits, folder, helpers
         self.packages, self.stubs = tuple(packages), tuple(stubs)
@@ -78,9 +79,11 @@ class Session:
         # Calls this submission's process was stopped for taking too long (each one a
         # full time-out of wall clock): at most one per function (issue 17).
         self.timeouts = 0
-        self.load: LoadReport = self._start(while_loading)
+        self.load: LoadReport = self._start(while_loading, while_starting)
 
-    def _start(self, while_loading: Callable[[], None] | None = None) -> LoadReport:
+    def _start(
+        self, while_loading: Callable[[], None] | None = None, while_starting: Callable[[], None] | None = None
+    ) -> LoadReport:
         remaining = max(self.deadline - time.monotonic(), 0.5)
         self._proc = self.sandbox.start(
             self.path,
@@ -96,6 +99,7 @@ class Session:
             packages=self.packages,
             stubs=self.stubs,
             while_loading=while_loading,
+            while_starting=while_starting,
         )
         self._proc.decode_left = self.decode_left
         return self._proc.load
