@@ -139,11 +139,11 @@ def grade(
     def grader() -> Any:
         return engine if engine is not None else open_grader(spec, rub, isolation=iso, jobs=jobs, hidden=[folder, out])
 
-    stopped, failure, grades = _grade_todo(run, writer, grader, plan.todo, fingerprint, spec.name)
+    stopped, failure, grades, read = _grade_todo(run, writer, grader, plan.todo, fingerprint, spec.name)
     if failure is not None:
         with user_errors():
             raise failure
-    results = run.results()
+    results = read if read is not None else run.results()
     if stopped:
         say(f"interrupted: {len(results)} of {len(cls.submissions)} submissions have results in {out}; "
             f"run the same command with --resume to grade the rest")
@@ -304,10 +304,12 @@ def _start(run: RunFolder, record: RunRecord, resume: bool, engine: Any) -> Resu
 
 def _grade_todo(
     run: RunFolder, writer: ResultsWriter, grader: Callable[[], Any], todo: Sequence[Any], fingerprint: str, label: str
-) -> tuple[bool, GradgraderError | None, Path]:
+) -> tuple[bool, GradgraderError | None, Path, list[Result] | None]:
     """Grade ``todo`` with ``grader()`` (a Grader or a ClusterGrader), each result written
     as it comes, then rewrite grades.csv whatever happened. Returns whether Ctrl-C stopped
-    it, the failure to report (what was graded is kept), and grades.csv's path."""
+    it, the failure to report (what was graded is kept), grades.csv's path, and the
+    results as results.jsonl now holds them (read once for grades.csv and what follows;
+    ``None`` if they could not be read)."""
     progress = Progress(len(todo), label)
     stopped = False
     failure: GradgraderError | None = None
@@ -328,14 +330,16 @@ def _grade_todo(
     finally:
         progress.stop()
         writer.close()
+        results: list[Result] | None = None
         try:
-            grades = run.write_grades()
+            results = run.results()
+            grades = run.write_grades(results)
         except Exception as exc:  # noqa: BLE001 - results.jsonl holds every result already
             grades = run.grades_path
             failure = failure or GradgraderError(
                 f"cannot write {grades} ({type(exc).__name__}: {exc}); every result is in {run.results_path}"
             )
-    return stopped, failure, grades
+    return stopped, failure, grades, results
 
 
 # --- after grading ------------------------------------------------------------------------
