@@ -117,14 +117,6 @@ def now_utc() -> str:
 EXTRA_CREDIT_LIMIT = 2.0
 
 
-def is_extra_credit(score: Any, max_score: Any) -> bool:
-    """Whether ``score`` (an overridden one) is above ``max_score``."""
-    try:
-        return float(score) > float(max_score) + 1e-9
-    except (TypeError, ValueError):
-        return False
-
-
 def parse_score(text: str, max_score: float) -> float | None:
     """A score typed by a TA: blank means no override; otherwise a number from 0 to
     ``EXTRA_CREDIT_LIMIT`` × ``max_score`` (above the maximum is extra credit).

@@ -15,8 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gradgrader.overrides import is_extra_credit
-from gradgrader.result import CheckRecord, Result, as_result
+from gradgrader.result import CheckRecord, Result, as_result, is_extra_credit
 
 NOT_IMPLEMENTED = "not-implemented"
 

@@ -143,6 +143,14 @@ class ConventionChoice:
         return _convention(obj)
 
 
+def is_extra_credit(score: Any, max_score: Any) -> bool:
+    """Whether ``score`` (an overridden one) is above ``max_score``."""
+    try:
+        return float(score) > float(max_score) + 1e-9
+    except (TypeError, ValueError):
+        return False
+
+
 @dataclass(frozen=True)
 class AppliedOverride:
     """A TA's override as applied to a result (``overrides.apply_overrides``): ``score``

@@ -19,10 +19,10 @@ from gradgrader.overrides import (
     Override,
     apply_overrides,
     grades_csv_with_overrides,
-    is_extra_credit,
     parse_score,
     record_override,
 )
+from gradgrader.result import is_extra_credit
 from gradgrader.results import GRADES, atomic_write
 from gradgrader.review import ResultJSON
 from gradgrader.tui.dialogs import EditDialog
