@@ -29,6 +29,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from gradgrader._cache import cache_dir, write_atomically
+
 
 @dataclass(frozen=True)
 class Layer:
@@ -75,12 +77,9 @@ PROBE_CACHE_VERSION = 1
 
 
 def probe_cache_file() -> Path:
-    """Where a successful bubblewrap probe is remembered: ``GRADGRADER_CACHE_DIR``, else
-    the user's cache folder (``XDG_CACHE_HOME`` or ~/.cache) under gradgrader/."""
-    base = os.environ.get("GRADGRADER_CACHE_DIR") or str(
-        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gradgrader"
-    )
-    return Path(base) / "sandbox-probe.json"
+    """Where a successful bubblewrap probe is remembered, in the user's cache folder
+    (:func:`gradgrader._cache.cache_dir`)."""
+    return cache_dir() / "sandbox-probe.json"
 
 
 def _probe_key(exe: str) -> str:
@@ -141,13 +140,7 @@ def _remember(key: str, detail: str) -> None:
     probes = {k: v for k, v in _remembered_probes().items() if k != key}
     probes[key] = detail
     probes = dict(list(probes.items())[-PROBE_CACHE_ENTRIES:])
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        tmp.write_text(json.dumps({"probes": probes}))
-        os.replace(tmp, path)
-    except OSError:
-        pass
+    write_atomically(path, json.dumps({"probes": probes}))
 
 
 def forget_probe() -> None:
