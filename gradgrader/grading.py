@@ -31,8 +31,9 @@ from gradgrader.rubric import Rubric
 from gradgrader.sandbox import ChildLimits, Sandbox, Session
 from gradgrader.sandbox.environment import require_packages
 from gradgrader.sandbox.layers import Isolation, probe
-from gradgrader.sandbox.prestart import Prestarted, worker_folder
+from gradgrader.sandbox.prestart import Prestarted
 from gradgrader.sandbox.runner import StagingError, new_run_dir, scratch_home
+from gradgrader.sandbox.staging import worker_folder
 from gradgrader.secret import SECRET_ENV, SECRET_FILE, course_secret, run_fingerprint
 from gradgrader.spec import Assignment, CheckSpec
 from gradgrader.spec.locate import course_folders

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gradgrader.sandbox import layers
+from gradgrader.sandbox import bwrap, layers
 
 
 class FakeRun:
@@ -28,7 +28,7 @@ def fake_bwrap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     exe = tmp_path / "bin" / "bwrap"
     exe.parent.mkdir()
     exe.write_text("#!/bin/sh\n")
-    monkeypatch.setattr(layers.shutil, "which", lambda name: str(exe) if name == "bwrap" else None)
+    monkeypatch.setattr(bwrap.shutil, "which", lambda name: str(exe) if name == "bwrap" else None)
     monkeypatch.setenv("GRADGRADER_CACHE_DIR", str(tmp_path / "cache"))
     layers._probe_bwrap.cache_clear()
     yield exe
@@ -42,7 +42,7 @@ def _probe_again() -> tuple[bool, str]:
 
 def test_a_successful_probe_is_remembered_for_the_next_process(fake_bwrap: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run = FakeRun(ok=True)
-    monkeypatch.setattr(layers.subprocess, "run", run)
+    monkeypatch.setattr(bwrap.subprocess, "run", run)
     assert _probe_again()[0] and _probe_again()[0]
     assert run.calls == 1
     assert layers.probe_cache_file().is_file()
@@ -50,7 +50,7 @@ def test_a_successful_probe_is_remembered_for_the_next_process(fake_bwrap: Path,
 
 def test_a_failed_probe_is_never_remembered(fake_bwrap: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run = FakeRun(ok=False)
-    monkeypatch.setattr(layers.subprocess, "run", run)
+    monkeypatch.setattr(bwrap.subprocess, "run", run)
     ok, detail = _probe_again()
     assert not ok and "No permissions" in detail
     assert not layers.probe_cache_file().exists()
@@ -60,7 +60,7 @@ def test_a_failed_probe_is_never_remembered(fake_bwrap: Path, monkeypatch: pytes
 
 def test_a_changed_machine_probes_again(fake_bwrap: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run = FakeRun(ok=True)
-    monkeypatch.setattr(layers.subprocess, "run", run)
+    monkeypatch.setattr(bwrap.subprocess, "run", run)
     _probe_again()
     fake_bwrap.write_text("#!/bin/sh\n# a new bubblewrap\n")  # another size: another key
     run.ok = False
@@ -69,7 +69,7 @@ def test_a_changed_machine_probes_again(fake_bwrap: Path, monkeypatch: pytest.Mo
 
 def test_forget_probe_makes_the_next_probe_a_real_one(fake_bwrap: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run = FakeRun(ok=True)
-    monkeypatch.setattr(layers.subprocess, "run", run)
+    monkeypatch.setattr(bwrap.subprocess, "run", run)
     _probe_again()
     layers.forget_probe()
     assert not layers.probe_cache_file().exists()
@@ -83,7 +83,7 @@ def test_an_unreadable_or_foreign_cache_file_is_ignored(fake_bwrap: Path, monkey
     path.parent.mkdir(parents=True)
     path.write_text(content)
     run = FakeRun(ok=False)
-    monkeypatch.setattr(layers.subprocess, "run", run)
+    monkeypatch.setattr(bwrap.subprocess, "run", run)
     assert not _probe_again()[0] and run.calls == 1
 
 
@@ -92,7 +92,7 @@ def test_an_unwritable_cache_only_costs_time(fake_bwrap: Path, monkeypatch: pyte
     blocker.write_text("")
     monkeypatch.setenv("GRADGRADER_CACHE_DIR", str(blocker / "cache"))  # under a file: cannot be made
     run = FakeRun(ok=True)
-    monkeypatch.setattr(layers.subprocess, "run", run)
+    monkeypatch.setattr(bwrap.subprocess, "run", run)
     assert _probe_again()[0] and _probe_again()[0] and run.calls == 2
 
 
@@ -114,14 +114,14 @@ def test_a_sandbox_that_fails_to_start_forgets_the_remembered_probe(tmp_path: Pa
     monkeypatch.setattr(zygote, "ZYGOTE", broken)
     (tmp_path / "scratch").mkdir()
     with pytest.raises(SandboxError, match="checked again on the next run"):
-        zygote.Zygote(tmp_path / "scratch", iso, [])
+        zygote.Zygote(tmp_path / "scratch", iso.has("namespaces"), [])
     assert not cache.exists()
     layers._probe_bwrap.cache_clear()  # the next process's probe is a real one
 
 
 def test_probe_is_cheap_only_when_it_starts_no_bubblewrap(fake_bwrap: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run = FakeRun(ok=True)
-    monkeypatch.setattr(layers.subprocess, "run", run)
+    monkeypatch.setattr(bwrap.subprocess, "run", run)
     assert not layers.probe_is_cheap()  # first run on this machine
     layers._probe_bwrap()
     assert layers.probe_is_cheap()  # answered in this process
@@ -129,7 +129,7 @@ def test_probe_is_cheap_only_when_it_starts_no_bubblewrap(fake_bwrap: Path, monk
     assert layers.probe_is_cheap()  # remembered for the next process
     layers.forget_probe()
     assert not layers.probe_is_cheap()
-    monkeypatch.setattr(layers.shutil, "which", lambda name: None)
+    monkeypatch.setattr(bwrap.shutil, "which", lambda name: None)
     assert layers.probe_is_cheap()  # no bubblewrap: nothing to start
     assert run.calls == 1
 
@@ -147,7 +147,7 @@ def test_two_callers_share_one_probe(fake_bwrap: Path, monkeypatch: pytest.Monke
         release.wait(30)
         return run(args, **kwargs)
 
-    monkeypatch.setattr(layers.subprocess, "run", slow_run)
+    monkeypatch.setattr(bwrap.subprocess, "run", slow_run)
     first = threading.Thread(target=layers.probe)
     first.start()
     assert started.wait(30)
@@ -163,7 +163,7 @@ def test_each_python_keeps_its_own_remembered_probe(fake_bwrap: Path, monkeypatc
     """Two interpreters on one machine (a course venv and a system install) no longer
     overwrite each other's answer, so neither probes again on every other run."""
     run = FakeRun(ok=True)
-    monkeypatch.setattr(layers.subprocess, "run", run)
+    monkeypatch.setattr(bwrap.subprocess, "run", run)
     _probe_again()  # this interpreter
     other = tmp_path / "venv" / "python"
     other.parent.mkdir()
@@ -171,8 +171,8 @@ def test_each_python_keeps_its_own_remembered_probe(fake_bwrap: Path, monkeypatc
     monkeypatch.setattr(layers.sys, "executable", str(other))
     _probe_again()  # the other one: a new key, probed once
     monkeypatch.undo()
-    monkeypatch.setattr(layers.subprocess, "run", run)
-    monkeypatch.setattr(layers.shutil, "which", lambda name: str(fake_bwrap) if name == "bwrap" else None)
+    monkeypatch.setattr(bwrap.subprocess, "run", run)
+    monkeypatch.setattr(bwrap.shutil, "which", lambda name: str(fake_bwrap) if name == "bwrap" else None)
     monkeypatch.setenv("GRADGRADER_CACHE_DIR", str(tmp_path / "cache"))
     assert _probe_again()[0] and run.calls == 2  # the first one's answer is still remembered
 

@@ -172,29 +172,38 @@ def early_sandbox(assignment: str | None) -> Prestarted | None:
     then runs in a thread while the grader is imported, as the grader's own start waits."""
     import threading
 
-    from gradgrader.sandbox.layers import probe, probe_is_cheap
+    from gradgrader.sandbox.bwrap import namespaces_available, probe_is_cheap
 
     if assignment is None or not probe_is_cheap():
+        from gradgrader.sandbox.layers import probe
+
         threading.Thread(target=probe, name="gradgrader-probe", daemon=True).start()
         return None
+    # What starts the zygote imports no dataclass and no ctypes (bwrap, staging, zygote):
+    # it is spawned ~12 ms sooner than after the layers' probe and the sandbox's records.
     from gradgrader.errors import GradgraderError
-    from gradgrader.sandbox.layers import launch_isolation
-    from gradgrader.sandbox.prestart import prestart
+    from gradgrader.sandbox.zygote import start_in_new_run
     from gradgrader.spec.locate import course_folders, find_assignment
 
     try:
-        launch = launch_isolation()
-        started = prestart(launch, course_folders(find_assignment(assignment)))
+        namespaces = namespaces_available()
+        run_dir, folder, held, zygote = start_in_new_run(namespaces, course_folders(find_assignment(assignment)))
     except (GradgraderError, OSError):
         return None
     # The other layers are probed while the zygote comes up (its command depends on the
     # namespaces layer alone); the grader compares them with its own before adopting it.
     try:
-        started.isolation = probe()
+        from gradgrader.sandbox.layers import probe
+        from gradgrader.sandbox.prestart import Prestarted
+
+        started = Prestarted(run_dir, folder, probe(), held, zygote)
     except BaseException:
-        started.close()
+        import shutil
+
+        zygote.close()
+        shutil.rmtree(run_dir, ignore_errors=True)
         raise
-    if started.isolation.has("namespaces") != launch.has("namespaces"):  # never, as both ask one probe
+    if started.isolation.has("namespaces") != namespaces:  # never, as both ask one probe
         started.close()
         return None
     return started

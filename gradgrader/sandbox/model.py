@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gradgrader.errors import SandboxError
+from gradgrader.sandbox.staging import StagingError as StagingError  # defined where it is raised
 
 if TYPE_CHECKING:  # the values are numpy arrays; this module is imported before numpy (#17)
     import numpy as np
@@ -22,10 +23,6 @@ if TYPE_CHECKING:  # the values are numpy arrays; this module is imported before
 # honest outputs are a few MiB (80 finite-difference calls of a (K, D) gradient).
 REPLY_DECODE_CAP = 64 << 20
 SUBMISSION_DECODE_CAP = 512 << 20
-
-
-class StagingError(SandboxError):
-    """The submission cannot be copied into the sandbox (a link, a FIFO, unreadable)."""
 
 
 class SandboxFailure(SandboxError):

@@ -12,27 +12,15 @@ Imports nothing that imports numpy (``tests/test_layers.py`` checks it).
 
 from __future__ import annotations
 
-import os
 import shutil
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from gradgrader.sandbox.layers import Isolation
-from gradgrader.sandbox.staging import new_run_dir, scratch_home
-from gradgrader.sandbox.zygote import Zygote
-
-
-def worker_folder(run_dir: Path) -> Path:
-    """The scratch folder of this process's and thread's sandbox within a grading run."""
-    return run_dir / f"worker-{os.getpid()}-{threading.get_ident()}"
-
-
-def hidden_folders(hidden: Iterable[Path]) -> list[Path]:
-    """What a sandbox hides, as it holds it: every run's scratch space, then the
-    existing folders of ``hidden``, resolved."""
-    return [scratch_home(), *(Path(p).resolve() for p in hidden if Path(p).exists())]
+from gradgrader.sandbox.staging import hidden_folders as hidden_folders
+from gradgrader.sandbox.staging import worker_folder as worker_folder
+from gradgrader.sandbox.zygote import Zygote, start_in_new_run
 
 
 @dataclass
@@ -68,13 +56,5 @@ class Prestarted:
 
 def prestart(isolation: Isolation, hidden: Iterable[Path]) -> Prestarted:
     """Start a zygote hiding ``hidden`` in a new run folder, without waiting for it."""
-    run_dir = new_run_dir()
-    folder = worker_folder(run_dir)
-    folder.mkdir()
-    held = hidden_folders(hidden)
-    try:
-        zygote = Zygote(folder, isolation, held, wait=False)
-    except BaseException:
-        shutil.rmtree(run_dir, ignore_errors=True)
-        raise
+    run_dir, folder, held, zygote = start_in_new_run(isolation.has("namespaces"), hidden)
     return Prestarted(run_dir, folder, isolation, held, zygote)

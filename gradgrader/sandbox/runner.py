@@ -33,9 +33,8 @@ from gradgrader.sandbox.model import (
     sanitize,
     valid_utf8,
 )
-from gradgrader.sandbox.prestart import hidden_folders
 from gradgrader.sandbox.process import StudentProcess, _Drain
-from gradgrader.sandbox.staging import new_run_dir, scratch_home
+from gradgrader.sandbox.staging import hidden_folders, new_run_dir, scratch_home
 from gradgrader.sandbox.zygote import SAFE_ENV, Zygote
 
 # Re-exported for the code that imports them from here. The tunable caps are not: a
@@ -73,7 +72,7 @@ class Sandbox:
         if self._zygote is None or not self._zygote.alive():
             if self._zygote is not None:
                 self._zygote.close()
-            self._zygote = Zygote(self.scratch_root, self.isolation, self.hidden)
+            self._zygote = Zygote(self.scratch_root, self.isolation.has("namespaces"), self.hidden)
         self._zygote.ready()  # a prestarted one: its hello (SandboxError if none)
         return self._zygote
 
@@ -82,7 +81,7 @@ class Sandbox:
         the grader prepares the course (a single ``check`` pays them only once, overlapped).
         Nothing else changes: the first use waits for its hello as a new zygote would."""
         if self._zygote is None:
-            self._zygote = Zygote(self.scratch_root, self.isolation, self.hidden, wait=False)
+            self._zygote = Zygote(self.scratch_root, self.isolation.has("namespaces"), self.hidden, wait=False)
 
     def _stage_copy(self, path: Path, folder: Path | None) -> tuple[Path, Path | None, int]:
         """Copy the submission into a fresh folder of this sandbox's stage (the previous

@@ -12,10 +12,15 @@ import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from gradgrader.sandbox.model import StagingError
+from gradgrader.errors import SandboxError
+
+
+class StagingError(SandboxError):
+    """The submission cannot be copied into the sandbox (a link, a FIFO, unreadable)."""
 
 SCRATCH_CAP = 256 << 20  # bytes a worker's student scratch folders may hold (tmpfs, or watched)
 STAGE_CAP = 20 << 20  # bytes of a student's folder copied into the sandbox (the graded file always is)
@@ -45,6 +50,17 @@ def new_run_dir() -> Path:
         if pid != os.getpid() and not Path(f"/proc/{pid}").exists() and sys.platform.startswith("linux"):
             shutil.rmtree(old, ignore_errors=True)
     return Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=home))
+
+
+def worker_folder(run_dir: Path) -> Path:
+    """The scratch folder of this process's and thread's sandbox within a grading run."""
+    return run_dir / f"worker-{os.getpid()}-{threading.get_ident()}"
+
+
+def hidden_folders(hidden: Iterable[Path]) -> list[Path]:
+    """What a sandbox hides, as it holds it: every run's scratch space, then the
+    existing folders of ``hidden``, resolved."""
+    return [scratch_home(), *(Path(p).resolve() for p in hidden if Path(p).exists())]
 
 
 def _importable(name: str) -> str:

@@ -14,12 +14,17 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gradgrader.errors import SandboxError
 from gradgrader.sandbox import _wire as wire
 from gradgrader.sandbox import staging
-from gradgrader.sandbox.layers import Isolation, forget_probe, namespace_args
-from gradgrader.sandbox.model import ChildLimits
+from gradgrader.sandbox.bwrap import forget_probe, namespace_args
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from gradgrader.sandbox.model import ChildLimits
 
 ZYGOTE = Path(__file__).with_name("_zygote.py")
 # What the zygote loads by path: itself and its siblings (``_zygote.py``'s docstring).
@@ -100,17 +105,19 @@ class Zygote:
 
     HELLO_TIMEOUT = 60.0  # seconds to start Python, import numpy and say hello
 
-    def __init__(self, scratch_root: Path, isolation: Isolation, hidden: list[Path], wait: bool = True) -> None:
-        """Start the zygote; ``wait=False`` returns at once (its Python starts and imports
-        numpy while the grader goes on) and :meth:`ready` waits for its hello."""
+    def __init__(self, scratch_root: Path, namespaces: bool, hidden: list[Path], wait: bool = True) -> None:
+        """Start the zygote, under bubblewrap's namespaces if ``namespaces`` (the
+        isolation's namespaces layer: all its command depends on); ``wait=False`` returns
+        at once (its Python starts and imports numpy while the grader goes on) and
+        :meth:`ready` waits for its hello."""
         self.scratch_root = scratch_root
         self.baseline_mb = 0
-        self.namespaces = isolation.has("namespaces")
+        self.namespaces = namespaces
         ours, theirs = socket.socketpair()
         cache_bytecode()
         command = [sys.executable, "-I", "-B", "-c", LAUNCH, str(ZYGOTE), str(theirs.fileno())]
         (scratch_root / "work").mkdir(exist_ok=True)
-        if isolation.has("namespaces"):
+        if namespaces:
             bwrap = shutil.which("bwrap") or "bwrap"
             # The students' scratch folders live on a tmpfs capped in size: a disk-filling
             # submission fills only that.
@@ -224,3 +231,19 @@ class Zygote:
         if self.proc.stderr:  # still open if it was closed before its hello
             with contextlib.suppress(OSError):
                 self.proc.stderr.close()
+
+
+def start_in_new_run(namespaces: bool, hidden: Iterable[Path]) -> tuple[Path, Path, list[Path], Zygote]:
+    """Start a zygote hiding ``hidden`` in a new run folder, without waiting for it: the
+    run folder, the zygote's own folder in it, the folders it hides and the zygote.
+    Imports no dataclass and no ctypes, so that a check spawns it early (#17)."""
+    run_dir = staging.new_run_dir()
+    folder = staging.worker_folder(run_dir)
+    folder.mkdir()
+    held = staging.hidden_folders(hidden)
+    try:
+        zygote = Zygote(folder, namespaces, held, wait=False)
+    except BaseException:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+    return run_dir, folder, held, zygote
