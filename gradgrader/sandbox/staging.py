@@ -22,6 +22,7 @@ from gradgrader.errors import SandboxError
 class StagingError(SandboxError):
     """The submission cannot be copied into the sandbox (a link, a FIFO, unreadable)."""
 
+
 SCRATCH_CAP = 256 << 20  # bytes a worker's student scratch folders may hold (tmpfs, or watched)
 STAGE_CAP = 20 << 20  # bytes of a student's folder copied into the sandbox (the graded file always is)
 STAGE_FILES = 1000  # files of a student's folder copied into the sandbox (the graded file always is)
