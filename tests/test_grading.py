@@ -167,7 +167,12 @@ def test_warming_the_course_on_its_reference_changes_no_verdict(course: str, sam
             folder = ROOT / "assignments" / course / "samples" / sample
             sub = Submission(sample, folder / assignment.filename, folder)
             with Grader(assignment, rubric, jobs=1) as grader:
-                results[starting, sample] = comparable(grader.grade(sub))
+                result = comparable(grader.grade(sub))
+            # What the student's process printed is its own, not the grader's: float32
+            # matmul in OpenBLAS sometimes raises a spurious "invalid value" warning there
+            # (seen once in CI on correct-float32, either way), whatever the grader did.
+            result.pop("output", None)
+            results[starting, sample] = result
     assert len(warmed) == len(samples)  # warmed for every first submission with a zygote starting
     for sample in samples:
         assert results[True, sample] == results[False, sample], sample
