@@ -1,13 +1,13 @@
 """What the commands share without typer: the stderr console, gradgrader's errors as
 one line and exit code 2, loading an assignment and probing the sandbox.
 
-Imports neither typer nor rich (``check FILE`` runs without typer: :mod:`gradgrader.cli`). Rich prints a message to a pipe or a file (a student's
-``check --json``, a CI log) as the plain text it was given: importing it only for that
-cost ~20 ms of a student's check (#17). A message therefore goes through rich only where
-rich would change it — a terminal, or what rich takes for one (``FORCE_COLOR``,
-``TTY_COMPATIBLE``), a ``COLUMNS`` width to wrap at, a tab, a control character — and
-is written as it is everywhere else: the same bytes (``tests/test_cli_out.py`` compares
-the two).
+Imports neither typer nor rich (``check FILE`` runs without typer: :mod:`gradgrader.cli`).
+Rich prints a message to a pipe or a file (a student's ``check --json``, a CI log) as
+the plain text it was given: importing it only for that cost ~20 ms of a student's
+check (#17). A message therefore goes through rich only where rich would change it — a
+terminal, or what rich takes for one (``FORCE_COLOR``, ``TTY_COMPATIBLE``), a
+``COLUMNS`` width to wrap at, a tab, a control character — and is written as it is
+everywhere else: the same bytes (``tests/test_cli_shared.py`` compares the two).
 """
 
 from __future__ import annotations
