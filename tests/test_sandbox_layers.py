@@ -30,14 +30,14 @@ def fake_bwrap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     exe.write_text("#!/bin/sh\n")
     monkeypatch.setattr(bwrap.shutil, "which", lambda name: str(exe) if name == "bwrap" else None)
     monkeypatch.setenv("GRADGRADER_CACHE_DIR", str(tmp_path / "cache"))
-    layers._probe_bwrap.cache_clear()
+    bwrap._probe_bwrap.cache_clear()
     yield exe
-    layers._probe_bwrap.cache_clear()
+    bwrap._probe_bwrap.cache_clear()
 
 
 def _probe_again() -> tuple[bool, str]:
-    layers._probe_bwrap.cache_clear()  # a new process
-    return layers._probe_bwrap()
+    bwrap._probe_bwrap.cache_clear()  # a new process
+    return bwrap._probe_bwrap()
 
 
 def test_a_successful_probe_is_remembered_for_the_next_process(fake_bwrap: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -45,7 +45,7 @@ def test_a_successful_probe_is_remembered_for_the_next_process(fake_bwrap: Path,
     monkeypatch.setattr(bwrap.subprocess, "run", run)
     assert _probe_again()[0] and _probe_again()[0]
     assert run.calls == 1
-    assert layers.probe_cache_file().is_file()
+    assert bwrap.probe_cache_file().is_file()
 
 
 def test_a_failed_probe_is_never_remembered(fake_bwrap: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -53,7 +53,7 @@ def test_a_failed_probe_is_never_remembered(fake_bwrap: Path, monkeypatch: pytes
     monkeypatch.setattr(bwrap.subprocess, "run", run)
     ok, detail = _probe_again()
     assert not ok and "No permissions" in detail
-    assert not layers.probe_cache_file().exists()
+    assert not bwrap.probe_cache_file().exists()
     run.ok = True  # e.g. user namespaces were switched on since
     assert _probe_again()[0] and run.calls == 2
 
@@ -71,15 +71,15 @@ def test_forget_probe_makes_the_next_probe_a_real_one(fake_bwrap: Path, monkeypa
     run = FakeRun(ok=True)
     monkeypatch.setattr(bwrap.subprocess, "run", run)
     _probe_again()
-    layers.forget_probe()
-    assert not layers.probe_cache_file().exists()
+    bwrap.forget_probe()
+    assert not bwrap.probe_cache_file().exists()
     run.ok = False
-    assert not layers._probe_bwrap()[0] and run.calls == 2
+    assert not bwrap._probe_bwrap()[0] and run.calls == 2
 
 
 @pytest.mark.parametrize("content", ["", "{not json", '["a list"]', '{"key": "another machine", "detail": "x"}'])
 def test_an_unreadable_or_foreign_cache_file_is_ignored(fake_bwrap: Path, monkeypatch: pytest.MonkeyPatch, content: str) -> None:
-    path = layers.probe_cache_file()
+    path = bwrap.probe_cache_file()
     path.parent.mkdir(parents=True)
     path.write_text(content)
     run = FakeRun(ok=False)
@@ -106,7 +106,7 @@ def test_a_sandbox_that_fails_to_start_forgets_the_remembered_probe(tmp_path: Pa
     if not iso.has("namespaces"):
         pytest.skip(f"needs bubblewrap; this machine has {iso.summary()}")
     monkeypatch.setenv("GRADGRADER_CACHE_DIR", str(tmp_path / "cache"))
-    cache = layers.probe_cache_file()
+    cache = bwrap.probe_cache_file()
     cache.parent.mkdir(parents=True)
     cache.write_text('{"key": "k", "detail": "d"}')
     broken = tmp_path / "broken.py"
@@ -116,21 +116,21 @@ def test_a_sandbox_that_fails_to_start_forgets_the_remembered_probe(tmp_path: Pa
     with pytest.raises(SandboxError, match="checked again on the next run"):
         zygote.Zygote(tmp_path / "scratch", iso.has("namespaces"), [])
     assert not cache.exists()
-    layers._probe_bwrap.cache_clear()  # the next process's probe is a real one
+    bwrap._probe_bwrap.cache_clear()  # the next process's probe is a real one
 
 
 def test_probe_is_cheap_only_when_it_starts_no_bubblewrap(fake_bwrap: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run = FakeRun(ok=True)
     monkeypatch.setattr(bwrap.subprocess, "run", run)
-    assert not layers.probe_is_cheap()  # first run on this machine
-    layers._probe_bwrap()
-    assert layers.probe_is_cheap()  # answered in this process
-    layers._probe_bwrap.cache_clear()
-    assert layers.probe_is_cheap()  # remembered for the next process
-    layers.forget_probe()
-    assert not layers.probe_is_cheap()
+    assert not bwrap.probe_is_cheap()  # first run on this machine
+    bwrap._probe_bwrap()
+    assert bwrap.probe_is_cheap()  # answered in this process
+    bwrap._probe_bwrap.cache_clear()
+    assert bwrap.probe_is_cheap()  # remembered for the next process
+    bwrap.forget_probe()
+    assert not bwrap.probe_is_cheap()
     monkeypatch.setattr(bwrap.shutil, "which", lambda name: None)
-    assert layers.probe_is_cheap()  # no bubblewrap: nothing to start
+    assert bwrap.probe_is_cheap()  # no bubblewrap: nothing to start
     assert run.calls == 1
 
 
@@ -178,8 +178,8 @@ def test_each_python_keeps_its_own_remembered_probe(fake_bwrap: Path, monkeypatc
 
 
 def test_the_remembered_probes_are_bounded(fake_bwrap: Path) -> None:
-    for i in range(layers.PROBE_CACHE_ENTRIES + 3):
-        layers._remember(f"key{i}", f"detail{i}")
-    assert layers._remembered("key0") is None
-    assert layers._remembered(f"key{layers.PROBE_CACHE_ENTRIES + 2}") == f"detail{layers.PROBE_CACHE_ENTRIES + 2}"
-    assert len(layers._remembered_probes()) == layers.PROBE_CACHE_ENTRIES
+    for i in range(bwrap.PROBE_CACHE_ENTRIES + 3):
+        bwrap._remember(f"key{i}", f"detail{i}")
+    assert bwrap._remembered("key0") is None
+    assert bwrap._remembered(f"key{bwrap.PROBE_CACHE_ENTRIES + 2}") == f"detail{bwrap.PROBE_CACHE_ENTRIES + 2}"
+    assert len(bwrap._remembered_probes()) == bwrap.PROBE_CACHE_ENTRIES

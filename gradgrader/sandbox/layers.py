@@ -23,17 +23,7 @@ import os
 import sys
 from dataclasses import dataclass
 
-from gradgrader.sandbox.bwrap import PROBE_CACHE_ENTRIES as PROBE_CACHE_ENTRIES
-from gradgrader.sandbox.bwrap import PROBE_CACHE_VERSION as PROBE_CACHE_VERSION
 from gradgrader.sandbox.bwrap import PROBING, _probe_bwrap, disabled
-from gradgrader.sandbox.bwrap import _probe_key as _probe_key
-from gradgrader.sandbox.bwrap import _remember as _remember
-from gradgrader.sandbox.bwrap import _remembered as _remembered
-from gradgrader.sandbox.bwrap import _remembered_probes as _remembered_probes
-from gradgrader.sandbox.bwrap import forget_probe as forget_probe
-from gradgrader.sandbox.bwrap import namespace_args as namespace_args
-from gradgrader.sandbox.bwrap import probe_cache_file as probe_cache_file
-from gradgrader.sandbox.bwrap import probe_is_cheap as probe_is_cheap
 
 
 @dataclass(frozen=True)
