@@ -120,8 +120,8 @@ class _Entries:
     ``os.path.realpath``'s walk of every component (~6 ms of every sandbox's start, #17).
     An entry that is not a symbolic link has its folder's real path plus its name; a link
     is resolved as before. :meth:`allowed` keeps the existing ones that neither are nor
-    hold a site-packages folder — what ``os.path.exists`` and :func:`_holds_packages`
-    would keep (tests/test_sandbox_zygote.py compares the two)."""
+    hold a site-packages folder — what resolving each path from the root would keep
+    (tests/test_sandbox_zygote.py compares the two)."""
 
     def __init__(self) -> None:
         self._real: dict[str, str | None] = {}
@@ -165,13 +165,6 @@ def _folders_holding_packages() -> set[str]:
                 break
             sp = parent
     return held
-
-
-def _holds_packages(path: str) -> bool:
-    """True for a folder that is, or contains, one of this interpreter's site-packages
-    folders (it could hold gradgrader's data, reference solutions included)."""
-    real = os.path.realpath(path)
-    return any(sp == real or sp.startswith(real.rstrip(os.sep) + os.sep) for sp in _site_packages())
 
 
 def baseline_mb() -> int:
