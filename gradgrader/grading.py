@@ -109,7 +109,7 @@ def _grade_submission(course: Course, rubric: Rubric, submission: Submission, sa
         return result("error", (), load_message(assignment, session.load.problem), session.output())
     try:
         ctx = CheckContext(course, session)
-        _prefetch(ctx, rubric)
+        _prefetch(ctx, cases)
         convention = choose_convention(ctx)
         records = tuple(
             record(assignment, rubric, check, _run_safely(check, ctx)) for check in assignment.checks if check.id in rubric.items
@@ -170,12 +170,13 @@ def _check_cases(assignment: Assignment, rubric: Rubric) -> dict[str, list[str]]
     }
 
 
-def _prefetch(ctx: CheckContext, rubric: Rubric) -> None:
-    """Every case a function's checks will call it on, in one round trip per function."""
+def _prefetch(ctx: CheckContext, check_cases: dict[str, list[str]]) -> None:
+    """Every case a function's checks will call it on (``check_cases``, from
+    :func:`_check_cases`), in one round trip per function."""
     assignment = ctx.assignment
     session = ctx.session
     assert isinstance(session, Session)  # grading's own: Session.prefetch forgets what a failed batch did
-    for name, cases in _check_cases(assignment, rubric).items():
+    for name, cases in check_cases.items():
         fn = assignment.functions[name]
         if ctx.function_problem(name) is not None:
             continue
