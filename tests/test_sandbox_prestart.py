@@ -202,3 +202,28 @@ def test_a_checks_zygote_starts_before_landlock_and_seccomp_are_probed(monkeypat
         assert bwrap.namespaces_available() == probe().has("namespaces")
     finally:
         early.close()
+
+
+def test_a_probe_that_fails_after_the_early_spawn_leaves_no_zygote_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gradgrader.sandbox.bwrap as bwrap
+    import gradgrader.sandbox.layers as layers
+    import gradgrader.sandbox.zygote as zygote
+
+    launched: list[tuple] = []
+    real = zygote.start_in_new_run
+
+    def start(*args):  # noqa: ANN002, ANN202
+        launched.append(real(*args))
+        return launched[-1]
+
+    def broken():  # noqa: ANN202
+        raise RuntimeError("the probe broke")
+
+    monkeypatch.setattr(zygote, "start_in_new_run", start)
+    monkeypatch.setattr(layers, "probe", broken)
+    if not bwrap.probe_is_cheap():
+        pytest.skip("this machine's probe would start bubblewrap: nothing starts early")
+    with pytest.raises(RuntimeError, match="the probe broke"):
+        checkrun._early_sandbox("softmax")
+    ((run_dir, _, _, started),) = launched
+    assert started.proc.poll() is not None and not run_dir.exists()

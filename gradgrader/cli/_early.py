@@ -182,7 +182,7 @@ def early_sandbox(assignment: str | None) -> Prestarted | None:
     # What starts the zygote imports no dataclass and no ctypes (bwrap, staging, zygote):
     # it is spawned ~12 ms sooner than after the layers' probe and the sandbox's records.
     from gradgrader.errors import GradgraderError
-    from gradgrader.sandbox.zygote import start_in_new_run
+    from gradgrader.sandbox.zygote import start_in_new_run, stop_run
     from gradgrader.spec.locate import course_folders, find_assignment
 
     try:
@@ -198,10 +198,7 @@ def early_sandbox(assignment: str | None) -> Prestarted | None:
 
         started = Prestarted(run_dir, folder, probe(), held, zygote)
     except BaseException:
-        import shutil
-
-        zygote.close()
-        shutil.rmtree(run_dir, ignore_errors=True)
+        stop_run(run_dir, zygote)
         raise
     if started.isolation.has("namespaces") != namespaces:  # never, as both ask one probe
         started.close()

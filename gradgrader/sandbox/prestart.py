@@ -12,7 +12,6 @@ Imports nothing that imports numpy (``tests/test_layers.py`` checks it).
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 from gradgrader.sandbox.layers import Isolation
 from gradgrader.sandbox.staging import hidden_folders as hidden_folders
 from gradgrader.sandbox.staging import worker_folder as worker_folder
-from gradgrader.sandbox.zygote import Zygote, start_in_new_run
+from gradgrader.sandbox.zygote import Zygote, start_in_new_run, stop_run
 
 
 @dataclass
@@ -50,8 +49,7 @@ class Prestarted:
 
     def close(self) -> None:
         """Stop the zygote and remove the run folder (when nothing adopted them)."""
-        self.zygote.close()
-        shutil.rmtree(self.run_dir, ignore_errors=True)
+        stop_run(self.run_dir, self.zygote)
 
 
 def prestart(isolation: Isolation, hidden: Iterable[Path]) -> Prestarted:

@@ -247,3 +247,9 @@ def start_in_new_run(namespaces: bool, hidden: Iterable[Path]) -> tuple[Path, Pa
         shutil.rmtree(run_dir, ignore_errors=True)
         raise
     return run_dir, folder, held, zygote
+
+
+def stop_run(run_dir: Path, zygote: Zygote) -> None:
+    """Stop a zygote :func:`start_in_new_run` started and remove its run folder."""
+    zygote.close()
+    shutil.rmtree(run_dir, ignore_errors=True)
