@@ -295,3 +295,33 @@ def test_the_default_number_of_jobs_is_the_cores_this_process_may_use(monkeypatc
     assert grading.usable_cores() == 64
     monkeypatch.setattr(os, "cpu_count", lambda: None)
     assert grading.usable_cores() == 1
+
+
+def test_each_worker_has_its_next_submission_queued_while_it_grades(tmp_path: Path) -> None:
+    """Two submissions per worker are in flight: a worker that finishes takes the next
+    from the pool's queue at once instead of idling while this process collects its
+    result, writes it and hands out another (#17). A fake pool that finishes nothing
+    until asked: what was handed out before the first result is counted."""
+    from concurrent.futures import Future
+    from types import SimpleNamespace
+
+    class Pool:
+        def __init__(self) -> None:
+            self.futures: list[Future] = []
+
+        def submit(self, task, sub):  # noqa: ANN001, ANN202
+            fut: Future = Future()
+            fut.set_result(task(sub))
+            self.futures.append(fut)
+            return fut
+
+    pool = Pool()
+    assignment = load_assignment(str(copy_assignment(tmp_path / "softmax")))
+    subs = [Submission(f"s{i}", tmp_path / f"s{i}.py", None) for i in range(9)]
+    with Grader(assignment, resolve_rubric(assignment), jobs=2) as grader:
+        graded = grader._pipeline(lambda: pool, lambda sub: SimpleNamespace(id=sub.id, grader_failure=None),
+                                  subs, 2, lambda: False)
+        first = next(graded)
+        assert len(pool.futures) == 4  # 2 workers × (1 graded + 1 queued)
+        assert sorted(r.id for r in [first, *graded]) == [f"s{i}" for i in range(9)]
+        grader._pool = None  # the fake pool has nothing to shut down

@@ -94,3 +94,38 @@ def test_dumps_gives_the_mended_line_only_where_mending_changes_something():
         assert dumps(r) == mended(r)
     assert json.loads(dumps(results[1]))["score"] == "nan"
     assert "\ufffd" in dumps(results[2])
+
+
+def test_the_results_writer_flushes_each_line_and_fsyncs_at_most_every_half_second(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each line reaches the operating system as it is written (a killed gradgrader
+    loses none); the disk is synced when SYNC_EVERY seconds have passed since the last
+    sync and when the writer closes — not once per submission (#17). A fake clock: no
+    test here waits."""
+    import gradgrader.results as results
+
+    synced: list[int] = []
+    monkeypatch.setattr(results.os, "fsync", lambda fd: synced.append(fd))
+    now = [100.0]
+    writer = ResultsWriter(tmp_path, fresh=True, clock=lambda: now[0])
+
+    def one(sid: str) -> Result:
+        return Result(sid, f"class/{sid}", "gmm", "graded", 1.0, 1.0, (), (), 0.1)
+
+    for i in range(4):
+        writer.write(one(f"s{i}"))
+        now[0] += 0.125  # four results in half a second (exact in binary)
+        lines = (tmp_path / "results.jsonl").read_bytes().splitlines()
+        assert len(lines) == i + 1  # flushed: another reader sees it at once
+    assert synced == []
+    writer.write(one("s4"))  # 0.5 s since the writer opened
+    assert len(synced) == 1
+    writer.write(one("s5"))
+    writer.write(one("s6"))
+    assert len(synced) == 1
+    writer.close()
+    assert len(synced) == 2  # the last lines are on the disk before the run ends
+    writer.close()  # closing twice is harmless
+    assert len(synced) == 2
+    assert [r["submission"] for r in read_results(tmp_path, everyone=True)] == [f"s{i}" for i in range(7)]
