@@ -109,3 +109,53 @@ def f(x):
         assert box.zygote.info["seccomp_compiled"] is True
         got = s.call("f", [np.zeros(1)], ["v"], 10.0)
         assert [float(v) for v in got.values[0]] == [1.0, 1.0, 0.0], got
+
+
+@pytest.mark.skipif(not LANDLOCK, reason="the kernel has no Landlock")
+def test_prepared_read_rules_are_shared_by_paths_to_one_file_and_grant_what_opening_them_would(tmp_path):
+    """The zygote's prepared Landlock rules (#17): a folder and a symbolic link to it
+    (/lib and /usr/lib on a merged /usr) share one rule, added once; a child restricted
+    with the prepared rules reads beneath both names, and nothing else, exactly as one
+    restricted with rules it opens itself."""
+    import os
+
+    landlock = load_by_path(Path(__file__).parent.parent / "gradgrader/sandbox/_landlock.py", "_ggtest_landlock")
+    real, other = tmp_path / "real", tmp_path / "other"
+    for folder in (real, other):
+        folder.mkdir()
+        (folder / "f.txt").write_text("x")
+    (tmp_path / "link").symlink_to(real)
+    (tmp_path / "file-link").symlink_to(real / "f.txt")
+    paths = [str(real), str(tmp_path / "link"), str(real / "f.txt"), str(tmp_path / "file-link")]
+    prepared = landlock.prepare(paths)
+    assert prepared[str(real)][2] is prepared[str(tmp_path / "link")][2]  # one rule
+    assert prepared[str(real / "f.txt")][2] is prepared[str(tmp_path / "file-link")][2]
+    assert prepared[str(real)][2] is not prepared[str(real / "f.txt")][2]
+    try:
+        for given in (prepared, None):
+            read, write = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the child: restrict itself, report what it can read
+                code = 0
+                try:
+                    landlock.restrict(read=paths, write=[], prepared=given)
+                    seen = []
+                    for name in ("real/f.txt", "link/f.txt", "file-link", "other/f.txt"):
+                        try:
+                            (tmp_path / name).read_text()
+                            seen.append(name)
+                        except OSError:
+                            pass
+                    os.write(write, json.dumps(seen).encode())
+                except BaseException:  # noqa: BLE001
+                    code = 1
+                finally:
+                    os._exit(code)
+            os.close(write)
+            with os.fdopen(read) as f:
+                seen = json.loads(f.read() or "null")
+            assert os.waitpid(pid, 0)[1] == 0
+            assert seen == ["real/f.txt", "link/f.txt", "file-link"], (given is not None, seen)
+    finally:
+        for fd, _, _ in prepared.values():
+            os.close(fd)

@@ -223,10 +223,11 @@ def _redirect_descriptors(sock: socket.socket, out_fd: int, prepared: dict) -> N
     os.dup2(devnull, 0)
     os.dup2(out_fd, 1)
     os.dup2(out_fd, 2)
-    keep = sorted({sock.fileno(), *(fd for fd, _ in prepared.values())})
+    keep = sorted({sock.fileno(), *(entry[0] for entry in prepared.values())})
     low = 3
     for fd in keep:
-        os.closerange(low, fd)
+        if fd > low:  # the prepared descriptors mostly follow each other: no call between
+            os.closerange(low, fd)
         low = fd + 1
     os.closerange(low, 65536)
     sys.stdin = open(0, closefd=False)  # noqa: SIM115
@@ -271,8 +272,8 @@ def _confine(layers: dict, scratch: str, prepared: dict, seccomp: dict) -> None:
         try:
             landlock.restrict(read=layers["read"], write=[scratch] + layers.get("write", []), prepared=prepared)
         finally:
-            for fd, _ in prepared.values():
-                os.close(fd)
+            for entry in prepared.values():
+                os.close(entry[0])
     # After Landlock: until then the prepared descriptors are open (some 450 of them).
     resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
     confine.drop_privileges()

@@ -63,8 +63,8 @@ _site_packages = confine.site_packages
 _SECCOMP: dict = {}
 
 # The read-only paths every child may read, opened once by the zygote (see
-# ``_landlock.prepare``): path → (O_PATH descriptor, is a folder).
-_PREPARED: dict[str, tuple[int, bool]] = {}
+# ``_landlock.prepare``): path → (O_PATH descriptor, is a folder, its rule).
+_PREPARED: dict[str, tuple[int, bool, Any]] = {}
 
 # The same paths as found by ``read_paths`` (sent to the grader once, in the hello): a
 # spawn whose layers say ``read_own`` gets them before its own ``read`` paths.
