@@ -19,12 +19,26 @@ from typing import Any
 from gradgrader._cache import cache_dir, write_atomically
 from gradgrader.errors import ConfigError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
-
 TOML_CACHE_VERSION = 1
+
+
+def _parser() -> Any:
+    """The TOML parser, imported when a file is not remembered yet (~2 ms a remembered
+    load does not pay, #17)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
+    return tomllib
+
+
+def _parser_name() -> str:
+    """The parser and the version its values depend on, without importing it on 3.11+
+    (tomllib's version is Python's)."""
+    if sys.version_info >= (3, 11):
+        return f"tomllib  {sys.version_info[:3]}"
+    tomli = _parser()  # pragma: no cover - Python 3.10
+    return f"{tomli.__name__} {getattr(tomli, '__version__', '')} {sys.version_info[:3]}"  # pragma: no cover
 
 
 def load_toml(path: Path) -> dict[str, Any]:
@@ -39,6 +53,7 @@ def load_toml(path: Path) -> dict[str, Any]:
     parsed = _read(remembered)
     if parsed is not None:
         return parsed
+    tomllib = _parser()
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -50,7 +65,7 @@ def load_toml(path: Path) -> dict[str, Any]:
 def _remembered_file(text: str) -> Path:
     """Where the parse of ``text`` is remembered: named by the digest of the text, the
     cache's form and the parser (its version decides the values)."""
-    parser = f"{tomllib.__name__} {getattr(tomllib, '__version__', '')} {sys.version_info[:3]}"
+    parser = _parser_name()
     digest = hashlib.sha256(f"{TOML_CACHE_VERSION}\0{parser}\0{text}".encode()).hexdigest()
     return cache_dir() / "toml" / f"{digest}.json"
 

@@ -27,13 +27,13 @@ def _parsed_without_tomllib(monkeypatch: pytest.MonkeyPatch, path: Path) -> dict
         raise AssertionError("parsed again")
 
     with monkeypatch.context() as m:
-        m.setattr(toml_module.tomllib, "loads", refused)
+        m.setattr(toml_module._parser(), "loads", refused)
         return toml_module.load_toml(path)
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_a_remembered_parse_is_what_tomllib_gives(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fresh = toml_module.tomllib.loads(path.read_text(encoding="utf-8"))
+    fresh = toml_module._parser().loads(path.read_text(encoding="utf-8"))
     assert toml_module.load_toml(path) == fresh  # parsed, and remembered
     again = _parsed_without_tomllib(monkeypatch, path)
     assert again == fresh
@@ -86,3 +86,23 @@ def test_the_cache_folder_follows_the_environment(monkeypatch: pytest.MonkeyPatc
     assert cache_dir() == tmp_path / "xdg" / "gradgrader"
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert cache_dir() == Path.home() / ".cache" / "gradgrader"
+
+
+def test_a_remembered_load_does_not_import_the_parser(tmp_path: Path, own_cache: Path) -> None:
+    """The parser is imported only for a file not remembered yet (~2 ms of a check,
+    #17), and the cache's key names it as it did when it was imported to be named: a
+    cache written before stays valid."""
+    import subprocess
+    import sys
+
+    parser = toml_module._parser()
+    assert toml_module._parser_name() == f"{parser.__name__} {getattr(parser, '__version__', '')} {sys.version_info[:3]}"
+    path = ROOT / "rubrics" / "softmax.toml"
+    toml_module.load_toml(path)  # remembered in own_cache
+    probe = (
+        "import sys; from pathlib import Path; from gradgrader._toml import load_toml; "
+        f"load_toml(Path({str(path)!r})); print('tomllib' in sys.modules, 'tomli' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "GRADGRADER_CACHE_DIR": str(own_cache)})
+    assert out.stdout.split() == ["False", "False"], out.stderr
