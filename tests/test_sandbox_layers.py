@@ -179,7 +179,80 @@ def test_each_python_keeps_its_own_remembered_probe(fake_bwrap: Path, monkeypatc
 
 def test_the_remembered_probes_are_bounded(fake_bwrap: Path) -> None:
     for i in range(bwrap.PROBE_CACHE_ENTRIES + 3):
-        bwrap._remember(f"key{i}", f"detail{i}")
-    assert bwrap._remembered("key0") is None
-    assert bwrap._remembered(f"key{bwrap.PROBE_CACHE_ENTRIES + 2}") == f"detail{bwrap.PROBE_CACHE_ENTRIES + 2}"
+        bwrap.remember_probe(f"key{i}", f"detail{i}")
+    assert bwrap.remembered_probe("key0") is None
+    assert bwrap.remembered_probe(f"key{bwrap.PROBE_CACHE_ENTRIES + 2}") == f"detail{bwrap.PROBE_CACHE_ENTRIES + 2}"
     assert len(bwrap._remembered_probes()) == bwrap.PROBE_CACHE_ENTRIES
+
+
+@pytest.fixture
+def seccomp_probe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+    """The seccomp probe in a cache folder of its own, its import of pyseccomp counted."""
+    import builtins
+
+    monkeypatch.setenv("GRADGRADER_CACHE_DIR", str(tmp_path / "cache"))
+    imports = []
+    real = builtins.__import__
+
+    def counting(name, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if name == "pyseccomp":
+            imports.append(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", counting)
+    layers._probe_seccomp.cache_clear()
+    yield imports
+    layers._probe_seccomp.cache_clear()
+
+
+def test_a_working_seccomp_is_remembered_and_the_next_process_does_not_load_pyseccomp(seccomp_probe: list) -> None:
+    """Importing pyseccomp runs `ldconfig -p` twice (~4–8 ms of every check, #17): a
+    success is remembered like bubblewrap's, forgotten with it."""
+    first = layers._probe_seccomp()
+    if not first[0]:
+        pytest.skip(f"no seccomp here: {first[1]}")
+    assert seccomp_probe == ["pyseccomp"]
+    layers._probe_seccomp.cache_clear()  # a new process
+    assert layers._probe_seccomp() == first
+    assert seccomp_probe == ["pyseccomp"]  # not loaded again
+    bwrap.forget_probe()
+    assert layers._probe_seccomp() == first
+    assert seccomp_probe == ["pyseccomp", "pyseccomp"]  # probed for real
+
+
+def test_a_failed_seccomp_probe_is_never_remembered(seccomp_probe: list, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyseccomp", None)  # `import pyseccomp` fails
+    assert not layers._probe_seccomp()[0]
+    layers._probe_seccomp.cache_clear()
+    assert not layers._probe_seccomp()[0]
+    assert not bwrap._remembered_probes()
+
+
+def test_a_sandbox_whose_interpreter_lacks_seccomp_refuses_to_start_and_forgets_the_probe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A remembered "seccomp works" that is no longer true: the zygote says it could not
+    load pyseccomp, the sandbox refuses to start (never a weaker one) and the next run
+    probes again."""
+    from gradgrader.errors import SandboxError
+    from gradgrader.sandbox import runner
+
+    iso = layers.probe()
+    if not iso.has("seccomp"):
+        pytest.skip(f"needs seccomp; this machine has {iso.summary()}")
+    monkeypatch.setenv("GRADGRADER_CACHE_DIR", str(tmp_path / "cache"))
+    bwrap.remember_probe("k", "d")
+    forgotten = []
+    monkeypatch.setattr(runner, "forget_probe", lambda: forgotten.append(True))
+    real_ready = runner.Zygote.ready
+
+    def ready_without_seccomp(self):  # noqa: ANN001, ANN202
+        real_ready(self)
+        self.info = {**self.info, "seccomp": False}
+
+    monkeypatch.setattr(runner.Zygote, "ready", ready_without_seccomp)
+    with runner.Sandbox(None, iso) as box, pytest.raises(SandboxError, match="checked again on the next run"):
+        box.zygote  # noqa: B018 - the property starts it
+    assert forgotten

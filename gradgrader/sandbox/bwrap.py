@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from gradgrader._cache import cache_dir, write_atomically
@@ -89,12 +89,12 @@ def _remembered_probes() -> dict[str, str]:
     return {k: v for k, v in probes.items() if isinstance(k, str) and isinstance(v, str)}
 
 
-def _remembered(key: str) -> str | None:
+def remembered_probe(key: str) -> str | None:
     """The detail of a remembered successful probe with this key, else ``None``."""
     return _remembered_probes().get(key)
 
 
-def _remember(key: str, detail: str) -> None:
+def remember_probe(key: str, detail: str) -> None:
     """Add the successful probe to the file, atomically, keeping the newest
     ``PROBE_CACHE_ENTRIES`` (best effort: an unwritable cache only costs time)."""
     path = probe_cache_file()
@@ -104,10 +104,16 @@ def _remember(key: str, detail: str) -> None:
     write_atomically(path, json.dumps({"probes": probes}))
 
 
+# The probes' answers kept by this process, cleared with the machine's (layers adds its own).
+FORGET: list[Callable[[], None]] = []
+
+
 def forget_probe() -> None:
-    """Forget the remembered probe (this process's and the machine's): called when a
-    sandbox that the probe said would start does not, so the next probe is a real one."""
+    """Forget the remembered probes (this process's and the machine's): called when a
+    sandbox that a probe said would start does not, so the next probe is a real one."""
     _probe_bwrap.cache_clear()
+    for forget in FORGET:
+        forget()
     try:
         probe_cache_file().unlink()
     except OSError:
@@ -123,7 +129,7 @@ def _probe_bwrap() -> tuple[bool, str]:
         key = _probe_key(exe)
     except OSError:
         key = ""
-    if key and (detail := _remembered(key)) is not None:
+    if key and (detail := remembered_probe(key)) is not None:
         return True, detail
     try:
         proc = subprocess.run(
@@ -137,7 +143,7 @@ def _probe_bwrap() -> tuple[bool, str]:
         return False, f"bubblewrap cannot create namespaces here ({why[0]}); user namespaces may be disabled"
     detail = f"{exe}: pid, net, ipc, uts namespaces; read-only root; no capabilities"
     if key:
-        _remember(key, detail)
+        remember_probe(key, detail)
     return True, detail
 
 
@@ -155,7 +161,7 @@ def probe_is_cheap() -> bool:
     if exe is None or not sys.platform.startswith("linux"):
         return True
     try:
-        return _remembered(_probe_key(exe)) is not None
+        return remembered_probe(_probe_key(exe)) is not None
     except OSError:
         return False
 

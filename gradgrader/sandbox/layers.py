@@ -23,7 +23,14 @@ import os
 import sys
 from dataclasses import dataclass
 
-from gradgrader.sandbox.bwrap import PROBING, _probe_bwrap, disabled
+from gradgrader.sandbox.bwrap import (
+    FORGET,
+    PROBING,
+    _probe_bwrap,
+    disabled,
+    remember_probe,
+    remembered_probe,
+)
 
 
 @dataclass(frozen=True)
@@ -57,15 +64,53 @@ class Isolation:
         return text + (f"; missing: {', '.join(off)}" if off else "")
 
 
+SECCOMP_DETAIL = "libseccomp via pyseccomp: sockets, fork, exec, ptrace, foreign signals, other processes' limits and scheduling denied"
+
+
 @functools.lru_cache(maxsize=1)
 def _probe_seccomp() -> tuple[bool, str]:
+    """Whether pyseccomp and libseccomp load here. Importing pyseccomp runs ``ldconfig -p``
+    twice to find its libraries (~4–8 ms of every check, #17): a success is remembered
+    with bubblewrap's (``bwrap.remember_probe``), keyed on what it depends on, and
+    forgotten with it when a sandbox fails to start. A remembered success that is no
+    longer true fails loudly: every zygote says whether it loaded pyseccomp, and a
+    sandbox whose zygote did not refuses to start (``runner.Sandbox``)."""
+    try:
+        key = _seccomp_key()
+    except OSError:
+        key = ""
+    if key and (detail := remembered_probe(key)) is not None:
+        return True, detail
     try:
         import pyseccomp
 
         pyseccomp.SyscallFilter(defaction=pyseccomp.ALLOW)
     except Exception as exc:  # noqa: BLE001 - missing package or libseccomp
         return False, f"pyseccomp/libseccomp unavailable ({type(exc).__name__}: {exc})"
-    return True, "libseccomp via pyseccomp: sockets, fork, exec, ptrace, foreign signals, other processes' limits and scheduling denied"
+    if key:
+        remember_probe(key, SECCOMP_DETAIL)
+    return True, SECCOMP_DETAIL
+
+
+FORGET.append(_probe_seccomp.cache_clear)
+
+
+def _seccomp_key() -> str:
+    """What the seccomp probe's answer depends on: this interpreter, pyseccomp's file,
+    the dynamic linker's cache (which changes when libseccomp is installed or removed)
+    and the kernel. Raises OSError if one of them cannot be read (then it is probed)."""
+    import hashlib
+    import importlib.util
+
+    spec = importlib.util.find_spec("pyseccomp")
+    origin = spec.origin if spec is not None else None
+    if not origin:
+        raise OSError("pyseccomp is not installed")
+    parts: list[object] = ["seccomp", 1, sys.executable, sys.version, origin, os.uname().release]
+    for path in (origin, "/etc/ld.so.cache"):
+        st = os.stat(path)
+        parts += [st.st_size, st.st_mtime_ns, st.st_ino]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
 def probe() -> Isolation:

@@ -18,6 +18,7 @@ from pathlib import Path
 from gradgrader.errors import SandboxError
 from gradgrader.sandbox import _wire as wire
 from gradgrader.sandbox import staging
+from gradgrader.sandbox.bwrap import forget_probe
 from gradgrader.sandbox.environment import CourseEnvironment, course_environment
 from gradgrader.sandbox.layers import Isolation, probe
 from gradgrader.sandbox.model import (
@@ -74,6 +75,15 @@ class Sandbox:
                 self._zygote.close()
             self._zygote = Zygote(self.scratch_root, self.isolation.has("namespaces"), self.hidden)
         self._zygote.ready()  # a prestarted one: its hello (SandboxError if none)
+        if self.isolation.has("seccomp") and self._zygote.info.get("seccomp") is not True:
+            # The seccomp layer may be a remembered probe that is no longer true: never
+            # run without it, say so once, and probe again on the next run.
+            forget_probe()
+            raise SandboxError(
+                "the sandbox's interpreter could not load pyseccomp/libseccomp, which this machine "
+                "was probed to have; the layers will be checked again on the next run "
+                "(`gradgrader doctor` shows them)"
+            )
         return self._zygote
 
     def prestart(self) -> None:
