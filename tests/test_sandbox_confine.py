@@ -159,3 +159,33 @@ def test_prepared_read_rules_are_shared_by_paths_to_one_file_and_grant_what_open
     finally:
         for fd, _, _ in prepared.values():
             os.close(fd)
+
+
+def test_pyseccomp_is_loaded_with_the_libraries_ldconfig_would_name_without_running_it():
+    """The sandbox's interpreter imports pyseccomp giving ``find_library`` the sonames
+    it would find by running ``ldconfig -p`` twice (~5 ms of every sandbox's start,
+    #17): the same libraries, and ``find_library`` itself left as it was."""
+    import sys
+
+    probe = (
+        "import ctypes.util, subprocess, sys\n"
+        "runs = []\n"
+        "real = subprocess.Popen.__init__\n"
+        "def counted(self, args, *a, **k):\n"
+        "    runs.append(args)\n"
+        "    real(self, args, *a, **k)\n"
+        "subprocess.Popen.__init__ = counted\n"
+        "search = ctypes.util.find_library\n"
+        "import importlib.util\n"
+        f"spec = importlib.util.spec_from_file_location('_ggtest_confine', {str(Path(__file__).parent.parent / 'gradgrader/sandbox/_confine.py')!r})\n"
+        "confine = importlib.util.module_from_spec(spec); spec.loader.exec_module(confine)\n"
+        "assert ctypes.util.find_library is search\n"
+        "if confine.pyseccomp is None: print('none'); sys.exit()\n"
+        "assert runs == [], runs\n"
+        "print(confine.pyseccomp._libseccomp_path == search('seccomp'), confine.pyseccomp._libseccomp_path)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    if out.stdout.strip() == "none":
+        pytest.skip("no pyseccomp/libseccomp here")
+    assert out.stdout.split()[0] == "True", out.stdout

@@ -19,10 +19,41 @@ from typing import Any
 
 import numpy as np
 
-try:  # optional: libseccomp through ctypes
-    import pyseccomp
-except Exception:  # noqa: BLE001 - missing package or missing libseccomp
-    pyseccomp = None
+# The libraries pyseccomp asks ``ctypes.util.find_library`` for, by the names their
+# sonames have had for a decade: on Linux find_library runs ``ldconfig -p`` and parses
+# its listing, twice per import (~5 ms of every sandbox's start, #17), to return these
+# very names, which the dynamic linker finds by itself. A name that does not load is
+# looked up as before.
+_SONAMES = {"c": "libc.so.6", "seccomp": "libseccomp.so.2"}
+
+
+def _import_pyseccomp() -> Any:
+    """pyseccomp (libseccomp through ctypes), or None if it or libseccomp is missing."""
+    import ctypes.util
+
+    search = ctypes.util.find_library
+
+    def find_library(name: str) -> str | None:
+        soname = _SONAMES.get(name)
+        if soname is not None:
+            try:
+                ctypes.CDLL(soname)
+                return soname
+            except OSError:
+                pass
+        return search(name)
+
+    ctypes.util.find_library = find_library
+    try:
+        import pyseccomp
+    except Exception:  # noqa: BLE001 - missing package or missing libseccomp
+        return None
+    finally:
+        ctypes.util.find_library = search
+    return pyseccomp
+
+
+pyseccomp = _import_pyseccomp()  # optional
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
