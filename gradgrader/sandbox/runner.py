@@ -86,6 +86,10 @@ class Sandbox:
             )
         return self._zygote
 
+    def zygote_starting(self) -> bool:
+        """Whether its zygote is started and still coming up (a check's, prestarted)."""
+        return self._zygote is not None and self._zygote.starting()
+
     def prestart(self) -> None:
         """Start the zygote now without waiting for it: its Python and numpy start while
         the grader prepares the course (a single ``check`` pays them only once, overlapped).
@@ -171,7 +175,7 @@ class Sandbox:
         while_loading: Callable[[], None] | None = None,
         while_starting: Callable[[], None] | None = None,
     ) -> StudentProcess:
-        if while_starting is not None and self._zygote is not None and self._zygote.starting():
+        if while_starting is not None and self.zygote_starting():
             while_starting()  # its zygote is still coming up (a check's): the grader's work meanwhile
         zygote = self.zygote
         staged_folder, course = staged.folder, staged.course
