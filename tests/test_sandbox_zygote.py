@@ -156,6 +156,16 @@ def test_the_zygotes_modules_are_loaded_from_bytecode_the_grader_caches(tmp_path
     assert _loads_cached(child)
 
 
+def test_fresh_bytecode_costs_no_compiler_import_before_the_spawn(tmp_path, monkeypatch) -> None:
+    # The check is made before py_compile (and traceback, which it imports) is loaded:
+    # ~3 ms before every zygote's spawn, a check's critical path (#17).
+    zygote, folder = _copy_of_the_zygote(tmp_path, monkeypatch)
+    zygote.cache_bytecode.__wrapped__()
+    monkeypatch.setitem(sys.modules, "py_compile", None)  # importing it would fail
+    zygote.cache_bytecode.__wrapped__()  # all fresh: nothing imported
+    assert all(_loads_cached(folder / f"{n}.py") for n in zygote.ZYGOTE_MODULES)
+
+
 def test_no_bytecode_is_written_when_python_is_told_not_to(tmp_path, monkeypatch) -> None:
     zygote, folder = _copy_of_the_zygote(tmp_path, monkeypatch)
     monkeypatch.setattr(sys, "dont_write_bytecode", True)

@@ -55,15 +55,23 @@ def cache_bytecode() -> None:
     PYTHONDONTWRITEBYTECODE), and a folder that cannot be written costs only the time."""
     if sys.dont_write_bytecode:
         return
-    import py_compile
-
+    stale = []
     for name in ZYGOTE_MODULES:
         source = ZYGOTE.with_name(f"{name}.py")
         cached = source.parent / "__pycache__" / f"{name}.{sys.implementation.cache_tag}.pyc"
         try:
             if not _fresh(source, cached):
-                py_compile.compile(str(source), cfile=str(cached), doraise=True,
-                                   invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP)
+                stale.append((source, cached))
+        except OSError:
+            continue
+    if not stale:
+        return  # the usual case: py_compile (and traceback) not imported before the spawn (~3 ms)
+    import py_compile
+
+    for source, cached in stale:
+        try:
+            py_compile.compile(str(source), cfile=str(cached), doraise=True,
+                               invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP)
         except (OSError, py_compile.PyCompileError):
             continue
 
