@@ -34,7 +34,7 @@ def disabled() -> set[str]:
 # failure is never remembered (the next run probes again), and a remembered success that
 # stops being true is forgotten when a sandbox fails to start (``forget_probe``), so a
 # cached answer can make a run fail loudly once, never run weaker.
-PROBE_CACHE_VERSION = 1
+PROBE_CACHE_VERSION = 2  # 2: keys are the parts' text, not their digest
 
 
 def probe_cache_file() -> Path:
@@ -46,8 +46,8 @@ def probe_cache_file() -> Path:
 def _probe_key(exe: str) -> str:
     """What the bubblewrap probe's answer depends on: bubblewrap itself, the kernel and
     its user-namespace switches, the user, this interpreter and its numpy, and the
-    arguments the probe passes."""
-    import hashlib
+    arguments the probe passes. The key is their text itself: a digest would import
+    hashlib (~3 ms, OpenSSL's loading) before a check's zygote is spawned (#17)."""
     import importlib.util
 
     parts: list[object] = [PROBE_CACHE_VERSION, exe, os.uname().release, os.uname().version, sys.executable, sys.version]
@@ -67,7 +67,7 @@ def _probe_key(exe: str) -> str:
         except OSError:
             parts.append(None)
     parts += [os.geteuid() if hasattr(os, "geteuid") else None, namespace_args([])]
-    return hashlib.sha256(repr(parts).encode()).hexdigest()
+    return repr(parts)
 
 
 # One remembered answer per key: a machine with several Pythons (a course venv, a
