@@ -61,7 +61,7 @@ def prepare(paths: list[str]) -> dict[str, tuple[int, bool, _PathBeneath]]:
     """Open each path once (``O_PATH``), for :func:`restrict` in many later processes:
     path → (descriptor, is a folder, its read rule). Opening some 330 paths and building
     their rules is most of the cost of a restriction; a zygote prepares them once and
-    each forked child only adds the rules (~0.6 ms instead of ~1.7 ms per child, #17).
+    each forked child only adds the rules (~0.8–1.2 ms instead of ~1.7 ms of its start, #17).
     Paths naming the same file (``/lib/x86_64-linux-gnu`` and
     ``/usr/lib/x86_64-linux-gnu`` on a merged /usr) share one rule, which
     :func:`restrict` adds once: Landlock's rules belong to the file, so a second would
