@@ -447,3 +447,23 @@ def test_grade_reads_the_results_back_once_for_grades_csv_and_the_exports(tmp_pa
     assert len(reads) == 1
     grades = (tmp_path / "out" / "grades.csv").read_text()
     assert all(f"s{i}" in grades for i in range(3))
+
+
+def test_a_disk_that_fails_the_last_sync_stops_with_a_message_and_keeps_the_results(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """results.jsonl is synced every half second and when the run ends (#17): a disk that
+    fails then is said in one line (exit 2, no traceback), and every line written is kept."""
+    import gradgrader.results as results
+
+    def failing(self: Any) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(results, "SYNC_EVERY", 3600.0)  # only the last sync, at the end
+    monkeypatch.setattr(results.ResultsWriter, "sync", failing)
+    out = tmp_path / "out"
+    result = grade(folder, out, "jobs1")
+    assert result.exit_code == 2, result.output
+    assert "cannot write results there" in result.stderr and "--resume" in result.stderr
+    assert "Traceback" not in result.output
+    assert sorted(r["submission"] for r in read_results(out)) == sorted(CLASS)

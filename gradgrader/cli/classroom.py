@@ -329,7 +329,13 @@ def _grade_todo(
                                           f"run the same command with --resume once it is fixed")
     finally:
         progress.stop()
-        writer.close()
+        try:
+            writer.close()  # the last lines are synced to the disk here
+        except OSError as exc:
+            failure = failure or GradgraderError(
+                f"{run.out}: cannot write results there ({exc}); what was written is kept: "
+                f"run the same command with --resume once it is fixed"
+            )
         results: list[Result] | None = None
         try:
             results = run.results()
