@@ -71,3 +71,70 @@ def test_type_names_are_sanitized_the_first_time_and_every_time_after():
     assert got.types == ("x" * 100,) and long not in process._TYPE_NAMES
     got = p._parse({"ok": True, "outputs": [{"type": 7, "skipped": True}]}, ["v"], [], 0.0, ["w"])
     assert got.types == ("7",)
+
+
+def _raw(msg: dict) -> bytes:
+    from gradgrader.sandbox import _wire
+
+    return _wire._encode({"op": "result", "result": msg}).encode()
+
+
+@pytest.mark.parametrize(
+    "outs, blobs, want",
+    [
+        ([{"type": "f", "blob": 0}, {"type": "a", "blob": 1}], 2, ["loss"]),
+        ([{"type": "f", "blob": 0}, {"type": "a", "skipped": True}], 2, None),
+        ([{"type": "f", "blob": 0}, {"type": "a", "blob": 0}], 2, None),
+        ([{"type": "f", "blob": 1}, {"type": "a", "blob": 2}], 2, None),
+    ],
+)
+def test_a_refused_reply_is_refused_again_with_its_header_bytes_given(proc, outs, blobs, want):
+    """Replies are checked once per header's bytes only when they were clean (#17): a
+    refused one is refused every time."""
+    msg = {"ok": True, "outputs": outs}
+    for _ in range(2):
+        got = proc._parse(msg, ["loss", "dW"], [b"not even npy"] * blobs, 0.0, want, _raw(msg))
+        assert isinstance(got, Problem) and got.kind == "crashed" and "not asked for" in got.message
+
+
+def test_a_clean_reply_checked_once_still_has_every_later_array_decoded_and_capped(proc):
+    """The same header's later replies skip the checks their bytes decide, not the
+    decoding: each gets its own arrays, the caps still count, and a reply whose array
+    does not decode says so."""
+    from gradgrader.sandbox import process
+
+    process._CLEAN_REPLIES.clear()
+    msg = {"ok": True, "outputs": [{"type": "numpy.float64", "blob": 0}, {"type": "numpy.ndarray", "skipped": True}]}
+    raw = _raw(msg)
+    first = proc._parse(msg, ["loss", "dW"], [_npy(np.float64(1.5))], 0.0, ["loss"], raw)
+    assert len(process._CLEAN_REPLIES) == 1
+    second = proc._parse(msg, ["loss", "dW"], [_npy(np.float64(-2.0))], 0.0, ["loss"], raw)
+    assert isinstance(first, Returned) and isinstance(second, Returned)
+    assert float(first.values[0]) == 1.5 and float(second.values[0]) == -2.0
+    assert second.values[1] is None and second.types == ("numpy.float64", "numpy.ndarray")
+    broken = proc._parse(msg, ["loss", "dW"], [b"not npy"], 0.0, ["loss"], raw)
+    assert isinstance(broken, Returned) and broken.problems[0] is not None and broken.problems[0].kind == "wrong-type"
+    proc.decode_left = 4  # the submission's decoding budget is spent
+    spent = proc._parse(msg, ["loss", "dW"], [_npy(np.float64(3.0))], 0.0, ["loss"], raw)
+    assert isinstance(spent, Returned) and spent.problems[0] is not None and spent.problems[0].kind == "too-large"
+    # The same bytes with another list of wants (or outputs, or of arrays) are checked afresh.
+    proc.decode_left = 1 << 30
+    assert isinstance(proc._parse(msg, ["loss", "dW"], [_npy(np.float64(1.0))], 0.0, None, raw), Returned)
+    assert isinstance(proc._parse(msg, ["loss", "dW"], [_npy(np.float64(1.0))] * 2, 0.0, None, raw), Problem)
+    assert len(process._CLEAN_REPLIES) == 2
+    process._CLEAN_REPLIES.clear()
+
+
+def test_a_reply_with_a_problem_is_never_remembered_so_no_two_calls_share_one(proc):
+    """A call's problem is its own object (the session tells a time-out from the calls
+    skipped after it by identity)."""
+    from gradgrader.sandbox import process
+
+    process._CLEAN_REPLIES.clear()
+    msg = {"ok": True, "outputs": [{"type": "f", "error": {"kind": "wrong-type", "message": "loss: no"}},
+                                   {"type": "a", "blob": 0}]}
+    one = proc._parse(msg, ["loss", "dW"], [_npy(np.ones(2))], 0.0, None, _raw(msg))
+    two = proc._parse(msg, ["loss", "dW"], [_npy(np.ones(2))], 0.0, None, _raw(msg))
+    assert isinstance(one, Returned) and isinstance(two, Returned)
+    assert one.problems[0] == two.problems[0] and one.problems[0] is not two.problems[0]
+    assert not process._CLEAN_REPLIES

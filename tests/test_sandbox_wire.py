@@ -90,3 +90,63 @@ def test_a_message_that_does_not_arrive_by_the_deadline_times_out():
     a.sendall(head + b'{"op"')  # half a header, then nothing
     with pytest.raises(TimeoutError):
         wire.Reader(b).recv(deadline=time.monotonic() + 0.2)
+
+
+MESSAGES = [
+    ({"op": "result", "result": {"ok": True}}, [b"a" * 10, b"", b"b" * 5000]),
+    ({"op": "ready", "n": 1}, []),
+    ({"op": "result", "more": True}, [b"x" * 70000]),
+]
+
+
+@pytest.mark.parametrize("piece", [1 << 20, 7])
+def test_a_message_read_whole_from_the_buffer_is_what_reading_it_field_by_field_gives(piece: int) -> None:
+    """The fast path (the whole message already read, #17) and the field-by-field path
+    (bytes still to come, ``piece`` at a time) give the same messages and header bytes."""
+    sock = Recorded(piece)
+    for header, blobs in MESSAGES:
+        wire.send(sock, header, blobs)  # type: ignore[arg-type]
+    reader = wire.Reader(sock)  # type: ignore[arg-type]
+    for header, blobs in MESSAGES:
+        assert reader.recv() == (header, blobs)
+        assert reader.raw == wire._encode(header).encode()
+    with pytest.raises(EOFError):
+        reader.recv()
+
+
+@pytest.mark.parametrize(
+    "frame, error",
+    [
+        (wire._HEAD.pack(wire.MAX_HEADER + 1, 0), "too large"),
+        (wire._HEAD.pack(2, 0) + b"[]", "not a JSON object"),
+        (wire._HEAD.pack(2, 0) + b"{x", "not JSON"),
+        (wire._HEAD.pack(2, 1) + b"{}" + wire._BLOB.pack(1 << 30) + b"x", "over the"),
+    ],
+)
+def test_a_malformed_message_in_the_buffer_is_refused_as_before(frame: bytes, error: str) -> None:
+    sock = Recorded()
+    sock.sendall(frame + b"\0" * 64)  # all of it read at once: the fast path sees it first
+    with pytest.raises(wire.WireError, match=error):
+        wire.Reader(sock).recv(max_blob=1 << 20)  # type: ignore[arg-type]
+
+
+def test_only_result_headers_are_remembered_by_their_bytes_and_only_by_a_reader_that_remembers() -> None:
+    """A student's replies repeat a few headers (#17): a remembering reader decodes each
+    once; other messages, and long headers, are decoded every time."""
+    wire.RESULT_HEADERS.clear()
+    result = {"op": "result", "result": {"ok": True, "outputs": [{"type": "float", "blob": 0}]}}
+    long = {"op": "result", "result": {"ok": False, "error": {"message": "x" * 2000}}}
+    sock = Recorded()
+    for header in (result, result, {"op": "loaded", "ok": True}, {"op": "loaded", "ok": True}, long, long):
+        wire.send(sock, header, [b"1"] if header is result else [])  # type: ignore[arg-type]
+    plain = Recorded()
+    wire.send(plain, result, [b"1"])  # type: ignore[arg-type]
+    wire.Reader(plain).recv()  # type: ignore[arg-type]
+    assert not wire.RESULT_HEADERS  # a reader that does not remember keeps nothing
+    reader = wire.Reader(sock, remember=True)  # type: ignore[arg-type]
+    got = [reader.recv()[0] for _ in range(6)]
+    assert got == [result, result, {"op": "loaded", "ok": True}, {"op": "loaded", "ok": True}, long, long]
+    assert got[0] is got[1]  # decoded once
+    assert got[2] is not got[3] and got[4] is not got[5]
+    assert list(wire.RESULT_HEADERS.values()) == [result]
+    wire.RESULT_HEADERS.clear()
