@@ -100,6 +100,9 @@ def recv(
     return header, blobs, fds
 
 
+_MORE = object()  # a message not all in the buffer yet
+
+
 class Reader:
     """Messages from one socket, read in pieces of up to 64 KiB: a small message (or
     several replies sent back to back) costs one system call instead of one per field.
@@ -120,19 +123,34 @@ class Reader:
         self, max_total: int = 256 << 20, max_blob: int | None = None, deadline: float | None = None
     ) -> tuple[dict, list[bytes]]:
         whole = self._buffered(max_total, max_blob)
-        if whole is not None:
+        if whole is _MORE and len(self.buf) - self.pos < 1 << 12:
+            # Not here yet (a reply the grader waits for): one read usually brings all of it.
+            self._read_more(deadline)
+            whole = self._buffered(max_total, max_blob)
+        if isinstance(whole, tuple):
             return whole
         header, blobs, self.raw = _parse_raw(lambda n: self.take(n, deadline), max_total, max_blob, self.remember)
         return header, blobs
 
-    def _buffered(self, max_total: int, max_blob: int | None) -> tuple[dict, list[bytes]] | None:
+    def _read_more(self, deadline: float | None) -> None:
+        """One read from the socket into the buffer (EOFError if the peer closed it)."""
+        del self.buf[: self.pos]
+        self.pos = 0
+        _wait(self.sock, deadline)
+        chunk = self.sock.recv(1 << 16)
+        if not chunk:
+            raise EOFError("peer closed the connection")
+        self.buf += chunk
+
+    def _buffered(self, max_total: int, max_blob: int | None) -> tuple[dict, list[bytes]] | object | None:
         """The next message when the buffer holds all of it and it is well-formed within
-        the caps, read in one pass (#17: a reply's fields were four reads); else None,
-        nothing consumed, and :func:`_parse_raw` reads it (and says what is wrong)."""
+        the caps, read in one pass (#17: a reply's fields were four reads); else
+        :data:`_MORE` if it is only incomplete so far, or None if it is not well-formed —
+        nothing consumed either way: :func:`_parse_raw` reads it (and says what is wrong)."""
         buf, pos = self.buf, self.pos
         end = len(buf)
         if end - pos < _HEAD.size:
-            return None
+            return _MORE
         hlen, nblobs = _HEAD.unpack_from(buf, pos)
         if hlen > MAX_HEADER or nblobs > MAX_BLOBS:
             return None
@@ -141,18 +159,18 @@ class Reader:
         total = 0
         for _ in range(nblobs):
             if at + _BLOB.size > end:
-                return None
+                return _MORE
             (size,) = _BLOB.unpack_from(buf, at)
             total += size
             if (max_blob is not None and size > max_blob) or total > max_total:
                 return None
             at += _BLOB.size
             if at + size > end:
-                return None
+                return _MORE
             spans.append((at, size))
             at += size
         if at > end:
-            return None
+            return _MORE
         raw = bytes(buf[pos + _HEAD.size : pos + _HEAD.size + hlen])
         header = _header(raw, self.remember)
         if header is None:
