@@ -150,3 +150,17 @@ def test_only_result_headers_are_remembered_by_their_bytes_and_only_by_a_reader_
     assert got[2] is not got[3] and got[4] is not got[5]
     assert list(wire.RESULT_HEADERS.values()) == [result]
     wire.RESULT_HEADERS.clear()
+
+
+def test_a_message_not_yet_read_is_read_once_and_parsed_in_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reply the grader waits for usually arrives in one piece: the Reader reads once
+    and parses it whole (#17), not field by field."""
+    sock = Recorded()
+    wire.send(sock, {"op": "result", "result": {"ok": True}}, [b"x" * 100])  # type: ignore[arg-type]
+
+    def field_by_field(*args: object, **kwargs: object) -> None:
+        raise AssertionError("read field by field")
+
+    monkeypatch.setattr(wire, "_parse_raw", field_by_field)
+    assert wire.Reader(sock).recv() == ({"op": "result", "result": {"ok": True}}, [b"x" * 100])  # type: ignore[arg-type]
+    assert sock.calls == 1
