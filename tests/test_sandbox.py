@@ -545,6 +545,9 @@ def test_grader_environment_is_not_passed_to_the_submission(monkeypatch, tmp_pat
     # child sets itself, to its scratch folder).
     leaked = names & (set(os.environ) - set(SAFE_ENV) - {"HOME", "TMPDIR"})
     assert not leaked, sorted(names)
+    # Exactly the safe list and those two: nothing of the zygote's own either (#17: the
+    # child now changes only what differs from the zygote's environment).
+    assert names == set(SAFE_ENV) | {"HOME", "TMPDIR"}, sorted(names)
 
 
 @pytest.mark.parametrize(

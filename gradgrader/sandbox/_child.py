@@ -254,9 +254,14 @@ def _apply_limits(limits: dict) -> None:
 def _set_environment(scratch: str, req: dict) -> None:
     """The grader's environment only (home and temporary folder: the scratch folder),
     the student's and the course's folders after site-packages, the import hook."""
-    os.environ.clear()
-    os.environ.update(req["env"])
-    os.environ["HOME"] = os.environ["TMPDIR"] = scratch
+    # Exactly the grader's environment and these two: the zygote's own is that same
+    # environment already, so only what differs is changed (~0.25 ms of every start, #17).
+    wanted = {**req["env"], "HOME": scratch, "TMPDIR": scratch}
+    for name in [name for name in os.environ if name not in wanted]:
+        del os.environ[name]
+    for name, value in wanted.items():
+        if os.environ.get(name) != value:
+            os.environ[name] = value
     tempfile.tempdir = scratch
     sys.argv = [req["path"]]
     for extra in req.get("sys_path", []):
