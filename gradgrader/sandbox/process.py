@@ -379,21 +379,24 @@ class StudentProcess:
                 values.append(None)
                 problems.append(None)
                 continue
-            left = min(reply_left, self.decode_left)
-            if left < 8:
-                values.append(None)
-                problems.append(Problem("too-large", f"{name}: the submission sent more array data than the grader accepts"))
-                continue
-            try:
-                value = decode_array(data[index], max_elements=max(1, min(self._max_elements, left // 8)))
-                values.append(value)
-                problems.append(None)
-                reply_left -= value.nbytes
-                self.decode_left -= value.nbytes
-            except DecodeError as exc:
-                values.append(None)
-                problems.append(Problem("wrong-type", f"{name} could not be decoded: {exc}"))
+            value, problem = self._decode_one(name, data[index], reply_left)
+            reply_left -= value.nbytes if value is not None else 0
+            values.append(value)
+            problems.append(problem)
         return Returned(tuple(values), types, tuple(problems), elapsed)
+
+    def _decode_one(self, name: str, blob: bytes, reply_left: int) -> tuple[np.ndarray | None, Problem | None]:
+        """One output's array within what is left of this reply's and this submission's
+        decoding caps (the submission's count is taken down here), or why not."""
+        left = min(reply_left, self.decode_left)
+        if left < 8:  # nothing left for this reply or this submission
+            return None, Problem("too-large", f"{name}: the submission sent more array data than the grader accepts")
+        try:
+            value = decode_array(blob, max_elements=max(1, min(self._max_elements, left // 8)))
+        except DecodeError as exc:
+            return None, Problem("wrong-type", f"{name} could not be decoded: {exc}")
+        self.decode_left -= value.nbytes
+        return value, None
 
     def _checked(
         self, msg: Any, outputs: list[str], data: list[bytes], elapsed: float, want: list[str] | None = None
@@ -438,20 +441,10 @@ class StudentProcess:
             index = out.get("blob")
             if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(data):
                 return Problem("crashed", "the sandboxed process sent a malformed reply")
-            left = min(reply_left, self.decode_left)
-            if left < 8:  # nothing left for this reply or this submission
-                values.append(None)
-                problems.append(Problem("too-large", f"{name}: the submission sent more array data than the grader accepts"))
-                continue
-            try:
-                value = decode_array(data[index], max_elements=max(1, min(self._max_elements, left // 8)))
-                values.append(value)
-                problems.append(None)
-                reply_left -= value.nbytes
-                self.decode_left -= value.nbytes
-            except DecodeError as exc:
-                values.append(None)
-                problems.append(Problem("wrong-type", f"{name} could not be decoded: {exc}"))
+            value, problem = self._decode_one(name, data[index], reply_left)
+            reply_left -= value.nbytes if value is not None else 0
+            values.append(value)
+            problems.append(problem)
         return Returned(tuple(values), tuple(types), tuple(problems), elapsed)
 
 
