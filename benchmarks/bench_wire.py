@@ -95,18 +95,18 @@ def main() -> None:
     ours, theirs = socket.socketpair()
     feeder = threading.Thread(target=theirs.sendall, args=(data,))
     proc = StudentProcess.__new__(StudentProcess)  # only what _reply reads
-    proc._reader, proc._max_msg, proc._max_blob = wire.Reader(ours, remember=True), 128 << 20, (1 << 26) + 4096
+    proc._reader, proc._max_msg, proc._max_blob = wire.Reader(ours), 128 << 20, (1 << 26) + 4096
     proc._max_elements, proc.decode_left, proc.dead = (1 << 26) // 8, 1 << 40, False
     feeder.start()
     per = _us(lambda: proc._reply(["loss", "dW"], 5.0, None, ["loss"]), n)
     feeder.join()
     print(f"grader's side, one reply                {per:6.1f}")
-    reader = wire.Reader(ours, remember=True)
+    reader = wire.Reader(ours)
     first = sink.parts[0]
 
     def frame() -> tuple[dict, list[bytes]]:
         reader.buf, reader.pos = bytearray(first), 0
-        return reader.recv(max_total=128 << 20, max_blob=1 << 26)
+        return reader.recv(max_total=128 << 20, max_blob=1 << 26, remember=True)
 
     msg, got = frame()
     print(f"  reading the frame                     {_us(frame, n):6.1f}")

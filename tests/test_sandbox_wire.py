@@ -130,9 +130,10 @@ def test_a_malformed_message_in_the_buffer_is_refused_as_before(frame: bytes, er
         wire.Reader(sock).recv(max_blob=1 << 20)  # type: ignore[arg-type]
 
 
-def test_only_result_headers_are_remembered_by_their_bytes_and_only_by_a_reader_that_remembers() -> None:
-    """A student's replies repeat a few headers (#17): a remembering reader decodes each
-    once; other messages, and long headers, are decoded every time."""
+def test_only_result_headers_are_remembered_by_their_bytes_and_only_when_asked() -> None:
+    """A student's replies repeat a few headers (#17): a read that remembers decodes each
+    once; other messages, long headers, and reads that do not remember (the grader's
+    read of a load report, whose parts it keeps) are decoded every time."""
     wire.RESULT_HEADERS.clear()
     result = {"op": "result", "result": {"ok": True, "outputs": [{"type": "float", "blob": 0}]}}
     long = {"op": "result", "result": {"ok": False, "error": {"message": "x" * 2000}}}
@@ -142,9 +143,9 @@ def test_only_result_headers_are_remembered_by_their_bytes_and_only_by_a_reader_
     plain = Recorded()
     wire.send(plain, result, [b"1"])  # type: ignore[arg-type]
     wire.Reader(plain).recv()  # type: ignore[arg-type]
-    assert not wire.RESULT_HEADERS  # a reader that does not remember keeps nothing
-    reader = wire.Reader(sock, remember=True)  # type: ignore[arg-type]
-    got = [reader.recv()[0] for _ in range(6)]
+    assert not wire.RESULT_HEADERS  # a read that does not remember keeps nothing
+    reader = wire.Reader(sock)  # type: ignore[arg-type]
+    got = [reader.recv(remember=True)[0] for _ in range(6)]
     assert got == [result, result, {"op": "loaded", "ok": True}, {"op": "loaded", "ok": True}, long, long]
     assert got[0] is got[1]  # decoded once
     assert got[2] is not got[3] and got[4] is not got[5]

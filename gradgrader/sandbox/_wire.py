@@ -109,27 +109,27 @@ class Reader:
     Bytes read past a message stay here for the next; the caps are checked as in
     :func:`recv`, before any large read. The child reads its requests with one too."""
 
-    def __init__(self, sock: socket.socket, remember: bool = False) -> None:
-        """``remember``: keep the decoded headers of ``result`` messages by their bytes
-        (:data:`RESULT_HEADERS`; the grader's reader of a student's process, whose replies
-        repeat a few headers). A remembered header is shared: never change one."""
+    def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.buf = bytearray()
         self.pos = 0  # bytes of ``buf`` already handed out (dropped when more is read)
-        self.remember = remember
         self.raw = b""  # the header bytes of the last message read
 
     def recv(
-        self, max_total: int = 256 << 20, max_blob: int | None = None, deadline: float | None = None
+        self, max_total: int = 256 << 20, max_blob: int | None = None, deadline: float | None = None,
+        remember: bool = False,
     ) -> tuple[dict, list[bytes]]:
-        whole = self._buffered(max_total, max_blob)
+        """The next message. ``remember``: a ``result`` header is decoded once per bytes
+        and shared (:data:`RESULT_HEADERS`): only for a caller that never changes it (the
+        grader reading a student's reply to a call)."""
+        whole = self._buffered(max_total, max_blob, remember)
         if whole is _MORE and len(self.buf) - self.pos < 1 << 12:
             # Not here yet (a reply the grader waits for): one read usually brings all of it.
             self._read_more(deadline)
-            whole = self._buffered(max_total, max_blob)
+            whole = self._buffered(max_total, max_blob, remember)
         if isinstance(whole, tuple):
             return whole
-        header, blobs, self.raw = _parse_raw(lambda n: self.take(n, deadline), max_total, max_blob, self.remember)
+        header, blobs, self.raw = _parse_raw(lambda n: self.take(n, deadline), max_total, max_blob, remember)
         return header, blobs
 
     def _read_more(self, deadline: float | None) -> None:
@@ -142,7 +142,7 @@ class Reader:
             raise EOFError("peer closed the connection")
         self.buf += chunk
 
-    def _buffered(self, max_total: int, max_blob: int | None) -> tuple[dict, list[bytes]] | object | None:
+    def _buffered(self, max_total: int, max_blob: int | None, remember: bool) -> tuple[dict, list[bytes]] | object | None:
         """The next message when the buffer holds all of it and it is well-formed within
         the caps, read in one pass (#17: a reply's fields were four reads); else
         :data:`_MORE` if it is only incomplete so far, or None if it is not well-formed —
@@ -172,7 +172,7 @@ class Reader:
         if at > end:
             return _MORE
         raw = bytes(buf[pos + _HEAD.size : pos + _HEAD.size + hlen])
-        header = _header(raw, self.remember)
+        header = _header(raw, remember)
         if header is None:
             return None
         self.pos, self.raw = at, raw
@@ -202,7 +202,7 @@ def _copy(buf: bytearray, start: int, n: int) -> bytes:
         return bytes(view[start : start + n])
 
 
-# Decoded headers of ``result`` messages by their bytes, for readers that ``remember``:
+# Decoded headers of ``result`` messages by their bytes, for reads that ``remember``:
 # a student's replies repeat a few (every finite-difference point's reply is the same
 # header). Decoding depends on the bytes alone; at most RESULT_HEADERS_KEPT short ones are
 # kept (then none are added), each shared by every reply with those bytes: never changed.

@@ -98,7 +98,7 @@ class StudentProcess:
 
     def __init__(self, sandbox: Sandbox, pid: int, sock: socket.socket, out_fd: int, cap: int, max_out: int) -> None:
         self.sandbox, self.pid, self.sock = sandbox, pid, sock
-        self._reader = wire.Reader(sock, remember=True)  # its replies' headers: read-only here
+        self._reader = wire.Reader(sock)
         self._drain = _Drain(out_fd, cap)
         self._drain.start()
         self._max_msg = 128 << 20  # one reply, a batch of calls included
@@ -169,13 +169,15 @@ class StudentProcess:
 
     # -- protocol
 
-    def _receive(self, timeout: float, deadline: float | None = None) -> tuple[dict, list[bytes]] | Problem:
+    def _receive(self, timeout: float, deadline: float | None = None, reply: bool = False) -> tuple[dict, list[bytes]] | Problem:
         """The next message, within ``timeout`` seconds (or by ``deadline``, if given:
-        ``timeout`` is then only what the message says)."""
+        ``timeout`` is then only what the message says). ``reply``: a call's reply, read
+        only by :meth:`_parse` — its header may be a remembered one, shared (#17)."""
         if deadline is None:
             deadline = time.monotonic() + max(timeout, 0.001)
         try:
-            msg, blobs = self._reader.recv(max_total=self._max_msg, max_blob=self._max_blob, deadline=deadline)
+            msg, blobs = self._reader.recv(max_total=self._max_msg, max_blob=self._max_blob, deadline=deadline,
+                                           remember=reply)
             return msg, blobs
         except TimeoutError:
             self._kill()
@@ -326,7 +328,7 @@ class StudentProcess:
         said another reply follows (a descent's ``more``)."""
         start = time.perf_counter()
         due = time.monotonic() + max(timeout, 0.001)
-        got = self._receive(timeout, due if deadline is None else min(due, deadline))
+        got = self._receive(timeout, due if deadline is None else min(due, deadline), reply=True)
         elapsed = time.perf_counter() - start
         if isinstance(got, Problem):
             return got, False
