@@ -132,12 +132,13 @@ class Reader:
         header, blobs, self.raw = _parse_raw(lambda n: self.take(n, deadline), max_total, max_blob, remember)
         return header, blobs
 
-    def _read_more(self, deadline: float | None) -> None:
-        """One read from the socket into the buffer (EOFError if the peer closed it)."""
+    def _read_more(self, deadline: float | None, size: int = 1 << 16) -> None:
+        """One read of up to ``size`` bytes from the socket into the buffer, the bytes
+        handed out dropped first (EOFError if the peer closed it)."""
         del self.buf[: self.pos]
         self.pos = 0
         _wait(self.sock, deadline)
-        chunk = self.sock.recv(1 << 16)
+        chunk = self.sock.recv(size)
         if not chunk:
             raise EOFError("peer closed the connection")
         self.buf += chunk
@@ -172,32 +173,28 @@ class Reader:
         if at > end:
             return _MORE
         raw = bytes(buf[pos + _HEAD.size : pos + _HEAD.size + hlen])
-        header = _header(raw, remember)
-        if header is None:
+        try:
+            header = _header(raw, remember)
+        except WireError:
             return None
         self.pos, self.raw = at, raw
-        return header, [bytes(buf[a : a + n]) if n < 4096 else _copy(buf, a, n) for a, n in spans]
+        return header, [_bytes(buf, a, n) for a, n in spans]
 
     def take(self, n: int, deadline: float | None = None) -> bytes:
         """The next ``n`` bytes. Handed-out bytes are dropped only when the buffer must
         grow: 80 short replies read in one piece cost one copy each, not a shift of
         the whole rest of the buffer each (#17)."""
+        while len(self.buf) - self.pos < n:
+            self._read_more(deadline, min(max(n - (len(self.buf) - self.pos), 1 << 16), 1 << 20))
         start = self.pos
-        if len(self.buf) - start < n:
-            del self.buf[:start]
-            start = 0
-            while len(self.buf) < n:
-                _wait(self.sock, deadline)
-                chunk = self.sock.recv(min(max(n - len(self.buf), 1 << 16), 1 << 20))
-                if not chunk:
-                    raise EOFError("peer closed the connection")
-                self.buf += chunk
         self.pos = start + n
-        return bytes(self.buf[start : self.pos]) if n < 4096 else _copy(self.buf, start, n)
+        return _bytes(self.buf, start, n)
 
 
-def _copy(buf: bytearray, start: int, n: int) -> bytes:
-    """``bytes(buf[start:start + n])`` in one copy (a large array's bytes)."""
+def _bytes(buf: bytearray, start: int, n: int) -> bytes:
+    """``bytes(buf[start:start + n])``, a large array's in one copy."""
+    if n < 4096:
+        return bytes(buf[start : start + n])
     with memoryview(buf) as view:
         return bytes(view[start : start + n])
 
@@ -211,18 +208,18 @@ RESULT_HEADERS_KEPT = 1024
 RESULT_HEADER_BYTES = 1024  # longer headers (an error's message) are decoded each time
 
 
-def _header(raw: bytes, remember: bool) -> dict | None:
-    """The JSON object in ``raw``; None if it is not one (the caller says why)."""
+def _header(raw: bytes, remember: bool) -> dict:
+    """The JSON object in ``raw`` (WireError if it is not one)."""
     if remember:
         hit = RESULT_HEADERS.get(raw)
         if hit is not None:
             return hit
     try:
         header = _decode(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise WireError(f"message header is not JSON: {type(exc).__name__}") from None
     if not isinstance(header, dict):
-        return None
+        raise WireError("message header is not a JSON object")
     if (remember and header.get("op") == "result" and len(raw) <= RESULT_HEADER_BYTES
             and len(RESULT_HEADERS) < RESULT_HEADERS_KEPT):
         RESULT_HEADERS[raw] = header
@@ -244,12 +241,6 @@ def _parse_raw(
         raise WireError(f"message header too large ({hlen} bytes, {nblobs} blobs)")
     raw = take(hlen)
     header = _header(raw, remember)
-    if header is None:
-        try:
-            header = _decode(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            raise WireError(f"message header is not JSON: {type(exc).__name__}") from None
-        raise WireError("message header is not a JSON object")
     blobs: list[bytes] = []
     total = 0
     for _ in range(nblobs):
