@@ -256,3 +256,18 @@ def test_a_sandbox_whose_interpreter_lacks_seccomp_refuses_to_start_and_forgets_
     with runner.Sandbox(None, iso) as box, pytest.raises(SandboxError, match="checked again on the next run"):
         box.zygote  # noqa: B018 - the property starts it
     assert forgotten
+
+
+def test_a_changed_pyseccomp_or_linker_cache_probes_seccomp_again(
+    seccomp_probe: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The remembered answer is keyed on pyseccomp's file and the dynamic linker's cache
+    (their size, time and inode): another one of either is probed for real."""
+    first = layers._probe_seccomp()
+    if not first[0]:
+        pytest.skip(f"no seccomp here: {first[1]}")
+    real = layers.file_stamps
+    monkeypatch.setattr(layers, "file_stamps", lambda *paths: [s + 1 for s in real(*paths)])  # a reinstall
+    layers._probe_seccomp.cache_clear()  # a new process
+    assert layers._probe_seccomp() == first
+    assert seccomp_probe == ["pyseccomp", "pyseccomp"]

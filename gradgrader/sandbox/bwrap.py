@@ -51,9 +51,7 @@ def _probe_key(exe: str) -> str:
     import importlib.util
 
     parts: list[object] = [PROBE_CACHE_VERSION, exe, os.uname().release, os.uname().version, sys.executable, sys.version]
-    for path in (exe, sys.executable):
-        st = os.stat(path)
-        parts += [st.st_size, st.st_mtime_ns, st.st_ino]
+    parts += file_stamps(exe, sys.executable)
     numpy = importlib.util.find_spec("numpy")
     origin = numpy.origin if numpy is not None else None
     parts += [origin, os.stat(origin).st_mtime_ns if origin else None]
@@ -68,6 +66,16 @@ def _probe_key(exe: str) -> str:
             parts.append(None)
     parts += [os.geteuid() if hasattr(os, "geteuid") else None, namespace_args([])]
     return repr(parts)
+
+
+def file_stamps(*paths: str) -> list[int]:
+    """Size, modification time and inode of each file, for a probe's key (OSError if
+    one cannot be read)."""
+    stamps: list[int] = []
+    for path in paths:
+        st = os.stat(path)
+        stamps += [st.st_size, st.st_mtime_ns, st.st_ino]
+    return stamps
 
 
 # One remembered answer per key: a machine with several Pythons (a course venv, a

@@ -25,9 +25,11 @@ from dataclasses import dataclass
 
 from gradgrader.sandbox.bwrap import (
     FORGET,
+    PROBE_CACHE_VERSION,
     PROBING,
     _probe_bwrap,
     disabled,
+    file_stamps,
     remember_probe,
     remembered_probe,
 )
@@ -106,11 +108,8 @@ def _seccomp_key() -> str:
     origin = spec.origin if spec is not None else None
     if not origin:
         raise OSError("pyseccomp is not installed")
-    parts: list[object] = ["seccomp", 1, sys.executable, sys.version, origin, os.uname().release]
-    for path in (origin, "/etc/ld.so.cache"):
-        st = os.stat(path)
-        parts += [st.st_size, st.st_mtime_ns, st.st_ino]
-    return repr(parts)
+    parts: list[object] = ["seccomp", PROBE_CACHE_VERSION, sys.executable, sys.version, origin, os.uname().release]
+    return repr(parts + file_stamps(origin, "/etc/ld.so.cache"))
 
 
 def probe() -> Isolation:
