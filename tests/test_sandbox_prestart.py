@@ -18,9 +18,18 @@ from gradgrader.cli import app
 from gradgrader.grading import Grader
 from gradgrader.rubric import resolve_rubric
 from gradgrader.sandbox.layers import Isolation, Layer, probe
-from gradgrader.sandbox.prestart import Prestarted, prestart
+from gradgrader.sandbox.prestart import Prestarted
 from gradgrader.spec.locate import course_folders
 from gradgrader.submission import Submission
+
+
+def prestart(isolation: Isolation, hidden: list[Path]) -> Prestarted:
+    """A zygote hiding ``hidden`` started in a new run folder without waiting for it, as
+    a check's early start makes one (gradgrader/cli/_early.py)."""
+    from gradgrader.sandbox.zygote import start_in_new_run
+
+    run_dir, folder, held, zygote = start_in_new_run(isolation.has("namespaces"), hidden)
+    return Prestarted(run_dir, folder, isolation, held, zygote)
 
 
 def _gone(early: Prestarted) -> bool:

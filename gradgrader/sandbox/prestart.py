@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gradgrader.sandbox.layers import Isolation
-from gradgrader.sandbox.staging import hidden_folders as hidden_folders
-from gradgrader.sandbox.staging import worker_folder as worker_folder
-from gradgrader.sandbox.zygote import Zygote, start_in_new_run, stop_run
+from gradgrader.sandbox.staging import hidden_folders
+from gradgrader.sandbox.zygote import Zygote, stop_run
 
 
 @dataclass
@@ -51,8 +50,3 @@ class Prestarted:
         """Stop the zygote and remove the run folder (when nothing adopted them)."""
         stop_run(self.run_dir, self.zygote)
 
-
-def prestart(isolation: Isolation, hidden: Iterable[Path]) -> Prestarted:
-    """Start a zygote hiding ``hidden`` in a new run folder, without waiting for it."""
-    run_dir, folder, held, zygote = start_in_new_run(isolation.has("namespaces"), hidden)
-    return Prestarted(run_dir, folder, isolation, held, zygote)
