@@ -87,7 +87,6 @@ def run_check(
     return 0 if result.full_marks else 1
 
 
-
 def _echo(text: str) -> None:
     """One line on stdout, as ``typer.echo`` writes it."""
     sys.stdout.write(text + "\n")

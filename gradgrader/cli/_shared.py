@@ -127,7 +127,6 @@ def user_errors() -> Iterator[None]:
         raise SystemExit(2) from None
 
 
-
 def probe_isolation(allow_weak: bool, strict: bool) -> Isolation:
     """Probe the sandbox layers, say once which level is in force, refuse a weak one."""
     from gradgrader.sandbox.layers import probe, require_isolation
