@@ -69,8 +69,10 @@ def _scratch_use(folder: str, max_entries: int, pid: int | None = None) -> tuple
 
     The walk goes by directory descriptors (any depth of long names), and a folder it
     cannot list is reported as -1 entries, over every cap (a child that hides its files by taking away
-    the read permission is stopped). With ``pid``, files the process still holds open
-    after deleting them count too."""
+    the read permission is stopped). An entry the running child removes (or replaces)
+    while it is walked is skipped, not taken for one it cannot read: a submission that
+    writes and deletes temporary files is not stopped for it. With ``pid``, files the
+    process still holds open after deleting them count too."""
     used = entries = 0
     over = (0, -1)  # a folder it cannot list
     flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -85,10 +87,13 @@ def _scratch_use(folder: str, max_entries: int, pid: int | None = None) -> tuple
                 with os.scandir(fd) as it:
                     for entry in it:
                         entries += 1
-                        st = entry.stat(follow_symlinks=False)
-                        used += st.st_blocks * 512
-                        if entry.is_dir(follow_symlinks=False):
-                            stack.append(os.open(entry.name, flags, dir_fd=fd))
+                        try:
+                            st = entry.stat(follow_symlinks=False)
+                            used += st.st_blocks * 512
+                            if entry.is_dir(follow_symlinks=False):
+                                stack.append(os.open(entry.name, flags, dir_fd=fd))
+                        except (FileNotFoundError, NotADirectoryError):
+                            pass  # removed or replaced since it was listed: gone, not hidden
                         if entries > max_entries:
                             break
             except OSError:
