@@ -84,3 +84,70 @@ def test_scratch_left_by_a_killed_run_is_removed_and_live_ones_are_kept(tmp_path
 
                 shutil.rmtree(d)
         fresh.rmdir()
+
+
+def _tree(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
+def test_the_next_submission_is_staged_in_the_emptied_copy_of_the_previous(tmp_path):
+    # The stage's folders are reused (#17), yet nothing of an earlier submission is left,
+    # whatever a process without Landlock did to the stage: files beside its copy, a link
+    # where "work" was, a link inside it to a folder outside (never followed).
+    outside = tmp_path / "outside"
+    write_submission(outside, "keep me", "precious.txt")
+    one = tmp_path / "one"
+    write_submission(one / "sub" / "deep", "x", "data.txt")
+    path_one = module(one, "def f(x):\n    return 1.0\n")
+    two = tmp_path / "two"
+    path_two = module(two, "def f(x):\n    return 2.0\n")
+    box = Sandbox(tmp_path / "box")
+    try:
+        staged, work, _ = box._stage_copy(path_one, one)
+        assert work is not None and (work / "sub" / "deep" / "data.txt").is_file()
+        stage = box._stage
+        (stage / "planted.txt").write_text("left by a student")
+        (staged.parent / "link-out").symlink_to(outside)
+        (work.parent / "extra").mkdir()
+        reused = (work.parent.stat().st_ino, work.stat().st_ino)  # s1 and its work folder
+        helper = stage / "course"
+        helper.mkdir()
+        (helper / "common.py").write_text("tampered = True\n")
+        staged_two, work_two, _ = box._stage_copy(path_two, two)
+        assert work_two is not None and work_two.parent.name == "s2"
+        assert (work_two.parent.stat().st_ino, work_two.stat().st_ino) == reused
+        assert _tree(stage) == {"s2", "s2/work", f"s2/work/{path_two.name}"}
+        assert (work_two / path_two.name).read_text() == path_two.read_text()
+        assert (outside / "precious.txt").read_text() == "keep me"
+    finally:
+        box.close()
+
+
+def test_a_previous_copy_replaced_by_a_link_is_not_reused_nor_followed(tmp_path):
+    outside = tmp_path / "outside"
+    write_submission(outside / "work", "keep me", "precious.txt")
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    (stage / "s1").symlink_to(outside)
+    assert staging.reuse_stage(stage, stage / "s1", stage / "s2") is False
+    assert (outside / "work" / "precious.txt").read_text() == "keep me"
+    # ... and "work" replaced by a link is removed as a link, its target untouched.
+    (stage / "s1").unlink()
+    (stage / "s1").mkdir()
+    (stage / "s1" / "work").symlink_to(outside / "work")
+    assert staging.reuse_stage(stage, stage / "s1", stage / "s2") is True
+    assert _tree(stage) == {"s2"}
+    assert (outside / "work" / "precious.txt").read_text() == "keep me"
+
+
+def test_staging_starts_afresh_when_there_is_no_previous_copy(tmp_path):
+    path = module(tmp_path / "one", "def f(x):\n    return 1.0\n")
+    box = Sandbox(tmp_path / "box")
+    try:
+        assert staging.reuse_stage(box._stage, box._stage / "s0", box._stage / "s1") is False
+        staged, folder, _ = box._stage_copy(path, None)
+        assert staged == box._stage / "s1" / path.name and folder is None
+        box._stage_copy(path, None)
+        assert _tree(box._stage) == {"s2", f"s2/{path.name}"}
+    finally:
+        box.close()

@@ -100,10 +100,12 @@ class Sandbox:
     def _stage_copy(self, path: Path, folder: Path | None) -> tuple[Path, Path | None, int]:
         """Copy the submission into a fresh folder of this sandbox's stage (the previous
         submission's copy is removed): see :func:`staging.copy_submission`."""
-        shutil.rmtree(self._stage, ignore_errors=True)
+        previous = self._stage / f"s{self._staged}"
         self._staged += 1
         target = self._stage / f"s{self._staged}"
-        target.mkdir(parents=True)
+        if not staging.reuse_stage(self._stage, previous, target):
+            shutil.rmtree(self._stage, ignore_errors=True)
+            target.mkdir(parents=True)
         return staging.copy_submission(target, path, folder)
 
     def stage(self, path: Path, folder: Path | None = None, helpers: list[Path] | None = None) -> Staged:

@@ -101,6 +101,49 @@ def _copy_regular(src: Path, dest: Path) -> None:
         os.close(fd)
 
 
+def _remove(entry: os.DirEntry[str]) -> None:
+    """Remove one entry of a folder being emptied: a folder (not a link) with all it holds."""
+    if entry.is_dir(follow_symlinks=False):
+        shutil.rmtree(entry.path)
+    else:
+        os.unlink(entry.path)
+
+
+def _empty(folder: str, keep: str | None = None) -> str | None:
+    """Remove everything in ``folder`` but the folder ``keep`` (not a link), which is
+    returned if it is there."""
+    kept = None
+    with os.scandir(folder) as entries:
+        for entry in list(entries):
+            if entry.name == keep and entry.is_dir(follow_symlinks=False):
+                kept = entry.path
+            else:
+                _remove(entry)
+    return kept
+
+
+def reuse_stage(stage: Path, previous: Path, target: Path) -> bool:
+    """Make ``target`` the next submission's empty staging folder from the previous
+    one's: everything in ``stage`` but ``previous`` is removed, and everything in
+    ``previous`` but its folder ``work``, which is emptied; ``previous`` is then renamed
+    ``target``. That leaves what removing ``stage`` and making ``target`` anew would
+    (nothing of an earlier submission, whatever its process did to the stage without
+    Landlock), without removing and making three folders for each submission: ~0.2 ms
+    of CPU and up to ~1 ms on ext4 (#17). False if there is nothing to reuse or it could
+    not be done: the caller then removes the stage and starts afresh."""
+    try:
+        if not (stat.S_ISDIR(os.lstat(stage).st_mode) and stat.S_ISDIR(os.lstat(previous).st_mode)):
+            return False
+        _empty(str(stage), keep=previous.name)
+        work = _empty(str(previous), keep="work")
+        if work is not None:
+            _empty(work)
+        os.rename(previous, target)
+    except OSError:
+        return False
+    return True
+
+
 def copy_submission(target: Path, path: Path, folder: Path | None) -> tuple[Path, Path | None, int]:
     """Copy the submission into the empty folder ``target``: the student process reads
     its own copy and never learns (or, under Landlock, may read) the class folder.
