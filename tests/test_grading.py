@@ -281,6 +281,36 @@ def test_a_worker_pins_itself_to_the_next_core_in_turn():
     assert os.sched_getaffinity(0) == set(allowed)  # the parent is never pinned
 
 
+def test_a_worker_and_the_processes_it_starts_run_under_batch_scheduling():
+    """_worker_init puts the worker under SCHED_BATCH (#17: an answer from the student's
+    process no longer preempts it), and a process it starts (its zygote, and so every
+    student's process) inherits the policy; the parent keeps its own."""
+    import multiprocessing
+    import os
+    import subprocess
+    import sys
+
+    from gradgrader import grading
+
+    if not hasattr(os, "SCHED_BATCH") or "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("needs Linux's SCHED_BATCH and fork")
+    before = os.sched_getscheduler(0)
+    context = multiprocessing.get_context("fork")
+    seen = context.Queue()
+
+    def worker() -> None:
+        grading._worker_init(None)  # type: ignore[arg-type]
+        child = subprocess.run([sys.executable, "-c", "import os; print(os.sched_getscheduler(0))"],
+                               capture_output=True, text=True, check=True)
+        seen.put((os.sched_getscheduler(0), int(child.stdout)))
+
+    proc = context.Process(target=worker)
+    proc.start()
+    proc.join(60)
+    assert seen.get(timeout=5) == (os.SCHED_BATCH, os.SCHED_BATCH)
+    assert os.sched_getscheduler(0) == before  # the parent (a TA's terminal) is never changed
+
+
 def test_the_default_number_of_jobs_is_the_cores_this_process_may_use(monkeypatch):
     """A container or a batch system may allow fewer cores than the machine has: the
     default --jobs follows the process's affinity, else the machine's count."""
