@@ -77,7 +77,7 @@ def main() -> None:
         out: list[bytes] = []
         reply = child._one_call(student, call, blobs, out, "softmax.py", 1 << 26, decode=decode)
         child._flush()
-        child.wire.send(sink, {"op": "result", "result": reply}, out)
+        child._send_result(sink, reply, out)
 
     print(f"machine: Python {sys.version.split()[0]}, numpy {np.__version__}; {n} replies, µs each")
     print(f"student's side, one reply               {_us(one_reply, n):6.1f}")
@@ -85,7 +85,7 @@ def main() -> None:
     print(f"  converting the outputs                {_us(lambda: child._outputs((1.25, W), call, [], 1 << 26, None), n):6.1f}")
     out: list[bytes] = []
     reply = child._one_call(student, call, blobs, out, "softmax.py", 1 << 26)
-    print(f"  framing and sending                   {_us(lambda: child.wire.send(sink, {'op': 'result', 'result': reply}, out), n):6.1f}")
+    print(f"  framing and sending                   {_us(lambda: child._send_result(sink, reply, out), n):6.1f}")
 
     # The grader's side: n replies through a real socket, read as StudentProcess reads them.
     sink.parts.clear()

@@ -119,3 +119,45 @@ def test_one_requests_calls_each_get_a_fresh_copy_of_an_array_read_once(child, m
     for _ in range(2):
         with pytest.raises(ValueError):
             decode(broken)
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.sent = b""
+
+    def sendall(self, data: bytes) -> None:
+        self.sent += data
+
+
+def test_a_reply_is_sent_as_the_same_bytes_with_its_header_encoded_once(child):
+    """``_send_result`` (#17) writes exactly what ``wire.send`` of the result message
+    writes, the first time and from its table of encoded headers: clean replies of every
+    shape (an array, a skipped output — never taken for array index 1 —, a descent's
+    ``more``), and replies it does not keep (an error, an output that failed)."""
+    wire = load_by_path(CHILD.with_name("_wire.py"), "_wire_under_test")
+    child.wire = wire
+    replies = [
+        {"ok": True, "outputs": [{"type": "float", "blob": 0}, {"type": "numpy.ndarray", "blob": 1}]},
+        {"ok": True, "outputs": [{"type": "float", "blob": 0}, {"type": "numpy.ndarray", "skipped": True}]},
+        {"ok": True, "outputs": [{"type": "float", "skipped": True}, {"type": "numpy.ndarray", "blob": 0}]},
+        {"ok": True, "outputs": [{"type": "list", "error": {"kind": "wrong-type", "message": "no"}}]},
+        {"ok": False, "error": {"type": "ValueError", "message": "bad", "kind": "exception"}},
+    ]
+    blobs = [[b"a", b"bb"], [b"a"], [b"cc"], [], []]
+    for _ in range(2):  # the second time, clean headers come from the table
+        for reply, data in zip(replies, blobs):
+            for more in (None, True, False):
+                ours, theirs = _Sink(), _Sink()
+                child._send_result(ours, reply, data, more)
+                message = {"op": "result", "result": reply} if more is None else {"op": "result", "result": reply, "more": more}
+                wire.send(theirs, message, data)
+                assert ours.sent == theirs.sent, (reply, more)
+    assert len(child._RESULT_HEADERS) == 9  # the three clean replies, each with three kinds of "more"
+
+
+@pytest.mark.parametrize("value", [1.5, 3, np.float64(1.0), np.ones(2), [1.0], (1.0,), None, _Sink()])
+def test_a_returned_values_type_name_is_the_same_the_second_time(child, value):
+    kind = type(value)
+    expected = (kind.__module__ + "." + kind.__qualname__).replace("builtins.", "")
+    assert child._type_name(value) == expected
+    assert child._type_name(value) == expected  # from the child's table

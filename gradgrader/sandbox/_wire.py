@@ -35,7 +35,18 @@ class WireError(Exception):
 
 
 def send(sock: socket.socket, header: dict, blobs: list[bytes] | tuple[bytes, ...] = (), fds: list[int] | None = None) -> None:
-    data = _encode(header).encode()
+    send_encoded(sock, encode_header(header), blobs, fds)
+
+
+def encode_header(header: dict) -> bytes:
+    """A message's header as :func:`send` writes it."""
+    return _encode(header).encode()
+
+
+def send_encoded(
+    sock: socket.socket, data: bytes, blobs: list[bytes] | tuple[bytes, ...] = (), fds: list[int] | None = None
+) -> None:
+    """:func:`send` with the header already encoded (:func:`encode_header`)."""
     parts = [_HEAD.pack(len(data), len(blobs)), data]
     for blob in blobs:
         parts.append(_BLOB.pack(len(blob)))
