@@ -1,7 +1,8 @@
 """ATTACK wire-flood
 
-Replaces the sandbox child's wire.send: its first call reply announces one 250 MiB blob and
-streams it from a 1 MiB buffer (the child never holds it); later replies are honest.
+Replaces the sandbox child's wire.send_encoded (every message goes through it): its first call
+reply announces one 250 MiB blob and streams it from a 1 MiB buffer (the child never holds
+it); later replies are honest.
 
 Expected: the grader rejects it without holding hundreds of MiB (the honest cap is 64 MiB per
 output).
@@ -79,14 +80,15 @@ import struct
 import sys
 
 _zygote = sys.modules["__main__"]
-_real_send = _zygote.wire.send if hasattr(_zygote, "wire") else None
+_real_send = _zygote.wire.send_encoded if hasattr(_zygote, "wire") else None
 _flooded = False
 
 
-def _flood(sock, header, blobs=(), fds=None):
+def _flood(sock, data, blobs=(), fds=None):
     global _flooded
+    header = json.loads(data)
     if _flooded or header.get("op") not in ("results", "result"):
-        return _real_send(sock, header, blobs, fds)
+        return _real_send(sock, data, blobs, fds)
     _flooded = True
     size = 250 << 20
     results = header.get("results")
@@ -101,4 +103,4 @@ def _flood(sock, header, blobs=(), fds=None):
 
 
 if _real_send is not None:
-    _zygote.wire.send = _flood
+    _zygote.wire.send_encoded = _flood
