@@ -7,15 +7,17 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
-from rich.table import Table
 from rich.text import Text
 
 from gradgrader.report import Finding, Report, Section, not_implemented, points, report
 from gradgrader.result import CheckRecord, Result, as_result
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 __all__ = ["class_summary", "not_implemented", "output_console", "result_view", "summary_table"]
 
@@ -146,6 +148,10 @@ def _diagnosis_lines(finding: Finding, message: str = "") -> list[RenderableType
 
 
 def summary_table(results: Iterable[Result | Mapping[str, Any]]) -> Table:
+    # rich's tables (and the fractions and decimal they import, ~3 ms) only for a class's
+    # summary: a student's check draws no table (#17).
+    from rich.table import Table
+
     table = Table(title="Grades", show_lines=False)
     table.add_column("submission")
     table.add_column("score", justify="right")

@@ -105,7 +105,8 @@ def test_the_usual_check_command_lines_are_read_without_typer(argv: list[str], l
 def test_a_usual_check_imports_neither_typer_click_nor_rich_for_json_and_no_typer_for_the_terminal() -> None:
     """typer and click took ~20 ms of a student's check, rich ~20 ms more (#17): a check
     with the usual options loads rich only to draw the terminal's view (and never the TA's
-    overrides: a view of a result needs only the extra-credit test)."""
+    overrides: a view of a result needs only the extra-credit test), and of rich no tables
+    (~3 ms: a class's summary needs them, a student's view does not)."""
     sample = str(sample_path("correct-vectorized"))
     code = (
         "import sys\n"
@@ -115,7 +116,7 @@ def test_a_usual_check_imports_neither_typer_click_nor_rich_for_json_and_no_type
         "    main()\n"
         "except SystemExit as stop:\n"
         "    loaded = {{m.split('.')[0] for m in sys.modules}} | set(sys.modules)\n"
-        "    sys.stderr.write(f'exit {{stop.code}}: ' + ','.join(sorted(loaded & {{'typer', 'click', 'rich', 'gradgrader.overrides'}})))\n"
+        "    sys.stderr.write(f'exit {{stop.code}}: ' + ','.join(sorted(loaded & {{'typer', 'click', 'rich', 'rich.table', 'gradgrader.overrides'}})))\n"
     )
     # Piped, as a script or an editor runs it: no terminal, no COLUMNS to wrap at.
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "FORCE_COLOR", "TTY_COMPATIBLE")}
