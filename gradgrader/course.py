@@ -137,6 +137,11 @@ def load_course_file(assignment: Assignment, file: str) -> ModuleType:
 
 
 def hooks_module(assignment: Assignment) -> ModuleType | None:
+    # Once loaded, found without looking at the disk: a check asks for a hook once per
+    # value it computes (~25 per submission, #17).
+    loaded = _LOADED.get((assignment.hooks_path, "hooks"))
+    if loaded is not None and sys.modules.get(loaded.__name__) is loaded:
+        return loaded
     return _load(assignment.hooks_path, "hooks", _helpers(assignment)) if assignment.hooks_path.is_file() else None
 
 

@@ -165,3 +165,44 @@ def test_a_message_not_yet_read_is_read_once_and_parsed_in_one_pass(monkeypatch:
     monkeypatch.setattr(wire, "_parse_raw", field_by_field)
     assert wire.Reader(sock).recv() == ({"op": "result", "result": {"ok": True}}, [b"x" * 100])  # type: ignore[arg-type]
     assert sock.calls == 1
+
+
+def test_reads_by_a_deadline_take_what_is_there_at_once_and_wait_only_when_nothing_is():
+    """(#17) A reply already in the socket is read without a wait or a change of the
+    socket's mode for each read; a read with nothing there waits until bytes come; a
+    deadline already passed times out even with bytes there (as before: a reply read
+    late is not read), and a closed peer is an EOFError."""
+    import threading
+    import time
+
+    a, b = _pair()
+    reader = wire.Reader(b)
+    modes: list[float | None] = []
+    real_settimeout = b.settimeout
+
+    class Spy:
+        def __getattr__(self, name: str):  # noqa: ANN204
+            return getattr(b, name)
+
+        def settimeout(self, value: float | None) -> None:
+            modes.append(value)
+            real_settimeout(value)
+
+    reader.sock = Spy()  # type: ignore[assignment]
+    for i in range(3):
+        wire.send(a, {"op": "result", "i": i}, [b"x"])
+    for i in range(3):
+        assert reader.recv(deadline=time.monotonic() + 10) == ({"op": "result", "i": i}, [b"x"])
+    assert modes == [0.0] and reader._poller is None  # one change of mode, no wait
+    later = threading.Timer(0.05, lambda: wire.send(a, {"op": "late"}, []))
+    later.start()
+    assert reader.recv(deadline=time.monotonic() + 30) == ({"op": "late"}, [])
+    later.join()
+    assert reader._poller is not None and modes == [0.0]
+    wire.send(a, {"op": "there"}, [])
+    with pytest.raises(TimeoutError):
+        reader.recv(deadline=time.monotonic() - 1)
+    a.close()
+    assert reader.recv(deadline=time.monotonic() + 10) == ({"op": "there"}, [])
+    with pytest.raises(EOFError):
+        reader.recv(deadline=time.monotonic() + 10)

@@ -12,6 +12,7 @@ cannot make the grader allocate more than ``max_total`` bytes for one message.
 from __future__ import annotations
 
 import json
+import select
 import socket
 import struct
 import time
@@ -125,6 +126,7 @@ class Reader:
         self.buf = bytearray()
         self.pos = 0  # bytes of ``buf`` already handed out (dropped when more is read)
         self.raw = b""  # the header bytes of the last message read
+        self._poller: select.poll | None = None  # for reads by a deadline (see _recv)
 
     def recv(
         self, max_total: int = 256 << 20, max_blob: int | None = None, deadline: float | None = None,
@@ -148,11 +150,33 @@ class Reader:
         handed out dropped first (EOFError if the peer closed it)."""
         del self.buf[: self.pos]
         self.pos = 0
-        _wait(self.sock, deadline)
-        chunk = self.sock.recv(size)
+        chunk = self.sock.recv(size) if deadline is None else self._recv_by(size, deadline)
         if not chunk:
             raise EOFError("peer closed the connection")
         self.buf += chunk
+
+    def _recv_by(self, size: int, deadline: float) -> bytes:
+        """One read of up to ``size`` bytes, as :func:`_wait` and a read with the time
+        left would make it (TimeoutError once ``deadline`` has passed, checked before each
+        read), without changing the socket's mode for each one: the socket is left
+        non-blocking, the bytes already there are read at once and only a read that would
+        block waits in ``poll``. A reply that came while the grader worked on the one
+        before costs one system call instead of three (#17)."""
+        sock = self.sock
+        if sock.gettimeout() != 0.0:
+            sock.settimeout(0.0)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the message did not arrive in time")
+            try:
+                return sock.recv(size)
+            except BlockingIOError:
+                pass
+            if self._poller is None:
+                self._poller = select.poll()  # not select(): descriptor numbers above 1023 are fine
+                self._poller.register(sock, select.POLLIN | select.POLLHUP | select.POLLERR)
+            self._poller.poll(max(1, int(left * 1000) + 1))
 
     def _buffered(self, max_total: int, max_blob: int | None, remember: bool) -> tuple[dict, list[bytes]] | object | None:
         """The next message when the buffer holds all of it and it is well-formed within
