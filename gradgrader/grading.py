@@ -317,7 +317,8 @@ class Grader:
                 if early is not None:
                     early.zygote.close()  # its run folder is this grader's: removed by close()
                 folder.mkdir(exist_ok=True)  # ids can be reused by a later pool
-                box = Sandbox(folder, self.isolation, self.hidden)
+                # A pool worker grades many submissions: its zygote warms up first (#17).
+                box = Sandbox(folder, self.isolation, self.hidden, warm=self.jobs > 1)
             with self._lock:
                 self._boxes[key] = box
         return box

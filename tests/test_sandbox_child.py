@@ -161,3 +161,65 @@ def test_a_returned_values_type_name_is_the_same_the_second_time(child, value):
     expected = (kind.__module__ + "." + kind.__qualname__).replace("builtins.", "")
     assert child._type_name(value) == expected
     assert child._type_name(value) == expected  # from the child's table
+
+
+def _served(child: ModuleType, requests: list[tuple[dict, list[bytes]]]) -> bytes:
+    """What ``_serve_calls`` of ``child`` sends for ``requests`` (then the socket closes)."""
+    import types
+
+    wire = load_by_path(CHILD.with_name("_wire.py"), f"_wire_for_{id(child)}")
+    child.wire = wire
+    incoming = _Sink()
+    for header, blobs in requests:
+        wire.send(incoming, header, blobs)
+
+    class Socket(_Sink):
+        def recv(self, n: int) -> bytes:
+            out = incoming.sent[:n]
+            incoming.sent = incoming.sent[n:]
+            return out
+
+    module = types.ModuleType("student")
+
+    def loss(W, X, y, reg):
+        return float(np.sum(W * W)) * reg + float(np.sum(X)), 2 * reg * W
+
+    def boom(W, X, y, reg):
+        raise ValueError("no")
+
+    module.__dict__.update(loss=loss, boom=boom)
+    sock = Socket()
+    child._serve_calls(sock, module, "softmax.py", 1 << 20)
+    return sock.sent
+
+
+def test_a_warmed_up_zygotes_children_send_the_same_bytes(tmp_path):
+    """``warm_up`` (#17: run in a batch's zygote before its first fork) leaves nothing
+    that changes a reply: the same requests get the same bytes from a child module that
+    warmed up and from a fresh one — calls with every output or only some, a call that
+    raises, a descent, shapes the warm-up used and others."""
+    W, X, y = np.full((3, 4), 0.2), np.arange(20.0).reshape(5, 4), np.arange(5) % 3
+    W2 = np.ones((2, 7))
+    blobs = [W.tobytes(), X.tobytes(), y.astype("<i8").tobytes(), W2.tobytes(), np.ones((5, 7)).tobytes()]
+    table = [
+        {"kind": "array", "blob": 0, "dtype": "<f8", "shape": [3, 4]},
+        {"kind": "array", "blob": 1, "dtype": "<f8", "shape": [5, 4]},
+        {"kind": "array", "blob": 2, "dtype": "<i8", "shape": [5]},
+        {"kind": "float", "value": 0.1},
+        {"kind": "array", "blob": 3, "dtype": "<f8", "shape": [2, 7]},
+        {"kind": "array", "blob": 4, "dtype": "<f8", "shape": [5, 7]},
+    ]
+    requests = [
+        ({"op": "calls", "function": "loss", "outputs": ["loss", "dW"], "args": table, "calls": [[0, 1, 2, 3]] * 3}, blobs),
+        ({"op": "calls", "function": "loss", "outputs": ["loss", "dW"], "args": table, "calls": [[4, 5, 2, 3]] * 2,
+          "want": ["loss"]}, blobs),
+        ({"op": "calls", "function": "boom", "outputs": ["loss", "dW"], "args": table, "calls": [[0, 1, 2, 3]]}, blobs),
+        ({"op": "descend", "call": {"function": "loss", "args": table[:4], "outputs": ["loss", "dW"]}, "variable": 0,
+          "gradient": "dW", "rate": 0.5, "steps": 4, "shapes": [[], [3, 4]]}, blobs),
+    ]
+    fresh = load_by_path(CHILD, "_child_fresh")
+    warmed = load_by_path(CHILD, "_child_warmed")
+    warmed.wire = load_by_path(CHILD.with_name("_wire.py"), "_wire_warmed")
+    warmed.warm_up()
+    assert warmed._RESULT_HEADERS and warmed._TYPE_NAMES  # it did run the call path
+    assert _served(warmed, requests) == _served(fresh, requests)

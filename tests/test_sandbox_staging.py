@@ -151,3 +151,19 @@ def test_staging_starts_afresh_when_there_is_no_previous_copy(tmp_path):
         assert _tree(box._stage) == {"s2", f"s2/{path.name}"}
     finally:
         box.close()
+
+
+def test_a_batch_sandboxs_zygote_warms_up_and_its_children_answer_as_any(tmp_path):
+    """A pool worker's sandbox starts its zygote with ``warm`` (#17: the call path run
+    once before the first fork); a single check's does not. Its children answer calls as
+    any sandbox's do."""
+    from gradgrader.loading import open_grader
+
+    for jobs, warm in ((2, True), (1, False)):
+        with open_grader("softmax", jobs=jobs, allow_weak=True) as grader:
+            assert grader._sandbox().warm is warm
+    path = module(tmp_path / "student", "import numpy as np\ndef f(x):\n    return float(np.sum(x)), x * 2\n")
+    with Sandbox(tmp_path / "box", warm=True) as box, limited_session(box, path) as s:
+        assert "warm" in box.zygote.proc.args
+        got = s.call("f", [np.arange(3.0)], ["total", "twice"], 10.0)
+        assert float(got.values[0]) == 3.0 and np.array_equal(got.values[1], [0.0, 2.0, 4.0])

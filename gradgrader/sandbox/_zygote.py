@@ -1,7 +1,8 @@
 """The sandbox's pre-started process: imports numpy once, forks one child per submission.
 
-Run as ``python -I -B _zygote.py CONTROL_FD`` by :mod:`gradgrader.sandbox.zygote` (through a
-loader that uses its cached bytecode, as for its siblings).
+Run as ``python -I -B _zygote.py CONTROL_FD [warm]`` by :mod:`gradgrader.sandbox.zygote`
+(through a loader that uses its cached bytecode, as for its siblings); ``warm``: run
+``_child.warm_up`` once before the first fork (a batch's zygote).
 It imports only the standard library and numpy — never gradgrader, the reference,
 hidden inputs or expected values — so a forked child holds none of them in memory.
 
@@ -192,6 +193,13 @@ def main() -> None:
     _READ_PATHS.extend(paths)
     _prepare_children(paths)
     wire.send(ctrl, _hello(paths, have_subreaper))
+    if sys.argv[2:3] == ["warm"]:
+        # A batch's zygote: its children's first calls start warm (a single check's
+        # would only wait longer for its one child).
+        try:
+            child.warm_up()
+        except Exception:  # noqa: BLE001 - only an optimisation: the children warm up themselves
+            pass
     _serve(ctrl, have_subreaper)
 
 

@@ -56,15 +56,18 @@ class Sandbox:
 
     def __init__(
         self, scratch_root: Path | None = None, isolation: Isolation | None = None, hidden: list[Path] | None = None,
-        zygote: Zygote | None = None,
+        zygote: Zygote | None = None, warm: bool = False,
     ) -> None:
         """``zygote``: one already started for this scratch folder, isolation and at
-        least these hidden folders (``prestart.Prestarted.covers``), adopted."""
+        least these hidden folders (``prestart.Prestarted.covers``), adopted. ``warm``:
+        the zygotes this sandbox starts warm up a student's call path before their first
+        fork (for a batch: each student's process then starts with it warm)."""
         self._own_tmp = scratch_root is None
         self.scratch_root = new_run_dir() if scratch_root is None else scratch_root
         self.isolation = isolation if isolation is not None else probe()
         self.hidden = hidden_folders(hidden or [])
         self._zygote: Zygote | None = zygote
+        self.warm = warm
         self._stage = self.scratch_root / "stage"
         self._staged = 0
 
@@ -73,7 +76,7 @@ class Sandbox:
         if self._zygote is None or not self._zygote.alive():
             if self._zygote is not None:
                 self._zygote.close()
-            self._zygote = Zygote(self.scratch_root, self.isolation.has("namespaces"), self.hidden)
+            self._zygote = Zygote(self.scratch_root, self.isolation.has("namespaces"), self.hidden, warm=self.warm)
         self._zygote.ready()  # a prestarted one: its hello (SandboxError if none)
         if self.isolation.has("seccomp") and self._zygote.info.get("seccomp") is not True:
             # The seccomp layer may be a remembered probe that is no longer true: never
@@ -95,7 +98,7 @@ class Sandbox:
         the grader prepares the course (a single ``check`` pays them only once, overlapped).
         Nothing else changes: the first use waits for its hello as a new zygote would."""
         if self._zygote is None:
-            self._zygote = Zygote(self.scratch_root, self.isolation.has("namespaces"), self.hidden, wait=False)
+            self._zygote = Zygote(self.scratch_root, self.isolation.has("namespaces"), self.hidden, wait=False, warm=self.warm)
 
     def _stage_copy(self, path: Path, folder: Path | None) -> tuple[Path, Path | None, int]:
         """Copy the submission into a fresh folder of this sandbox's stage (the previous

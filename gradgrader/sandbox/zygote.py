@@ -113,17 +113,20 @@ class Zygote:
 
     HELLO_TIMEOUT = 60.0  # seconds to start Python, import numpy and say hello
 
-    def __init__(self, scratch_root: Path, namespaces: bool, hidden: list[Path], wait: bool = True) -> None:
+    def __init__(
+        self, scratch_root: Path, namespaces: bool, hidden: list[Path], wait: bool = True, warm: bool = False
+    ) -> None:
         """Start the zygote, under bubblewrap's namespaces if ``namespaces`` (the
         isolation's namespaces layer: all its command depends on); ``wait=False`` returns
         at once (its Python starts and imports numpy while the grader goes on) and
-        :meth:`ready` waits for its hello."""
+        :meth:`ready` waits for its hello; ``warm``: it runs a student's call path once
+        before its first fork (``_child.warm_up``: a batch's zygote)."""
         self.scratch_root = scratch_root
         self.baseline_mb = 0
         self.namespaces = namespaces
         ours, theirs = socket.socketpair()
         cache_bytecode()
-        command = [sys.executable, "-I", "-B", "-c", LAUNCH, str(ZYGOTE), str(theirs.fileno())]
+        command = [sys.executable, "-I", "-B", "-c", LAUNCH, str(ZYGOTE), str(theirs.fileno())] + (["warm"] if warm else [])
         (scratch_root / "work").mkdir(exist_ok=True)
         if namespaces:
             bwrap = shutil.which("bwrap") or "bwrap"
