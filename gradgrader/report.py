@@ -20,13 +20,25 @@ from gradgrader.result import CheckRecord, Result, as_result, is_extra_credit
 NOT_IMPLEMENTED = "not-implemented"
 
 
+# Scores as written, by (score, places): a class's feedback writes a few values (0.25,
+# 0.5, 1 ...) some 50 times per student. Numbers that compare equal are written alike.
+_POINTS: dict[tuple[float, int], str] = {}
+
+
 def points(x: Any, places: int = 2) -> str:
     """A score as people write it: 7.25, 10, 8.3 (at most ``places`` decimals);
     ``?`` for what is not a finite number."""
     if not isinstance(x, (int, float)) or isinstance(x, bool) or not math.isfinite(x):
         return "?"
+    key = (x, places)
+    known = _POINTS.get(key)
+    if known is not None:
+        return known
     text = f"{x:.{places}f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+    text = "0" if text in ("-0", "") else text
+    if len(_POINTS) < 4096:
+        _POINTS[key] = text
+    return text
 
 
 def _text(value: Any) -> str:

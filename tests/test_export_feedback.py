@@ -3,6 +3,7 @@ write_feedback)."""
 
 from __future__ import annotations
 
+import pytest
 from conftest import STARTER, _result, _text, result_with_advice, student
 
 from gradgrader.export.feedback import feedback_markdown, write_feedback
@@ -59,3 +60,33 @@ def test_the_real_alice_gets_alice_md(tmp_path):
     files = write_feedback(tmp_path / "feedback", rows)
     assert sorted(p.name for p in files)[0] == "alice.md"
     assert len(files) == 2 and not any(p.name == "alice-2.md" for p in files)
+
+
+@pytest.mark.parametrize("text", [
+    "plain words", "", "a|b", "x*y", "[link](u)", "<b>", "back\\slash", "tick`", "bell\x07", "tab\tand\nnewline",
+    "\x7f", "unicode Σ ∂ ✔", 3.5, None, "mixed *[<|\x01",
+])
+def test_escaping_gives_what_both_substitutions_give(text):
+    """``escape`` skips the substitutions when there is nothing to replace (#17): the same
+    text as always doing both."""
+    import re
+
+    from gradgrader.export.feedback import escape
+
+    special, control = re.compile(r"([\\`*\[\]<>|])"), re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+    assert escape(text) == special.sub(r"\\\1", control.sub("", str(text)))
+
+
+def test_a_score_is_written_the_same_the_second_time_and_equal_numbers_alike():
+    from gradgrader.report import points
+
+    def written(x, places):
+        text = f"{x:.{places}f}".rstrip("0").rstrip(".")
+        return "0" if text in ("-0", "") else text
+
+    values = [0, 0.0, -0.0, 1, 1.0, 0.25, 7.125, 2 / 3, -1.5, 10**20, 1e20, 2**53 + 1, 1e-9, -1e-9]
+    for places in (2, 4):
+        for _ in range(2):  # the second time from the table
+            for x in values:
+                assert points(x, places) == written(x, places), (x, places)
+    assert points(float("nan")) == points(True) == points("1") == "?"

@@ -19,11 +19,15 @@ from gradgrader.result import Result, as_result
 
 _SPECIAL = re.compile(r"([\\`*\[\]<>|])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_EITHER = re.compile(r"[\\`*\[\]<>|\x00-\x08\x0b-\x1f\x7f]")
 
 
 def escape(text: Any) -> str:
     """Plain text made safe to embed in Markdown (no emphasis, links, HTML or table breaks)."""
-    return _SPECIAL.sub(r"\\\1", _CONTROL.sub("", str(text)))
+    text = str(text)
+    if _EITHER.search(text) is None:
+        return text  # most of a class's ~100 texts each: one search instead of two substitutions
+    return _SPECIAL.sub(r"\\\1", _CONTROL.sub("", text))
 
 
 def _block(text: str) -> str:
