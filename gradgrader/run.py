@@ -228,6 +228,12 @@ class RunFolder:
         of every submission ever graded here), as written (no override applied)."""
         return [Result.from_json(r) for r in read_results(self.out, everyone)]
 
+    def results_written(self, writer: ResultsWriter) -> list[Result]:
+        """:meth:`results` once ``writer`` is closed: from the lines it kept (a fresh
+        results.jsonl), else read from the file."""
+        kept = writer.results(self.run_json().get("submissions"))
+        return kept if kept is not None else self.results()
+
     def overrides(self) -> dict[str, Override]:
         return load_overrides(self.out)
 

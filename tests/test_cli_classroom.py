@@ -432,7 +432,8 @@ def test_grade_with_out_inside_the_class_folder_then_resume(tmp_path, monkeypatc
 
 def test_grade_reads_the_results_back_once_for_grades_csv_and_the_exports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Reading every result of results.jsonl back took ~0.3 s per 1,000 submissions, and
-    # grade did it twice after the last one (#17).
+    # grade did it twice after the last one (#17); now a fresh results.jsonl is not read
+    # back at all (its writer kept its lines), and a --resume reads it once.
     import gradgrader.overrides as overrides
     import gradgrader.run as run
 
@@ -444,9 +445,15 @@ def test_grade_reads_the_results_back_once_for_grades_csv_and_the_exports(tmp_pa
     result = CliRunner().invoke(app, ["grade", str(tmp_path / "class"), "-a", "softmax", "-o", str(tmp_path / "out"),
                                       "--jobs", "1", "--skip-validation"])
     assert result.exit_code == 0, result.output
-    assert len(reads) == 1
+    assert len(reads) == 0
     grades = (tmp_path / "out" / "grades.csv").read_text()
     assert all(f"s{i}" in grades for i in range(3))
+    (tmp_path / "class" / "s1" / "softmax.py").write_text((tmp_path / "class" / "s1" / "softmax.py").read_text() + "\n# changed\n")
+    again = CliRunner().invoke(app, ["grade", str(tmp_path / "class"), "-a", "softmax", "-o", str(tmp_path / "out"),
+                                     "--jobs", "1", "--skip-validation", "--resume"])
+    assert again.exit_code == 0, again.output
+    assert len(reads) == 2  # the plan's, and the results as the file holds them after
+    assert (tmp_path / "out" / "grades.csv").read_text() == grades
 
 
 def test_a_disk_that_fails_the_last_sync_stops_with_a_message_and_keeps_the_results(

@@ -65,6 +65,39 @@ def test_the_results_writer_never_stops_for_one_students_text(tmp_path: Path) ->
     assert got["after"]["status"] == "graded"
 
 
+def test_a_fresh_writers_kept_results_are_what_reading_the_file_back_gives(tmp_path: Path) -> None:
+    """(#17) ``grade`` takes a fresh results.jsonl's results from its writer instead of
+    reading the file again: the same Result objects as the file read back gives — mended
+    text, NaN and infinities, an unwritable result's error line, a submission written
+    twice (its last line), and run.json's list of the class (one left out) — and None
+    for a writer of a file it did not start (a --resume)."""
+    from gradgrader.result import as_result
+    from gradgrader.results import write_run
+
+    def result(sid: str, message: str = "fine", extra: dict[str, Any] | None = None, score: float = 0.0) -> Result:
+        check = CheckRecord("f.value", "f", False, score, 1.0, message, ("sign-flipped",), "compare",
+                            {"error_map": [[0.1, 2.0]]}, cases=({"case": "small", "passed": False, "error": 1e-300},))
+        return Result(sid, f"class/{sid}", "gmm", "graded", score, 1.0, (check,), ("sign-flipped",), 0.1,
+                      message=message, output=message, extra=extra or {})
+
+    write_run(tmp_path, {"submissions": ["lone", "nan", "twice", "unwritable"]})
+    writer = ResultsWriter(tmp_path, fresh=True)
+    for r in (result("lone", "boom \ud800 here"), result("nan", score=math.nan), result("twice", score=0.25),
+              result("unwritable", extra={"blob": b"\xff"}), result("left-out"), result("twice", score=0.75)):
+        writer.write(r)
+    writer.close()
+    current = ["lone", "nan", "twice", "unwritable"]
+    back = [as_result(r) for r in read_results(tmp_path)]
+    kept = writer.results(current)
+    assert kept is not None and [r.submission for r in kept] == ["lone", "nan", "unwritable", "twice"]
+    assert repr(kept) == repr(back)  # every field (NaN is not equal to itself: compared as written)
+    assert kept[1].score != kept[1].score and kept[2].status == "error"
+    again = ResultsWriter(tmp_path, fresh=False)
+    again.write(result("later"))
+    again.close()
+    assert again.results(current) is None
+
+
 def test_grades_csv_has_no_trace_of_advice():
     row = grades_csv([result_with_advice().to_json()]).splitlines()[1]
     assert row == "ada,1.25,1.25,graded,"

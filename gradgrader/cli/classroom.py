@@ -338,7 +338,8 @@ def _grade_todo(
             )
         results: list[Result] | None = None
         try:
-            results = run.results()
+            # The lines as written (a fresh results.jsonl), unless something stopped them.
+            results = run.results() if stopped or failure is not None else run.results_written(writer)
             grades = run.write_grades(results)
         except Exception as exc:  # noqa: BLE001 - results.jsonl holds every result already
             grades = run.grades_path
