@@ -20,6 +20,7 @@ from gradgrader.ingest import Submission
 from gradgrader.results import Result
 from gradgrader.rubric import default_rubric, find_rubric, load_rubric
 from gradgrader.sandbox.layers import Isolation
+from gradgrader.sandbox.prestart import Prestarted
 from gradgrader.spec import Assignment, shipped_assignments, variant_hooks
 
 # ----------------------------------------------------------------- which assignment?
@@ -235,27 +236,35 @@ def _check_rubric(assignment: Assignment, problems: list[str]) -> None:
         problems.append(f"the rubric does not fit the assignment (check and grade would stop): {exc}")
 
 
-def validate(assignment: Assignment, isolation: Isolation | None = None) -> Validation:
+def validate(assignment: Assignment, isolation: Isolation | None = None, prestarted: Prestarted | None = None) -> Validation:
     """Grade the reference with every check of the assignment (not only the rubric's):
     it must pass all of them — including the finite-difference checks of its own
     objectives, which catch a reference with a dropped ½ — and the diagnosis terms must
-    add up to it."""
+    add up to it. ``prestarted``: a zygote started early for it (``grade`` starts it
+    before opening the class, #17), adopted or closed."""
     report = Validation(assignment)
     from gradgrader.pack import is_pack
 
     if is_pack(assignment.root):
+        if prestarted is not None:
+            prestarted.close()
         report.problems.append(f"{assignment.root} is a student pack: it has no reference to validate (its course validated it when the pack was made)")
         return report
-    _check_rubric(assignment, report.problems)
-    report.warnings.extend(mistakes_without_feedback(assignment))
     try:
-        _check_diagnosis(assignment, report.problems)
-    except ConfigError:
+        _check_rubric(assignment, report.problems)
+        report.warnings.extend(mistakes_without_feedback(assignment))
+        try:
+            _check_diagnosis(assignment, report.problems)
+        except ConfigError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the course's own code failed
+            report.problems.append(f"the diagnosis hooks fail: {type(exc).__name__}: {exc}")
+        rubric = default_rubric(assignment)
+    except BaseException:
+        if prestarted is not None:
+            prestarted.close()
         raise
-    except Exception as exc:  # noqa: BLE001 - the course's own code failed
-        report.problems.append(f"the diagnosis hooks fail: {type(exc).__name__}: {exc}")
-    rubric = default_rubric(assignment)
-    with Grader(assignment, rubric, jobs=1, isolation=isolation) as grader:
+    with Grader(assignment, rubric, jobs=1, isolation=isolation, prestarted=prestarted) as grader:
         result = grader.grade(Submission("reference", assignment.reference_path, None))
     report.result = result
     if result.status != "graded":

@@ -474,3 +474,41 @@ def test_a_disk_that_fails_the_last_sync_stops_with_a_message_and_keeps_the_resu
     assert "cannot write results there" in result.stderr and "--resume" in result.stderr
     assert "Traceback" not in result.output
     assert sorted(r["submission"] for r in read_results(out)) == sorted(CLASS)
+
+
+def test_grade_starts_the_validations_sandbox_before_opening_the_class(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """(#17) The validation's zygote comes up while the class is opened: it is started
+    first and the validation adopts it (two zygotes in all with --jobs 1, as before: the
+    validation's and the grader's); a class folder that cannot be opened closes it."""
+    import gradgrader.ingest as ingest
+    from gradgrader.sandbox import zygote as zygote_module
+    from gradgrader.sandbox.prestart import Prestarted
+
+    events: list[str] = []
+    real_init, real_open, real_close = zygote_module.Zygote.__init__, ingest.open_class, Prestarted.close
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        events.append("zygote")
+        real_init(self, *args, **kwargs)
+
+    def open_class(*args: Any, **kwargs: Any) -> Any:
+        events.append("open")
+        return real_open(*args, **kwargs)
+
+    def close(self: Any) -> None:
+        events.append("closed")
+        real_close(self)
+
+    monkeypatch.setattr(zygote_module.Zygote, "__init__", init)
+    monkeypatch.setattr(ingest, "open_class", open_class)
+    monkeypatch.setattr(Prestarted, "close", close)
+    # As on a machine whose probe is remembered (a first run probes instead: no early start).
+    monkeypatch.setattr("gradgrader.sandbox.bwrap.probe_is_cheap", lambda: True)
+    make_class(tmp_path / "class", n=2, slow=-1)
+    result = CliRunner().invoke(app, ["grade", str(tmp_path / "class"), "-a", "softmax", "-o", str(tmp_path / "out"), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    assert events == ["zygote", "open", "zygote"], events
+    events.clear()
+    missing = CliRunner().invoke(app, ["grade", str(tmp_path / "nowhere"), "-a", "softmax", "-o", str(tmp_path / "out2")])
+    assert missing.exit_code == 2 and "nowhere" in missing.output
+    assert events == ["zygote", "open", "closed"], events

@@ -172,22 +172,41 @@ def early_sandbox(assignment: str | None) -> Prestarted | None:
     then runs in a thread while the grader is imported, as the grader's own start waits."""
     import threading
 
-    from gradgrader.sandbox.bwrap import namespaces_available, probe_is_cheap
+    from gradgrader.sandbox.bwrap import probe_is_cheap
 
     if assignment is None or not probe_is_cheap():
         from gradgrader.sandbox.layers import probe
 
         threading.Thread(target=probe, name="gradgrader-probe", daemon=True).start()
         return None
+    from gradgrader.errors import GradgraderError
+    from gradgrader.spec.locate import find_assignment
+
+    try:
+        root = find_assignment(assignment)
+    except (GradgraderError, OSError):
+        return None
+    return prestart_for(root)
+
+
+def prestart_for(root: Path) -> Prestarted | None:
+    """A zygote for the course at ``root`` started now, its hello not awaited: what a
+    Grader of it (one sandbox, in this thread) adopts as its own. None when the sandbox
+    cannot start here or the probe would start bubblewrap now (the grader then starts
+    its own, and says why if it cannot)."""
+    from gradgrader.sandbox.bwrap import namespaces_available, probe_is_cheap
+
+    if not probe_is_cheap():
+        return None
     # What starts the zygote imports no dataclass and no ctypes (bwrap, staging, zygote):
     # it is spawned ~12 ms sooner than after the layers' probe and the sandbox's records.
     from gradgrader.errors import GradgraderError
     from gradgrader.sandbox.zygote import start_in_new_run, stop_run
-    from gradgrader.spec.locate import course_folders, find_assignment
+    from gradgrader.spec.locate import course_folders
 
     try:
         namespaces = namespaces_available()
-        run_dir, folder, held, zygote = start_in_new_run(namespaces, course_folders(find_assignment(assignment)))
+        run_dir, folder, held, zygote = start_in_new_run(namespaces, course_folders(root))
     except (GradgraderError, OSError):
         return None
     # The other layers are probed while the zygote comes up (its command depends on the
