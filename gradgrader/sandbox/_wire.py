@@ -126,7 +126,7 @@ class Reader:
         self.buf = bytearray()
         self.pos = 0  # bytes of ``buf`` already handed out (dropped when more is read)
         self.raw = b""  # the header bytes of the last message read
-        self._poller: select.poll | None = None  # for reads by a deadline (see _recv)
+        self._poller: select.poll | None = None  # for reads by a deadline (see _recv_by)
 
     def recv(
         self, max_total: int = 256 << 20, max_blob: int | None = None, deadline: float | None = None,
