@@ -494,7 +494,7 @@ def _outputs(result: Any, call: dict, out_blobs: list[bytes], max_bytes: int, ar
 
 
 class _Loopback:
-    """A socket stand-in for :func:`warm_up`: reads what was written to it, drops what is sent."""
+    """A socket stand-in for :func:`warm_up`: what is sent to it can be read back from it."""
 
     def __init__(self) -> None:
         self.data = bytearray()
