@@ -215,9 +215,10 @@ def batch_scheduling() -> None:
     SCHED_BATCH keeps the same fair share of the CPU but does not preempt on a wake-up:
     the student's process goes on with its batch and the worker reads the answers that
     came meanwhile when it runs (3–5 % less time per submission with ``--jobs 2`` on 2
-    cores, docs/performance.md, #17). Nothing waits longer than before for its turn
-    than one scheduling period, and a call's time limit is counted from when the worker
-    starts waiting for it, as before: no verdict depends on it. Not on other systems."""
+    cores, docs/performance.md, #17). A worker may wait up to one scheduling period
+    (milliseconds) longer for its turn; a call's time limit is still counted from when
+    the worker starts waiting for it, so a limit can only come later, never sooner, and
+    no verdict depends on it. Nothing is changed on other systems."""
     with contextlib.suppress(OSError, AttributeError):
         os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
 
