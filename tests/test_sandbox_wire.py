@@ -167,14 +167,34 @@ def test_a_message_not_yet_read_is_read_once_and_parsed_in_one_pass(monkeypatch:
     assert sock.calls == 1
 
 
-def test_reads_by_a_deadline_take_what_is_there_at_once_and_wait_only_when_nothing_is():
+def test_reads_by_a_deadline_take_what_is_there_at_once_and_wait_only_when_nothing_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """(#17) A reply already in the socket is read without a wait or a change of the
     socket's mode for each read; a read with nothing there waits until bytes come; a
     deadline already passed times out even with bytes there (as before: a reply read
-    late is not read), and a closed peer is an EOFError."""
+    late is not read), and a closed peer is an EOFError. The late message is sent once
+    the reader waits (no race with a timer)."""
     import threading
     import time
 
+    real_poll = wire.select.poll
+    waiting = threading.Event()
+    waits: list[int] = []
+
+    class Poll:
+        def __init__(self) -> None:
+            self.real = real_poll()
+
+        def register(self, *args: object) -> None:
+            self.real.register(*args)
+
+        def poll(self, ms: int) -> list:
+            waits.append(ms)
+            waiting.set()
+            return self.real.poll(ms)
+
+    monkeypatch.setattr(wire.select, "poll", Poll)
     a, b = _pair()
     reader = wire.Reader(b)
     modes: list[float | None] = []
@@ -193,12 +213,12 @@ def test_reads_by_a_deadline_take_what_is_there_at_once_and_wait_only_when_nothi
         wire.send(a, {"op": "result", "i": i}, [b"x"])
     for i in range(3):
         assert reader.recv(deadline=time.monotonic() + 10) == ({"op": "result", "i": i}, [b"x"])
-    assert modes == [0.0] and reader._poller is None  # one change of mode, no wait
-    later = threading.Timer(0.05, lambda: wire.send(a, {"op": "late"}, []))
+    assert modes == [0.0] and waits == []  # one change of mode, no wait
+    later = threading.Thread(target=lambda: waiting.wait(60) and wire.send(a, {"op": "late"}, []))
     later.start()
-    assert reader.recv(deadline=time.monotonic() + 30) == ({"op": "late"}, [])
+    assert reader.recv(deadline=time.monotonic() + 60) == ({"op": "late"}, [])
     later.join()
-    assert reader._poller is not None and modes == [0.0]
+    assert waits and modes == [0.0]
     wire.send(a, {"op": "there"}, [])
     with pytest.raises(TimeoutError):
         reader.recv(deadline=time.monotonic() - 1)
