@@ -175,3 +175,19 @@ def test_check_of_another_assignment_closes_the_early_zygote(monkeypatch: pytest
     code, started = _main(monkeypatch, ["check", str(path), "-a", "softmax", "--json"])
     assert code == 0
     assert all(p.zygote.proc.poll() is not None and not p.run_dir.exists() for p in started)
+
+
+def test_a_checks_early_start_reads_the_remembered_probe_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``early_sandbox`` asks whether the probe is cheap (which reads the remembered
+    probe from the disk) once, then starts the zygote for the assignment's folder;
+    ``prestart_for`` (grade's validation) asks it itself."""
+    import gradgrader.sandbox.bwrap as bwrap
+
+    asked: list[int] = []
+    started: list[Path] = []
+    monkeypatch.setattr(bwrap, "probe_is_cheap", lambda: asked.append(1) or True)
+    monkeypatch.setattr(early_mod, "_prestart", lambda root: started.append(root))
+    early_mod.early_sandbox("softmax")
+    assert len(asked) == 1 and started and started[0].name == "softmax"
+    early_mod.prestart_for(started[0])
+    assert len(asked) == 2 and len(started) == 2

@@ -186,7 +186,7 @@ def early_sandbox(assignment: str | None) -> Prestarted | None:
         root = find_assignment(assignment)
     except (GradgraderError, OSError):
         return None
-    return prestart_for(root)
+    return _prestart(root)
 
 
 def prestart_for(root: Path) -> Prestarted | None:
@@ -194,13 +194,18 @@ def prestart_for(root: Path) -> Prestarted | None:
     Grader of it (one sandbox, in this thread) adopts as its own. None when the sandbox
     cannot start here or the probe would start bubblewrap now (the grader then starts
     its own, and says why if it cannot)."""
-    from gradgrader.sandbox.bwrap import namespaces_available, probe_is_cheap
+    from gradgrader.sandbox.bwrap import probe_is_cheap
 
-    if not probe_is_cheap():
-        return None
+    return _prestart(root) if probe_is_cheap() else None
+
+
+def _prestart(root: Path) -> Prestarted | None:
+    """:func:`prestart_for` once the probe is known to be cheap (a check asks it first:
+    it reads the remembered probe, asked once)."""
     # What starts the zygote imports no dataclass and no ctypes (bwrap, staging, zygote):
     # it is spawned ~12 ms sooner than after the layers' probe and the sandbox's records.
     from gradgrader.errors import GradgraderError
+    from gradgrader.sandbox.bwrap import namespaces_available
     from gradgrader.sandbox.zygote import start_in_new_run, stop_run
     from gradgrader.spec.locate import course_folders
 
