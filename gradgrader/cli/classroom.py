@@ -108,7 +108,9 @@ def grade(
 
     Writes OUT/results.jsonl (as each finishes), OUT/grades.csv, OUT/gradebook.csv and OUT/feedback/.
     """
+    from gradgrader.cli._early import prestart_for
     from gradgrader.loading import open_grader
+    from gradgrader.pack import is_pack
     from gradgrader.run import RunFolder
     from gradgrader.secret import run_fingerprint
 
@@ -120,7 +122,8 @@ def grade(
         spec, rub = load(assignment, rubric)
         # The validation's sandbox starts now and comes up on the other core while the
         # class is opened (~0.1 s of a run's start, #17); it is adopted or closed.
-        early = _early_validation(spec) if not skip_validation and cluster is None else None
+        validating = not skip_validation and not is_pack(spec.root)  # a student pack has no reference
+        early = prestart_for(spec.root) if validating and cluster is None else None
         try:
             cls = _open_class(folder, out, spec, form, roster)
             # On a cluster the workers' sandboxes grade (each worker refuses a weak one itself).
@@ -132,7 +135,7 @@ def grade(
             if early is not None:
                 early.close()
             raise
-        if not skip_validation:
+        if validating:
             _validate(spec, iso, early)
         fingerprint = run_fingerprint(spec, rub)
         plan = run.plan(cls.submissions, fingerprint, resume, prior)
@@ -219,25 +222,11 @@ def _course_inputs(spec: Assignment, prior: dict[str, Any], out: Path) -> tuple[
     return with_secret(spec, secret), secret
 
 
-def _early_validation(spec: Assignment) -> Prestarted | None:
-    """The validation's zygote, started before the class is opened (None: the validation
-    starts its own, as when the probe would have to run bubblewrap now)."""
-    from gradgrader.cli._early import prestart_for
-    from gradgrader.pack import is_pack
-
-    return None if is_pack(spec.root) else prestart_for(spec.root)
-
-
 def _validate(spec: Assignment, iso: Isolation, early: Prestarted | None = None) -> None:
     """Refuse to grade anyone against an assignment whose reference fails its own checks
     (``early``: a zygote started for it, adopted or closed)."""
     from gradgrader.authoring import validate as validate_assignment
-    from gradgrader.pack import is_pack
 
-    if is_pack(spec.root):
-        if early is not None:
-            early.close()
-        return
     report = validate_assignment(spec, iso, early)
     if not report.ok:
         raise GradgraderError(
