@@ -118,10 +118,16 @@ def _plain_arity(fn) -> dict | None:
 _FUNCTION = type(_plain_arity)
 
 
+def _array_view(spec: dict, blobs: list[bytes]) -> np.ndarray:
+    """An array argument over its raw bytes (read-only; dtype and shape in the header,
+    written by the grader): each call gets a copy."""
+    return np.frombuffer(blobs[spec["blob"]], dtype=np.dtype(spec["dtype"])).reshape(spec["shape"])
+
+
 def _decode_arg(spec: dict, blobs: list[bytes]):
     kind = spec["kind"]
-    if kind == "array":  # raw bytes; dtype and shape in the header (written by the grader)
-        return np.frombuffer(blobs[spec["blob"]], dtype=np.dtype(spec["dtype"])).reshape(spec["shape"]).copy()
+    if kind == "array":
+        return _array_view(spec, blobs).copy()
     if kind == "object":  # the course's own type, e.g. common:GaussianMixture
         module, _, name = spec["factory"].partition(":")
         factory = getattr(importlib.import_module(module), name)
@@ -389,7 +395,7 @@ def _request_decoder(blobs: list[bytes]) -> Any:
             return _decode_arg(spec, blobs)
         base = bases.get(id(spec))
         if base is None:
-            base = bases[id(spec)] = np.frombuffer(blobs[spec["blob"]], dtype=np.dtype(spec["dtype"])).reshape(spec["shape"])
+            base = bases[id(spec)] = _array_view(spec, blobs)
         return base.copy()
 
     return decode
@@ -493,19 +499,19 @@ def _outputs(result: Any, call: dict, out_blobs: list[bytes], max_bytes: int, ar
     return {"ok": True, "outputs": outs}
 
 
-class _Loopback:
-    """A socket stand-in for :func:`warm_up`: what is sent to it can be read back from it."""
+class _StandInSocket:
+    """A socket for :func:`warm_up`: reads hand out ``requests``, what is sent is dropped."""
 
-    def __init__(self) -> None:
-        self.data = bytearray()
-
-    def sendall(self, data: bytes) -> None:
-        self.data += data
+    def __init__(self, requests: bytes) -> None:
+        self.requests = bytearray(requests)
 
     def recv(self, n: int) -> bytes:
-        out = bytes(self.data[:n])
-        del self.data[:n]
+        out = bytes(self.requests[:n])
+        del self.requests[:n]
         return out
+
+    def sendall(self, data: bytes) -> None:
+        pass
 
 
 def warm_up(calls: int = 24) -> None:
@@ -532,7 +538,8 @@ def warm_up(calls: int = 24) -> None:
         return value, (P.T @ X) / len(y) + reg * W
 
     stand_in.__dict__["loss"] = loss
-    requests = _Loopback()
+    written = bytearray()
+    requests = types.SimpleNamespace(sendall=written.extend)  # wire.send writes the requests here
     W, X, y = np.full((3, 4), 0.1), np.ones((5, 4)), np.arange(5) % 3
     blobs = [W.tobytes(), X.tobytes(), y.astype("<i8").tobytes()]
     table = [
@@ -550,12 +557,4 @@ def warm_up(calls: int = 24) -> None:
         "op": "descend", "call": {"function": "loss", "args": table, "outputs": ["loss", "dW"]},
         "variable": 0, "gradient": "dW", "rate": 0.1, "steps": calls, "shapes": [[], [3, 4]],
     }, blobs)
-
-    class Replies(_Loopback):
-        def sendall(self, data: bytes) -> None:
-            pass
-
-        def recv(self, n: int) -> bytes:
-            return requests.recv(n)
-
-    _serve_calls(Replies(), stand_in, "warm_up.py", 1 << 20)  # type: ignore[arg-type] # returns at their end
+    _serve_calls(_StandInSocket(bytes(written)), stand_in, "warm_up.py", 1 << 20)  # type: ignore[arg-type] # returns at their end
