@@ -90,3 +90,6 @@ def test_a_score_is_written_the_same_the_second_time_and_equal_numbers_alike():
             for x in values:
                 assert points(x, places) == written(x, places), (x, places)
     assert points(float("nan")) == points(True) == points("1") == "?"
+    from gradgrader import report
+
+    assert report._POINTS[(0.25, 2)] == "0.25"  # remembered, not formatted again (#17)

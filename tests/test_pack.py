@@ -126,7 +126,12 @@ def test_an_assignment_with_two_conventions_packs_and_each_convention_grades_as_
     assert packed["correct-2017"]["score"] == packed["correct-2017"]["max_score"]
 
 
-def test_a_pack_says_its_scale_and_what_only_the_course_grades(pack: Path, tmp_path: Path) -> None:
+def test_a_pack_says_its_scale_and_what_only_the_course_grades(pack: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gradgrader.cli._early as early
+
+    started: list[Path] = []
+    real_prestart = early.prestart_for
+    monkeypatch.setattr(early, "prestart_for", lambda root: started.append(root) or real_prestart(root))
     sample = SOFTMAX / "samples" / "correct-vectorized" / "softmax.py"
     checked = CliRunner().invoke(app, ["check", str(sample), "-a", str(pack)])
     assert "graded out of 9.5 here, out of 10 by the course" in checked.stdout
@@ -137,6 +142,7 @@ def test_a_pack_says_its_scale_and_what_only_the_course_grades(pack: Path, tmp_p
     graded = CliRunner().invoke(app, ["grade", str(tmp_path / "class"), "-a", str(pack), "-o", str(tmp_path / "out"),
                                       "--allow-weak-sandbox"])
     assert graded.exit_code == 0 and "is a student pack" in graded.stderr and "course's own assignment" in graded.stderr
+    assert started == []  # a pack has no reference to validate: no sandbox is started for it
 
 
 def test_an_assignment_with_course_objects_as_arguments_packs(tmp_path: Path) -> None:
