@@ -167,3 +167,32 @@ def test_a_batch_sandboxs_zygote_warms_up_and_its_children_answer_as_any(tmp_pat
         assert "warm" in box.zygote.proc.args
         got = s.call("f", [np.arange(3.0)], ["total", "twice"], 10.0)
         assert float(got.values[0]) == 3.0 and np.array_equal(got.values[1], [0.0, 2.0, 4.0])
+
+
+def test_an_entry_left_under_the_next_staging_name_does_not_stop_the_next_submission(tmp_path, monkeypatch):
+    """With a weak sandbox a submission can write the stage; as a user other than root it
+    can leave there an entry nobody can remove, named as the next staging folder would be
+    (s2). The next submission is staged under a fresh name instead of failing. (Root
+    removes anything: the removal is made to fail here.)"""
+    import gradgrader.sandbox.runner as runner
+
+    one = module(tmp_path / "one", "def f(x):\n    return 1.0\n")
+    box = Sandbox(tmp_path / "box")
+    try:
+        box._stage_copy(one, None)
+        planted = box._stage / "s2"
+        planted.mkdir()
+        (planted / "softmax.py").write_text("left by a student")
+
+        def refuse(entry):
+            raise PermissionError(13, "Permission denied", entry.path)
+
+        monkeypatch.setattr(staging, "_remove", refuse)
+        monkeypatch.setattr(runner.shutil, "rmtree", lambda *a, **k: None)
+        two = module(tmp_path / "two", "def f(x):\n    return 2.0\n")
+        staged, _, _ = box._stage_copy(two, None)
+        assert staged.parent.name == "s3" and staged.read_text() == two.read_text()
+        assert (planted / "softmax.py").read_text() == "left by a student"
+    finally:
+        monkeypatch.undo()
+        box.close()

@@ -108,7 +108,17 @@ class Sandbox:
         target = self._stage / f"s{self._staged}"
         if not staging.reuse_stage(self._stage, previous, target):
             shutil.rmtree(self._stage, ignore_errors=True)
-            target.mkdir(parents=True)
+            for _ in range(100):
+                try:
+                    target.mkdir(parents=True)
+                    break
+                except FileExistsError:
+                    # Left behind and not removable (a weak sandbox lets a submission write
+                    # the stage): the next submission gets a fresh name, never that entry.
+                    self._staged += 1
+                    target = self._stage / f"s{self._staged}"
+            else:
+                raise FileExistsError(f"no free staging folder in {self._stage}")
         return staging.copy_submission(target, path, folder)
 
     def stage(self, path: Path, folder: Path | None = None, helpers: list[Path] | None = None) -> Staged:
