@@ -982,14 +982,15 @@ def test_a_call_is_sent_with_its_own_time_limit_not_the_last_reads_leftover(tmp_
 
     path = write_submission(tmp_path / "student", hostile(RIGHT))
     seen = []
-    real_send = runner.wire.send
+    real_send = runner.wire.send_framed
 
-    def send(sock, header, blobs=(), fds=None):
-        if header.get("op") == "calls":
+    def send(sock, payload):
+        head_len = int.from_bytes(payload[:4], "little")
+        if json.loads(payload[8 : 8 + head_len]).get("op") == "calls":
             seen.append(sock.gettimeout())
-        return real_send(sock, header, blobs, fds)
+        return real_send(sock, payload)
 
-    monkeypatch.setattr(runner.wire, "send", send)
+    monkeypatch.setattr(runner.wire, "send_framed", send)
     with (
         Sandbox(tmp_path / "scratch", isolation()) as box,
         Session(box, path, "softmax", ["logsumexp"], ChildLimits(memory_mb=MEMORY_MB), budget=60) as session,

@@ -44,15 +44,26 @@ def encode_header(header: dict) -> bytes:
     return _encode(header).encode()
 
 
-def send_encoded(
-    sock: socket.socket, data: bytes, blobs: list[bytes] | tuple[bytes, ...] = (), fds: list[int] | None = None
-) -> None:
-    """:func:`send` with the header already encoded (:func:`encode_header`)."""
+def frame(data: bytes, blobs: list[bytes] | tuple[bytes, ...] = ()) -> bytes:
+    """A whole message as :func:`send_encoded` writes it: the encoded header ``data``
+    (:func:`encode_header`) and the blobs, framed."""
     parts = [_HEAD.pack(len(data), len(blobs)), data]
     for blob in blobs:
         parts.append(_BLOB.pack(len(blob)))
         parts.append(blob)
-    payload = b"".join(parts)
+    return b"".join(parts)
+
+
+def send_framed(sock: socket.socket, payload: bytes) -> None:
+    """Send a whole message made by :func:`frame`."""
+    sock.sendall(payload)
+
+
+def send_encoded(
+    sock: socket.socket, data: bytes, blobs: list[bytes] | tuple[bytes, ...] = (), fds: list[int] | None = None
+) -> None:
+    """:func:`send` with the header already encoded (:func:`encode_header`)."""
+    payload = frame(data, blobs)
     if fds:
         # Send the descriptors with the first byte, the rest as a plain stream.
         socket.send_fds(sock, [payload[:1]], fds)

@@ -18,7 +18,7 @@ import numpy as np
 
 from gradgrader.sandbox import _wire as wire
 from gradgrader.sandbox.decode import DecodeError, decode_array
-from gradgrader.sandbox.encode import encode_args, encode_calls
+from gradgrader.sandbox.encode import calls_request, encode_args
 from gradgrader.sandbox.model import (
     REPLY_DECODE_CAP,
     SUBMISSION_DECODE_CAP,
@@ -256,12 +256,7 @@ class StudentProcess:
         An exception in one call does not stop the others. A call that times out or
         kills the process keeps the replies before it; the calls after it are not run
         and get a Problem of the same kind that says so."""
-        blobs: list[bytes] = []
-        table, calls = encode_calls(arg_lists, blobs)
-        request = {"op": "calls", "function": function, "outputs": outputs, "args": table, "calls": calls}
-        if want:
-            request["want"] = want
-        failed = self._request(request, blobs, timeout)
+        failed = self._request(calls_request(function, outputs, want, arg_lists), timeout)
         if failed is not None:
             return [failed] * len(arg_lists)
         results: list[Returned | Problem] = []
@@ -291,7 +286,7 @@ class StudentProcess:
             "variable": variable, "gradient": gradient, "rate": float(rate), "steps": int(steps),
             "shapes": [list(shape) for shape in shapes],
         }
-        failed = self._request(request, blobs, timeout)
+        failed = self._request(wire.frame(wire.encode_header(request), blobs), timeout)
         if failed is not None:
             return [failed]
         results: list[Returned | Problem] = []
@@ -302,8 +297,9 @@ class StudentProcess:
                 break
         return results
 
-    def _request(self, msg: dict, blobs: list[bytes], timeout: float) -> Problem | None:
-        """Send a request; the Problem that stopped the process if it could not be sent."""
+    def _request(self, payload: bytes, timeout: float) -> Problem | None:
+        """Send a request (a framed message, ``wire.frame``); the Problem that stopped the
+        process if it could not be sent."""
         if self.dead:
             return Problem("crashed", "the submission's process is no longer running")
         # The socket still holds the last read's (short) time-out: give the send its own.
@@ -311,7 +307,7 @@ class StudentProcess:
         send_limit = max(timeout, 5.0)
         self.sock.settimeout(send_limit)
         try:
-            wire.send(self.sock, msg, blobs)
+            wire.send_framed(self.sock, payload)
         except TimeoutError:
             self._kill()
             self._reap()
