@@ -161,31 +161,81 @@ def test_prepared_read_rules_are_shared_by_paths_to_one_file_and_grant_what_open
             os.close(fd)
 
 
+CONFINE = Path(__file__).parent.parent / "gradgrader/sandbox/_confine.py"
+
+
+def _fresh_confine(before: str, after: str, sonames: str = "") -> str:
+    """What a fresh interpreter prints that runs ``before``, loads the sandbox's
+    _confine by path (with ``sonames`` written over its table of sonames, if given),
+    then runs ``after``. Skips where pyseccomp is not installed."""
+    import sys
+
+    source = CONFINE.read_text()
+    if sonames:
+        source = source.replace('_SONAMES = {"c": "libc.so.6", "seccomp": "libseccomp.so.2"}', f"_SONAMES = {sonames}")
+        assert f"_SONAMES = {sonames}" in source
+    probe = (
+        "import importlib.util, sys, types\n"
+        f"{before}\n"
+        "confine = types.ModuleType('_ggtest_confine')\n"
+        f"exec(compile({source!r}, {str(CONFINE)!r}, 'exec'), confine.__dict__)\n"
+        "if importlib.util.find_spec('pyseccomp') is None: print('none'); sys.exit()\n"
+        "assert confine.pyseccomp is not None, 'pyseccomp did not load'\n"
+        f"{after}\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    if out.stdout.strip() == "none":
+        pytest.skip("no pyseccomp here")
+    return out.stdout
+
+
 def test_pyseccomp_is_loaded_with_the_libraries_ldconfig_would_name_without_running_it():
     """The sandbox's interpreter imports pyseccomp giving ``find_library`` the sonames
     it would find by running ``ldconfig -p`` twice (~5 ms of every sandbox's start,
     #17): the same libraries, and ``find_library`` itself left as it was."""
-    import sys
-
-    probe = (
-        "import ctypes.util, subprocess, sys\n"
+    out = _fresh_confine(
+        "import ctypes.util, subprocess\n"
         "runs = []\n"
         "real = subprocess.Popen.__init__\n"
         "def counted(self, args, *a, **k):\n"
         "    runs.append(args)\n"
         "    real(self, args, *a, **k)\n"
         "subprocess.Popen.__init__ = counted\n"
-        "search = ctypes.util.find_library\n"
-        "import importlib.util\n"
-        f"spec = importlib.util.spec_from_file_location('_ggtest_confine', {str(Path(__file__).parent.parent / 'gradgrader/sandbox/_confine.py')!r})\n"
-        "confine = importlib.util.module_from_spec(spec); spec.loader.exec_module(confine)\n"
+        "search = ctypes.util.find_library\n",
         "assert ctypes.util.find_library is search\n"
-        "if confine.pyseccomp is None: print('none'); sys.exit()\n"
         "assert runs == [], runs\n"
-        "print(confine.pyseccomp._libseccomp_path == search('seccomp'), confine.pyseccomp._libseccomp_path)\n"
+        "print(confine.pyseccomp._libseccomp_path == search('seccomp'), confine.pyseccomp._libseccomp_path)\n",
     )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    if out.stdout.strip() == "none":
-        pytest.skip("no pyseccomp/libseccomp here")
-    assert out.stdout.split()[0] == "True", out.stdout
+    assert out.split()[0] == "True", out
+
+
+def test_pyseccomp_is_loaded_without_ctypes_util_and_what_it_imports():
+    """``ctypes.util`` would bring ``subprocess``, ``threading``, ``tempfile`` and
+    ``random`` into the zygote: milliseconds of its start, and at-fork handlers run in
+    every child (#17). None of them is imported, and ``ctypes.util`` imported afterwards
+    is the real one."""
+    out = _fresh_confine(
+        "",
+        "print(sorted(m for m in ('ctypes.util', 'subprocess', 'threading', 'tempfile', 'random') if m in sys.modules))\n"
+        "print(confine.pyseccomp._libseccomp_path)\n"
+        "import ctypes.util\n"
+        "print(ctypes.util.find_library.__module__, hasattr(ctypes.util, '_findSoname_ldconfig'))\n",
+    )
+    modules, library, real = out.splitlines()
+    assert modules == "[]"
+    assert library == "libseccomp.so.2"
+    assert real == "ctypes.util True"  # the real module (it has ldconfig's helper)
+
+
+def test_a_library_whose_soname_does_not_load_is_found_by_the_real_ctypes_util():
+    """The stand-in only answers names that load; anything else is looked up as before
+    (here a soname that does not exist), and the real module is what stays imported."""
+    out = _fresh_confine(
+        "",
+        "import ctypes.util\n"
+        "print(confine.pyseccomp._libseccomp_path == ctypes.util.find_library('seccomp'))\n"
+        "print(hasattr(sys.modules['ctypes.util'], '_findSoname_ldconfig'))\n",
+        sonames='{"c": "libc.so.6", "seccomp": "libseccomp-no-such.so.9"}',
+    )
+    assert out.splitlines() == ["True", "True"]

@@ -185,3 +185,36 @@ def test_the_zygote_runs_its_file_as_a_script_would(tmp_path) -> None:
     out = subprocess.run([sys.executable, "-I", "-B", "-c", zygote.LAUNCH, str(script), "7"],
                          capture_output=True, text=True, check=True).stdout
     assert out.strip() == "__main__ ['7'] True"
+
+
+def test_each_child_gets_a_new_private_scratch_folder_and_a_taken_name_is_skipped(tmp_path) -> None:
+    """What ``tempfile.mkdtemp`` gave, without importing ``tempfile`` into the zygote
+    (its ``random`` reseeds itself in every forked child, #17)."""
+    z = zygote_module()
+    first = z._new_scratch(str(tmp_path))
+    taken = tmp_path / f"sub-{z._SCRATCHES[0] + 1}"
+    taken.mkdir()  # the next name, already there: skipped, never reused
+    (taken / "theirs").write_text("x")
+    second = z._new_scratch(str(tmp_path))
+    assert first != second and Path(second) != taken and (taken / "theirs").exists()
+    for folder in (first, second):
+        assert os.path.isabs(folder) and os.path.isdir(folder) and not os.listdir(folder)
+        assert os.stat(folder).st_mode & 0o777 == 0o700
+
+
+def test_a_child_finds_its_scratch_folder_through_tempfile(tmp_path) -> None:
+    """The zygote no longer imports ``tempfile`` for its children to inherit: a student's
+    ``tempfile``, imported in the child, still chooses the child's scratch folder."""
+    path = module(tmp_path / "s", """
+        import os, sys
+        def where(x):
+            loaded = "tempfile" in sys.modules
+            import tempfile
+            with tempfile.NamedTemporaryFile() as f:
+                inside = os.path.dirname(f.name) == os.getcwd() == tempfile.gettempdir()
+            return float(inside) + 2.0 * float(loaded)
+    """)
+    with Sandbox(tmp_path / "box") as box, limited_session(box, path) as s:
+        got = s.call("where", [np.zeros(1)], ["v"], 10.0)
+    assert isinstance(got, Returned)
+    assert float(got.values[0]) == 1.0  # not imported before; then the scratch folder

@@ -21,7 +21,6 @@ import resource
 import signal
 import socket
 import sys
-import tempfile
 import traceback
 from typing import Any
 
@@ -281,7 +280,11 @@ def _set_environment(scratch: str, req: dict) -> None:
     for name, value in wanted.items():
         if os.environ.get(name) != value:
             os.environ[name] = value
-    tempfile.tempdir = scratch
+    # TMPDIR is the scratch folder: ``tempfile``, once imported, chooses it. Only a
+    # ``tempfile`` imported before the fork has a folder of its own to forget.
+    tempfile: Any = sys.modules.get("tempfile")
+    if tempfile is not None:
+        tempfile.tempdir = scratch
     sys.argv = [req["path"]]
     for extra in req.get("sys_path", []):
         sys.path.append(extra)  # after site-packages: cannot shadow numpy or the stdlib

@@ -28,10 +28,17 @@ _SONAMES = {"c": "libc.so.6", "seccomp": "libseccomp.so.2"}
 
 
 def _import_pyseccomp() -> Any:
-    """pyseccomp (libseccomp through ctypes), or None if it or libseccomp is missing."""
-    import ctypes.util
+    """pyseccomp (libseccomp through ctypes), or None if it or libseccomp is missing.
 
-    search = ctypes.util.find_library
+    pyseccomp imports ``ctypes.util`` for ``find_library`` alone, and ``ctypes.util``
+    imports ``subprocess``, ``threading``, ``tempfile`` and ``random``: ~5 ms of the
+    zygote's start, and ``threading`` and ``random`` each run a handler in every child
+    it forks (#17). While pyseccomp is imported, a stand-in ``ctypes.util`` answers by
+    soname; the real one is imported only for a library whose soname does not load. No
+    stand-in is left behind."""
+    import types
+
+    real: list[Any] = [sys.modules.get("ctypes.util")]
 
     def find_library(name: str) -> str | None:
         soname = _SONAMES.get(name)
@@ -41,16 +48,36 @@ def _import_pyseccomp() -> Any:
                 return soname
             except OSError:
                 pass
-        return search(name)
+        if real[0] is None:
+            real[0] = _real_ctypes_util()
+        return real[0].find_library(name)
 
-    ctypes.util.find_library = find_library
+    stand_in = types.ModuleType("ctypes.util")
+    stand_in.find_library = find_library  # type: ignore[attr-defined]
+    sys.modules["ctypes.util"] = stand_in
+    ctypes.util = stand_in  # type: ignore[attr-defined]
     try:
         import pyseccomp
     except Exception:  # noqa: BLE001 - missing package or missing libseccomp
         return None
     finally:
-        ctypes.util.find_library = search
+        if real[0] is not None:
+            sys.modules["ctypes.util"] = ctypes.util = real[0]  # type: ignore[attr-defined]
+        else:
+            del sys.modules["ctypes.util"]
+            del ctypes.util  # type: ignore[attr-defined]
     return pyseccomp
+
+
+def _real_ctypes_util() -> Any:
+    """The real ``ctypes.util``, imported from under the stand-in of :func:`_import_pyseccomp`."""
+    import importlib
+
+    stand_in = sys.modules.pop("ctypes.util")
+    try:
+        return importlib.import_module("ctypes.util")
+    finally:
+        sys.modules["ctypes.util"] = stand_in
 
 
 pyseccomp = _import_pyseccomp()  # optional
@@ -150,12 +177,21 @@ _SENTINEL_PID = 0x7FFF_FF5A
 
 def _program(pid: int) -> bytes:
     """The whole filter for process ``pid``, compiled by libseccomp to BPF."""
-    import tempfile
-
-    with tempfile.TemporaryFile() as out:
+    with _scratch_file() as out:
         _with_own_pid(seccomp_base(), pid).export_bpf(out)
         out.seek(0)
         return out.read()
+
+
+def _scratch_file() -> Any:
+    """An anonymous file for libseccomp to write into: in memory, and without
+    ``tempfile`` where Linux allows (see :func:`_import_pyseccomp`)."""
+    try:
+        return os.fdopen(os.memfd_create("gradgrader-seccomp", os.MFD_CLOEXEC), "w+b")
+    except (AttributeError, OSError):
+        import tempfile
+
+        return tempfile.TemporaryFile()  # noqa: SIM115 - the caller's with-block closes it
 
 
 def seccomp_template() -> tuple[bytes, tuple[int, ...]] | None:

@@ -32,7 +32,6 @@ import signal
 import socket
 import stat
 import sys
-import tempfile
 import traceback
 from typing import Any
 
@@ -255,7 +254,7 @@ def _run_child(ctrl: socket.socket, req: dict, have_subreaper: bool) -> None:
     layers = req.get("layers")
     if isinstance(layers, dict) and layers.pop("read_own", False):
         layers["read"] = _READ_PATHS + list(layers.get("read", []))
-    scratch = tempfile.mkdtemp(prefix="sub-", dir=req["scratch_root"])
+    scratch = _new_scratch(req["scratch_root"])
     pid = _fork(ctrl, scratch, req)
     cap = req.get("scratch_cap")
     status, cpu, killed, why = scratches.wait_or_kill(ctrl, pid, scratch, cap if isinstance(cap, int) else None)
@@ -270,6 +269,24 @@ def _run_child(ctrl: socket.socket, req: dict, have_subreaper: bool) -> None:
     if why:
         exited["reason"] = why
     wire.send(ctrl, exited)
+
+
+_SCRATCHES = [0]  # scratch folders made so far: the next one's number
+
+
+def _new_scratch(root: str) -> str:
+    """A new folder ``sub-N`` under ``root`` (mode 0700, made by an exclusive ``mkdir``: a
+    name already there is skipped), as ``tempfile.mkdtemp`` would make one, without
+    importing ``tempfile`` (see ``_confine._import_pyseccomp``)."""
+    for _ in range(10_000):
+        _SCRATCHES[0] += 1
+        path = os.path.join(root, f"sub-{_SCRATCHES[0]}")
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            continue
+        return os.path.abspath(path)
+    raise FileExistsError(f"no free name for a scratch folder under {root}")
 
 
 def _fork(ctrl: socket.socket, scratch: str, req: dict) -> int:
