@@ -196,3 +196,72 @@ def test_an_entry_left_under_the_next_staging_name_does_not_stop_the_next_submis
     finally:
         monkeypatch.undo()
         box.close()
+
+
+# Where scratch space goes (#17) ---------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_base(monkeypatch: pytest.MonkeyPatch):
+    """scratch_base() and scratch_home() decided afresh in this test, and again after it."""
+    from gradgrader.sandbox import staging
+
+    decide = staging.scratch_base
+    decide.cache_clear()
+    monkeypatch.setattr(staging, "_OWN_HOME", [])
+    yield staging
+    decide.cache_clear()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's /dev/shm")
+def test_scratch_goes_to_memory_unless_tmpdir_is_set_or_memory_is_short(fresh_base, monkeypatch) -> None:
+    import tempfile
+
+    staging = fresh_base
+    monkeypatch.setenv("TMPDIR", str(Path(tempfile.gettempdir())))
+    assert staging.scratch_base() == Path(tempfile.gettempdir())  # the user's choice wins
+
+    staging.scratch_base.cache_clear()
+    monkeypatch.delenv("TMPDIR")
+    real = os.statvfs
+
+    def room(free: int):
+        def statvfs(path):
+            got = real(path)
+            if str(path) != "/dev/shm":
+                return got
+            return os.statvfs_result((got.f_bsize, 1, got.f_blocks, free, free, got.f_files, got.f_ffree, got.f_favail, got.f_flag, got.f_namemax))
+        return statvfs
+
+    if not (Path("/dev/shm").is_dir() and os.access("/dev/shm", os.W_OK)):
+        pytest.skip("no writable /dev/shm here")
+    monkeypatch.setattr(os, "statvfs", room(staging.MEMORY_SCRATCH_FREE))
+    assert staging.scratch_base() == Path("/dev/shm")
+    staging.scratch_base.cache_clear()
+    monkeypatch.setattr(os, "statvfs", room(64 << 20))  # Docker's default /dev/shm
+    assert staging.scratch_base() == Path(tempfile.gettempdir())
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX owners and modes")
+def test_a_shared_home_that_is_not_this_users_private_folder_is_never_used(fresh_base, monkeypatch, tmp_path) -> None:
+    staging = fresh_base
+    monkeypatch.setattr(staging, "scratch_base", lambda: tmp_path)
+    name = f"gradgrader-{os.getuid()}"
+    (tmp_path / name).mkdir(mode=0o777)
+    os.chmod(tmp_path / name, 0o777)  # anyone may enter and write: someone else's trap
+    home = staging.scratch_home()
+    assert home != tmp_path / name and home.parent == tmp_path
+    assert home.stat().st_mode & 0o777 == 0o700 and home.stat().st_uid == os.getuid()
+    assert staging.scratch_home() == home  # one private home for the process
+    assert staging.new_run_dir().parent == home
+
+    monkeypatch.setattr(staging, "_OWN_HOME", [])
+    (tmp_path / name).rmdir()
+    (tmp_path / "elsewhere").mkdir(mode=0o700)
+    (tmp_path / name).symlink_to(tmp_path / "elsewhere")  # a link, even to a private folder
+    home = staging.scratch_home()
+    assert home not in (tmp_path / name, tmp_path / "elsewhere")
+
+    monkeypatch.setattr(staging, "_OWN_HOME", [])
+    (tmp_path / name).unlink()
+    assert staging.scratch_home() == tmp_path / name  # made here, private: used

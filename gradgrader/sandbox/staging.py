@@ -7,6 +7,7 @@ through a link, and a bounded number of them (issue 16).
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import stat
@@ -30,13 +31,71 @@ STAGE_WALK = 10 * STAGE_FILES  # entries looked at before the rest of a folder i
 
 
 def scratch_home() -> Path:
-    """The one folder (mode 0700) under which every grading run of this user keeps its
-    scratch space. Sandboxes hide all of it and bind back only their own folder, so a
-    student process never sees another run's staged submissions — not even those a
-    killed run left behind."""
-    home = Path(tempfile.gettempdir()) / f"gradgrader-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
-    home.mkdir(mode=0o700, exist_ok=True)
+    """The one folder (mode 0700, this user's) under which every grading run of this
+    user keeps its scratch space. Sandboxes hide all of it and bind back only their own
+    folder, so a student process never sees another run's staged submissions — not even
+    those a killed run left behind.
+
+    It lies in :func:`scratch_base`. A folder of that name that is not this user's own
+    private folder (made by someone else, or a link) is never used: the run gets a
+    private folder of its own instead."""
+    if _OWN_HOME:
+        return _OWN_HOME[0]
+    base = scratch_base()
+    home = base / f"gradgrader-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+    try:
+        home.mkdir(mode=0o700, exist_ok=True)
+        info = home.lstat()
+    except OSError:
+        info = None
+    if info is None or not _private_folder(info):
+        _OWN_HOME.append(Path(tempfile.mkdtemp(prefix="gradgrader-", dir=base)))
+        return _OWN_HOME[0]
     return home
+
+
+_OWN_HOME: list[Path] = []  # this process's private home, when the shared one cannot be used
+
+
+def _private_folder(info: os.stat_result) -> bool:
+    """A folder (not a link) of this user that nobody else may enter."""
+    if not stat.S_ISDIR(info.st_mode):
+        return False
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        return False
+    return sys.platform.startswith("win") or info.st_mode & 0o077 == 0
+
+
+# Free space a memory file system needs before scratch space goes there: the staged
+# copies (STAGE_CAP per worker) and, without namespaces, the students' scratch folders
+# (SCRATCH_CAP per worker) of several workers, with room to spare. Docker's default
+# /dev/shm (64 MiB) is left alone.
+MEMORY_SCRATCH_FREE = 2 << 30
+
+
+@functools.lru_cache(maxsize=1)
+def scratch_base() -> Path:
+    """Where scratch space goes: ``$TMPDIR`` when it is set (the user chose); otherwise
+    Linux's memory file system ``/dev/shm`` when it has ``MEMORY_SCRATCH_FREE`` to spare;
+    otherwise the system's temporary folder.
+
+    Each submission is staged (its files created there, the previous one's removed) and,
+    without namespaces, its scratch files are made and removed there too. On a disk's
+    ext4 that costs more than the copies: ext4 does not reuse an inode deleted in the
+    last minute, so each file it creates after a run has removed thousands scans past
+    them — the class's feedback files written at the end of a 1,000-submission run took
+    0.6 ms each instead of 0.1 ms, ~0.5 s of the run (#17). In memory nothing of it is
+    on a disk, and a run's scratch is gone once the run is."""
+    if not os.environ.get("TMPDIR") and sys.platform.startswith("linux"):
+        shm = Path("/dev/shm")
+        try:
+            fs = os.statvfs(shm)
+            usable = shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) and fs.f_bavail * fs.f_frsize >= MEMORY_SCRATCH_FREE
+        except OSError:
+            usable = False
+        if usable:
+            return shm
+    return Path(tempfile.gettempdir())
 
 
 def new_run_dir() -> Path:
