@@ -95,12 +95,29 @@ def test_every_npy_version_numpy_writes_is_accepted(version):
     np.testing.assert_array_equal(decode_array(npy(arr, version)), arr)
 
 
-def test_decoded_array_is_a_fresh_writable_copy():
-    data = bytearray(npy(np.ones(3)))
+def test_a_float64_array_is_read_in_place_and_nothing_can_change_it():
+    """The bytes already hold the float64 array returned: no copy (#17), and neither the
+    array nor the bytes can be changed through it."""
+    data = npy(np.arange(6.0).reshape(2, 3))
+    out = decode_array(data)
+    assert out.dtype == np.float64 and out.shape == (2, 3) and out.flags.c_contiguous
+    assert not out.flags.writeable
+    with pytest.raises(ValueError):
+        out[0, 0] = 5.0
+    with pytest.raises(ValueError):
+        out.flags.writeable = True  # a view of immutable bytes stays read-only
+    np.testing.assert_array_equal(out, np.arange(6.0).reshape(2, 3))
+
+
+@pytest.mark.parametrize("arr", [np.arange(3, dtype=np.float32), np.arange(3), np.array([True, False]),
+                                 np.asfortranarray(np.arange(6.0).reshape(2, 3)), np.arange(3.0).astype(">f8")])
+def test_anything_else_is_decoded_into_a_fresh_float64_copy(arr):
+    data = bytearray(npy(arr))
     out = decode_array(bytes(data))
-    assert out.flags.writeable and out.flags.owndata
-    out[0] = 5.0  # does not touch the bytes it came from
-    np.testing.assert_array_equal(decode_array(bytes(data)), np.ones(3))
+    assert out.dtype == np.float64 and out.flags.c_contiguous and out.flags.owndata and out.flags.writeable
+    np.testing.assert_array_equal(out, arr.astype(np.float64))
+    out[...] = 5.0  # does not touch the bytes it came from
+    np.testing.assert_array_equal(decode_array(bytes(data)), arr.astype(np.float64))
 
 
 # ----------------------------------------------------------------- rejected dtypes
@@ -327,7 +344,7 @@ def test_a_remembered_header_decodes_as_parsing_it_does_and_a_changed_byte_is_pa
     assert np.array_equal(decode_array(first), a)
     assert first[: first.index(b"\n") + 1] in decode._HEADERS
     assert np.array_equal(decode_array(second), b)
-    assert decode_array(second).flags.writeable and decode_array(second) is not decode_array(second)
+    assert decode_array(second) is not decode_array(second)  # each decoding its own array
     hostile = first.replace(b"'<f8'", b"'|O8'", 1)
     assert len(hostile) == len(first)
     with pytest.raises(DecodeError, match="not numeric"):

@@ -3,7 +3,8 @@
 Only the ``.npy`` format (version 1.0/2.0) with a float, integer or boolean dtype is
 accepted, with a bounded header, at most ``MAX_NDIM`` dimensions and a data section
 whose size is exactly what the header promises. No pickle, no object dtype, no
-structured dtype, no memory mapping: the result is always a fresh float64 array.
+structured dtype, no memory mapping: the result is always a C-ordered float64 array —
+read in place (read-only) when the bytes hold exactly that, else a converted copy.
 """
 
 from __future__ import annotations
@@ -38,14 +39,19 @@ def decode_array(data: bytes, max_elements: int = 1 << 25) -> np.ndarray:
     would otherwise decode to 8n)."""
     end, descr, dtype, fortran, shape = _header(data)
     count = _element_count(shape, max_elements)
-    body = data[end:]
-    if len(body) != count * dtype.itemsize:
+    if len(data) - end != count * dtype.itemsize:
         raise DecodeError(
-            f"array data has {len(body)} bytes but shape {shape} of {descr} needs {count * dtype.itemsize}"
+            f"array data has {len(data) - end} bytes but shape {shape} of {descr} needs {count * dtype.itemsize}"
         )
-    arr = np.frombuffer(body, dtype=dtype, count=count)
-    arr = arr.reshape(shape, order="F" if fortran else "C")
-    return np.array(arr, dtype=np.float64, order="C")
+    arr = np.frombuffer(data, dtype=dtype, count=count, offset=end)
+    if dtype == _FLOAT64 and not fortran and isinstance(data, bytes):
+        # Already what is returned: read in place (the bytes cannot change), not copied
+        # (~10 % of the grader's time went to decoding its ~200 replies, #17).
+        return arr.reshape(shape)
+    return np.array(arr.reshape(shape, order="F" if fortran else "C"), dtype=np.float64, order="C")
+
+
+_FLOAT64 = np.dtype(np.float64)  # native byte order: a '<f8' header on a little-endian machine
 
 
 # Checked headers by their bytes (a submission's replies repeat a few): parsing and
