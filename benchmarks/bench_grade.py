@@ -127,7 +127,7 @@ def check_vs_naive(k: int) -> None:
     print(f"{'gradgrader check FILE --json (one correct softmax.py)':52s} {c * 1e3:8.0f} ms")
     print(f"{'gradgrader check FILE (the terminal view, piped)':52s} {v * 1e3:8.0f} ms")
     print(f"{'naive: fresh python, numpy, one call':52s} {b * 1e3:8.0f} ms")
-    print(f"check vs naive baseline: {c / b:.2f}× the time with --json, {v / b:.2f}× with the view (target ≤ 2×)")
+    print(f"check vs naive baseline: {c / b:.3f}× the time with --json, {v / b:.3f}× with the view (target ≤ 2×)")
     # Each round's runs follow each other within a second: the median of the rounds' own
     # ratios is less moved by a host whose speed drifts during the measurement.
     paired = [sorted(x[i] / naives[i] for i in range(k))[k // 2] for x in (checks, views)]
@@ -256,7 +256,7 @@ def main() -> None:
     print(f"{'what':52s} {'sub/s':>8s} {'ms/sub':>8s}")
     print(f"{f'gradgrader grade, {args.n} submissions, --jobs {args.jobs} (all checks)':52s} {1 / per:8.1f} {per * 1e3:8.1f}")
     print(f"{'naive: fresh python per submission, one call':52s} {1 / base:8.1f} {base * 1e3:8.1f}")
-    print(f"whole submission vs naive baseline: {per / base:.2f}× the time (issue 17's target: ≤ 0.15×)")
+    print(f"whole submission vs naive baseline: {per / base:.3f}× the time (issue 17's target: ≤ 0.15×)")
     if args.n >= 1000:
         print(f"{args.n} submissions took {wall:.0f} s (target for 1,000: < 60 s)")
     else:
