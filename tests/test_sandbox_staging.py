@@ -235,10 +235,15 @@ def test_scratch_goes_to_memory_unless_tmpdir_is_set_or_memory_is_short(fresh_ba
 
     if not (Path("/dev/shm").is_dir() and os.access("/dev/shm", os.W_OK)):
         pytest.skip("no writable /dev/shm here")
-    monkeypatch.setattr(os, "statvfs", room(staging.MEMORY_SCRATCH_FREE))
+    monkeypatch.setattr(os, "statvfs", room(staging.memory_scratch_needs()))
     assert staging.scratch_base() == Path("/dev/shm")
     staging.scratch_base.cache_clear()
     monkeypatch.setattr(os, "statvfs", room(64 << 20))  # Docker's default /dev/shm
+    assert staging.scratch_base() == Path(tempfile.gettempdir())
+    staging.scratch_base.cache_clear()
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)  # a worker per core: more to hold
+    monkeypatch.setattr(os, "statvfs", room(staging.MEMORY_SCRATCH_FREE))
+    assert staging.memory_scratch_needs() > staging.MEMORY_SCRATCH_FREE
     assert staging.scratch_base() == Path(tempfile.gettempdir())
 
 

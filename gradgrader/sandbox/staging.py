@@ -66,11 +66,16 @@ def _private_folder(info: os.stat_result) -> bool:
     return sys.platform.startswith("win") or info.st_mode & 0o077 == 0
 
 
-# Free space a memory file system needs before scratch space goes there: the staged
-# copies (STAGE_CAP per worker) and, without namespaces, the students' scratch folders
-# (SCRATCH_CAP per worker) of several workers, with room to spare. Docker's default
+# Free space a memory file system needs before scratch space goes there: at least this,
+# and twice what a worker per core may hold at once — its staged copy (STAGE_CAP) and,
+# without namespaces, its students' scratch folders (SCRATCH_CAP). Docker's default
 # /dev/shm (64 MiB) is left alone.
 MEMORY_SCRATCH_FREE = 2 << 30
+
+
+def memory_scratch_needs() -> int:
+    """The free space :func:`scratch_base` asks of ``/dev/shm``."""
+    return max(MEMORY_SCRATCH_FREE, 2 * (os.cpu_count() or 1) * (STAGE_CAP + SCRATCH_CAP))
 
 
 @functools.lru_cache(maxsize=1)
@@ -90,7 +95,7 @@ def scratch_base() -> Path:
         shm = Path("/dev/shm")
         try:
             fs = os.statvfs(shm)
-            usable = shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) and fs.f_bavail * fs.f_frsize >= MEMORY_SCRATCH_FREE
+            usable = shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) and fs.f_bavail * fs.f_frsize >= memory_scratch_needs()
         except OSError:
             usable = False
         if usable:
