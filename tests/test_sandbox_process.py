@@ -138,3 +138,139 @@ def test_a_reply_with_a_problem_is_never_remembered_so_no_two_calls_share_one(pr
     assert isinstance(one, Returned) and isinstance(two, Returned)
     assert one.problems[0] == two.problems[0] and one.problems[0] is not two.problems[0]
     assert not process._CLEAN_REPLIES
+
+
+# Runs of replies alike but for their numbers (#17) ------------------------------------
+
+
+def _reader_proc(sock) -> StudentProcess:
+    """A StudentProcess reading replies from ``sock`` (no process behind it)."""
+    from gradgrader.sandbox import _wire as wire
+
+    p = object.__new__(StudentProcess)
+    p.sock, p._reader, p.dead = sock, wire.Reader(sock), False
+    p._max_msg, p._max_blob, p._max_elements = 128 << 20, 1 << 24, 1 << 21
+    p.decode_left = 1 << 30
+    p._last_reply, p._like = None, None
+    return p
+
+
+def _frames(replies: list[tuple[dict, list[bytes]]], more: bool | None = None) -> bytes:
+    from gradgrader.sandbox import _wire as wire
+
+    out = b""
+    for reply, blobs in replies:
+        message = {"op": "result", "result": reply} if more is None else {"op": "result", "result": reply, "more": more}
+        out += wire.frame(wire.encode_header(message), blobs)
+    return out
+
+
+def _read_all(payload: bytes, n: int, outputs: list[str], want: list[str] | None, alike: bool, budget: int = 1 << 30):
+    """Every reply of ``payload`` as the grader reads it, with or without runs read alike."""
+    import socket
+
+    from gradgrader.sandbox import process
+
+    a, b = socket.socketpair()
+    try:
+        a.sendall(payload)
+        proc = _reader_proc(b)
+        proc.decode_left = budget
+        real = process._Like.of
+        if not alike:
+            process._Like.of = classmethod(lambda cls, *args: None)  # type: ignore[method-assign]
+        try:
+            got = [proc._reply(outputs, 5.0, None, want) for _ in range(n)]
+        finally:
+            process._Like.of = real  # type: ignore[method-assign]
+        return got, proc
+    finally:
+        a.close()
+        b.close()
+
+
+def _same(x, y) -> bool:
+    (rx, mx), (ry, my) = x, y
+    if mx != my or type(rx) is not type(ry):
+        return False
+    if isinstance(rx, Problem):
+        return rx == ry
+    return rx.types == ry.types and rx.problems == ry.problems and all(
+        (a is None and b is None) or (a is not None and b is not None and a.dtype == b.dtype and a.shape == b.shape
+                                      and np.array_equal(a, b, equal_nan=True) and a.flags.writeable == b.flags.writeable)
+        for a, b in zip(rx.values, ry.values)
+    )
+
+
+def _loss_reply(value) -> tuple[dict, list[bytes]]:
+    return {"ok": True, "outputs": [{"type": "float", "blob": 0}, {"type": "numpy.ndarray", "skipped": True}]}, [_npy(np.float64(value))]
+
+
+def _step_reply(loss, dW) -> tuple[dict, list[bytes]]:
+    return {"ok": True, "outputs": [{"type": "numpy.float64", "blob": 0}, {"type": "numpy.ndarray", "blob": 1}]}, [_npy(np.float64(loss)), _npy(dW)]
+
+
+def test_a_run_of_replies_alike_is_read_as_the_full_path_reads_each():
+    rng = np.random.default_rng(7)
+    values = [*rng.standard_normal(30), np.nan, np.inf, -0.0, 1e308]
+    payload = _frames([_loss_reply(v) for v in values])
+    fast, proc = _read_all(payload, len(values), ["loss", "dW"], ["loss"], alike=True)
+    full, other = _read_all(payload, len(values), ["loss", "dW"], ["loss"], alike=False)
+    assert proc._like is not None  # the run was read alike
+    assert all(_same(x, y) for x, y in zip(fast, full))
+    assert proc.decode_left == other.decode_left  # the same budget taken
+    steps = [_step_reply(rng.standard_normal(), rng.standard_normal((5, 12))) for _ in range(12)]
+    fast, _ = _read_all(_frames(steps, more=True), 12, ["loss", "dW"], None, alike=True)
+    full, _ = _read_all(_frames(steps, more=True), 12, ["loss", "dW"], None, alike=False)
+    assert all(_same(x, y) for x, y in zip(fast, full)) and all(more for _, more in fast)
+
+
+def test_a_reply_that_differs_anywhere_but_in_its_numbers_takes_the_full_path():
+    """Another type name, another shape, a float32 array, an error, a header with another
+    field: each is read (and refused, where it is refused) exactly as without runs."""
+    run = [_loss_reply(float(i)) for i in range(4)]
+    odd = [
+        ({"ok": True, "outputs": [{"type": "numpy.float64", "blob": 0}, {"type": "numpy.ndarray", "skipped": True}]}, [_npy(np.float64(1))]),
+        ({"ok": True, "outputs": [{"type": "float", "blob": 0}, {"type": "numpy.ndarray", "skipped": True}]}, [_npy(np.ones(1))]),
+        ({"ok": True, "outputs": [{"type": "float", "blob": 0}, {"type": "numpy.ndarray", "skipped": True}]}, [_npy(np.float32(1))]),
+        ({"ok": False, "error": {"kind": "exception", "message": "ValueError: no"}}, []),
+        ({"ok": True, "outputs": [{"type": "float", "blob": 0}, {"type": "numpy.ndarray", "skipped": True}], "x": 1}, [_npy(np.float64(2))]),
+        ({"ok": True, "outputs": [{"type": "float", "blob": 1}, {"type": "numpy.ndarray", "skipped": True}]}, [_npy(np.float64(2))]),
+    ]
+    replies = run + [r for o in odd for r in (o, *run)]
+    payload = _frames(replies)
+    fast, proc = _read_all(payload, len(replies), ["loss", "dW"], ["loss"], alike=True)
+    full, _ = _read_all(payload, len(replies), ["loss", "dW"], ["loss"], alike=False)
+    assert all(_same(x, y) for x, y in zip(fast, full))
+    assert any(isinstance(r, Problem) for r, _ in fast)  # the error and the misnamed array
+
+
+def test_near_the_end_of_the_decoding_budget_every_reply_takes_the_full_path():
+    """The cap's own refusal, worded as always, comes from the full path."""
+    replies = [_step_reply(float(i), np.ones((40, 40))) for i in range(6)]
+    budget = 3 * (8 + 40 * 40 * 8) + 100
+    fast, _ = _read_all(_frames(replies), 6, ["loss", "dW"], None, alike=True, budget=budget)
+    full, _ = _read_all(_frames(replies), 6, ["loss", "dW"], None, alike=False, budget=budget)
+    assert all(_same(x, y) for x, y in zip(fast, full))
+    assert any(p is not None for r, _ in fast if isinstance(r, Returned) for p in r.problems)  # the cap reached
+
+
+def test_a_reply_not_yet_whole_is_left_for_the_full_path_to_wait_for():
+    import socket
+    import threading
+
+    replies = [_loss_reply(float(i)) for i in range(5)]
+    payload = _frames(replies)
+    a, b = socket.socketpair()
+    try:
+        proc = _reader_proc(b)
+        a.sendall(payload[: len(payload) - 5])  # the last reply cut short
+        got = [proc._reply(["loss", "dW"], 5.0, None, ["loss"]) for _ in range(4)]
+        assert proc._like is not None
+        threading.Timer(0.05, lambda: a.sendall(payload[len(payload) - 5 :])).start()
+        last, _ = proc._reply(["loss", "dW"], 5.0, None, ["loss"])
+        assert isinstance(last, Returned) and float(last.values[0]) == 4.0
+        assert [float(r.values[0]) for r, _ in got] == [0.0, 1.0, 2.0, 3.0]
+    finally:
+        a.close()
+        b.close()

@@ -54,6 +54,21 @@ def decode_array(data: bytes, max_elements: int = 1 << 25) -> np.ndarray:
 _FLOAT64 = np.dtype(np.float64)  # native byte order: a '<f8' header on a little-endian machine
 
 
+def float64_layout(data: bytes) -> tuple[int, tuple[int, ...]] | None:
+    """Where the data of a C-ordered float64 array starts in these ``.npy`` bytes and its
+    shape, if they hold one whose size matches its header; else None."""
+    try:
+        end, _, dtype, fortran, shape = _header(data)
+    except DecodeError:
+        return None
+    count = 1
+    for n in shape:
+        count *= n
+    if dtype != _FLOAT64 or fortran or len(data) - end != count * 8:
+        return None
+    return end, shape
+
+
 # Checked headers by their bytes (a submission's replies repeat a few): parsing and
 # checking depend on the header's bytes alone, so a hit is exactly what parsing gives.
 # Only accepted headers are kept, at most HEADERS_KEPT of them (then none are added).
