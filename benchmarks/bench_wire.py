@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gradgrader.sandbox import _wire as wire  # noqa: E402
+from gradgrader.sandbox import process  # noqa: E402
 from gradgrader.sandbox.decode import decode_array  # noqa: E402
 from gradgrader.sandbox.process import StudentProcess  # noqa: E402
 
@@ -92,15 +93,31 @@ def main() -> None:
     for _ in range(n):
         one_reply()
     data = b"".join(sink.parts)
-    ours, theirs = socket.socketpair()
-    feeder = threading.Thread(target=theirs.sendall, args=(data,))
-    proc = StudentProcess.__new__(StudentProcess)  # only what _reply reads
-    proc._reader, proc._max_msg, proc._max_blob = wire.Reader(ours), 128 << 20, (1 << 26) + 4096
-    proc._max_elements, proc.decode_left, proc.dead = (1 << 26) // 8, 1 << 40, False
-    feeder.start()
-    per = _us(lambda: proc._reply(["loss", "dW"], 5.0, None, ["loss"]), n)
-    feeder.join()
+
+    def grader_side(alike: bool) -> tuple[float, StudentProcess]:
+        """µs per reply as StudentProcess._reply reads the n replies, in a run read alike
+        (process._Like) or each in full."""
+        ours, theirs = socket.socketpair()
+        feeder = threading.Thread(target=theirs.sendall, args=(data,))
+        proc = StudentProcess.__new__(StudentProcess)  # only what _reply reads
+        proc._reader, proc._max_msg, proc._max_blob = wire.Reader(ours), 128 << 20, (1 << 26) + 4096
+        proc._max_elements, proc.decode_left, proc.dead = (1 << 26) // 8, 1 << 40, False
+        proc._last_reply, proc._like = None, None
+        real = process._Like.of
+        if not alike:
+            process._Like.of = classmethod(lambda cls, *args: None)  # type: ignore[method-assign]
+        feeder.start()
+        try:
+            per = _us(lambda: proc._reply(["loss", "dW"], 5.0, None, ["loss"]), n)
+        finally:
+            process._Like.of = real  # type: ignore[method-assign]
+            feeder.join()
+            theirs.close()
+        return per, proc
+
+    per, proc = grader_side(alike=False)
     print(f"grader's side, one reply                {per:6.1f}")
+    ours, _ = socket.socketpair()
     reader = wire.Reader(ours)
     first = sink.parts[0]
 
@@ -112,6 +129,7 @@ def main() -> None:
     print(f"  reading the frame                     {_us(frame, n):6.1f}")
     print(f"  checking the reply (decoding in it)   {_us(lambda: proc._parse(msg['result'], ['loss', 'dW'], got, 0.0, ['loss'], reader.raw), n):6.1f}")
     print(f"  decoding its array                    {_us(lambda: decode_array(got[0], max_elements=1000), n):6.1f}")
+    print(f"grader's side, in a run of alike replies {grader_side(alike=True)[0]:5.1f}")
 
 
 if __name__ == "__main__":
