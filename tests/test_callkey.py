@@ -50,8 +50,8 @@ def test_a_reused_id_never_returns_a_dead_arrays_key() -> None:
 
 
 def test_the_memo_of_keys_is_bounded(monkeypatch) -> None:
-    monkeypatch.setattr(callkey, "KEYS_KEPT", 8)
+    monkeypatch.setattr(callkey, "_KEYS", callkey.FrozenMemo(8))
     kept = [_frozen(np.full(2, float(i))) for i in range(20)]
     for a in kept:
         call_key("b", [a])
-    assert len(callkey._KEYS) <= 8
+        assert len(callkey._KEYS.entries) <= 8

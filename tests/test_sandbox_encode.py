@@ -164,10 +164,10 @@ def test_a_remembered_message_is_not_used_for_a_new_array_that_took_a_dead_ones_
     w = _frozen(np.full((2, 2), 1.0))
     first = encode.calls_request("f", ["v"], None, [[w]])
     found = key_of("f", ["v"], None, [[w]])
-    assert found is not None and found[0] in encode._REQUESTS
+    assert found is not None and found[0] in encode._REQUESTS.entries
     key = found[0]
     del w, found  # its weak reference dies; a new array may get its id
-    refs, _ = encode._REQUESTS[key]
+    refs, _ = encode._REQUESTS.entries[key]
     assert refs[0]() is None
     # Whatever array holds that id now, the entry is not a hit for it.
     impostor = _frozen(np.full((2, 2), 2.0))
@@ -183,20 +183,25 @@ def test_a_remembered_message_is_not_used_for_a_new_array_that_took_a_dead_ones_
     del gone
     planted = key_of("f", ["v"], None, [[impostor]])
     assert planted is not None
-    encode._REQUESTS[planted[0]] = ((dead,), b"a message for an array that is gone")
+    encode._REQUESTS.entries[planted[0]] = ((dead,), b"a message for an array that is gone")
     assert encode.calls_request("f", ["v"], None, [[impostor]]) == _encoded_afresh("f", ["v"], None, [[impostor]])
 
 
 def test_the_memory_of_messages_is_bounded(monkeypatch: Any) -> None:
+    from gradgrader.callkey import FrozenMemo
     from gradgrader.sandbox import encode
 
-    monkeypatch.setattr(encode, "_REQUESTS", {})
-    monkeypatch.setattr(encode, "_requests_bytes", 0)
+    monkeypatch.setattr(encode, "_REQUESTS", FrozenMemo(256, 64 << 20))
     big = _frozen(np.zeros(encode.REQUEST_KEPT_BYTES // 8 + 1))
     encode.calls_request("f", ["v"], None, [[big]])
-    assert encode._REQUESTS == {}  # over the size of one kept message
-    monkeypatch.setattr(encode, "REQUESTS_KEPT", 3)
+    assert encode._REQUESTS.entries == {}  # over the size of one kept message
+    monkeypatch.setattr(encode, "_REQUESTS", FrozenMemo(3, 64 << 20))
     arrays = [_frozen(np.full(2, float(i))) for i in range(5)]
     for a in arrays:
         encode.calls_request("f", ["v"], None, [[a]])
-        assert len(encode._REQUESTS) <= 3
+        assert len(encode._REQUESTS.entries) <= 3
+    small = encode.calls_request("f", ["v"], None, [[arrays[0]]])
+    monkeypatch.setattr(encode, "_REQUESTS", FrozenMemo(256, 2 * len(small)))
+    for a in arrays:  # bounded by bytes as well
+        encode.calls_request("f", ["v"], None, [[a]])
+        assert encode._REQUESTS.size <= 2 * len(small) and len(encode._REQUESTS.entries) <= 2

@@ -8,12 +8,12 @@ array, an int, a float, or a :class:`CourseObject`.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Mapping
 from typing import Any, Protocol, TypeGuard
 
 import numpy as np
 
+from gradgrader.callkey import FrozenMemo, identify
 from gradgrader.sandbox import _wire as wire
 
 
@@ -110,9 +110,9 @@ def calls_request(function: str, outputs: list[str], want: list[str] | None, arg
     byte for byte what encoding them again gives."""
     key = _frozen_batch(function, outputs, want, arg_lists)
     if key is not None:
-        hit = _REQUESTS.get(key[0])
-        if hit is not None and all(ref() is a for ref, a in zip(hit[0], key[1])):
-            return hit[1]
+        hit = _REQUESTS.get(*key)
+        if hit is not None:
+            return hit
     blobs: list[bytes] = []
     table, calls = encode_calls(arg_lists, blobs)
     request: dict[str, Any] = {"op": "calls", "function": function, "outputs": outputs, "args": table, "calls": calls}
@@ -120,52 +120,27 @@ def calls_request(function: str, outputs: list[str], want: list[str] | None, arg
         request["want"] = want
     payload = wire.frame(wire.encode_header(request), blobs)
     if key is not None and len(payload) <= REQUEST_KEPT_BYTES:
-        global _requests_bytes
-        if len(_REQUESTS) >= REQUESTS_KEPT or _requests_bytes + len(payload) > REQUESTS_KEPT_BYTES:
-            _REQUESTS.clear()
-            _requests_bytes = 0
-        _REQUESTS[key[0]] = (tuple(weakref.ref(a) for a in key[1]), payload)
-        _requests_bytes += len(payload)
+        _REQUESTS.put(*key, payload, len(payload))
     return payload
 
 
-# Encoded requests of frozen batches (:func:`calls_request`), by what they depend on:
-# (weak references to the arrays, the message). At most REQUESTS_KEPT messages and
-# REQUESTS_KEPT_BYTES bytes (then all are forgotten); a message over REQUEST_KEPT_BYTES
-# (a CS231n-size W's 80 points, ~20 MB) is not kept: copying its arrays is most of its
-# encoding, and little next to the calls it asks for.
-_REQUESTS: dict[tuple[Any, ...], tuple[tuple[weakref.ref, ...], bytes]] = {}
-_requests_bytes = 0
-REQUESTS_KEPT = 256
-REQUESTS_KEPT_BYTES = 64 << 20
+# Encoded requests of frozen batches (:func:`calls_request`): at most 256 messages and
+# 64 MiB (then all are forgotten); a message over REQUEST_KEPT_BYTES (a CS231n-size W's
+# 80 points, ~20 MB) is not kept: copying its arrays is most of its encoding, and little
+# next to the calls it asks for.
+_REQUESTS: FrozenMemo[bytes] = FrozenMemo(256, 64 << 20)
 REQUEST_KEPT_BYTES = 4 << 20
-
-_NUMBERS = (int, float, bool)
 
 
 def _frozen_batch(
     function: str, outputs: list[str], want: list[str] | None, arg_lists: list[list[Any]]
-) -> tuple[tuple[Any, ...], list[np.ndarray]] | None:
-    """The key of a batch whose arrays are all frozen and whose other arguments are plain
-    numbers (arrays by id, numbers by type and ``repr``: -0.0 is not 0.0), and its
-    arrays (each id's, to check a hit against); None for any other batch."""
+) -> tuple[tuple[Any, ...], dict[int, np.ndarray]] | None:
+    """What identifies a batch whose arguments :func:`gradgrader.callkey.identify` can
+    identify (frozen arrays and plain values), and its arrays; None for any other batch."""
     parts: list[Any] = [function, tuple(outputs), tuple(want) if want else None]
-    append = parts.append
     arrays: dict[int, np.ndarray] = {}
     for args in arg_lists:
-        for a in args:
-            kind = type(a)
-            if kind is np.ndarray:
-                key = id(a)
-                if key not in arrays:  # X and y come with every point: checked once
-                    flags = a.flags
-                    if flags.writeable or not flags.owndata:
-                        return None
-                    arrays[key] = a
-                append(key)
-            elif kind in _NUMBERS:
-                append((kind, repr(a)))
-            else:
-                return None
-        append(len(args))  # where a call's arguments end
-    return tuple(parts), list(arrays.values())
+        if not identify(args, parts, arrays):
+            return None
+        parts.append(len(args))  # where a call's arguments end
+    return tuple(parts), arrays
