@@ -37,12 +37,7 @@ def decode_array(data: bytes, max_elements: int = 1 << 25) -> np.ndarray:
     ``max_elements`` counts elements of the result, whatever the sent dtype: the result
     is float64, so it holds at most 8 × ``max_elements`` bytes (a bool array of n bytes
     would otherwise decode to 8n)."""
-    end, descr, dtype, fortran, shape = _header(data)
-    count = _element_count(shape, max_elements)
-    if len(data) - end != count * dtype.itemsize:
-        raise DecodeError(
-            f"array data has {len(data) - end} bytes but shape {shape} of {descr} needs {count * dtype.itemsize}"
-        )
+    end, dtype, fortran, shape, count = _layout(data, max_elements)
     arr = np.frombuffer(data, dtype=dtype, count=count, offset=end)
     if dtype == _FLOAT64 and not fortran and isinstance(data, bytes):
         # Already what is returned: read in place (the bytes cannot change), not copied
@@ -54,19 +49,26 @@ def decode_array(data: bytes, max_elements: int = 1 << 25) -> np.ndarray:
 _FLOAT64 = np.dtype(np.float64)  # native byte order: a '<f8' header on a little-endian machine
 
 
-def float64_layout(data: bytes) -> tuple[int, tuple[int, ...]] | None:
+def float64_layout(data: bytes, max_elements: int = 1 << 25) -> tuple[int, tuple[int, ...]] | None:
     """Where the data of a C-ordered float64 array starts in these ``.npy`` bytes and its
-    shape, if they hold one whose size matches its header; else None."""
+    shape, if :func:`decode_array` accepts them and reads them in place; else None."""
     try:
-        end, _, dtype, fortran, shape = _header(data)
+        end, dtype, fortran, shape, _ = _layout(data, max_elements)
     except DecodeError:
         return None
-    count = 1
-    for n in shape:
-        count *= n
-    if dtype != _FLOAT64 or fortran or len(data) - end != count * 8:
-        return None
-    return end, shape
+    return (end, shape) if dtype == _FLOAT64 and not fortran else None
+
+
+def _layout(data: bytes, max_elements: int) -> tuple[int, np.dtype, bool, tuple[int, ...], int]:
+    """(data offset, dtype, fortran order, shape, element count) of ``.npy`` bytes whose
+    header is accepted and whose data is exactly the size it promises."""
+    end, descr, dtype, fortran, shape = _header(data)
+    count = _element_count(shape, max_elements)
+    if len(data) - end != count * dtype.itemsize:
+        raise DecodeError(
+            f"array data has {len(data) - end} bytes but shape {shape} of {descr} needs {count * dtype.itemsize}"
+        )
+    return end, dtype, fortran, shape, count
 
 
 # Checked headers by their bytes (a submission's replies repeat a few): parsing and
