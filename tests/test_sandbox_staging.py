@@ -208,9 +208,10 @@ def fresh_base(monkeypatch: pytest.MonkeyPatch):
 
     decide = staging.scratch_base
     decide.cache_clear()
-    monkeypatch.setattr(staging, "_OWN_HOME", [])
+    staging._own_home.cache_clear()
     yield staging
     decide.cache_clear()
+    staging._own_home.cache_clear()
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's /dev/shm")
@@ -260,13 +261,13 @@ def test_a_shared_home_that_is_not_this_users_private_folder_is_never_used(fresh
     assert staging.scratch_home() == home  # one private home for the process
     assert staging.new_run_dir().parent == home
 
-    monkeypatch.setattr(staging, "_OWN_HOME", [])
+    staging._own_home.cache_clear()
     (tmp_path / name).rmdir()
     (tmp_path / "elsewhere").mkdir(mode=0o700)
     (tmp_path / name).symlink_to(tmp_path / "elsewhere")  # a link, even to a private folder
     home = staging.scratch_home()
     assert home not in (tmp_path / name, tmp_path / "elsewhere")
 
-    monkeypatch.setattr(staging, "_OWN_HOME", [])
+    staging._own_home.cache_clear()
     (tmp_path / name).unlink()
     assert staging.scratch_home() == tmp_path / name  # made here, private: used

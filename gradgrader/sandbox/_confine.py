@@ -38,9 +38,10 @@ def _import_pyseccomp() -> Any:
     stand-in is left behind."""
     import types
 
-    real: list[Any] = [sys.modules.get("ctypes.util")]
+    real: Any = sys.modules.get("ctypes.util")
 
     def find_library(name: str) -> str | None:
+        nonlocal real
         soname = _SONAMES.get(name)
         if soname is not None:
             try:
@@ -48,9 +49,9 @@ def _import_pyseccomp() -> Any:
                 return soname
             except OSError:
                 pass
-        if real[0] is None:
-            real[0] = _real_ctypes_util()
-        return real[0].find_library(name)
+        if real is None:
+            real = _real_ctypes_util()
+        return real.find_library(name)
 
     stand_in = types.ModuleType("ctypes.util")
     stand_in.find_library = find_library  # type: ignore[attr-defined]
@@ -61,8 +62,8 @@ def _import_pyseccomp() -> Any:
     except Exception:  # noqa: BLE001 - missing package or missing libseccomp
         return None
     finally:
-        if real[0] is not None:
-            sys.modules["ctypes.util"] = ctypes.util = real[0]  # type: ignore[attr-defined]
+        if real is not None:
+            sys.modules["ctypes.util"] = ctypes.util = real  # type: ignore[attr-defined]
         else:
             del sys.modules["ctypes.util"]
             del ctypes.util  # type: ignore[attr-defined]

@@ -39,8 +39,6 @@ def scratch_home() -> Path:
     It lies in :func:`scratch_base`. A folder of that name that is not this user's own
     private folder (made by someone else, or a link) is never used: the run gets a
     private folder of its own instead."""
-    if _OWN_HOME:
-        return _OWN_HOME[0]
     base = scratch_base()
     home = base / f"gradgrader-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
     try:
@@ -49,12 +47,14 @@ def scratch_home() -> Path:
     except OSError:
         info = None
     if info is None or not _private_folder(info):
-        _OWN_HOME.append(Path(tempfile.mkdtemp(prefix="gradgrader-", dir=base)))
-        return _OWN_HOME[0]
+        return _own_home(base)
     return home
 
 
-_OWN_HOME: list[Path] = []  # this process's private home, when the shared one cannot be used
+@functools.lru_cache(maxsize=1)
+def _own_home(base: Path) -> Path:
+    """This process's private home, when the shared one cannot be used: made once."""
+    return Path(tempfile.mkdtemp(prefix="gradgrader-", dir=base))
 
 
 def _private_folder(info: os.stat_result) -> bool:
