@@ -257,7 +257,6 @@ def test_near_the_end_of_the_decoding_budget_every_reply_takes_the_full_path():
 
 def test_a_reply_not_yet_whole_is_left_for_the_full_path_to_wait_for():
     import socket
-    import threading
 
     replies = [_loss_reply(float(i)) for i in range(5)]
     payload = _frames(replies)
@@ -266,11 +265,15 @@ def test_a_reply_not_yet_whole_is_left_for_the_full_path_to_wait_for():
         proc = _reader_proc(b)
         a.sendall(payload[: len(payload) - 5])  # the last reply cut short
         got = [proc._reply(["loss", "dW"], 5.0, None, ["loss"]) for _ in range(4)]
-        assert proc._like is not None
-        threading.Timer(0.05, lambda: a.sendall(payload[len(payload) - 5 :])).start()
+        assert [float(r.values[0]) for r, _ in got] == [0.0, 1.0, 2.0, 3.0]
+        reader, like = proc._reader, proc._like
+        assert like is not None and 0 < len(reader.buf) - reader.pos < like.size  # part of it is here
+        held = (bytes(reader.buf), reader.pos, proc.decode_left)
+        assert like.take(proc) is None  # not read alike, nothing taken
+        assert (bytes(reader.buf), reader.pos, proc.decode_left) == held
+        a.sendall(payload[len(payload) - 5 :])
         last, _ = proc._reply(["loss", "dW"], 5.0, None, ["loss"])
         assert isinstance(last, Returned) and float(last.values[0]) == 4.0
-        assert [float(r.values[0]) for r, _ in got] == [0.0, 1.0, 2.0, 3.0]
     finally:
         a.close()
         b.close()
