@@ -255,3 +255,28 @@ def test_the_student_step_keeps_a_correct_gradients_error_far_below_the_toleranc
         err = rel_error(np.array([np.vdot(g, v) for v in dirs]), fd)
         assert err <= (1e-7 if precision == "float64" else 1e-5), (case, err)
         assert err * 100 <= SELF_CONSISTENCY_TOL
+
+
+def test_the_step_and_directions_have_the_same_bits_whatever_the_order_of_the_sum() -> None:
+    """The difference points decide which recorded course values a student pack looks up,
+    by their exact bits. np.linalg.norm's BLAS dot gave a 5 × 5 case's norm one bit apart
+    for a C- and a Fortran-ordered copy (and across machines), so a pack missed the
+    course's log det at every point of that case. The sum of squares is now the exact sum
+    rounded once: this vector loses its small squares in any sum that adds them to a large one first."""
+    import math
+    from fractions import Fraction
+
+    from gradgrader.checks.gradients import REFERENCE_STEP, _step, random_directions, sum_of_squares
+
+    x = np.full(1 << 12, 2.0**-21)
+    x[::97] = 64.0  # squares of 2¹² among squares of 2⁻⁴², an RMS above 1 (the step scales with it)
+    exact = sum(Fraction(float(v)) ** 2 for v in x)
+    assert sum_of_squares(x) == float(exact) != float(np.sum(x * x))
+    grid = x.reshape(64, 64)
+    steps = {_step(REFERENCE_STEP, a) for a in (grid, np.asfortranarray(grid), grid.T.copy().T, grid[:, ::-1][:, ::-1])}
+    assert steps == {REFERENCE_STEP * math.sqrt(float(exact)) / math.sqrt(x.size)}  # np.linalg.norm: 11 ulps below
+    for shape in [(5, 5), (3, 7)]:
+        first, second = (random_directions(np.random.default_rng(4), shape, 6, symmetric=shape[0] == shape[1]) for _ in range(2))
+        assert first.tobytes() == second.tobytes()
+        norms = [float(Fraction(sum(Fraction(float(v)) ** 2 for v in d.ravel()))) for d in first]
+        assert all(abs(n - 1.0) <= 4 * np.finfo(float).eps for n in norms)
