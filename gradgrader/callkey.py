@@ -68,7 +68,8 @@ def identify(args: Iterable[Any], parts: list[Any], arrays: dict[int, np.ndarray
         if kind is np.ndarray:
             key = id(a)
             if key not in arrays:  # the same X with every finite-difference point: checked once
-                if not frozen(a):
+                flags = a.flags  # frozen(a), inline: ~450 keys per submission (#17)
+                if flags.writeable or not flags.owndata:
                     return False
                 arrays[key] = a
             parts.append(key)
@@ -94,8 +95,11 @@ class FrozenMemo(Generic[V]):
 
     def get(self, key: tuple[Any, ...], arrays: dict[int, np.ndarray]) -> V | None:
         hit = self.entries.get(key)
-        if hit is None or not all(ref() is a for ref, a in zip(hit[0], arrays.values())):
+        if hit is None:
             return None
+        for ref, a in zip(hit[0], arrays.values()):  # a loop: a generator cost more than the lookup
+            if ref() is not a:
+                return None
         return hit[1]
 
     def put(self, key: tuple[Any, ...], arrays: dict[int, np.ndarray], value: V, size: int = 0) -> None:
