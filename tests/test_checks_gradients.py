@@ -233,7 +233,7 @@ def test_the_student_step_keeps_a_correct_gradients_error_far_below_the_toleranc
     from gradgrader.checks.gradients import (
         SELF_CONSISTENCY_TOL,
         STUDENT_STEP,
-        _step,
+        difference_step,
         directional_differences,
         random_directions,
     )
@@ -250,7 +250,7 @@ def test_the_student_step_keeps_a_correct_gradients_error_far_below_the_toleranc
         a = softmax.inputs("softmax_loss", case)
         x0 = np.asarray(a["W"], dtype=np.float64)
         dirs = random_directions(np.random.default_rng(0), x0.shape, 10)
-        fd = directional_differences(lambda xs, a=a: [loss_and_grad(x, a)[0] for x in xs], x0, dirs, _step(STUDENT_STEP, x0))
+        fd = directional_differences(lambda xs, a=a: [loss_and_grad(x, a)[0] for x in xs], x0, dirs, difference_step(STUDENT_STEP, x0))
         g = loss_and_grad(x0, a)[1]
         err = rel_error(np.array([np.vdot(g, v) for v in dirs]), fd)
         assert err <= (1e-7 if precision == "float64" else 1e-5), (case, err)
@@ -266,14 +266,19 @@ def test_the_step_and_directions_have_the_same_bits_whatever_the_order_of_the_su
     import math
     from fractions import Fraction
 
-    from gradgrader.checks.gradients import REFERENCE_STEP, _step, random_directions, sum_of_squares
+    from gradgrader.checks.gradients import (
+        REFERENCE_STEP,
+        difference_step,
+        random_directions,
+        sum_of_squares,
+    )
 
     x = np.full(1 << 12, 2.0**-21)
     x[::97] = 64.0  # squares of 2¹² among squares of 2⁻⁴², an RMS above 1 (the step scales with it)
     exact = sum(Fraction(float(v)) ** 2 for v in x)
     assert sum_of_squares(x) == float(exact) != float(np.sum(x * x))
     grid = x.reshape(64, 64)
-    steps = {_step(REFERENCE_STEP, a) for a in (grid, np.asfortranarray(grid), grid.T.copy().T, grid[:, ::-1][:, ::-1])}
+    steps = {difference_step(REFERENCE_STEP, a) for a in (grid, np.asfortranarray(grid), grid.T.copy().T, grid[:, ::-1][:, ::-1])}
     assert steps == {REFERENCE_STEP * math.sqrt(float(exact)) / math.sqrt(x.size)}  # np.linalg.norm: 11 ulps below
     for shape in [(5, 5), (3, 7)]:
         first, second = (random_directions(np.random.default_rng(4), shape, 6, symmetric=shape[0] == shape[1]) for _ in range(2))

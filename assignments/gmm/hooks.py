@@ -33,7 +33,7 @@ from gradgrader.checks.base import (
     rel_error,
     summarise,
 )
-from gradgrader.checks.gradients import DIRECTIONS, OBJECTIVE_TOL, REFERENCE_STEP, random_directions
+from gradgrader.checks.gradients import DIRECTIONS, OBJECTIVE_TOL, REFERENCE_STEP, difference_step, random_directions
 from gradgrader.checks.values import failure_case, nonfinite_case
 from gradgrader.diagnose import MATCH_RTOL, diagnose, error_map
 from gradgrader.spec import CheckSpec
@@ -267,7 +267,7 @@ def precision_finite_differences(check: CheckSpec, ctx: CheckContext) -> CheckRe
         lam0 = _sym(np.linalg.inv(args["Sigma"]))
         dirs = random_directions(ctx.rng(check.id, case), lam0.shape, n, symmetric)
         # Same step rule as kind = "objective_gradient": ε₆₄^(1/5) times the RMS entry.
-        h = REFERENCE_STEP * max(1.0, float(np.linalg.norm(lam0)) / np.sqrt(lam0.size))
+        h = difference_step(REFERENCE_STEP, lam0)
         fd = _differences(lambda L, X=X, q=q, mu=mu: Q_of_precision(X, q, mu, L), lam0, dirs, h)
         err = rel_error(np.array([np.vdot(g, v) for v in dirs]), fd)
         if err <= tol:

@@ -78,7 +78,7 @@ def sum_of_squares(x: np.ndarray) -> float:
     The directions and the step decide the points where the course's objective is
     evaluated, and a student pack finds its recorded values by those points' exact bits.
     BLAS's dot product (``np.linalg.norm``) adds in an order that depends on the CPU's
-    kernel and on the array's alignment: a pack recorded on one machine missed the
+    kernel and on the array's memory order: a pack recorded on one machine missed the
     course's log det at every point of a 5 × 5 case on another (the norms differed in
     the last bit). Each square is one IEEE product and ``math.fsum`` rounds the exact sum
     once, so no order, kernel or numpy version changes the result."""
@@ -111,9 +111,12 @@ def difference_points(x: np.ndarray, directions: np.ndarray, h: float) -> list[n
     return [x + k * h * v for v in directions for k in STENCIL]
 
 
-def _step(base: float, x: np.ndarray) -> float:
-    """Scale the step with the typical entry of x (its RMS), never below ``base``."""
+def difference_step(base: float, x: np.ndarray) -> float:
+    """Scale the step with the typical entry of x (its RMS), never below ``base``; the
+    same bits on every machine (:func:`sum_of_squares`). Course hooks that take finite
+    differences of their own use it too (gmm's ``grad_precision``)."""
     return base * max(1.0, math.sqrt(sum_of_squares(x)) / math.sqrt(max(x.size, 1)))
+
 
 
 @dataclass(frozen=True)
@@ -183,7 +186,7 @@ def _points(check: CheckSpec, ctx: CheckContext, case: str, at: Any) -> tuple[np
     input and the check's seed decide them, so every submission gets the same arrays."""
     x0 = np.asarray(at, dtype=np.float64)
     dirs = random_directions(ctx.rng(check.id, case), x0.shape, int(check.params.get("directions", DIRECTIONS)))
-    h = _step(STUDENT_STEP, x0)
+    h = difference_step(STUDENT_STEP, x0)
     return x0, dirs, h, difference_points(x0, dirs, h)
 
 
@@ -307,7 +310,7 @@ def _course_differences(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``objective_gradient``'s directions and the differences of the course's objective."""
     dirs = random_directions(ctx.rng(check.id, case), shape, n, symmetric)
-    fd = directional_differences(f, x0, dirs, _step(REFERENCE_STEP, x0))
+    fd = directional_differences(f, x0, dirs, difference_step(REFERENCE_STEP, x0))
     assert not isinstance(fd, Failure)
     return dirs, fd
 
