@@ -158,13 +158,15 @@ def test_a_stale_recording_is_told_from_another_machines_rounding() -> None:
     assert not close(x * (1 + 1e-8), x)  # e.g. a coefficient changed in its eighth digit
     assert not close(x.astype(np.float32), x) and not close(x[:3], x) and not close({"a": x}, {"b": x})
     assert close(np.array([np.nan, 1.0]), np.array([np.nan, 1.0])) and not close(np.array([np.nan, 1.0]), np.array([0.0, 1.0]))
+    assert close(np.array([np.inf, -np.inf, 2.0]), np.array([np.inf, -np.inf, 2.0]))
+    assert not close(np.array([np.inf, 2.0]), np.array([-np.inf, 2.0])) and not close(np.array([np.inf]), np.array([1e308]))
     assert not close(np.arange(3), np.arange(3) + 1)  # integers (labels) exactly
 
 
 def close(a: object, b: object) -> bool:
-    """Recorded values equal up to :data:`RECORDING_RTOL` of each array's largest entry
-    (NaN where NaN: a reference's answer on a case it is undefined on; integers exactly),
-    through named outputs and course objects."""
+    """Recorded values equal up to :data:`RECORDING_RTOL` of each array's largest finite
+    entry (NaN where NaN, the same infinities: a reference's answer on a case it is
+    undefined on; integers exactly), through named outputs and course objects."""
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(close(a[k], b[k]) for k in a)
     if hasattr(a, "fields") and hasattr(b, "fields"):
@@ -174,9 +176,10 @@ def close(a: object, b: object) -> bool:
         return False
     if not np.issubdtype(x.dtype, np.floating):
         return x.tobytes() == y.tobytes()
-    if not np.array_equal(np.isnan(x), np.isnan(y)):
+    odd = ~np.isfinite(y)  # NaN and infinities: the same, where the same
+    if not (np.array_equal(odd, ~np.isfinite(x)) and np.array_equal(x[odd], y[odd], equal_nan=True)):
         return False
-    x, y = x[~np.isnan(x)], y[~np.isnan(y)]
+    x, y = x[~odd], y[~odd]
     scale = float(np.max(np.abs(y))) if y.size else 0.0
     return bool(np.all(np.abs(x - y) <= RECORDING_RTOL * scale))
 
