@@ -672,8 +672,11 @@ def svg(request: pytest.FixtureRequest) -> Any:
 async def screenshots(
     out: Path, *steps: tuple[str, ...], size: tuple[int, int] = (80, 24)
 ) -> list[str]:
-    """An SVG screenshot after each group of keys."""
+    """An SVG screenshot after each group of keys. Animations off: a tab's underline
+    slides to the tab chosen on a timer, and a screenshot taken before the slide ends
+    (a slower moment) would differ from the snapshot by the underline alone."""
     app = ReviewApp(out=out)
+    app.animation_level = "none"
     shots = []
     async with app.run_test(size=size) as pilot:
         await settle(app, pilot)
