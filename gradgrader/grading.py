@@ -6,6 +6,7 @@ submission → sandbox (Session) → raw outputs → checks → diagnosis → ru
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import shutil
 import signal
@@ -194,6 +195,10 @@ _WORKER: Grader | None = None
 def _worker_init(grader: Grader, cores: list[int] | None = None, counter: Any = None) -> None:
     global _WORKER
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and kills us
+    # The parent grades with its collector off (it only keeps plain results); a worker
+    # grades hundreds of submissions, whose failures leave cycles (tracebacks, frames):
+    # its collector is on, whatever the parent's was when it forked.
+    gc.enable()
     _WORKER = grader
     batch_scheduling()
     if cores and counter is not None:

@@ -456,11 +456,12 @@ def test_grade_reads_the_results_back_once_for_grades_csv_and_the_exports(tmp_pa
     assert (tmp_path / "out" / "grades.csv").read_text() == grades
 
 
-def test_the_cyclic_collector_is_off_while_the_class_is_graded_and_on_again_after(
+def test_the_cyclic_collector_is_off_while_workers_grade_and_on_again_after(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The parent keeps every result; its collector's full passes over them cost ~0.15 s
-    # per 1,000 submissions of the workers' CPU (#17): off while grading, restored after.
+    # per 1,000 submissions of the workers' CPU (#17): off while workers grade, restored
+    # after; on when it grades the submissions itself.
     import gc
 
     from gradgrader.results import ResultsWriter
@@ -470,10 +471,12 @@ def test_the_cyclic_collector_is_off_while_the_class_is_graded_and_on_again_afte
     monkeypatch.setattr(ResultsWriter, "write", lambda self, result: (seen.append(gc.isenabled()), real(self, result))[1])
     make_class(tmp_path / "class", n=2, slow=-1)  # no one hangs
     assert gc.isenabled()
-    result = CliRunner().invoke(app, ["grade", str(tmp_path / "class"), "-a", "softmax", "-o", str(tmp_path / "out"),
-                                      "--jobs", "1", "--skip-validation"])
-    assert result.exit_code == 0, result.output
-    assert seen == [False, False] and gc.isenabled()
+    for jobs, on in (("2", False), ("1", True)):  # with one job this process grades: it keeps collecting
+        seen.clear()
+        result = CliRunner().invoke(app, ["grade", str(tmp_path / "class"), "-a", "softmax", "-o", str(tmp_path / f"out{jobs}"),
+                                          "--jobs", jobs, "--skip-validation"])
+        assert result.exit_code == 0, result.output
+        assert seen == [on, on] and gc.isenabled()
 
 
 def test_a_disk_that_fails_the_last_sync_stops_with_a_message_and_keeps_the_results(

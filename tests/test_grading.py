@@ -311,6 +311,37 @@ def test_a_worker_and_the_processes_it_starts_run_under_batch_scheduling():
     assert os.sched_getscheduler(0) == before  # the parent (a TA's terminal) is never changed
 
 
+def test_a_worker_collects_cycles_even_when_forked_from_a_parent_that_does_not():
+    """`grade`'s parent turns its cyclic collector off while it grades (it keeps only
+    plain results); the workers it forks then, which grade hundreds of submissions whose
+    failures leave cycles, turn theirs back on. Checked in a forked process."""
+    import gc
+    import multiprocessing
+
+    from gradgrader import grading
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("needs fork")
+    context = multiprocessing.get_context("fork")
+    seen = context.Queue()
+
+    def worker() -> None:
+        before = gc.isenabled()
+        grading._worker_init(None)  # type: ignore[arg-type]
+        seen.put((before, gc.isenabled()))
+
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        proc = context.Process(target=worker)
+        proc.start()
+        proc.join(60)
+    finally:
+        if was:
+            gc.enable()
+    assert seen.get(timeout=5) == (False, True)
+
+
 def test_the_default_number_of_jobs_is_the_cores_this_process_may_use(monkeypatch):
     """A container or a batch system may allow fewer cores than the machine has: the
     default --jobs follows the process's affinity, else the machine's count."""

@@ -118,7 +118,6 @@ def difference_step(base: float, x: np.ndarray) -> float:
     return base * max(1.0, math.sqrt(sum_of_squares(x)) / math.sqrt(max(x.size, 1)))
 
 
-
 @dataclass(frozen=True)
 class _Differences:
     """A case of ``self_consistency`` that gets as far as the finite differences."""

@@ -152,7 +152,9 @@ def grade(
     def grader() -> Any:
         return engine if engine is not None else open_grader(spec, rub, isolation=iso, jobs=jobs, hidden=[folder, out])
 
-    stopped, failure, grades, read = _grade_todo(run, writer, grader, plan.todo, fingerprint, spec.name)
+    # Graded here (one job, or one submission) or by workers and a cluster elsewhere.
+    here = engine is None and (jobs == 1 or len(plan.todo) <= 1)
+    stopped, failure, grades, read = _grade_todo(run, writer, grader, plan.todo, fingerprint, spec.name, collect=here)
     if failure is not None:
         with user_errors():
             raise failure
@@ -314,21 +316,26 @@ def _start(run: RunFolder, record: RunRecord, resume: bool, engine: Any) -> Resu
 
 
 def _grade_todo(
-    run: RunFolder, writer: ResultsWriter, grader: Callable[[], Any], todo: Sequence[Any], fingerprint: str, label: str
+    run: RunFolder, writer: ResultsWriter, grader: Callable[[], Any], todo: Sequence[Any], fingerprint: str, label: str,
+    collect: bool = True,
 ) -> tuple[bool, GradgraderError | None, Path, list[Result] | None]:
     """Grade ``todo`` with ``grader()`` (a Grader or a ClusterGrader), each result written
     as it comes, then rewrite grades.csv whatever happened. Returns whether Ctrl-C stopped
     it, the failure to report (what was graded is kept), grades.csv's path, and the
     results as results.jsonl now holds them (read once for grades.csv and what follows;
-    ``None`` if they could not be read)."""
+    ``None`` if they could not be read). ``collect``: keep the cyclic garbage collector on
+    (this process grades the submissions itself)."""
     progress = Progress(len(todo), label)
     stopped = False
     failure: GradgraderError | None = None
-    # The cyclic collector is off while the class is graded: what this process keeps —
-    # each result, as plain records — holds no cycles, and with 1,000 results kept its
-    # full passes took ~0.15 s of the CPU the workers grade on (#17). On again after.
+    # While workers (or a cluster) grade, this process's cyclic collector is off: what it
+    # keeps — each result, as plain records — holds no cycles, and with 1,000 results kept
+    # its full passes took ~0.15 s of the CPU the workers grade on (#17). On again after;
+    # a process that grades the submissions itself keeps it on (their failures leave
+    # cycles), and so does each worker (grading._worker_init).
     collecting = gc.isenabled()
-    gc.disable()
+    if not collect:
+        gc.disable()
     try:
         with grader() as engine:
             try:
