@@ -14,19 +14,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from ab_trees import _env  # noqa: E402 - a tree's environment, as ab_trees runs it
+
 CHECK_FIELDS = ("passed", "score", "max_score", "mistakes", "message", "diagnosis")
 
 
 def grade(tree: str, assignment: str, out: Path) -> dict[str, dict]:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(PYTHONPATH=tree, GRADGRADER_SECRET="same-verdicts")
+    env = {**_env(tree), "GRADGRADER_SECRET": "same-verdicts"}
     run = subprocess.run(
         [sys.executable, "-m", "gradgrader", "grade", str(ROOT / "assignments" / assignment / "samples"),
          "--assignment", assignment, "--out", str(out), "--jobs", "2", "--quiet"],

@@ -238,8 +238,10 @@ def test_every_committed_pack_gives_the_shipped_correct_samples_full_marks(tmp_p
         cls = tmp_path / name
         cls.mkdir()
         for sid in correct:  # a folder, or one file named after the submission
-            source = samples / sid if (samples / sid).is_dir() else samples / f"{sid}.py"
-            shutil.copytree(source, cls / source.name) if source.is_dir() else shutil.copyfile(source, cls / source.name)
+            if (samples / sid).is_dir():
+                shutil.copytree(samples / sid, cls / sid)
+            else:
+                shutil.copyfile(samples / f"{sid}.py", cls / f"{sid}.py")
         spec = load_assignment(ROOT / "packs" / name)
         with Grader(spec, resolve_rubric(spec), jobs=2) as grader:
             results = [r.to_json() for r in grader.grade_all(discover(cls, spec.filename))]
