@@ -8,9 +8,11 @@ import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
+from gradgrader._toml import load_toml
 from gradgrader.assignment import load_assignment
 from gradgrader.cases import case_inputs, copy_value
 from gradgrader.course import hook, materialise, reference_module
@@ -21,7 +23,13 @@ from gradgrader.results import Result
 from gradgrader.rubric import default_rubric, find_rubric, load_rubric
 from gradgrader.sandbox.layers import Isolation
 from gradgrader.sandbox.prestart import Prestarted
-from gradgrader.spec import Assignment, shipped_assignments, variant_hooks
+from gradgrader.spec import (
+    ASSIGNMENT_FILE,
+    Assignment,
+    parse_assignment,
+    shipped_assignments,
+    variant_hooks,
+)
 
 # ----------------------------------------------------------------- which assignment?
 
@@ -56,10 +64,39 @@ def detect_assignment(path: Path) -> tuple[Assignment, str]:
     """The one shipped assignment ``path`` belongs to, and why it was chosen.
 
     By file name first (``softmax.py`` → the assignment whose file is softmax.py), else
-    by the functions the file defines. Ambiguity is an error, never a guess."""
+    by the functions the file defines. Ambiguity is an error, never a guess. Only the
+    assignment chosen is loaded in full (its hooks resolved, its checks validated): the
+    others are only parsed for their file and function names (a student's check, #17)."""
+    assignment, why = _detect(path)
+    return load_assignment(assignment.root), why
+
+
+class _Named(NamedTuple):
+    """What detection compares of an assignment: its name, file and functions."""
+
+    name: str
+    filename: str
+    functions: tuple[str, ...]
+    root: Path
+
+
+def _named(folder: Path) -> _Named:
+    """An assignment's name, file and function names read from its TOML (remembered
+    parse, ~0.1 ms); one whose TOML lacks them is parsed in full, for the error."""
+    data = load_toml(folder / ASSIGNMENT_FILE)
+    meta, functions = data.get("assignment"), data.get("functions")
+    if isinstance(meta, dict) and isinstance(functions, dict):
+        name, filename = meta.get("name"), meta.get("file")
+        if isinstance(name, str) and isinstance(filename, str):
+            return _Named(name, filename, tuple(functions), folder)
+    a = parse_assignment(folder)
+    return _Named(a.name, a.filename, tuple(a.functions), a.root)
+
+
+def _detect(path: Path) -> tuple[_Named, str]:
     if not path.exists():
         raise SubmissionError(f"{path}: no such file or folder")
-    assignments = [load_assignment(folder) for folder in shipped_assignments().values()]
+    assignments = [_named(folder) for folder in shipped_assignments().values()]
     if path.is_file():
         files = [path]
     else:
@@ -74,7 +111,7 @@ def detect_assignment(path: Path) -> tuple[Assignment, str]:
         a for a in assignments
         if any(f.name == a.filename or (f.suffix == ".ipynb" and f.stem == Path(a.filename).stem) for f in files)
     ]
-    def named(a: Assignment) -> str:
+    def named(a: _Named) -> str:
         # A notebook is chosen by its name too (softmax.ipynb for softmax.py): say which.
         nb = next((f.name for f in files if f.suffix == ".ipynb" and f.stem == Path(a.filename).stem), None)
         exact = any(f.name == a.filename for f in files)

@@ -44,6 +44,21 @@ def test_check_finds_the_assignment_by_its_functions(tmp_path: Path) -> None:
     assert spec.name == "softmax" and "defines" in why
 
 
+def test_detection_loads_only_the_assignment_it_chooses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The others are read for their file and function names only (resolving every
+    shipped assignment's hooks took ~6 ms of a student's check, #17); the one chosen is
+    loaded and validated in full, as ``--assignment`` loads it."""
+    import gradgrader.authoring as authoring
+
+    loaded: list[Path] = []
+    real = authoring.load_assignment
+    monkeypatch.setattr(authoring, "load_assignment", lambda root: loaded.append(Path(root)) or real(root))
+    shutil.copy(CORRECT, tmp_path / "softmax.py")  # two shipped courses call it softmax.py
+    spec, why = detect_assignment(tmp_path / "softmax.py")
+    assert [p.name for p in loaded] == ["softmax"] and spec == load_assignment("softmax")
+    assert "defines 6 of its 6 functions" in why
+
+
 def test_an_unrecognisable_file_asks_for_the_assignment(tmp_path: Path) -> None:
     (tmp_path / "notes.py").write_text("x = 1\n")
     with pytest.raises(ConfigError, match="--assignment"):

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import from_reference, write_submission
+from conftest import from_reference, sample_path, write_submission
 
 import gradgrader.cli as cli
 import gradgrader.cli._checkrun as checkrun
@@ -17,6 +17,7 @@ import gradgrader.cli._early as early_mod
 from gradgrader.cli._early import EarlySandbox, check_assignment
 from gradgrader.grading import Grader
 from gradgrader.sandbox.prestart import Prestarted
+from gradgrader.spec.locate import course_folders, every_course_folder, find_assignment
 
 
 @pytest.mark.parametrize(
@@ -138,7 +139,9 @@ def _main(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> tuple[int, list[P
     return int(stopped.value.code or 0), started
 
 
-def test_check_adopts_the_zygote_main_started(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def _adoptions(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The zygotes the grader's sandboxes take, as they take them; a check that would
+    start a second zygote of its own fails."""
     adopted: list[object] = []
     real_sandbox = Grader._sandbox
 
@@ -147,11 +150,13 @@ def test_check_adopts_the_zygote_main_started(monkeypatch: pytest.MonkeyPatch, t
         adopted.append(box._zygote)
         return box
 
-    def second(assignment: str | None) -> None:
-        raise AssertionError("check started a second zygote")
-
     monkeypatch.setattr(Grader, "_sandbox", sandbox)
-    monkeypatch.setattr(checkrun, "_early_sandbox", second)
+    monkeypatch.setattr(checkrun, "_early_sandbox", lambda a: pytest.fail("check started a second zygote"))
+    return adopted
+
+
+def test_check_adopts_the_zygote_main_started(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    adopted = _adoptions(monkeypatch)
     path = write_submission(tmp_path / "s", from_reference())
     code, started = _main(monkeypatch, ["check", str(path), "-a", "softmax", "--json"])
     assert code == 0, capsys.readouterr()
@@ -184,10 +189,56 @@ def test_a_checks_early_start_reads_the_remembered_probe_once(monkeypatch: pytes
     import gradgrader.sandbox.bwrap as bwrap
 
     asked: list[int] = []
-    started: list[Path] = []
+    started: list[list[Path]] = []
     monkeypatch.setattr(bwrap, "probe_is_cheap", lambda: asked.append(1) or True)
-    monkeypatch.setattr(early_mod, "_prestart", lambda root: started.append(root))
+    monkeypatch.setattr(early_mod, "_prestart", lambda hidden: started.append(hidden))
     early_mod.early_sandbox("softmax")
-    assert len(asked) == 1 and started and started[0].name == "softmax"
-    early_mod.prestart_for(started[0])
-    assert len(asked) == 2 and len(started) == 2
+    assert len(asked) == 1 and started and started[0] == course_folders(find_assignment("softmax"))
+    early_mod.prestart_for(started[0][0])
+    assert len(asked) == 2 and len(started) == 2 and started[1] == started[0]
+    early_mod.early_sandbox(None)  # detected later: every course folder
+    assert len(asked) == 3 and started[2] == every_course_folder()
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["check", "s.py", "-a", "gmm"], "gmm"),
+        (["check", "s.py"], None),  # detected later: a zygote that hides every course
+        (["check", "s.py", "--json", "--failed"], None),
+    ],
+)
+def test_a_check_of_a_file_starts_early_with_or_without_its_assignment(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str], expected: str | None
+) -> None:
+    asked: list[str | None] = []
+    monkeypatch.setattr(early_mod, "early_sandbox", lambda a: asked.append(a))
+    early = early_mod.start_early(argv)
+    assert early is not None and early.assignment == expected and asked == [expected]
+
+
+@pytest.mark.parametrize("argv", [["check"], ["check", "-a", "softmax"], ["check", "s.py", "--help"], ["grade", "class"], []])
+def test_a_command_line_without_a_file_to_check_starts_nothing_early(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> None:
+    monkeypatch.setattr(early_mod, "early_sandbox", lambda a: pytest.fail("started early"))
+    assert early_mod.start_early(argv) is None
+
+
+def test_check_without_an_assignment_adopts_the_zygote_main_started(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`gradgrader check softmax.py`, the assignment detected from the file: the zygote
+    main started before knowing it hides every course folder, so the grader adopts it
+    (the check does not wait for a second one to come up, #17)."""
+    adopted = _adoptions(monkeypatch)
+    from gradgrader.sandbox.bwrap import probe_is_cheap
+
+    cheap = probe_is_cheap()
+    path = write_submission(tmp_path / "s", (sample_path("correct-vectorized") / "softmax.py").read_text())
+    code, started = _main(monkeypatch, ["check", str(path), "--json"])
+    out = capsys.readouterr()
+    assert code == 0, out
+    assert "assignment: softmax (chosen because" in out.err
+    if not cheap:
+        pytest.skip("the sandbox probe is not remembered here: nothing starts early")
+    assert len(started) == 1 and adopted and all(z is started[0].zygote for z in adopted)
+    assert started[0].zygote.proc.poll() is not None and not started[0].run_dir.exists()

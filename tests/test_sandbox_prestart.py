@@ -19,7 +19,8 @@ from gradgrader.grading import Grader
 from gradgrader.rubric import resolve_rubric
 from gradgrader.sandbox.layers import Isolation, Layer, probe
 from gradgrader.sandbox.prestart import Prestarted
-from gradgrader.spec.locate import course_folders
+from gradgrader.sandbox.staging import scratch_home
+from gradgrader.spec.locate import course_folders, every_course_folder, shipped_assignments
 from gradgrader.submission import Submission
 
 
@@ -109,7 +110,22 @@ def test_a_check_that_stops_on_an_error_closes_its_early_zygote(monkeypatch: pyt
 
 def test_an_unknown_assignment_starts_nothing_early() -> None:
     assert checkrun._early_sandbox("no-such-assignment") is None
-    assert checkrun._early_sandbox(None) is None
+
+
+def test_the_zygote_of_a_check_naming_no_assignment_covers_every_shipped_one() -> None:
+    """Started before the assignment is detected, it hides every course folder: the
+    grader adopts it for whichever shipped assignment the file turns out to be, as it
+    would one started for that assignment (the same folders hidden, or folders holding
+    them)."""
+    early = prestart(probe(), every_course_folder())
+    try:
+        shipped = shipped_assignments()
+        assert shipped
+        for root in shipped.values():
+            assert early.covers(early.isolation, [scratch_home(), *course_folders(root)]), root
+        assert not early.covers(early.isolation, [Path.home()])  # not anything at all
+    finally:
+        early.close()
 
 
 def test_starting_the_sandbox_early_imports_no_numpy() -> None:

@@ -1,4 +1,4 @@
-"""The sandbox of a student's ``gradgrader check FILE -a NAME``, started before the
+"""The sandbox of a student's ``gradgrader check FILE [-a NAME]``, started before the
 command line is parsed, and the usual ``check`` command lines read without typer (#17).
 
 A check's zygote (a Python importing numpy, under bubblewrap) takes about as long to
@@ -7,7 +7,9 @@ earlier it starts, the less the first check waits for it. :func:`gradgrader.cli.
 therefore reads the assignment's name from the raw arguments (:func:`check_assignment`)
 and starts the zygote before it imports typer; ``check`` adopts it once typer has
 parsed the same name (:meth:`EarlySandbox.take`), and ``main`` closes it on every other
-way out (a usage error, ``--help``). Arguments this reader does not understand start
+way out (a usage error, ``--help``). A check naming no assignment (the usual
+``gradgrader check softmax.py``) starts one hiding every shipped course's folders: the
+grader adopts it for whichever assignment it detects, as it hides at least as much. Arguments this reader does not understand start
 nothing: ``check`` then starts its zygote itself, as it would without this.
 
 The same reader gives :func:`parse_check`: a check with the usual options only runs
@@ -127,12 +129,12 @@ def parse_check(argv: Sequence[str]) -> CheckLine | None:
 
 
 class EarlySandbox:
-    """The zygote started for ``assignment`` before typer parsed the command line,
-    until ``check`` takes it or ``main`` closes it. ``prestarted`` is ``None`` when
-    nothing could start early (see :func:`gradgrader.cli.student._early_sandbox`: the
-    probe then runs in a thread)."""
+    """The zygote started for ``assignment`` (``None``: the one the file turns out to
+    be) before typer parsed the command line, until ``check`` takes it or ``main``
+    closes it. ``prestarted`` is ``None`` when nothing could start early (see
+    :func:`early_sandbox`: the probe then runs in a thread)."""
 
-    def __init__(self, assignment: str, prestarted: Prestarted | None) -> None:
+    def __init__(self, assignment: str | None, prestarted: Prestarted | None) -> None:
         self.assignment = assignment
         self._prestarted = prestarted
         self._taken = False
@@ -156,37 +158,45 @@ class EarlySandbox:
 
 
 def start_early(argv: Sequence[str]) -> EarlySandbox | None:
-    """An :class:`EarlySandbox` for a ``check`` naming its assignment, else ``None``."""
-    assignment = check_assignment(argv)
-    if assignment is None:
+    """An :class:`EarlySandbox` for a ``check`` of a file: for the assignment it names,
+    or — it names none — for whichever shipped assignment the file turns out to be;
+    ``None`` for any other command line."""
+    read = _read_check(argv)
+    if read is None or not read[1]:
         return None
+    assignment = read[0].get("assignment") or None
     return EarlySandbox(assignment, early_sandbox(assignment))
 
 
 def early_sandbox(assignment: str | None) -> Prestarted | None:
     """A zygote started before the grader is imported, hiding what the grader's sandbox
-    for ``assignment`` will hide (it adopts it only then). None when the assignment is
-    detected later, cannot be found (the error comes from loading it), the sandbox
-    cannot start here (the grader says why when it starts its own), or the probe would
-    start bubblewrap now (first run on this machine, or bubblewrap fails here): the probe
-    then runs in a thread while the grader is imported, as the grader's own start waits."""
+    for ``assignment`` will hide (it adopts it only then); for ``None`` (the assignment
+    is detected from the file once the grader is loaded) every data root's course
+    folders, which hold every shipped assignment: whichever is detected, the zygote hides
+    at least what its sandbox would. None when the named assignment cannot be found (the
+    error comes from loading it), the sandbox cannot start here (the grader says why
+    when it starts its own), or the probe would start bubblewrap now (first run on this
+    machine, or bubblewrap fails here): the probe then runs in a thread while the grader
+    is imported, as the grader's own start waits."""
     import threading
 
     from gradgrader.sandbox.bwrap import probe_is_cheap
 
-    if assignment is None or not probe_is_cheap():
+    if not probe_is_cheap():
         from gradgrader.sandbox.layers import probe
 
         threading.Thread(target=probe, name="gradgrader-probe", daemon=True).start()
         return None
     from gradgrader.errors import GradgraderError
-    from gradgrader.spec.locate import find_assignment
+    from gradgrader.spec.locate import course_folders, every_course_folder, find_assignment
 
+    if assignment is None:
+        return _prestart(every_course_folder())
     try:
         root = find_assignment(assignment)
     except (GradgraderError, OSError):
         return None
-    return _prestart(root)
+    return _prestart(course_folders(root))
 
 
 def prestart_for(root: Path) -> Prestarted | None:
@@ -195,23 +205,23 @@ def prestart_for(root: Path) -> Prestarted | None:
     cannot start here or the probe would start bubblewrap now (the grader then starts
     its own, and says why if it cannot)."""
     from gradgrader.sandbox.bwrap import probe_is_cheap
+    from gradgrader.spec.locate import course_folders
 
-    return _prestart(root) if probe_is_cheap() else None
+    return _prestart(course_folders(root)) if probe_is_cheap() else None
 
 
-def _prestart(root: Path) -> Prestarted | None:
-    """:func:`prestart_for` once the probe is known to be cheap (a check asks it first:
-    it reads the remembered probe, asked once)."""
+def _prestart(hidden: list[Path]) -> Prestarted | None:
+    """A zygote hiding ``hidden`` started now, once the probe is known to be cheap (a
+    check asks it first: it reads the remembered probe, asked once)."""
     # What starts the zygote imports no dataclass and no ctypes (bwrap, staging, zygote):
     # it is spawned ~12 ms sooner than after the layers' probe and the sandbox's records.
     from gradgrader.errors import GradgraderError
     from gradgrader.sandbox.bwrap import namespaces_available
     from gradgrader.sandbox.zygote import start_in_new_run, stop_run
-    from gradgrader.spec.locate import course_folders
 
     try:
         namespaces = namespaces_available()
-        run_dir, folder, held, zygote = start_in_new_run(namespaces, course_folders(root))
+        run_dir, folder, held, zygote = start_in_new_run(namespaces, hidden)
     except (GradgraderError, OSError):
         return None
     # The other layers are probed while the zygote comes up (its command depends on the

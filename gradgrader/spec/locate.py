@@ -76,3 +76,12 @@ def course_folders(root: Path) -> list[Path]:
     ``root``: that folder, and every course folder (``assignments``, ``rubrics``) of the
     data roots — references, hidden cases, other assignments."""
     return [root, *(r / d for r in data_roots() for d in ("assignments", "rubrics") if (r / d).is_dir())]
+
+
+def every_course_folder() -> list[Path]:
+    """The course folders of every data root, student packs included: what a sandbox
+    hides before it knows which shipped assignment it grades. Each shipped assignment
+    lives in one of them, so this holds every folder :func:`course_folders` gives for
+    any shipped assignment (a student's ``check FILE`` without ``--assignment`` starts
+    its sandbox with these before it detects the assignment, #17)."""
+    return [r / d for r in data_roots() for d in ("assignments", "rubrics", PACKS) if (r / d).is_dir()]
