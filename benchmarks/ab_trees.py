@@ -8,8 +8,9 @@ own tree first on ``PYTHONPATH`` and this environment's Python and packages. The
 a virtual machine changes speed by tens of per cent within minutes, and not evenly for
 all work, so a change is only measured against the tree before it, alternating
 (docs/performance.md). ``--grade`` grades generated softmax submissions (the mix of
-``bench_grade.py``) with ``--jobs 2``; ``--check`` times ``check --json`` and the
-terminal's view (piped) of one correct submission.
+``bench_grade.py``) with ``--jobs 2``; ``--check`` times ``check softmax.py --json`` and
+the terminal's view (piped) of one correct submission, as a student types them (the
+assignment detected; the installed ``gradgrader`` script when there is one).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def grade(trees: list[str], n: int, rounds: int) -> None:
         for _ in range(rounds):
             for tree in trees:
                 out = Path(tmp) / "out"
-                cmd = [sys.executable, "-m", "gradgrader", "grade", str(folder), "--assignment", "softmax",
+                cmd = [*bench_grade.GRADGRADER, "grade", str(folder), "--assignment", "softmax",
                        "--out", str(out), "--jobs", "2", "--quiet"]
                 took = _timed(cmd, tree, tmp)
                 subprocess.run(["rm", "-rf", str(out)], check=False)
@@ -60,11 +61,11 @@ def check(trees: list[str], k: int) -> None:
     times: dict[tuple[str, str], list[float]] = {(t, c): [] for t in trees for c in cmds}
     with tempfile.TemporaryDirectory(prefix="gradgrader-ab-") as tmp:
         for tree in trees:  # warm the page cache and each tree's caches
-            _timed([sys.executable, "-m", "gradgrader", "check", path, "-a", "softmax", "--json"], tree, tmp)
+            _timed([*bench_grade.GRADGRADER, "check", path, "--json"], tree, tmp)
         for _ in range(k):
             for name, extra in cmds.items():
                 for tree in trees:
-                    cmd = [sys.executable, "-m", "gradgrader", "check", path, "-a", "softmax", *extra]
+                    cmd = [*bench_grade.GRADGRADER, "check", path, *extra]  # as a student types it
                     times[tree, name].append(_timed(cmd, tree, tmp))
     for (tree, name), got in times.items():
         print(f"{tree} {name}: median {statistics.median(got) * 1e3:.0f} ms of {k}")

@@ -44,7 +44,11 @@ MIX = [
     "wrong-regularization", "missing-indicator-term", "unstable-softmax", "transposed",
     "correct-vectorized", "jacobian-missing-diagonal",
 ]
-GRADGRADER = [sys.executable, "-m", "gradgrader"]
+# The command as a user runs it: the `gradgrader` script installed beside this interpreter
+# (pip's, which imports the program without runpy), else `python -m gradgrader` (a
+# checkout without an install).
+_SCRIPT = Path(sys.executable).with_name("gradgrader")
+GRADGRADER = [str(_SCRIPT)] if _SCRIPT.is_file() else [sys.executable, "-m", "gradgrader"]
 
 
 def make_class(folder: Path, n: int) -> None:

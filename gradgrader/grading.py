@@ -480,14 +480,16 @@ class Grader:
             for box in self._boxes.values():
                 box.close_zygote()
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
+        """Stop every sandbox of this process and remove the scratch space. ``wait=False``
+        (a check that exits next): the zygotes are killed, not waited for."""
         if self._prestarted is not None:  # never adopted (no grading in this thread)
-            self._prestarted.zygote.close()
+            self._prestarted.zygote.close(wait)
             self._prestarted = None
         with self._lock:
             for (pid, _), box in self._boxes.items():
                 if pid == os.getpid():
-                    box.close()
+                    box.close(wait)
             self._boxes.clear()
         shutil.rmtree(self._scratch, ignore_errors=True)
 

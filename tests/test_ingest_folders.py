@@ -87,13 +87,13 @@ def test_file_count_cap_is_per_student_in_a_plain_folder(tmp_path):
 
 
 def test_check_of_a_students_own_folder_is_not_held_to_the_class_caps(tmp_path, monkeypatch):
-    from gradgrader.ingest import folders, single
+    from gradgrader.ingest import limits, single
 
     folder = student(tmp_path, "mine")
     for i in range(12):
         (folder / f"data{i}.txt").write_text("")
     # class caps of 10 files by default: a class folder is held to them, `check` is not
-    monkeypatch.setattr(folders, "ZipLimits", lambda **kw: ZipLimits(**{"student_files": 10, **kw}))
+    monkeypatch.setattr(limits, "ZipLimits", lambda **kw: ZipLimits(**{"student_files": 10, **kw}))
     assert discover(tmp_path, "softmax.py", tmp_path / "cache")[0].path is None
     assert single(folder, "softmax.py").path == folder / "softmax.py"
 

@@ -83,7 +83,8 @@ def run_check(
         # Stopped before the first result: 130, as a shell reports Ctrl-C.
         return 130 if result is None else 0 if result.full_marks else 1
     finally:
-        grader.close()
+        # A single check exits next: its sandbox is killed, not waited for (#17).
+        grader.close(wait=watch)
     return 0 if result.full_marks else 1
 
 

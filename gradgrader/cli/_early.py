@@ -164,7 +164,7 @@ def start_early(argv: Sequence[str]) -> EarlySandbox | None:
     read = _read_check(argv)
     if read is None or not read[1]:
         return None
-    assignment = read[0].get("assignment") or None
+    assignment = check_assignment(argv)
     return EarlySandbox(assignment, early_sandbox(assignment))
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import stat
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gradgrader.errors import SubmissionError
 from gradgrader.ingest._walk import check_tree, walk
-from gradgrader.ingest.limits import ZipLimits
 from gradgrader.ingest.submission import (
     GRADABLE,
     IGNORED_DIRS,
@@ -18,6 +17,9 @@ from gradgrader.ingest.submission import (
     distinct_ids,
     notebook_submission,
 )
+
+if TYPE_CHECKING:
+    from gradgrader.ingest.limits import ZipLimits
 
 
 def _hidden(name: str) -> bool:
@@ -80,7 +82,10 @@ def submission_in(
     Never raises: what goes wrong while looking at this one folder (nested too deep, over
     the per-student caps of ``limits``, unreadable) is its problem (an error result when
     graded), never the class's."""
-    limits = limits or ZipLimits()
+    if limits is None:  # a class's caps: a student's check of one file needs none (#17)
+        from gradgrader.ingest.limits import ZipLimits
+
+        limits = ZipLimits()
     try:
         check_tree(folder, _hidden, limits.student_bytes, limits.student_files)
         path, problem = pick_file(folder, filename)
@@ -164,6 +169,8 @@ def single(path: Path, filename: str, cache: Path | None = None) -> Submission:
     if path.is_dir():
         # the caps protect a TA from a class; a student checking their own folder (which
         # may hold a virtualenv or a dataset) is not held to them: only depth is bounded
+        from gradgrader.ingest.limits import ZipLimits
+
         unbounded = ZipLimits(student_bytes=1 << 62, student_files=1 << 62)
         sub = submission_in(path.resolve().name, path, filename, cache, limits=unbounded)
         if sub.path is None:

@@ -230,13 +230,19 @@ class Zygote:
         reply, _, _ = wire.recv(self.ctrl, max_total=1 << 16)
         return reply
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
+        """Stop the zygote (and bubblewrap, and whatever still runs in its sandbox).
+        ``wait=False``: killed, not waited for — for a process that exits next (a single
+        check): the kernel tears its memory down on another core while this one exits
+        (~2–4 ms of a check, #17), and the orphan is reaped by init."""
         with contextlib.suppress(OSError):
             self.ctrl.close()
         if self.proc.returncode is not None:
             return  # closed (reaped) already: its pid may belong to another process now
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
+        if not wait:
+            return
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=5)
         if self.proc.stderr:  # still open if it was closed before its hello
