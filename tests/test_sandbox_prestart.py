@@ -34,9 +34,7 @@ def prestart(isolation: Isolation, hidden: list[Path]) -> Prestarted:
 
 
 def _gone(early: Prestarted) -> bool:
-    """Whether the zygote was stopped (waited for: a single check kills it without
-    waiting, as it exits next)."""
-    return early.zygote.proc.wait(timeout=10) is not None
+    return early.zygote.proc.poll() is not None
 
 
 def test_covers_asks_for_every_hidden_folder_or_one_holding_it(tmp_path: Path) -> None:

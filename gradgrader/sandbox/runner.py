@@ -242,15 +242,19 @@ class Sandbox:
         proc._await_load(load_timeout)
         return proc
 
-    def close_zygote(self, wait: bool = True) -> None:
+    def close_zygote(self) -> None:
         if self._zygote is not None:
-            self._zygote.close(wait)
+            self._zygote.close()
             self._zygote = None
 
-    def close(self, wait: bool = True) -> None:
-        """Stop the zygote (``wait``: see :meth:`Zygote.close`) and remove this sandbox's
-        scratch space if it made it."""
-        self.close_zygote(wait)
+    def kill_zygote(self) -> None:
+        """Stop the zygote without waiting for it (:meth:`Zygote.kill`); :meth:`close`
+        still reaps it."""
+        if self._zygote is not None:
+            self._zygote.kill()
+
+    def close(self) -> None:
+        self.close_zygote()
         if self._own_tmp:
             shutil.rmtree(self.scratch_root, ignore_errors=True)
 

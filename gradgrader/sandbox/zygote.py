@@ -152,6 +152,7 @@ class Zygote:
         self.ctrl = ours
         self.info: dict = {}
         self._ready = False
+        self.killed = False
         if wait:
             self.ready()
 
@@ -203,7 +204,8 @@ class Zygote:
         return self.baseline_mb + limits.memory_mb
 
     def alive(self) -> bool:
-        return self.proc.poll() is None
+        """Whether it runs and was not stopped (:meth:`kill`: it may take a moment to end)."""
+        return not self.killed and self.proc.poll() is None
 
     def spawn(self, request: dict) -> tuple[int, socket.socket, int]:
         self.ctrl.settimeout(30)
@@ -230,18 +232,23 @@ class Zygote:
         reply, _, _ = wire.recv(self.ctrl, max_total=1 << 16)
         return reply
 
-    def close(self, wait: bool = True) -> None:
-        """Stop the zygote (and bubblewrap, and whatever still runs in its sandbox).
-        ``wait=False``: killed, not waited for — for a process that exits next (a single
-        check): the kernel tears its memory down on another core while this one exits
-        (~2–4 ms of a check, #17), and the orphan is reaped by init."""
+    def kill(self) -> None:
+        """Stop the zygote (and bubblewrap, and whatever still runs in its sandbox)
+        without waiting for it to end: the kernel tears it down on another core while
+        this process goes on. :meth:`close` reaps it (a single check kills its sandbox
+        once graded and reaps it after showing the result, #17)."""
+        self.killed = True
         with contextlib.suppress(OSError):
             self.ctrl.close()
         if self.proc.returncode is not None:
             return  # closed (reaped) already: its pid may belong to another process now
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        if not wait:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # its pid stays ours until reaped
+
+    def close(self) -> None:
+        """Stop the zygote and reap it."""
+        self.kill()
+        if self.proc.returncode is not None:
             return
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=5)
