@@ -59,6 +59,37 @@ def test_detection_loads_only_the_assignment_it_chooses(tmp_path: Path, monkeypa
     assert "defines 6 of its 6 functions" in why
 
 
+def test_a_course_whose_hooks_do_not_load_does_not_stop_detecting_another(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the assignment chosen is loaded in full: a course folder (GRADGRADER_HOME) with
+    a broken hooks file stops only a check of that course, with its own error."""
+    from conftest import copy_assignment
+
+    home = tmp_path / "home"
+    broken = copy_assignment(home / "assignments" / "broken", {'name = "softmax"': 'name = "broken"',
+                                                               'file = "softmax.py"': 'file = "broken.py"'})
+    (broken / "hooks.py").write_text("raise RuntimeError('a hooks file that does not load')\n")
+    monkeypatch.setenv("GRADGRADER_HOME", str(home))
+    shutil.copy(CORRECT, tmp_path / "softmax.py")
+    spec, _ = detect_assignment(tmp_path / "softmax.py")
+    assert spec.name == "softmax"
+    shutil.copy(CORRECT, tmp_path / "broken.py")
+    with pytest.raises(ConfigError, match="hooks"):
+        detect_assignment(tmp_path / "broken.py")
+
+
+def test_a_course_whose_toml_lacks_its_file_is_reported_when_detecting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read for its names only, an assignment whose TOML does not say them is parsed in
+    full, which says what is wrong (as loading every assignment did)."""
+    from conftest import copy_assignment
+
+    home = tmp_path / "home"
+    copy_assignment(home / "assignments" / "nameless", {'file = "softmax.py"\n': ""})
+    monkeypatch.setenv("GRADGRADER_HOME", str(home))
+    shutil.copy(CORRECT, tmp_path / "softmax.py")
+    with pytest.raises(ConfigError, match="file"):
+        detect_assignment(tmp_path / "softmax.py")
+
+
 def test_an_unrecognisable_file_asks_for_the_assignment(tmp_path: Path) -> None:
     (tmp_path / "notes.py").write_text("x = 1\n")
     with pytest.raises(ConfigError, match="--assignment"):

@@ -9,8 +9,9 @@ and starts the zygote before it imports typer; ``check`` adopts it once typer ha
 parsed the same name (:meth:`EarlySandbox.take`), and ``main`` closes it on every other
 way out (a usage error, ``--help``). A check naming no assignment (the usual
 ``gradgrader check softmax.py``) starts one hiding every shipped course's folders: the
-grader adopts it for whichever assignment it detects, as it hides at least as much. Arguments this reader does not understand start
-nothing: ``check`` then starts its zygote itself, as it would without this.
+grader adopts it for whichever assignment it detects, as it hides at least as much.
+Arguments this reader does not understand start nothing: ``check`` then starts its
+zygote itself, as it would without this.
 
 The same reader gives :func:`parse_check`: a check with the usual options only runs
 without typer (:func:`gradgrader.cli.main`); typer still parses every other command line.
