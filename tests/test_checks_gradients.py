@@ -285,3 +285,61 @@ def test_the_step_and_directions_have_the_same_bits_whatever_the_order_of_the_su
         assert first.tobytes() == second.tobytes()
         norms = [float(Fraction(sum(Fraction(float(v)) ** 2 for v in d.ravel()))) for d in first]
         assert all(abs(n - 1.0) <= 4 * np.finfo(float).eps for n in norms)
+
+
+def _near_singular() -> np.ndarray:
+    """A 3 × 3 matrix like the one gmm's 'small' case drew under one course secret in a
+    few thousand: σ = (5.58, 3.92, 0.011), an RMS entry of 2.3."""
+    rng = np.random.default_rng(0)
+    U, _ = np.linalg.qr(rng.standard_normal((3, 3)))
+    V, _ = np.linalg.qr(rng.standard_normal((3, 3)))
+    return U @ np.diag([5.58, 3.92, 0.011]) @ V.T
+
+
+def test_the_courses_differences_resolve_a_near_singular_log_det() -> None:
+    """At the base step the fourth-order differences of log det A are off by 2.4e-5 there
+    (truncation ∝ (h/σ_min)⁴), above the 1e-5 tolerance: a correct A⁻ᵀ lost the check.
+    The refined steps (course_differences) keep the one that resolves it; on a
+    well-conditioned matrix they stay as accurate as the base step (~1e-12)."""
+    from gradgrader.checks.gradients import (
+        DIRECTIONS,
+        OBJECTIVE_TOL,
+        REFERENCE_STEP,
+        course_differences,
+        difference_step,
+        directional_differences,
+        random_directions,
+    )
+    from gradgrader.findings import rel_error
+
+    def logdet(xs: list[np.ndarray]) -> list[float]:
+        return [float(np.linalg.slogdet(x)[1]) for x in xs]
+
+    well = np.random.default_rng(1).standard_normal((5, 5)) + 5 * np.eye(5)
+    for A, base_error in [(_near_singular(), OBJECTIVE_TOL), (well, 1e-10)]:
+        dirs = random_directions(np.random.default_rng(0), A.shape, DIRECTIONS)
+        exact = np.array([np.vdot(np.linalg.inv(A).T, v) for v in dirs])
+        h = difference_step(REFERENCE_STEP, A)
+        base = rel_error(exact, directional_differences(logdet, A, dirs, h))
+        assert (base > base_error) if base_error == OBJECTIVE_TOL else (base < base_error)
+        assert rel_error(exact, course_differences(logdet, A, dirs, h)) < 1e-10
+
+
+def test_a_correct_gmm_keeps_full_marks_when_a_case_is_near_singular() -> None:
+    """The course secret under which gmm's 'small' case drew that matrix: the correct
+    sample lost grad_logdet.finite_differences on it (9.875 of 10, found by grading the
+    correct sample under 20,000 random secrets); a sample with A⁻¹ for A⁻ᵀ still loses
+    the check there, with its mistake named."""
+    from gradgrader.loading import open_grader
+    from gradgrader.submission import Submission
+
+    samples = Path(__file__).resolve().parents[1] / "assignments" / "gmm" / "samples"
+    with open_grader("gmm", secret="e7f49ebb256ccc864e4cfb5fdac0f3ea", allow_weak=True) as grader:
+        A = np.asarray(grader.course.inputs("grad_logdet", "small")["A"])
+        s = np.linalg.svd(A, compute_uv=False)
+        assert s[-1] < 0.02 < 2 < np.sqrt(np.mean(A * A))  # the draw this test is about
+        correct = grader.grade(Submission("correct", samples / "correct-vectorized" / "gmm.py", None))
+        wrong = grader.grade(Submission("wrong", samples / "inverse-not-transposed" / "gmm.py", None))
+    assert correct.score == correct.max_score, [c.message for c in correct.checks if not c.passed]
+    (fd,) = [c for c in wrong.checks if c.id == "grad_logdet.finite_differences"]
+    assert not fd.passed and "inverse-not-transposed" in fd.mistakes

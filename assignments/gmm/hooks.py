@@ -33,7 +33,14 @@ from gradgrader.checks.base import (
     rel_error,
     summarise,
 )
-from gradgrader.checks.gradients import DIRECTIONS, OBJECTIVE_TOL, REFERENCE_STEP, difference_step, random_directions
+from gradgrader.checks.gradients import (
+    DIRECTIONS,
+    OBJECTIVE_TOL,
+    REFERENCE_STEP,
+    course_differences,
+    difference_step,
+    random_directions,
+)
 from gradgrader.checks.values import failure_case, nonfinite_case
 from gradgrader.diagnose import MATCH_RTOL, diagnose, error_map
 from gradgrader.spec import CheckSpec
@@ -226,17 +233,6 @@ def precision_instead_of_covariance(X, q):
 
 
 # ------------------------------------------------------------------ grad_precision: differences over Λ
-def _differences(f: Callable[[np.ndarray], float], x: np.ndarray, directions: np.ndarray, h: float) -> np.ndarray:
-    """[8 (f(x + hv) − f(x − hv)) − (f(x + 2hv) − f(x − 2hv))] / (12h) for each direction v:
-    the engine's fourth-order stencil (checks/gradients.py), here on the grader's own
-    float64 objective, so the truncation error O(h⁴) is ~1e-13 at h = ε₆₄^(1/5)."""
-    out = np.empty(len(directions))
-    for i, v in enumerate(directions):
-        f1, fm1, f2, fm2 = (f(x + k * h * v) for k in (1.0, -1.0, 2.0, -2.0))
-        out[i] = (8.0 * (f1 - fm1) - (f2 - fm2)) / (12.0 * h)
-    return out
-
-
 @quiet
 def precision_finite_differences(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     """∂Q/∂Λ against fourth-order differences of Q(Λ) at Λ = Σ⁻¹.
@@ -266,9 +262,15 @@ def precision_finite_differences(check: CheckSpec, ctx: CheckContext) -> CheckRe
         X, q, mu = args["X"], args["q"], args["mu"]
         lam0 = _sym(np.linalg.inv(args["Sigma"]))
         dirs = random_directions(ctx.rng(check.id, case), lam0.shape, n, symmetric)
-        # Same step rule as kind = "objective_gradient": ε₆₄^(1/5) times the RMS entry.
-        h = difference_step(REFERENCE_STEP, lam0)
-        fd = _differences(lambda L, X=X, q=q, mu=mu: Q_of_precision(X, q, mu, L), lam0, dirs, h)
+        # As kind = "objective_gradient" does: ε₆₄^(1/5) times the RMS entry, refined where
+        # Λ is near singular (Q has log det Λ in it).
+        # The course's inputs alone decide them: once per process, not per submission.
+        fd = ctx.course.derived(
+            ("precision_finite_differences", check.id, case),
+            lambda X=X, q=q, mu=mu, lam0=lam0, dirs=dirs: course_differences(
+                lambda Ls: [Q_of_precision(X, q, mu, L) for L in Ls], lam0, dirs, difference_step(REFERENCE_STEP, lam0)
+            ),
+        )
         err = rel_error(np.array([np.vdot(g, v) for v in dirs]), fd)
         if err <= tol:
             results.append(CaseResult(case, True, err))
