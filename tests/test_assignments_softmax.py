@@ -310,3 +310,33 @@ def test_grading_twice_gives_identical_results(graded_samples, softmax, softmax_
     with Grader(softmax, softmax_rubric, jobs=1) as grader:
         again = grader.grade(single(sample_path(sample), softmax.filename))
     assert comparable(again) == comparable(graded_samples[sample])
+
+
+def test_the_wide_case_tests_stability_under_every_course_secret() -> None:
+    """A course secret draws every case's inputs again. Drawn as plain Gaussians, the
+    'wide' case's logits all stayed inside a naive exp's range (−745, 709) for ~6 % of
+    secrets, and an unstable logsumexp, softmax_jacobian or log-partition gradient passed
+    it there; its softmax was one-hot, so with τ the row it picked the log-likelihood
+    gradient was zero and a placeholder of zeros passed one secret in six
+    (``scripts/secret_sweep.py softmax``). Now, for any secret: every logit vector
+    overflows and underflows a naive exp, softmax shares its mass between two classes,
+    θᵀτ overflows, and τ is no row of T."""
+    import numpy as np
+
+    from gradgrader.assignment import load_assignment
+    from gradgrader.cases import with_secret
+    from gradgrader.checks.prepared import Course
+
+    spec = load_assignment("softmax")
+    for i in range(100):
+        course = Course(with_secret(spec, f"wide-{i}"))
+        z = np.asarray(course.inputs("logsumexp", "wide")["z"])
+        Z = np.asarray(course.inputs("softmax", "wide")["Z"])
+        for row in [z, *Z]:
+            assert row.max() > 709 and row.min() < -745, (i, row)
+            top, second = np.sort(row)[-2:][::-1]
+            assert top - second <= 2.0, (i, row)  # softmax not one-hot: its Jacobian is not zero
+        args = course.inputs("log_likelihood_grad", "wide")
+        theta, T, tau = (np.asarray(args[k]) for k in ("theta", "T", "tau"))
+        assert (T @ theta).max() > 709, i
+        assert not any(np.allclose(tau, row) for row in T), i

@@ -31,9 +31,34 @@ def with_last_column(rng, params, env):
 
 
 def with_last_entry(rng, params, env):
-    a = rng.standard_normal(env.shape(params))
+    """Gaussian entries (``scale``, default 1) and a last entry of ``value``."""
+    a = params.get("scale", 1.0) * rng.standard_normal(env.shape(params))
     a[-1] = params["value"]
     return a
+
+
+def spread(rng, params, env):
+    """Logits spread over ±``scale`` whatever the draw: every row (along the last axis,
+    at least 3 entries) holds ``scale`` and ``scale − u`` — the two largest, so that
+    softmax shares its mass between them and its Jacobian is not zero — and ``−scale``,
+    at random places; the others are uniform in [−scale, 0.9·scale]. They overflow a
+    naive exp (above ~709) and underflow it (below ~−745) in every row. ``scale`` (an
+    integer) and u (a multiple of 1/8 in [1/8, 2]) are exact in float32, so correct
+    float32 code computes the two probabilities that matter to its own precision: drawn
+    continuously, a logit of 5000 carries a float32 rounding error of up to 2.4e-4,
+    which the softmax of two logits that close turns into ~2e-4 relative error, over the
+    stability checks' 1e-4. Drawn
+    as plain Gaussians, the four logits of a vector all fell between those bounds for
+    ~6 % of course secrets, and an unstable logsumexp passed the case there
+    (``scripts/secret_sweep.py softmax``)."""
+    shape = env.shape(params)
+    scale = float(params["scale"])
+    a = rng.uniform(-scale, 0.9 * scale, shape)
+    rows = a.reshape(-1, shape[-1])
+    for row in rows:
+        top, second, low = rng.choice(shape[-1], 3, replace=False)
+        row[top], row[second], row[low] = scale, scale - rng.integers(1, 17) / 8.0, -scale
+    return rows.reshape(shape)
 
 
 # ------------------------------------------------------------------ math
