@@ -340,3 +340,7 @@ def test_the_wide_case_tests_stability_under_every_course_secret() -> None:
         theta, T, tau = (np.asarray(args[k]) for k in ("theta", "T", "tau"))
         assert (T @ theta).max() > 709, i
         assert not any(np.allclose(tau, row) for row in T), i
+        # exact in float32: correct float32 code computes these logits without rounding
+        assert np.array_equal(T.astype(np.float32) @ theta.astype(np.float32), T @ theta), i
+        # 'edge': one feature's two statistics of one sign, so Σ p_m τ_m cannot cancel
+        assert (np.asarray(course.inputs("log_partition_grad", "edge")["T"]) > 0).all(), i

@@ -31,9 +31,25 @@ def with_last_column(rng, params, env):
 
 
 def with_last_entry(rng, params, env):
-    """Gaussian entries (``scale``, default 1) and a last entry of ``value``."""
+    """Gaussian entries (``scale``, default 1), rounded to multiples of ``step`` if given,
+    and a last entry of ``value``."""
     a = params.get("scale", 1.0) * rng.standard_normal(env.shape(params))
+    if "step" in params:
+        a = np.round(a / params["step"]) * params["step"]
     a[-1] = params["value"]
+    return a
+
+
+def integer_features(rng, params, env):
+    """Integers in [−``bound``, ``bound``] with a last column of ones (a bias feature).
+    With θ in multiples of 1/8, θᵀτ is exact in float32 too: correct float32 code then
+    computes logits in the thousands exactly, and the softmax of two close ones to its
+    own precision. Drawn as Gaussians, their float32 rounding (~1e-3 at 5000) cost a
+    correct float32 log-partition gradient the 1e-4 stability tolerance under one
+    secret in ~2000 (scripts/secret_sweep.py softmax)."""
+    bound = int(params.get("bound", 8))
+    a = rng.integers(-bound, bound + 1, env.shape(params)).astype(np.float64)
+    a[..., -1] = 1.0
     return a
 
 
