@@ -252,3 +252,21 @@ def test_a_probe_that_fails_after_the_early_spawn_leaves_no_zygote_behind(monkey
         checkrun._early_sandbox("softmax")
     ((run_dir, _, _, started),) = launched
     assert started.proc.poll() is not None and not run_dir.exists()
+
+
+def test_a_grader_whose_sandboxes_were_stopped_grades_again_with_a_new_one(tmp_path: Path) -> None:
+    """``stop_sandboxes`` (a single check, once graded) kills the zygote without waiting;
+    grading again starts a new one rather than using the stopped one, and ``close``
+    reaps both."""
+    assignment = load_assignment(str(copy_assignment(tmp_path / "softmax")))
+    path = write_submission(tmp_path / "s", from_reference())
+    with Grader(assignment, resolve_rubric(assignment), jobs=1) as grader:
+        first = grader.grade(Submission("a", path, None))
+        (box,) = grader._boxes.values()
+        stopped = box._zygote
+        grader.stop_sandboxes()
+        again = grader.grade(Submission("b", path, None))
+        assert box._zygote is not stopped and box._zygote.alive()
+        fresh = box._zygote
+    assert first.score == first.max_score == again.score
+    assert stopped.proc.returncode == -9 and fresh.proc.poll() is not None

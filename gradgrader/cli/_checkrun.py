@@ -70,7 +70,7 @@ def run_check(
                 # Its sandbox is done with: stopped now, its teardown (~2–4 ms) runs on
                 # the other core while the result is shown; close() reaps it (#17).
                 grader.stop_sandboxes()
-            if watch:
+            else:
                 # Off while a check starts (gradgrader.cli.run); a --watch runs long. A single
                 # check exits once it has shown its result: turned on here, the collector's
                 # first pass over everything allocated so far took ~10 ms of it (#17).

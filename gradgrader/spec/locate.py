@@ -75,7 +75,12 @@ def course_folders(root: Path) -> list[Path]:
     """What no student process may see, even read-only, when grading the assignment at
     ``root``: that folder, and every course folder (``assignments``, ``rubrics``) of the
     data roots — references, hidden cases, other assignments."""
-    return [root, *(r / d for r in data_roots() for d in ("assignments", "rubrics") if (r / d).is_dir())]
+    return [root, *_data_folders("assignments", "rubrics")]
+
+
+def _data_folders(*kinds: str) -> list[Path]:
+    """The existing ``kinds`` folders of every data root."""
+    return [r / d for r in data_roots() for d in kinds if (r / d).is_dir()]
 
 
 def every_course_folder() -> list[Path]:
@@ -84,4 +89,4 @@ def every_course_folder() -> list[Path]:
     lives in one of them, so this holds every folder :func:`course_folders` gives for
     any shipped assignment (a student's ``check FILE`` without ``--assignment`` starts
     its sandbox with these before it detects the assignment, #17)."""
-    return [r / d for r in data_roots() for d in ("assignments", "rubrics", PACKS) if (r / d).is_dir()]
+    return _data_folders("assignments", "rubrics", PACKS)
