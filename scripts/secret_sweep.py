@@ -24,7 +24,9 @@ import importlib.util
 import io
 import os
 import secrets
+import shutil
 import sys
+import tempfile
 import time
 import types
 import warnings
@@ -45,6 +47,7 @@ from gradgrader.checks.inprocess import InProcessCaller  # noqa: E402
 from gradgrader.checks.prepared import Course  # noqa: E402
 from gradgrader.checks.registry import run_check  # noqa: E402
 from gradgrader.conventions import choose_convention  # noqa: E402
+from gradgrader.errors import GradgraderError  # noqa: E402
 from gradgrader.rubric import resolve_rubric  # noqa: E402
 
 
@@ -84,9 +87,13 @@ def main() -> int:
 
     for name in ("matplotlib", "matplotlib.pyplot"):
         sys.modules.setdefault(name, _Inert(name))
-    spec0 = load_assignment(args.assignment)
-    rubric = resolve_rubric(spec0)
-    expected = tomllib.loads((spec0.root / "samples" / "EXPECTED.toml").read_text(encoding="utf-8"))
+    try:
+        spec0 = load_assignment(args.assignment)
+        rubric = resolve_rubric(spec0)
+        expected = tomllib.loads((spec0.root / "samples" / "EXPECTED.toml").read_text(encoding="utf-8"))
+    except (GradgraderError, OSError, tomllib.TOMLDecodeError) as exc:
+        print(f"secret_sweep: {exc}", file=sys.stderr)
+        return 2
     ending = {"timeout", "crashed", "memory-limit"}  # hangs or ends the process: not here
     samples = {
         k: bool(v.get("full_marks")) for k, v in expected.items()
@@ -94,7 +101,20 @@ def main() -> int:
     }
     if args.sample:
         samples = {k: samples.get(k, False) for k in args.sample}
-    sys.path[:0] = [str(spec0.root)]  # the course's helpers, as the sandbox stages them
+    # The course's helpers (and nothing else of its folder), as the sandbox stages them.
+    staged = Path(tempfile.mkdtemp(prefix="secret-sweep-"))
+    try:
+        return _sweep(args, spec0, rubric, samples, staged)
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+
+
+def _sweep(args: argparse.Namespace, spec0: Any, rubric: Any, samples: dict[str, bool], staged: Path) -> int:
+    """Grade ``samples`` under ``args.secrets`` secrets; 1 if anything was reported."""
+    for helper in spec0.helpers:
+        source = spec0.root / helper
+        (shutil.copytree if source.is_dir() else shutil.copy2)(source, staged / Path(helper).name)
+    sys.path.insert(0, str(staged))
     files = {s: _sample_file(spec0.root / "samples" / s, spec0.filename) for s in samples}
     first: dict[str, dict[str, tuple[float, tuple[str, ...]]]] = {}
     reported = 0
@@ -109,12 +129,22 @@ def main() -> int:
             with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 try:
+                    # Imported afresh for every secret, as each grading runs it in a new process.
                     functions = _functions(files[sample], f"sweep_{n}_{sample.replace('-', '_')}")
                 finally:
                     sys.path.pop(0)
                 ctx = CheckContext(course, InProcessCaller(functions, course.assignment))
                 choose_convention(ctx)  # as grading does: a course with conventions grades each in its own
-                results = [run_check(check, ctx) for check in spec0.checks if check.id in rubric.items]
+                results = []
+                for check in spec0.checks:
+                    if check.id not in rubric.items:
+                        continue
+                    try:
+                        results.append(run_check(check, ctx))
+                    except Exception as exc:  # noqa: BLE001 - a grader error is reported, the sweep goes on
+                        reported += 1
+                        print(f"{sample} under secret {secret}: {check.id}: grader error {type(exc).__name__}: {exc}",
+                              file=sys.__stdout__, flush=True)
             for result in results:
                 verdict[result.id] = (round(result.fraction, 6), tuple(sorted(result.mistakes)))
                 if full_marks and result.fraction < 1:

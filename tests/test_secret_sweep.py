@@ -38,3 +38,15 @@ def test_a_sample_that_loses_points_under_a_secret_is_reported(tmp_path: Path) -
     done = _sweep(str(course), "--secrets", "2", "--seed", "tests")
     assert done.returncode == 1
     assert "almost under secret" in done.stdout and "logsumexp.stable" in done.stdout
+
+
+def test_an_unknown_assignment_or_a_course_without_samples_is_said_in_one_line(tmp_path: Path) -> None:
+    unknown = _sweep("no-such-assignment", "--secrets", "1")
+    assert unknown.returncode == 2 and "unknown assignment" in unknown.stderr and "Traceback" not in unknown.stderr
+    import shutil
+
+    course = tmp_path / "softmax"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "assignments" / "softmax", course,
+                    ignore=shutil.ignore_patterns("samples", "__pycache__"))
+    bare = _sweep(str(course), "--secrets", "1")
+    assert bare.returncode == 2 and "EXPECTED.toml" in bare.stderr and "Traceback" not in bare.stderr
