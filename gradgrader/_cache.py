@@ -19,13 +19,13 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gradgrader"
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``path`` whole or not at all (a reader never sees half a file); best effort:
-    a folder that cannot be written is left as it is."""
+def write_atomically(path: Path, data: str | bytes) -> None:
+    """Write ``path`` (text as UTF-8) whole or not at all (a reader never sees half a
+    file); best effort: a folder that cannot be written is left as it is."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
         os.replace(tmp, path)
     except OSError:
         pass

@@ -95,7 +95,10 @@ def _grade_submission(course: Course, rubric: Rubric, submission: Submission, sa
 
     def warm() -> None:
         prepare()
-        warm_course(course, [check for check in assignment.checks if check.id in rubric.items])
+        # Only until the zygote says hello: the course's work left is done by the checks,
+        # and the student's process no longer waits for it (#17).
+        warm_course(course, [check for check in assignment.checks if check.id in rubric.items],
+                    until=lambda: not sandbox.zygote_starting())
 
     try:
         # The course's share is done while the student's process starts, or all of its
@@ -142,7 +145,7 @@ def _session(
     )
 
 
-def warm_course(course: Course, checks: Iterable[CheckSpec]) -> None:
+def warm_course(course: Course, checks: Iterable[CheckSpec], until: Callable[[], bool] | None = None) -> None:
     """Run ``checks`` on the course's own reference, in this process, for what they
     compute of the course alone and keep in ``course`` — finite-difference points, the
     reference's training run, diagnosis terms, redrawn inputs — and throw the verdicts
@@ -150,7 +153,8 @@ def warm_course(course: Course, checks: Iterable[CheckSpec]) -> None:
     numpy (#17). The reference is the course's trusted code, which the grader runs in
     its process anyway; what it computes depends on the course's inputs alone (the
     caches are keyed on them), so no student's verdict changes (tests/test_grading.py).
-    A check that fails here is left to the real run."""
+    A check that fails here is left to the real run; so are the checks left when
+    ``until()`` says to stop (asked before each)."""
     if course.reference is None:
         return  # a student pack: nothing of the course's to run
     from gradgrader.checks.inprocess import InProcessCaller
@@ -159,6 +163,8 @@ def warm_course(course: Course, checks: Iterable[CheckSpec]) -> None:
     functions = {n: getattr(reference, n) for n in course.assignment.functions if callable(getattr(reference, n, None))}
     ctx = CheckContext(course, InProcessCaller(functions, course.assignment))
     for check in checks:
+        if until is not None and until():
+            return
         with contextlib.suppress(Exception):
             run_check(check, ctx)
 

@@ -127,8 +127,8 @@ def _main(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> tuple[int, list[P
     started: list[Prestarted] = []
     real = early_mod.early_sandbox
 
-    def early(assignment: str | None) -> Prestarted | None:
-        got = real(assignment)
+    def early(assignment: str | None, then=None) -> Prestarted | None:
+        got = real(assignment, then)
         started.extend([got] if got else [])
         return got
 
@@ -191,7 +191,7 @@ def test_a_checks_early_start_reads_the_remembered_probe_once(monkeypatch: pytes
     asked: list[int] = []
     started: list[list[Path]] = []
     monkeypatch.setattr(bwrap, "probe_is_cheap", lambda: asked.append(1) or True)
-    monkeypatch.setattr(early_mod, "_prestart", lambda hidden: started.append(hidden))
+    monkeypatch.setattr(early_mod, "_prestart", lambda hidden, then=None: started.append(hidden))
     early_mod.early_sandbox("softmax")
     assert len(asked) == 1 and started and started[0] == course_folders(find_assignment("softmax"))
     early_mod.prestart_for(started[0][0])
@@ -212,14 +212,14 @@ def test_a_check_of_a_file_starts_early_with_or_without_its_assignment(
     monkeypatch: pytest.MonkeyPatch, argv: list[str], expected: str | None
 ) -> None:
     asked: list[str | None] = []
-    monkeypatch.setattr(early_mod, "early_sandbox", lambda a: asked.append(a))
+    monkeypatch.setattr(early_mod, "early_sandbox", lambda a, then: asked.append(a))
     early = early_mod.start_early(argv)
     assert early is not None and early.assignment == expected and asked == [expected]
 
 
 @pytest.mark.parametrize("argv", [["check"], ["check", "-a", "softmax"], ["check", "s.py", "--help"], ["grade", "class"], []])
 def test_a_command_line_without_a_file_to_check_starts_nothing_early(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> None:
-    monkeypatch.setattr(early_mod, "early_sandbox", lambda a: pytest.fail("started early"))
+    monkeypatch.setattr(early_mod, "early_sandbox", lambda a, then: pytest.fail("started early"))
     assert early_mod.start_early(argv) is None
 
 

@@ -157,7 +157,7 @@ def test_warming_the_course_on_its_reference_changes_no_verdict(course: str, sam
 
     warmed: list[int] = []
     real_warm = grading.warm_course
-    monkeypatch.setattr(grading, "warm_course", lambda c, checks: (warmed.append(1), real_warm(c, checks))[1])
+    monkeypatch.setattr(grading, "warm_course", lambda c, checks, until: (warmed.append(1), real_warm(c, checks, until))[1])
     assignment = load_assignment(course)
     rubric = resolve_rubric(assignment)
     results = {}
@@ -189,6 +189,22 @@ def test_warming_the_course_does_its_first_time_work() -> None:
     assert {"self_consistency", "objective_gradient", "train_digits"} <= kinds
     assert course._hooks  # the diagnosis terms every comparison is measured against
     assert set(course._limits) == set(assignment.functions)
+
+
+def test_warming_the_course_stops_when_asked(monkeypatch) -> None:
+    """A check's warm-up ends when its zygote says hello (``until``): the student's
+    process then starts at once, and the checks do the course's work left (#17)."""
+    import gradgrader.grading as grading
+    from gradgrader.checks.prepared import Course
+
+    assignment = load_assignment("softmax")
+    ran: list[str] = []
+    monkeypatch.setattr(grading, "run_check", lambda check, ctx: ran.append(check.id))
+    grading.warm_course(Course(assignment), assignment.checks, until=lambda: len(ran) == 3)
+    assert ran == [check.id for check in assignment.checks[:3]]
+    ran.clear()
+    grading.warm_course(Course(assignment), assignment.checks)
+    assert len(ran) == len(assignment.checks)
 
 
 def test_a_zygote_is_starting_until_its_hello_can_be_read() -> None:

@@ -21,7 +21,7 @@ Imports neither typer, rich nor numpy (``tests/test_cli_early.py`` checks it).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -158,18 +158,19 @@ class EarlySandbox:
             self._prestarted = None
 
 
-def start_early(argv: Sequence[str]) -> EarlySandbox | None:
+def start_early(argv: Sequence[str], then: Callable[[], None] | None = None) -> EarlySandbox | None:
     """An :class:`EarlySandbox` for a ``check`` of a file: for the assignment it names,
     or — it names none — for whichever shipped assignment the file turns out to be;
-    ``None`` for any other command line."""
+    ``None`` for any other command line. ``then``: called as soon as the zygote is
+    spawned, before the sandbox's records (dataclasses) are made."""
     read = _read_check(argv)
     if read is None or not read[1]:
         return None
     assignment = check_assignment(argv)
-    return EarlySandbox(assignment, early_sandbox(assignment))
+    return EarlySandbox(assignment, early_sandbox(assignment, then))
 
 
-def early_sandbox(assignment: str | None) -> Prestarted | None:
+def early_sandbox(assignment: str | None, then: Callable[[], None] | None = None) -> Prestarted | None:
     """A zygote started before the grader is imported, hiding what the grader's sandbox
     for ``assignment`` will hide (it adopts it only then); for ``None`` (the assignment
     is detected from the file once the grader is loaded) every data root's course
@@ -192,12 +193,12 @@ def early_sandbox(assignment: str | None) -> Prestarted | None:
     from gradgrader.spec.locate import course_folders, every_course_folder, find_assignment
 
     if assignment is None:
-        return _prestart(every_course_folder())
+        return _prestart(every_course_folder(), then)
     try:
         root = find_assignment(assignment)
     except (GradgraderError, OSError):
         return None
-    return _prestart(course_folders(root))
+    return _prestart(course_folders(root), then)
 
 
 def prestart_for(root: Path) -> Prestarted | None:
@@ -211,9 +212,10 @@ def prestart_for(root: Path) -> Prestarted | None:
     return _prestart(course_folders(root)) if probe_is_cheap() else None
 
 
-def _prestart(hidden: list[Path]) -> Prestarted | None:
+def _prestart(hidden: list[Path], then: Callable[[], None] | None = None) -> Prestarted | None:
     """A zygote hiding ``hidden`` started now, once the probe is known to be cheap (a
-    check asks it first: it reads the remembered probe, asked once)."""
+    check asks it first: it reads the remembered probe, asked once); ``then`` is called
+    once it is spawned."""
     # What starts the zygote imports no dataclass and no ctypes (bwrap, staging, zygote):
     # it is spawned ~12 ms sooner than after the layers' probe and the sandbox's records.
     from gradgrader.errors import GradgraderError
@@ -228,6 +230,8 @@ def _prestart(hidden: list[Path]) -> Prestarted | None:
     # The other layers are probed while the zygote comes up (its command depends on the
     # namespaces layer alone); the grader compares them with its own before adopting it.
     try:
+        if then is not None:
+            then()
         from gradgrader.sandbox.layers import probe
         from gradgrader.sandbox.prestart import Prestarted
 
