@@ -50,23 +50,24 @@ def _behaviour(ns: dict) -> list:
     ]
 
 
+def _made_with(path: Path) -> tuple[list, int]:
+    """The classes' behaviour, made with the code remembered in ``path``, and how many
+    methods had to be compiled."""
+    code = RememberedCode(path)
+    code.install()
+    try:
+        return _behaviour(_classes()), code.compiled
+    finally:
+        code.close()
+
+
 def test_classes_made_from_remembered_code_behave_as_without_it(tmp_path: Path) -> None:
     plain = _behaviour(_classes())
     assert plain[3] == {"x": float, "y": float, "tags": tuple, "return": None}
-    first = RememberedCode(tmp_path / "code.marshal")
-    first.install()
-    try:
-        made = _behaviour(_classes())
-    finally:
-        first.close()
-    assert first.compiled > 0 and made == plain
-    again = RememberedCode(tmp_path / "code.marshal")
-    again.install()
-    try:
-        remembered = _behaviour(_classes())
-    finally:
-        again.close()
-    assert again.compiled == 0  # every method's code came from the file
+    made, compiled = _made_with(tmp_path / "code.marshal")
+    assert compiled > 0 and made == plain
+    remembered, compiled = _made_with(tmp_path / "code.marshal")
+    assert compiled == 0  # every method's code came from the file
     assert remembered == plain
 
 
