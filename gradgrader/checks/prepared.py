@@ -18,7 +18,7 @@ import numpy as np
 from gradgrader.cases import call_key, case_inputs, copy_value, freeze
 from gradgrader.course import hook, load_course_file, materialise, reference_module
 from gradgrader.errors import ConfigError
-from gradgrader.spec import Assignment, FunctionSpec, is_pack, load_table
+from gradgrader.spec import Assignment, Composite, FunctionSpec, is_pack, load_table
 
 # Offset of the seed that draws a case's inputs again (see Course.redrawn_inputs).
 REDRAW_SEED = 7919
@@ -41,6 +41,20 @@ def _frozen(value: Any) -> Any:
     if isinstance(value, (tuple, list)):
         return type(value)(_frozen(v) for v in value)
     return freeze(value)
+
+
+def _own(value: Any) -> Any:
+    """``value`` (arrays, numbers, tuples and lists of them) with every array owning its
+    memory in the same layout: an array read back from elsewhere (a buffer) kept
+    C- or Fortran-ordered as it was computed — a norm sums its entries in memory order,
+    and another order changes its last bit."""
+    if isinstance(value, (tuple, list)):
+        return type(value)(_own(v) for v in value)
+    if isinstance(value, Composite):
+        return Composite(value.factory, {k: _own(v) for k, v in value.fields.items()})
+    if isinstance(value, np.ndarray) and not value.flags.owndata:
+        return np.array(value, order="K")
+    return value
 
 
 class Course:
@@ -152,6 +166,28 @@ class Course:
                 if (function, case) not in self._inputs:
                     self.inputs(function, case)
             self.call_limit(function)
+
+    def computed(self) -> dict[str, dict[Any, Any]]:
+        """What this course has computed of itself so far — inputs, the reference's
+        outputs, hook values, time limits, derived values — by kind: each depends on the
+        course alone, never on a student (a student's ``check`` remembers it for the next,
+        :mod:`gradgrader.checks.remembered`). The course's own dicts: do not change them."""
+        return {"inputs": self._inputs, "ref": self._ref, "hooks": self._hooks, "limits": self._limits, "derived": self._derived}
+
+    def recall(self, computed: Mapping[str, Mapping[Any, Any]]) -> None:
+        """Start from values :meth:`computed` gave for this very course (in another
+        process): each made read-only as if computed here; what is missing is computed
+        when asked for, as always."""
+        for key, values in computed.get("inputs", {}).items():
+            self._inputs.setdefault(key, {k: freeze(_own(v)) for k, v in values.items()})
+        for key, outputs in computed.get("ref", {}).items():
+            self._ref.setdefault(key, {k: _frozen(_own(v)) for k, v in outputs.items()})
+        for key, value in computed.get("hooks", {}).items():
+            self._hooks.setdefault(key, _frozen(_own(value)))
+        for key, limit in computed.get("limits", {}).items():
+            self._limits.setdefault(key, float(limit))
+        for key, value in computed.get("derived", {}).items():
+            self._derived.setdefault(key, _frozen(_own(value)))
 
     def reference_for(self, file: str | None) -> Any:
         """The reference module of a convention (``None``: reference.py)."""

@@ -1,0 +1,193 @@
+"""A student's ``check`` remembers the course's own values for the next check (#17).
+
+The first submission a grader process grades pays the course's first-time work: drawing
+the cases' inputs, the reference's outputs and its time on them, the course's hooks
+(the objective's finite differences at four step sizes, the diagnosis terms), the
+reference's training run. A batch pays it once for the class; a student's ``check``
+paid it on every run — ~10–15 ms of a ~125 ms check, most of it after the sandbox is up,
+while the student's process waits. All of it depends on the course alone, never on a
+student (:meth:`Course.computed`), so a check keeps it in the user's cache folder and
+the next check of the same course starts from it (:meth:`Course.recall`); anything not
+remembered is computed as always.
+
+Only ``gradgrader check`` does this. ``grade``, the Gradescope autograder and the review
+UI's re-grades compute every value afresh: a grade never depends on a cache.
+
+A remembered file is used only for the very course that wrote it, on the same machine
+and software: its name is a digest of the assignment as loaded (its TOML, the seed its
+secret gives), the bytes of every file of the course's folder but its samples,
+gradgrader's own source files (path, size, modification time), Python's, numpy's and
+the course's declared packages' versions, the machine (its name, architecture and the
+CPU features numpy dispatches on) and the BLAS thread settings. It is read by an
+unpickler that builds arrays, numbers, strings, containers and the course's composite
+arguments only — a damaged or foreign file cannot run code; it is ignored and the
+values computed again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickle
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gradgrader._cache import cache_dir, write_atomically
+from gradgrader.checks.prepared import Course
+from gradgrader.spec import Assignment, Composite
+
+FORMAT = 1
+KEEP = 16  # remembered courses kept in the cache folder (the newest)
+CAP = 16 << 20  # bytes: a course whose values are larger is not remembered
+BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+
+# The only globals a remembered file may name: how numpy pickles arrays, dtypes and
+# scalars, and the course's composite arguments (a frozen record of plain values).
+_ALLOWED = {
+    ("gradgrader.spec.models", "Composite"),
+    ("numpy", "dtype"), ("numpy", "ndarray"),
+    ("numpy._core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "scalar"),
+    ("numpy._core.numeric", "_frombuffer"),
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "scalar"),
+    ("numpy.core.numeric", "_frombuffer"),
+}
+
+
+class _ValuesOnly(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in _ALLOWED:
+            raise pickle.UnpicklingError(f"{module}.{name} is not a remembered value")
+        return super().find_class(module, name)
+
+
+def _values(data: bytes) -> Any:
+    return _ValuesOnly(io.BytesIO(data)).load()
+
+
+def _package_stamp() -> list[tuple[str, int, int]]:
+    """gradgrader's own source files: a change to the code that computes a value (a
+    checkout being edited, an upgrade) makes a new key."""
+    root = Path(__file__).resolve().parent.parent
+    found: list[tuple[str, int, int]] = []
+
+    def walk(folder: str) -> None:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != "__pycache__":
+                        walk(entry.path)
+                elif entry.name.endswith(".py"):
+                    st = entry.stat()
+                    found.append((entry.path, st.st_size, st.st_mtime_ns))
+
+    walk(str(root))
+    return sorted(found)
+
+
+def _course_files(root: Path) -> list[Path]:
+    """Every file of the course's folder but its samples and bytecode."""
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in ("samples", "__pycache__"))
+        found.extend(Path(folder, f) for f in sorted(files))
+    return found
+
+
+def course_key(assignment: Assignment) -> str:
+    """The digest of everything the course's computed values depend on (see above)."""
+    digest = hashlib.sha256()
+
+    def add(part: object) -> None:
+        digest.update(repr(part).encode())
+        digest.update(b"\0")
+
+    machine = os.uname()
+    add((FORMAT, sys.version, np.__version__, machine.nodename, machine.machine))
+    add(sorted(_cpu_features()))
+    add([(name, os.environ.get(name)) for name in BLAS_VARIABLES])
+    add([(name, getattr(sys.modules.get(name), "__version__", None)) for name in assignment.packages])
+    add(assignment)  # the dataclasses' repr: every field, the secret's seed included
+    for path in _course_files(assignment.root):
+        add(str(path.relative_to(assignment.root)))
+        digest.update(path.read_bytes())
+    add(_package_stamp())
+    return digest.hexdigest()
+
+
+def _cpu_features() -> list[str]:
+    umath = sys.modules.get("numpy._core._multiarray_umath") or sys.modules.get("numpy.core._multiarray_umath")
+    features = getattr(umath, "__cpu_features__", {})
+    return [name for name, on in features.items() if on]
+
+
+def _plain_layout(value: Any) -> bool:
+    """Whether every array in ``value`` is C- or Fortran-ordered: the layouts a pickle
+    keeps (another would come back C-ordered, and a norm of it differ in its last bit)."""
+    if isinstance(value, np.ndarray):
+        return bool(value.flags.c_contiguous or value.flags.f_contiguous)
+    if isinstance(value, dict):
+        return all(_plain_layout(v) for v in value.values())
+    if isinstance(value, Composite):
+        return isinstance(value.factory, str) and _plain_layout(dict(value.fields))
+    if isinstance(value, (tuple, list)):
+        return all(_plain_layout(v) for v in value)
+    return True
+
+
+class RememberedCourse:
+    """The course values a check remembers: :meth:`recall` before grading, :meth:`keep`
+    after (it writes only what is new)."""
+
+    def __init__(self, course: Course, folder: Path | None = None) -> None:
+        self.course = course
+        self.folder = (cache_dir() / "courses") if folder is None else folder
+        self.path: Path | None = None
+        self.recalled: dict[str, int] = {}
+
+    def recall(self) -> bool:
+        """Start the course from what an earlier check remembered; whether there was any."""
+        try:
+            self.path = self.folder / f"{course_key(self.course.assignment)}.pickle"
+        except OSError:  # a course file that cannot be read: nothing is remembered
+            return False
+        try:
+            computed = _values(self.path.read_bytes())
+        except Exception:  # noqa: BLE001 - none yet, or a damaged or foreign file: computed again
+            return False
+        if not (isinstance(computed, dict) and all(isinstance(v, dict) for v in computed.values())):
+            return False
+        self.course.recall(computed)
+        self.recalled = {kind: len(values) for kind, values in self.course.computed().items()}
+        return True
+
+    def keep(self) -> None:
+        """Remember the course's values if it computed any the file did not hold (best
+        effort: a folder that cannot be written only costs the next check time)."""
+        if self.path is None:
+            return
+        computed = self.course.computed()
+        if all(len(values) == self.recalled.get(kind, -1) for kind, values in computed.items()):
+            return  # nothing new
+        if not _plain_layout(computed):
+            return
+        try:
+            data = pickle.dumps(computed, protocol=5)
+            _values(data)  # only what the next check can read back
+        except Exception:  # noqa: BLE001 - a value that is not plain arrays and numbers: not remembered
+            return
+        if len(data) > CAP:
+            return
+        write_atomically(self.path, data)
+        self._forget_oldest()
+
+    def _forget_oldest(self) -> None:
+        try:
+            files = sorted(self.folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime_ns)
+            for old in files[:-KEEP]:
+                old.unlink()
+        except OSError:
+            pass
