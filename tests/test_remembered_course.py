@@ -57,14 +57,19 @@ def test_a_check_from_remembered_values_gets_the_verdict_it_gets_without(course:
         assert again == fresh, sample
 
 
-def test_recalled_values_are_read_only_copies(tmp_path: Path) -> None:
-    assignment = load_assignment("softmax")
-    first = Course(assignment)
-    first.prepare({"softmax": ["small"]})
-    memory = RememberedCourse(first, tmp_path)
+def _remembered(folder: Path) -> RememberedCourse:
+    """softmax's inputs of ``softmax`` (and their reference outputs) remembered in ``folder``."""
+    course = Course(load_assignment("softmax"))
+    course.prepare({"softmax": ["small"]})
+    memory = RememberedCourse(course, folder)
     memory.recall()
     memory.keep()
-    second = Course(assignment)
+    return memory
+
+
+def test_recalled_values_are_read_only_copies(tmp_path: Path) -> None:
+    first = _remembered(tmp_path).course
+    second = Course(first.assignment)
     assert RememberedCourse(second, tmp_path).recall()
     inputs = second.inputs("softmax", "small")
     assert all(not v.flags.writeable and v.flags.owndata for v in inputs.values())
@@ -114,12 +119,8 @@ def test_a_file_it_cannot_trust_is_ignored_and_runs_nothing(content: str, tmp_pa
 def test_nothing_is_written_when_nothing_is_new_and_old_courses_are_forgotten(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import gradgrader.checks.remembered as remembered
 
-    assignment = load_assignment("softmax")
-    course = Course(assignment)
-    course.prepare({"softmax": ["small"]})
-    first = RememberedCourse(course, tmp_path)
-    first.recall()
-    first.keep()
+    first = _remembered(tmp_path)
+    assignment = first.course.assignment
     writes: list[Path] = []
     monkeypatch.setattr(remembered, "write_atomically", lambda path, data: writes.append(path))
     again = RememberedCourse(Course(assignment), tmp_path)
