@@ -159,3 +159,35 @@ def test_check_remembers_and_grade_does_not(tmp_path: Path) -> None:
                           "--out", str(tmp_path / "out"), "--quiet"], env=env, capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr
     assert not (tmp_path / "grade-cache" / "courses").exists()
+
+
+@pytest.mark.parametrize("off", [(), ("landlock",), ("namespaces",)], ids=["all-layers", "namespaces-only", "landlock-only"])
+def test_a_student_process_cannot_read_the_cache_folder(off: tuple[str, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A check's remembered values hold the reference's outputs: the cache folder is one
+    of the folders every sandbox hides (spec.locate.course_folders), as the course's own."""
+    import numpy as np
+    from conftest import isolation, limited_session, module
+
+    from gradgrader.sandbox import Sandbox
+    from gradgrader.spec.locate import course_folders
+
+    iso = isolation(*off)
+    if not (iso.has("namespaces") or iso.has("landlock")):
+        pytest.skip("this machine has neither layer that hides a folder")
+    monkeypatch.setenv("GRADGRADER_CACHE_DIR", str(tmp_path / "cache"))
+    secret = tmp_path / "cache" / "courses" / "answers.pickle"
+    secret.parent.mkdir(parents=True)
+    secret.write_bytes(b"the reference's outputs")
+    path = module(tmp_path / "s", f"""
+def f(x):
+    try:
+        with open({str(secret)!r}, "rb") as handle:
+            return [float(len(handle.read()))]
+    except OSError:
+        return [-1.0]
+""")
+    hidden = course_folders(load_assignment("softmax").root)
+    assert tmp_path / "cache" in hidden
+    with Sandbox(tmp_path / "box", iso, hidden) as box, limited_session(box, path) as session:
+        got = session.call("f", [np.zeros(1)], ["v"], 10.0)
+    assert [float(v) for v in got.values[0]] == [-1.0], got

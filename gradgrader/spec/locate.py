@@ -73,9 +73,18 @@ def find_assignment(name_or_path: str) -> Path:
 
 def course_folders(root: Path) -> list[Path]:
     """What no student process may see, even read-only, when grading the assignment at
-    ``root``: that folder, and every course folder (``assignments``, ``rubrics``) of the
-    data roots — references, hidden cases, other assignments."""
-    return [root, *_data_folders("assignments", "rubrics")]
+    ``root``: that folder, every course folder (``assignments``, ``rubrics``) of the
+    data roots — references, hidden cases, other assignments — and the user's cache
+    folder (a check's remembered course values hold the reference's outputs)."""
+    return [root, *_data_folders("assignments", "rubrics"), *_cache_folder()]
+
+
+def _cache_folder() -> list[Path]:
+    """The user's cache folder, if there is one yet (a sandbox can only hide what exists)."""
+    from gradgrader._cache import cache_dir
+
+    folder = cache_dir()
+    return [folder] if folder.is_dir() else []
 
 
 def _data_folders(*kinds: str) -> list[Path]:
@@ -87,6 +96,6 @@ def every_course_folder() -> list[Path]:
     """The course folders of every data root, student packs included: what a sandbox
     hides before it knows which shipped assignment it grades. Each shipped assignment
     lives in one of them, so this holds every folder :func:`course_folders` gives for
-    any shipped assignment (a student's ``check FILE`` without ``--assignment`` starts
+    any shipped assignment (the cache folder too) (a student's ``check FILE`` without ``--assignment`` starts
     its sandbox with these before it detects the assignment, #17)."""
-    return _data_folders("assignments", "rubrics", PACKS)
+    return [*_data_folders("assignments", "rubrics", PACKS), *_cache_folder()]
