@@ -98,19 +98,35 @@ class _Evil:
         return (os.system, ("touch " + str(Path.cwd() / "pwned"),))
 
 
-@pytest.mark.parametrize("content", ["evil", "garbage", "not-a-dict"])
+@pytest.mark.parametrize("content", ["evil", "garbage", "not-a-dict", "wrong-shape", "damaged", "another-course"])
 def test_a_file_it_cannot_trust_is_ignored_and_runs_nothing(content: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gradgrader.checks.remembered import _sealed
+
     monkeypatch.chdir(tmp_path)
     course = Course(load_assignment("softmax"))
-    path = tmp_path / "memory" / f"{course_key(course.assignment)}.pickle"
+    key = course_key(course.assignment)
+    path = tmp_path / "memory" / f"{key}.pickle"
     path.parent.mkdir()
-    data = {"evil": pickle.dumps({"inputs": {("softmax", "small"): {"z": _Evil()}}}),
-            "garbage": b"\x80\x05not a pickle", "not-a-dict": pickle.dumps([1, 2, 3])}[content]
+    good = RememberedCourse(Course(course.assignment), tmp_path / "good")
+    good.recall()
+    good.course.prepare({"softmax": ["small"]})
+    good.keep()
+    assert good.path is not None
+    sealed = good.path.read_bytes()
+    data = {
+        # each sealed with this course's key: only the unpickler stands in the way
+        "evil": _sealed(pickle.dumps({"inputs": {("softmax", "small"): {"z": _Evil()}}}), key),
+        "garbage": _sealed(b"\x80\x05not a pickle", key),
+        "not-a-dict": _sealed(pickle.dumps([1, 2, 3]), key),
+        "wrong-shape": _sealed(pickle.dumps({"limits": {"softmax": 1.0}, "inputs": {("softmax", "small"): 5}}), key),
+        "damaged": sealed[:-40] + bytes(40),
+        "another-course": _sealed(sealed.partition(b"\n")[2], "0" * 64),
+    }[content]
     path.write_bytes(data)
     memory = RememberedCourse(course, path.parent)
     assert not memory.recall()
     assert not (tmp_path / "pwned").exists()
-    assert course.computed()["inputs"] == {}
+    assert all(values == {} for values in course.computed().values())
     course.prepare({"softmax": ["small"]})
     memory.keep()  # computed again, and remembered in its place
     assert RememberedCourse(Course(course.assignment), path.parent).recall()

@@ -18,10 +18,11 @@ and software: its name is a digest of the assignment as loaded (its TOML, the se
 secret gives), the bytes of every file of the course's folder but its samples,
 gradgrader's own source files (path, size, modification time), Python's, numpy's and
 the course's declared packages' versions, the machine (its name, architecture and the
-CPU features numpy dispatches on) and the BLAS thread settings. It is read by an
-unpickler that builds arrays, numbers, strings, containers and the course's composite
-arguments only — a damaged or foreign file cannot run code; it is ignored and the
-values computed again.
+CPU features numpy dispatches on) and the BLAS thread settings. The file starts with
+that key and the digest of what follows, so a copied, renamed or damaged file is
+ignored (and the values computed again); what follows is read by an unpickler that
+builds arrays, numbers, strings, containers and the course's composite arguments only,
+so no file can make a check run code.
 """
 
 from __future__ import annotations
@@ -66,6 +67,20 @@ class _ValuesOnly(pickle.Unpickler):
 
 def _values(data: bytes) -> Any:
     return _ValuesOnly(io.BytesIO(data)).load()
+
+
+def _sealed(data: bytes, key: str) -> bytes:
+    """The file's bytes: the course's key and the digest of the values, then the values."""
+    return f"{key} {hashlib.sha256(data).hexdigest()}\n".encode() + data
+
+
+def _unsealed(sealed: bytes, key: str) -> Any:
+    """The values of a file :func:`_sealed` wrote for ``key``; ValueError for a file of
+    another course (renamed or copied) or whose bytes changed since."""
+    head, _, data = sealed.partition(b"\n")
+    if head != f"{key} {hashlib.sha256(data).hexdigest()}".encode():
+        raise ValueError("not this course's remembered values, or damaged")
+    return _values(data)
 
 
 def _package_stamp() -> list[tuple[str, int, int]]:
@@ -146,21 +161,28 @@ class RememberedCourse:
         self.course = course
         self.folder = (cache_dir() / "courses") if folder is None else folder
         self.path: Path | None = None
+        self.key = ""
         self.recalled: dict[str, int] = {}
 
     def recall(self) -> bool:
         """Start the course from what an earlier check remembered; whether there was any."""
         try:
-            self.path = self.folder / f"{course_key(self.course.assignment)}.pickle"
+            self.key = course_key(self.course.assignment)
         except OSError:  # a course file that cannot be read: nothing is remembered
             return False
+        self.path = self.folder / f"{self.key}.pickle"
         try:
-            computed = _values(self.path.read_bytes())
+            computed = _unsealed(self.path.read_bytes(), self.key)
         except Exception:  # noqa: BLE001 - none yet, or a damaged or foreign file: computed again
             return False
         if not (isinstance(computed, dict) and all(isinstance(v, dict) for v in computed.values())):
             return False
-        self.course.recall(computed)
+        try:
+            self.course.recall(computed)
+        except Exception:  # noqa: BLE001 - values of another shape: none kept, all computed again
+            for values in self.course.computed().values():
+                values.clear()
+            return False
         self.recalled = {kind: len(values) for kind, values in self.course.computed().items()}
         return True
 
@@ -177,6 +199,7 @@ class RememberedCourse:
         try:
             data = pickle.dumps(computed, protocol=5)
             _values(data)  # only what the next check can read back
+            data = _sealed(data, self.key)
         except Exception:  # noqa: BLE001 - a value that is not plain arrays and numbers: not remembered
             return
         if len(data) > CAP:
