@@ -63,10 +63,9 @@ def spread(rng, params, env):
     float32 code computes the two probabilities that matter to its own precision: drawn
     continuously, a logit of 5000 carries a float32 rounding error of up to 2.4e-4,
     which the softmax of two logits that close turns into ~2e-4 relative error, over the
-    stability checks' 1e-4. Drawn
-    as plain Gaussians, the four logits of a vector all fell between those bounds for
-    ~6 % of course secrets, and an unstable logsumexp passed the case there
-    (``scripts/secret_sweep.py softmax``)."""
+    stability checks' 1e-4. Drawn as plain Gaussians, the four logits of a vector all
+    fell between those bounds for ~6 % of course secrets, and an unstable logsumexp
+    passed the case there (``scripts/secret_sweep.py softmax``)."""
     shape = env.shape(params)
     scale = float(params["scale"])
     a = rng.uniform(-scale, 0.9 * scale, shape)

@@ -111,8 +111,13 @@ def directional_differences(
     for fx in values:
         if isinstance(fx, Failure):
             return fx
-    vals = np.asarray(values, dtype=np.float64).reshape(len(directions), len(STENCIL))
-    f1, fm1, f2, fm2 = vals.T
+    return _stencil(np.asarray(values, dtype=np.float64).reshape(len(directions), len(STENCIL)), h)
+
+
+def _stencil(values: np.ndarray, h: float | np.ndarray) -> np.ndarray:
+    """[8 (f(x + hv) − f(x − hv)) − (f(x + 2hv) − f(x − 2hv))] / (12h) from ``values``
+    whose last axis holds f at the :data:`STENCIL` points, in its order."""
+    f1, fm1, f2, fm2 = np.moveaxis(values, -1, 0)
     return (8.0 * (f1 - fm1) - (f2 - fm2)) / (12.0 * h)
 
 
@@ -137,8 +142,7 @@ def course_differences(
     steps = [h / 4.0**k for k in range(REFINEMENTS)]
     points = [p for step in steps for p in difference_points(x, directions, step)]
     values = np.asarray(f(points), dtype=np.float64).reshape(REFINEMENTS, len(directions), len(STENCIL))
-    f1, fm1, f2, fm2 = np.moveaxis(values, -1, 0)
-    levels = (8.0 * (f1 - fm1) - (f2 - fm2)) / (12.0 * np.asarray(steps)[:, None])
+    levels = _stencil(values, np.asarray(steps)[:, None])
     estimates = [rel_error(levels[k], levels[k + 1]) for k in range(REFINEMENTS - 1)]
     return levels[int(np.argmin(estimates)) + 1]
 
