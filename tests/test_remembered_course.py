@@ -93,6 +93,26 @@ def test_the_key_follows_what_the_values_are_computed_from(tmp_path: Path, monke
     assert course_key(load_assignment(root)) != key
 
 
+def test_a_large_course_file_is_keyed_by_its_size_and_time_and_a_special_one_is_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gradgrader.checks.remembered import READ_UP_TO, _course_files
+
+    root = copy_assignment(tmp_path / "softmax")
+    data = root / "data.npy"
+    data.write_bytes(bytes(READ_UP_TO + 1))
+    os.mkfifo(root / "pipe")  # reading it would wait for a writer for ever
+    assignment = load_assignment(root)
+    assert data in _course_files(root) and root / "pipe" not in _course_files(root)
+    read: list[Path] = []
+    real = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: (read.append(self), real(self))[1])
+    key = course_key(assignment)
+    assert data not in read and root / "hooks.py" in read
+    os.utime(data, ns=(1, 1))
+    assert course_key(assignment) != key
+
+
 class _Evil:
     def __reduce__(self) -> tuple:
         return (os.system, ("touch " + str(Path.cwd() / "pwned"),))
@@ -146,6 +166,11 @@ def test_nothing_is_written_when_nothing_is_new_and_old_courses_are_forgotten(tm
     again.course.prepare({"softmax_loss": ["small"]})  # something new: written
     again.keep()
     assert writes == [first.path]
+    few = RememberedCourse(Course(assignment), tmp_path)
+    assert few.recall()
+    few.course.computed()["limits"]["one more"] = 1.0  # a wrong answer's few hook values, say
+    few.keep()
+    assert writes == [first.path]  # not rewritten for a handful: it would grow every attempt
     monkeypatch.undo()
     for i in range(KEEP + 3):
         (tmp_path / f"old{i}.pickle").write_bytes(b"")
@@ -205,5 +230,21 @@ def f(x):
     hidden = course_folders(load_assignment("softmax").root)
     assert tmp_path / "cache" in hidden
     with Sandbox(tmp_path / "box", iso, hidden) as box, limited_session(box, path) as session:
-        got = session.call("f", [np.zeros(1)], ["v"], 10.0)
+        got = session.call("f", [np.zeros(1)], ["v"], 60.0)  # a limit, not a wait: it answers at once
     assert [float(v) for v in got.values[0]] == [-1.0], got
+
+
+def test_a_course_it_cannot_key_is_graded_without_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever stops the key (an unreadable course file, one it cannot place in the
+    folder) only means nothing is remembered: the check goes on, and writes nothing."""
+    import gradgrader.checks.remembered as remembered
+
+    def unreadable(assignment: object) -> str:
+        raise ValueError("data.npy is not in the subpath of the course's folder")
+
+    monkeypatch.setattr(remembered, "course_key", unreadable)
+    memory = RememberedCourse(Course(load_assignment("softmax")), tmp_path)
+    assert not memory.recall()
+    memory.course.prepare({"softmax": ["small"]})
+    memory.keep()
+    assert list(tmp_path.iterdir()) == []

@@ -44,6 +44,7 @@ from gradgrader.spec import Assignment, Composite
 FORMAT = 1
 KEEP = 16  # remembered courses kept in the cache folder (the newest)
 CAP = 16 << 20  # bytes: a course whose values are larger is not remembered
+GROWTH = 1.1  # a recalled course is remembered again once it holds 10 % more values
 BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
 
 # The only globals a remembered file may name: how numpy pickles arrays, dtypes and
@@ -104,12 +105,17 @@ def _package_stamp() -> list[tuple[str, int, int]]:
 
 
 def _course_files(root: Path) -> list[Path]:
-    """Every file of the course's folder but its samples and bytecode."""
+    """Every regular file of the course's folder but its samples and bytecode."""
     found: list[Path] = []
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d not in ("samples", "__pycache__"))
-        found.extend(Path(folder, f) for f in sorted(files))
+        found.extend(p for p in (Path(folder, f) for f in sorted(files)) if p.is_file())
     return found
+
+
+# A course file up to this size is keyed by its bytes (its code, its TOML: a few KB);
+# a larger one (a data set) by its size and modification time, not read on every check.
+READ_UP_TO = 1 << 20
 
 
 def course_key(assignment: Assignment) -> str:
@@ -128,7 +134,11 @@ def course_key(assignment: Assignment) -> str:
     add(assignment)  # the dataclasses' repr: every field, the secret's seed included
     for path in _course_files(assignment.root):
         add(str(path.relative_to(assignment.root)))
-        digest.update(path.read_bytes())
+        info = path.stat()
+        if info.st_size <= READ_UP_TO:
+            digest.update(path.read_bytes())
+        else:
+            add((info.st_size, info.st_mtime_ns))
     add(_package_stamp())
     return digest.hexdigest()
 
@@ -168,7 +178,7 @@ class RememberedCourse:
         """Start the course from what an earlier check remembered; whether there was any."""
         try:
             self.key = course_key(self.course.assignment)
-        except OSError:  # a course file that cannot be read: nothing is remembered
+        except Exception:  # noqa: BLE001 - a course file that cannot be read: nothing is remembered
             return False
         self.path = self.folder / f"{self.key}.pickle"
         try:
@@ -187,13 +197,19 @@ class RememberedCourse:
         return True
 
     def keep(self) -> None:
-        """Remember the course's values if it computed any the file did not hold (best
-        effort: a folder that cannot be written only costs the next check time)."""
+        """Remember the course's values: all of them after a first check, and again when
+        a check computed many the file did not hold (best effort: a folder that cannot be
+        written only costs the next check time)."""
         if self.path is None:
             return
         computed = self.course.computed()
-        if all(len(values) == self.recalled.get(kind, -1) for kind, values in computed.items()):
-            return  # nothing new
+        total = sum(len(values) for values in computed.values())
+        if self.recalled and total < GROWTH * sum(self.recalled.values()):
+            # Recalled, and little new: a wrong answer's diagnosis computes a few of the
+            # course's hooks on its own answers; rewritten for those, the file would grow
+            # with every attempt. A first check that stopped early (its file did not
+            # import) leaves far less than a full one: that is written again.
+            return
         if not _plain_layout(computed):
             return
         try:
@@ -205,6 +221,7 @@ class RememberedCourse:
         if len(data) > CAP:
             return
         write_atomically(self.path, data)
+        self.recalled = {kind: len(values) for kind, values in computed.items()}
         self._forget_oldest()
 
     def _forget_oldest(self) -> None:
