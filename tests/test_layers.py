@@ -22,7 +22,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "gradgrader"
 # L2 is split: ``cases`` may import ``course``, never the other way round.
 LAYERS: dict[str, float] = {
     # L0 base
-    "gradgrader._version": 0, "gradgrader._lazy": 0, "gradgrader.errors": 0, "gradgrader._toml": 0, "gradgrader._cache": 0, "gradgrader._compiled": 0,
+    "gradgrader._version": 0, "gradgrader._lazy": 0, "gradgrader.errors": 0, "gradgrader._toml": 0, "gradgrader._cache": 0, "gradgrader._compiled": 0, "gradgrader._blas": 0,
     "gradgrader.hints": 0,
     # L1 models and parsing
     "gradgrader.spec": 1, "gradgrader.rubric": 1, "gradgrader.submission": 1, "gradgrader.callkey": 1.1,

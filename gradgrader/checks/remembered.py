@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from gradgrader._blas import BLAS_THREADS
 from gradgrader._cache import cache_dir, write_atomically
 from gradgrader.checks.prepared import Course
 from gradgrader.spec import Assignment, Composite
@@ -45,7 +46,6 @@ FORMAT = 1
 KEEP = 16  # remembered courses kept in the cache folder (the newest)
 CAP = 16 << 20  # bytes: a course whose values are larger is not remembered
 GROWTH = 1.1  # a recalled course is remembered again once it holds 10 % more values
-BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
 
 # The only globals a remembered file may name: how numpy pickles arrays, dtypes and
 # scalars, and the course's composite arguments (a frozen record of plain values).
@@ -129,7 +129,7 @@ def course_key(assignment: Assignment) -> str:
     machine = os.uname()
     add((FORMAT, sys.version, np.__version__, machine.nodename, machine.machine))
     add(sorted(_cpu_features()))
-    add([(name, os.environ.get(name)) for name in BLAS_VARIABLES])
+    add([(name, os.environ.get(name)) for name in BLAS_THREADS])
     add([(name, getattr(sys.modules.get(name), "__version__", None)) for name in assignment.packages])
     add(assignment)  # the dataclasses' repr: every field, the secret's seed included
     for path in _course_files(assignment.root):

@@ -15,10 +15,12 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from gradgrader._blas import BLAS_THREADS, one_blas_thread
+
 if TYPE_CHECKING:
     from gradgrader.cli._commands import app
 
-__all__ = ["app", "main", "run"]
+__all__ = ["BLAS_THREADS", "app", "main", "one_blas_thread", "run"]
 
 
 def __getattr__(name: str) -> Any:
@@ -27,24 +29,6 @@ def __getattr__(name: str) -> Any:
 
         return app
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-# A grader's arrays are small and ``--jobs`` already uses every core: a multi-threaded
-# BLAS only spins its idle threads between tiny products, and those spinning threads
-# took the CPU the students' processes needed (measured: 14.4 CPU-seconds for 200
-# submissions instead of 8.1, on 2 cores, #17). One thread per process, unless the
-# user asked for more; set before numpy is first imported (the command imports it).
-BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
-
-
-def one_blas_thread(environ: Any = os.environ) -> None:
-    """Ask every BLAS for one thread in this process, unless the user set any of these
-    (OpenBLAS reads its own variable before ``OMP_NUM_THREADS``: setting only the
-    others would override the user's choice)."""
-    if any(name in environ for name in BLAS_THREADS):
-        return
-    for name in BLAS_THREADS:
-        environ[name] = "1"
 
 
 def main() -> Any:
