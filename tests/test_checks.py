@@ -437,3 +437,19 @@ def test_a_sample_names_its_expected_mistakes_in_process(name: str, sample: str)
     assert sorted({m for r in results for m in r.mistakes}) == sorted(expected["mistakes"])
     assert failing == set(expected["failing_functions"])
     assert all(r.passed for r in results) == expected["full_marks"]
+
+
+def test_a_functions_problem_is_worked_out_once_per_load_report(softmax_course):
+    """CheckContext.function_problem is asked before every call (#17): it keeps its
+    answer for the load report it was worked out from, and looks again at another."""
+    caller = caller_for(softmax_course)
+    ctx = CheckContext(softmax_course, caller)
+    assert ctx.function_problem("softmax") is None
+    # The same report, changed in place, is not read again: the memo is what is tested.
+    caller.load.functions["softmax"] = {"defined": False}
+    assert ctx.function_problem("softmax") is None
+    # Another report (a session that loaded again): read afresh, and kept in turn.
+    caller.load = dataclasses.replace(caller.load, functions={**caller.load.functions})
+    missing = ctx.function_problem("softmax")
+    assert missing is not None and missing.mistakes == ("not-implemented",) and "not defined" in missing.message
+    assert ctx.function_problem("softmax") is missing

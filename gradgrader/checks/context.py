@@ -69,6 +69,7 @@ class CheckContext:
     reference_file: str | None = None  # the reference of the submission's convention
     # a function graded in another convention than the submission's (see Conventions)
     reference_files: dict[str, str] = field(default_factory=dict)
+    _problems: dict[str, tuple[Any, Failure | None]] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def assignment(self) -> Assignment:
@@ -85,7 +86,18 @@ class CheckContext:
         return self.course.call_reference(function, args, self.reference_files.get(function, self.reference_file), cache)
 
     def function_problem(self, function: str) -> Failure | None:
-        """A Failure if ``function`` is missing or cannot take the assignment's arguments."""
+        """A Failure if ``function`` is missing or cannot take the assignment's arguments
+        (asked before each of a submission's ~100 calls: worked out once per load
+        report, #17)."""
+        load = self.session.load
+        known = self._problems.get(function)
+        if known is not None and known[0] is load:
+            return known[1]
+        problem = self._function_problem(function)
+        self._problems[function] = (load, problem)
+        return problem
+
+    def _function_problem(self, function: str) -> Failure | None:
         fn = self.assignment.functions[function]
         info = self.session.load.functions.get(function)
         filename = getattr(self.session.path, "name", "") or self.assignment.filename  # the file as the student named it
