@@ -210,12 +210,18 @@ def test_a_student_process_cannot_read_the_cache_folder(off: tuple[str, ...], tm
     from conftest import isolation, limited_session, module
 
     from gradgrader.sandbox import Sandbox
-    from gradgrader.spec.locate import course_folders
+    from gradgrader.spec.locate import course_folders, find_assignment
 
     iso = isolation(*off)
     if not (iso.has("namespaces") or iso.has("landlock")):
         pytest.skip("this machine has neither layer that hides a folder")
+    # No cache folder yet, as on a fresh machine: a first check fills it only after its
+    # sandbox has started, so listing the hidden folders makes it.
     monkeypatch.setenv("GRADGRADER_CACHE_DIR", str(tmp_path / "cache"))
+    root = find_assignment("softmax")  # reads no TOML: nothing is cached yet
+    assert not (tmp_path / "cache").exists()
+    hidden = course_folders(root)
+    assert tmp_path / "cache" in hidden
     secret = tmp_path / "cache" / "courses" / "answers.pickle"
     secret.parent.mkdir(parents=True)
     secret.write_bytes(b"the reference's outputs")
@@ -227,8 +233,6 @@ def f(x):
     except OSError:
         return [-1.0]
 """)
-    hidden = course_folders(load_assignment("softmax").root)
-    assert tmp_path / "cache" in hidden
     with Sandbox(tmp_path / "box", iso, hidden) as box, limited_session(box, path) as session:
         got = session.call("f", [np.zeros(1)], ["v"], 60.0)  # a limit, not a wait: it answers at once
     assert [float(v) for v in got.values[0]] == [-1.0], got

@@ -80,10 +80,16 @@ def course_folders(root: Path) -> list[Path]:
 
 
 def _cache_folder() -> list[Path]:
-    """The user's cache folder, if there is one yet (a sandbox can only hide what exists)."""
+    """The user's cache folder, made now if there is none yet: a sandbox hides only what
+    exists when it starts, and a first check writes into this folder after its sandbox
+    started (the layers' probe, the parsed TOML). None if it cannot be made."""
     from gradgrader._cache import cache_dir
 
     folder = cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass
     return [folder] if folder.is_dir() else []
 
 
