@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import LOGISTIC_FD
-from fakecaller import caller_for, load_module, run_on
+from fakecaller import FakeCaller, caller_for, load_module, run_on
 
 from gradgrader.assignment import load_assignment
 from gradgrader.authoring import validate
@@ -107,6 +107,193 @@ def test_self_consistency_asks_for_the_difference_points_in_few_requests(softmax
     before = caller.requests
     run_on(softmax, CHECK, caller)
     assert caller.requests - before == 2
+
+
+# ------------------------------------------- self_consistency's two-point shortcut (#17)
+
+
+def _steps_asked(course: Course, caller: FakeCaller, calls: list[np.ndarray]) -> dict[str, list[float]]:
+    """The distances from each case's W of the points self_consistency asked, by case
+    (recorded by ``calls``), rounded to tell the steps apart."""
+    by_case: dict[str, list[float]] = {}
+    run_on(course, CHECK, caller)
+    for case in course.assignment.check(CHECK).cases:
+        W = np.asarray(course.inputs("softmax_loss", case)["W"], dtype=np.float64)
+        by_case[case] = sorted(float(f"{np.linalg.norm(x - W):.6g}") for x in calls if x.shape == W.shape and 0 < np.linalg.norm(x - W) < 1)
+    return by_case
+
+
+def _recording(course: Course, softmax_loss: Any) -> tuple[FakeCaller, list[np.ndarray]]:
+    calls: list[np.ndarray] = []
+
+    def recorded(W, X, y, reg):
+        calls.append(np.array(W, dtype=np.float64))
+        return softmax_loss(W, X, y, reg)
+
+    caller = caller_for(course, softmax_loss=recorded)
+    run_on(course, "softmax_loss.loss", caller)  # the plain calls (grading prefetches them)
+    calls.clear()
+    return caller, calls
+
+
+def _steps(course: Course, case: str) -> tuple[float, float]:
+    from gradgrader.checks.gradients import PRECISE_STEP, STUDENT_STEP, difference_step
+
+    W = np.asarray(course.inputs("softmax_loss", case)["W"], dtype=np.float64)
+    return float(f"{difference_step(PRECISE_STEP, W):.6g}"), float(f"{difference_step(STUDENT_STEP, W):.6g}")
+
+
+def test_float64_code_is_checked_with_two_points_per_direction(softmax: Course, ref: Any) -> None:
+    """The reference's loss is float64 code: 10 directions × 2 points at the small step
+    per case, none of the four-point stencil's 40 (half the calls)."""
+    caller, calls = _recording(softmax, ref.softmax_loss)
+    for case, distances in _steps_asked(softmax, caller, calls).items():
+        precise, _ = _steps(softmax, case)
+        assert distances == [precise] * 20, case
+
+
+def test_float32_code_is_checked_with_the_four_point_stencil(softmax: Course, ref: Any) -> None:
+    def softmax_loss(W, X, y, reg):
+        loss, dW = ref.softmax_loss(W.astype(np.float32), X.astype(np.float32), y, np.float32(reg))
+        return float(loss), dW  # a float32 number, even as a Python float
+
+    caller, calls = _recording(softmax, softmax_loss)
+    for case, distances in _steps_asked(softmax, caller, calls).items():
+        _, h = _steps(softmax, case)
+        assert distances == sorted([h] * 20 + [float(f"{2 * h:.6g}")] * 20), case
+
+
+def _without_shortcut(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gradgrader.checks.gradients as gradients
+
+    monkeypatch.setattr(gradients, "_float64_code", lambda got, ref: False)
+
+
+def _verdict(result: Any) -> tuple[Any, ...]:
+    return result.passed, result.fraction, result.mistakes, result.message
+
+
+def test_a_clearly_wrong_gradient_of_float64_code_is_named_from_two_points(
+    softmax: Course, ref: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """−dW disagrees by 2 (relative): no need for the stencil, and the same verdict."""
+
+    def softmax_loss(W, X, y, reg):
+        loss, dW = ref.softmax_loss(W, X, y, reg)
+        return loss, -dW
+
+    caller, calls = _recording(softmax, softmax_loss)
+    for case, distances in _steps_asked(softmax, caller, calls).items():
+        assert distances == [_steps(softmax, case)[0]] * 20, case
+    shortcut = run_on(softmax, CHECK, caller_for(softmax, softmax_loss=softmax_loss))
+    _without_shortcut(monkeypatch)
+    assert _verdict(shortcut) == _verdict(run_on(softmax, CHECK, caller_for(softmax, softmax_loss=softmax_loss)))
+    assert shortcut.mistakes == ("sign-flipped",)
+
+
+@pytest.mark.parametrize(("off", "passes"), [(5e-4, True), (1e-2, False)])
+def test_between_the_thresholds_the_four_point_stencil_decides(
+    softmax: Course, ref: Any, monkeypatch: pytest.MonkeyPatch, off: float, passes: bool
+) -> None:
+    """A gradient off by 0.05 % or 1 % (relative) is neither clearly consistent nor
+    clearly not: the stencil's points are asked too, and its verdict — message and
+    figures included — is the one given without the shortcut (within the tolerance,
+    0.1 %, and beyond it)."""
+
+    def softmax_loss(W, X, y, reg):
+        loss, dW = ref.softmax_loss(W, X, y, reg)
+        return loss, dW * (1.0 + off)
+
+    caller, calls = _recording(softmax, softmax_loss)
+    for case, distances in _steps_asked(softmax, caller, calls).items():
+        precise, h = _steps(softmax, case)
+        assert distances == sorted([precise] * 20 + [h] * 20 + [float(f"{2 * h:.6g}")] * 20), case
+    shortcut = run_on(softmax, CHECK, caller_for(softmax, softmax_loss=softmax_loss))
+    _without_shortcut(monkeypatch)
+    assert _verdict(shortcut) == _verdict(run_on(softmax, CHECK, caller_for(softmax, softmax_loss=softmax_loss)))
+    assert shortcut.passed is passes
+
+
+def test_the_float64_gate_reads_the_loss_value() -> None:
+    from gradgrader.checks.gradients import _float64_code
+
+    exact = 2.302585092994046
+    assert _float64_code(exact * (1 + 3e-11), exact)
+    assert not _float64_code(exact * (1 + 3e-10), exact)  # float64 code off by more: the stencil
+    assert not _float64_code(float(np.float32(exact)), exact)  # float32 code, converted
+    assert not _float64_code(np.float32(exact), exact)
+    assert not _float64_code(float("nan"), exact) and not _float64_code(0.0, 0.0)
+
+
+# The shortcut on and off give the same verdicts on every softmax sample of both courses
+# (clipped scores and numerical gradients among them) under ordinary and hard course
+# secrets (tests/test_checks_values.py): only the figures of a settled case may differ.
+@pytest.mark.parametrize("course_name", ["softmax", "cs231n-softmax"])
+def test_the_shortcut_changes_no_verdict_on_any_sample_under_many_secrets(
+    course_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gradgrader.cases import with_secret
+
+    base = load_assignment(course_name)
+    secrets = ["ea1c05f2fcc9bedb", "c3fec92899ea5d39", "ce18fc68669cc01d"] + [f"course-secret-{i}" for i in range(5)]
+    courses = [Course(with_secret(base, s)) for s in secrets]
+    checks = [c.id for c in base.checks if c.kind == "self_consistency"]
+    samples = sorted(p for p in (base.root / "samples").glob("*/*.py"))
+    assert len(samples) >= 15
+
+    def verdicts() -> list[tuple[Any, ...]]:
+        found = []
+        for path in samples:
+            try:
+                module = load_module(path)
+            except BaseException:  # noqa: BLE001 - a sample that does not import (python 2 print)
+                continue
+            for course in courses:
+                functions = {n: getattr(module, n) for n in course.assignment.functions if callable(getattr(module, n, None))}
+                caller = FakeCaller(functions, course.assignment)
+                for check in checks:
+                    r = run_on(course, check, caller)
+                    found.append((path.parent.name, check, r.passed, r.fraction, r.mistakes))
+        return found
+
+    shortcut = verdicts()
+    _without_shortcut(monkeypatch)
+    assert shortcut == verdicts()
+
+
+@pytest.mark.parametrize("course_name", ["softmax", "cs231n-softmax"])
+def test_the_two_point_differences_error_is_far_from_both_thresholds(course_name: str) -> None:
+    """PRECISE_STEP's comment: correct float64 code's two-point differences are off by
+    ~1e-7, 1000× below PRECISE_ACCEPT; correct float32 code that slipped past the gate
+    would be off by ~2e-3 at most, far below PRECISE_REJECT (it would fall to the
+    stencil, never be called inconsistent). Measured on each check's cases with 20 sets
+    of directions."""
+    from gradgrader.checks.gradients import (
+        PRECISE_ACCEPT_FACTOR,
+        PRECISE_REJECT_FACTOR,
+        SELF_CONSISTENCY_TOL,
+        _central,
+        _precise_points,
+        random_directions,
+    )
+    from gradgrader.findings import rel_error
+
+    course = Course(load_assignment(course_name))
+    reference = load_module(course.assignment.reference_path)
+    for check in (c for c in course.assignment.checks if c.kind == "self_consistency"):
+        f = getattr(reference, check.function)
+        for kind, bound in ((np.float64, PRECISE_ACCEPT_FACTOR * SELF_CONSISTENCY_TOL / 100),
+                            (np.float32, PRECISE_REJECT_FACTOR * SELF_CONSISTENCY_TOL / 20)):
+            for case in check.cases:
+                a = course.inputs(check.function, case)
+                x0 = np.asarray(a["W"], dtype=np.float64)
+                g = np.asarray(f(x0, a["X"], a["y"], a["reg"])[1], dtype=np.float64)
+                for seed in range(20):
+                    dirs = random_directions(np.random.default_rng(seed), x0.shape, 10)
+                    h, points = _precise_points(x0, dirs)
+                    values = [float(f(p.astype(kind), a["X"].astype(kind), a["y"], kind(a["reg"]))[0]) for p in points]
+                    err = rel_error(np.array([np.vdot(g, v) for v in dirs]), _central(np.array(values).reshape(10, 2), h))
+                    assert err <= bound, (check.id, kind.__name__, case, seed, err)
 
 
 # ----------------------------------------------------------------- objective_gradient

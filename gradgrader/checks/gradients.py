@@ -8,6 +8,8 @@ norm 1, seeded by the check and the case, so hidden and reproducible) by compari
 
 whose error is O(h⁴ f⁽⁵⁾) from truncation plus O(ε |f| / h) from rounding. 4·n calls
 of f, whatever the size of x: a CS231n-size W (10 × 3073) costs the same as a 3 × 4 one.
+``self_consistency`` first tries 2·n calls, a central difference at a small step, on a
+student's loss that is float64 code (PRECISE_STEP).
 """
 
 from __future__ import annotations
@@ -57,6 +59,24 @@ STUDENT_STEP = float(np.finfo(np.float32).eps) ** 0.2
 # reg·‖W‖² against a gradient with reg·W differs by ≈ 0.3 relative at reg = 0.1).
 SELF_CONSISTENCY_TOL = 1e-3
 
+# A check in two steps (#17). Where the student's loss at a case agrees with the
+# reference's to PRECISE_MATCH (relative) and is not a float32 number, it is float64
+# code: its rounding noise is ~ε₆₄|f|, and even at the gate's edge (1e-10|f|) a central
+# difference at PRECISE_STEP (scaled like STUDENT_STEP) is off by ≤ 1e-10·|f|/h — ~1e-7
+# of an O(1) derivative — with a truncation error h²/6·f''' ≈ 1.7e-7. So its two points
+# per direction (half of the four-point stencil's calls) settle the case when they are
+# clear: consistent when they agree to PRECISE_ACCEPT, 1000× above that error, and
+# inconsistent when they disagree by PRECISE_REJECT, where no rounding of float32 code
+# that slipped through the gate reaches (ε₃₂|f|/h ≈ 3e-4 of |f|: ~6e-3 of a softmax
+# loss's directional derivative). Between the two, the four-point stencil at
+# STUDENT_STEP decides, as for any other code: a verdict the shortcut gives is the one
+# the stencil gives, as long as the two estimates differ by less than 0.9·tol (their
+# errors above: ~1e-7). tests/test_checks_gradients.py measures both.
+PRECISE_MATCH = 1e-10
+PRECISE_STEP = 1e-3
+PRECISE_ACCEPT_FACTOR = 0.1  # × tol
+PRECISE_REJECT_FACTOR = 100.0  # × tol
+
 # The course's objective is float64 code: h = ε₆₄^(1/5) ≈ 7e-4 gives ≈ ε₆₄^(4/5) ≈ 3e-13
 # when its derivatives are O(1) on the scale of the step. Near a singularity they are not:
 # log det A with σ_min(A) = 0.011 and RMS(A) = 2.3 (a 3 × 3 case of gmm, one draw in a few
@@ -101,17 +121,19 @@ STENCIL = (1.0, -1.0, 2.0, -2.0)
 
 def directional_differences(
     f: Callable[[list[np.ndarray]], list[float | Failure]], x: np.ndarray, directions: np.ndarray, h: float,
-    points: list[np.ndarray] | None = None,
+    points: list[np.ndarray] | None = None, stencil: Callable[[np.ndarray, float], np.ndarray] | None = None,
 ) -> np.ndarray | Failure:
     """The fourth-order central differences of ``f`` at ``x`` along each direction.
 
     ``f`` evaluates a list of points at once (one round trip to the sandbox);
-    ``points``: :func:`difference_points` of the same arguments, if already made."""
+    ``points``: :func:`difference_points` of the same arguments, if already made;
+    ``stencil``: another formula for the values at ``points`` (:func:`_central`)."""
     values = f(difference_points(x, directions, h) if points is None else points)
     for fx in values:
         if isinstance(fx, Failure):
             return fx
-    return _stencil(np.asarray(values, dtype=np.float64).reshape(len(directions), len(STENCIL)), h)
+    table = np.asarray(values, dtype=np.float64).reshape(len(directions), -1)
+    return (stencil or _stencil)(table, h)
 
 
 def _stencil(values: np.ndarray, h: float | np.ndarray) -> np.ndarray:
@@ -119,6 +141,13 @@ def _stencil(values: np.ndarray, h: float | np.ndarray) -> np.ndarray:
     whose last axis holds f at the :data:`STENCIL` points, in its order."""
     f1, fm1, f2, fm2 = np.moveaxis(values, -1, 0)
     return (8.0 * (f1 - fm1) - (f2 - fm2)) / (12.0 * h)
+
+
+def _central(values: np.ndarray, h: float) -> np.ndarray:
+    """[f(x + hv) − f(x − hv)] / (2h) from ``values`` whose last axis holds f at
+    x + hv and x − hv (:func:`_precise_points`)."""
+    f1, fm1 = np.moveaxis(values, -1, 0)
+    return (f1 - fm1) / (2.0 * h)
 
 
 def difference_points(x: np.ndarray, directions: np.ndarray, h: float) -> list[np.ndarray]:
@@ -165,6 +194,9 @@ class _Differences:
     dirs: np.ndarray
     h: float
     points: list[np.ndarray]  # difference_points(x0, dirs, h), shared by every submission
+    # The two-point shortcut's step and points when the student's loss is float64 code
+    # (PRECISE_MATCH), else None: the four-point stencil alone.
+    precise: tuple[float, list[np.ndarray]] | None = None
 
 
 @check_kind("self_consistency", params={"directions", "tol"}, required={"objective", "gradient", "wrt"})
@@ -174,10 +206,26 @@ def self_consistency(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     tol = float(check.params.get("tol", SELF_CONSISTENCY_TOL))
     fn = check.function
     plans = {case: _difference_plan(check, ctx, case) for case in check.cases}
-    # Every case's points in one round trip (#17); each case then reads its own.
-    ctx.prefetch(fn, [[{**p.args, wrt: x} for x in p.points]
-                      for p in plans.values() if isinstance(p, _Differences)], need=[obj])
-    diffs = {case: _student_differences(check, ctx, p) for case, p in plans.items() if isinstance(p, _Differences)}
+    differing = {case: p for case, p in plans.items() if isinstance(p, _Differences)}
+    # Every case's first points in one round trip (#17): the two-point shortcut's where
+    # the loss is float64 code, else the four-point stencil's; each case reads its own.
+    ctx.prefetch(fn, [[{**p.args, wrt: x} for x in (p.precise[1] if p.precise else p.points)]
+                      for p in differing.values()], need=[obj])
+    diffs: dict[str, tuple[np.ndarray | Failure, float]] = {}
+    for case, p in differing.items():
+        if p.precise is not None:
+            fd, err = _student_differences(check, ctx, p, *p.precise, stencil=_central)
+            clear = err <= PRECISE_ACCEPT_FACTOR * tol or err >= PRECISE_REJECT_FACTOR * tol
+            if not isinstance(fd, Failure) and clear:
+                diffs[case] = (fd, err)
+    # The cases the shortcut did not settle: the four-point stencil, in one more round trip.
+    unsettled = [p for case, p in differing.items() if case not in diffs]
+    if any(p.precise is not None for p in unsettled):
+        ctx.prefetch(fn, [[{**p.args, wrt: x} for x in p.points] for p in unsettled], need=[obj])
+    for case, p in differing.items():
+        if case not in diffs:
+            diffs[case] = _student_differences(check, ctx, p, p.h, p.points)
+    diffs = {case: diffs[case] for case in differing}  # in the cases' order
     agree = [case for case, (fd, err) in diffs.items() if not isinstance(fd, Failure) and err <= tol]
     ctx.prefetch_fresh_draws(fn, agree, [obj, grad])  # the real-answer test of every agreeing case, at once
     results: list[CaseResult] = []
@@ -213,7 +261,26 @@ def _difference_plan(check: CheckSpec, ctx: CheckContext, case: str) -> _Differe
     if placeholder is not None:
         return placeholder
     x0, dirs, h, points = ctx.course.derived(("self_consistency", check.id, case), lambda: _points(check, ctx, case, args[wrt]))
-    return _Differences(args, dims, got, x0, dirs, h, points)
+    precise = None
+    if _float64_code(got[obj], ctx.reference(fn, args)[obj]):
+        precise = ctx.course.derived(("self_consistency", check.id, case, "precise"), lambda: _precise_points(x0, dirs))
+    return _Differences(args, dims, got, x0, dirs, h, points, precise)
+
+
+def _float64_code(got: Any, ref: Any) -> bool:
+    """Whether a loss is float64 code's by its value at a case: within PRECISE_MATCH
+    of the reference's, and not a float32 number (float32 code's loss, returned as it is
+    or converted, is one)."""
+    value, exact = float(np.asarray(got)), float(np.asarray(ref))
+    if not (math.isfinite(value) and math.isfinite(exact)) or exact == 0.0:
+        return False
+    return abs(value - exact) <= PRECISE_MATCH * abs(exact) and float(np.float32(value)) != value
+
+
+def _precise_points(x0: np.ndarray, dirs: np.ndarray) -> tuple[float, list[np.ndarray]]:
+    """The two-point shortcut's step and points along the same directions."""
+    h = difference_step(PRECISE_STEP, x0)
+    return h, [x0 + k * h * v for v in dirs for k in (1.0, -1.0)]
 
 
 def _points(check: CheckSpec, ctx: CheckContext, case: str, at: Any) -> tuple[np.ndarray, np.ndarray, float, list[np.ndarray]]:
@@ -225,9 +292,13 @@ def _points(check: CheckSpec, ctx: CheckContext, case: str, at: Any) -> tuple[np
     return x0, dirs, h, difference_points(x0, dirs, h)
 
 
-def _student_differences(check: CheckSpec, ctx: CheckContext, plan: _Differences) -> tuple[np.ndarray | Failure, float]:
-    """The differences of the student's own objective, and their relative error
-    against ⟨gradient, v⟩ (inf when there are none)."""
+def _student_differences(
+    check: CheckSpec, ctx: CheckContext, plan: _Differences, h: float, points: list[np.ndarray],
+    stencil: Callable[[np.ndarray, float], np.ndarray] | None = None,
+) -> tuple[np.ndarray | Failure, float]:
+    """The differences of the student's own objective at ``points`` (step ``h``; the
+    four-point stencil's unless ``stencil`` is given), and their relative error against
+    ⟨gradient, v⟩ (inf when there are none)."""
     obj, grad, wrt = check.params["objective"], check.params["gradient"], check.params["wrt"]
 
     def objective(xs: list[np.ndarray]) -> list[float | Failure]:
@@ -241,7 +312,7 @@ def _student_differences(check: CheckSpec, ctx: CheckContext, plan: _Differences
                 values.append(float(out[obj]))
         return values
 
-    fd = directional_differences(objective, plan.x0, plan.dirs, plan.h, plan.points)
+    fd = directional_differences(objective, plan.x0, plan.dirs, h, points, stencil)
     if isinstance(fd, Failure):
         return fd, float("inf")
     return fd, rel_error(np.array([float(np.vdot(plan.got[grad], v)) for v in plan.dirs]), fd)
