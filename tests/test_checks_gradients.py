@@ -100,13 +100,14 @@ def test_self_consistency_names_a_gradient_with_nan(softmax: Course, ref: Any) -
 
 
 def test_self_consistency_asks_for_the_difference_points_in_few_requests(softmax: Course) -> None:
-    """All the finite-difference points of all cases in one request, and the fresh
-    draws of all cases in one more (not one request per case, #17)."""
+    """A case's finite-difference points in one request (not one per point), and the
+    fresh draws of all cases in one more (#17): a case's points are asked before the
+    next case's, so that a hang on one case never keeps another from its verdict."""
     caller = caller_for(softmax)
     run_on(softmax, "softmax_loss.loss", caller)  # the plain calls (grading prefetches them)
     before = caller.requests
     run_on(softmax, CHECK, caller)
-    assert caller.requests - before == 2
+    assert caller.requests - before == len(softmax.assignment.check(CHECK).cases) + 1
 
 
 # ------------------------------------------- self_consistency's two-point shortcut (#17)
@@ -170,7 +171,7 @@ def _without_shortcut(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _verdict(result: Any) -> tuple[Any, ...]:
-    return result.passed, result.fraction, result.mistakes, result.message
+    return result.passed, result.fraction, result.mistakes, result.message, [(c.case, c.passed, c.message, c.mistakes) for c in result.cases]
 
 
 def test_a_clearly_wrong_gradient_of_float64_code_is_named_from_two_points(
@@ -205,9 +206,13 @@ def test_between_the_thresholds_the_four_point_stencil_decides(
         return loss, dW * (1.0 + off)
 
     caller, calls = _recording(softmax, softmax_loss)
+    before = caller.requests
     for case, distances in _steps_asked(softmax, caller, calls).items():
         precise, h = _steps(softmax, case)
         assert distances == sorted([precise] * 20 + [h] * 20 + [float(f"{2 * h:.6g}")] * 20), case
+    # Two requests per case (the shortcut's points, then the stencil's), and the
+    # real-answer draws of the agreeing cases in one more.
+    assert caller.requests - before == 2 * len(softmax.assignment.check(CHECK).cases) + passes
     shortcut = run_on(softmax, CHECK, caller_for(softmax, softmax_loss=softmax_loss))
     _without_shortcut(monkeypatch)
     assert _verdict(shortcut) == _verdict(run_on(softmax, CHECK, caller_for(softmax, softmax_loss=softmax_loss)))
@@ -223,11 +228,114 @@ def test_the_float64_gate_reads_the_loss_value() -> None:
     assert not _float64_code(float(np.float32(exact)), exact)  # float32 code, converted
     assert not _float64_code(np.float32(exact), exact)
     assert not _float64_code(float("nan"), exact) and not _float64_code(0.0, 0.0)
+    single = float(np.float32(exact))  # a float32 number that is also the reference's value
+    assert not _float64_code(single, single) and _float64_code(single * (1 + 2**-40), single)
+
+
+class _Stopping(FakeCaller):
+    """The fake caller with the sandbox's time-outs (gradgrader/sandbox/session.py): a
+    call of ``softmax_loss`` at a W that ``hangs(W)`` says is stopped at its limit, the
+    calls after it in its batch are not run, and a later batch runs none of the
+    function's calls; every outcome of a batch is remembered."""
+
+    def __init__(self, course: Course, softmax_loss: Any, hangs: Any) -> None:
+        super().__init__({"softmax_loss": softmax_loss}, course.assignment)
+        self.hangs, self.timeouts, self.stopped = hangs, 0, None
+
+    def call_many(self, function, arg_lists, outputs, timeout, want=None):  # noqa: ANN001, ANN201
+        from gradgrader.callkey import call_key
+        from gradgrader.checks.inprocess import InProcessProblem
+
+        suffix = "" if not want or set(want) >= set(outputs) else "|" + ",".join(sorted(want))
+        keys = [call_key(function, args) + suffix for args in arg_lists]
+        if self.stopped is not None:
+            never = InProcessProblem("timeout", f"not run: {function} timed out earlier ({self.stopped.message})")
+            return [self._memo.get(k, never) for k in keys]
+        for k, args in zip(keys, arg_lists):
+            if k in self._memo:
+                continue
+            if self.stopped is not None:
+                self._memo[k] = InProcessProblem("timeout", f"not run: an earlier call of {function} failed ({self.stopped.message})")
+            elif self.hangs(np.asarray(args[0])):
+                self.timeouts += 1
+                self.stopped = self._memo[k] = InProcessProblem("timeout", "did not return within 3 s; stopped")
+            else:
+                self._memo[k] = super().call_many(function, [args], outputs, timeout, want)[0]
+        return [self._memo[k] for k in keys]
+
+
+def test_a_hang_on_one_case_keeps_the_other_case_its_verdict(softmax: Course, ref: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gradient off by 0.05 % (the stencil decides) and a loss that hangs near medium's
+    W but not at it: small is graded by its stencil, medium times out once — as without
+    the shortcut. (Both cases' shortcut points asked first, in one batch, made small's
+    stencil "not run".)"""
+    medium = np.asarray(softmax.inputs("softmax_loss", "medium")["W"], dtype=np.float64)
+
+    def softmax_loss(W, X, y, reg):
+        loss, dW = ref.softmax_loss(W, X, y, reg)
+        return loss, dW * (1.0 + 5e-4)
+
+    def hangs(W: np.ndarray) -> bool:
+        return W.shape == medium.shape and 1e-4 < np.linalg.norm(W - medium) < 0.2
+
+    def graded() -> tuple[Any, int]:
+        caller = _Stopping(softmax, softmax_loss, hangs)
+        return run_on(softmax, CHECK, caller), caller.timeouts
+
+    (result, timeouts) = graded()
+    assert timeouts == 1
+    assert [(c.case, c.passed, c.mistakes) for c in result.cases] == [("small", True, ()), ("medium", False, ("timeout",))]
+    _without_shortcut(monkeypatch)
+    assert (_verdict(result), timeouts) == (lambda r: (_verdict(r[0]), r[1]))(graded())
+
+
+def test_a_loss_that_fails_only_at_the_shortcut_points_is_judged_by_the_stencil(
+    softmax: Course, ref: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shortcut's failures are not verdicts: the stencil's points decide, as before."""
+    W0 = {case: np.asarray(softmax.inputs("softmax_loss", case)["W"], dtype=np.float64) for case in softmax.assignment.check(CHECK).cases}
+
+    def softmax_loss(W, X, y, reg):
+        if any(W.shape == w.shape and 0 < np.linalg.norm(W - w) < 0.01 for w in W0.values()):
+            raise ValueError("only near W")
+        return ref.softmax_loss(W, X, y, reg)
+
+    shortcut = run_on(softmax, CHECK, caller_for(softmax, softmax_loss=softmax_loss))
+    _without_shortcut(monkeypatch)
+    assert _verdict(shortcut) == _verdict(run_on(softmax, CHECK, caller_for(softmax, softmax_loss=softmax_loss)))
+    assert shortcut.passed
+
+
+@pytest.mark.parametrize("params", [{"tol": 1e-5}, {"shortcut": False}])
+def test_the_stencil_alone_below_the_shortcuts_reach_or_when_the_course_says_so(
+    softmax: Course, ref: Any, params: dict[str, Any]
+) -> None:
+    """tol = 1e-5: the two estimates' difference (~6e-7) is no longer far below 0.9·tol;
+    shortcut = false: a course whose loss is not smooth near the case (docs/checks.md)."""
+    check = softmax.assignment.check(CHECK)
+    strict = dataclasses.replace(check, params={**check.params, **params})
+    calls: list[np.ndarray] = []
+
+    def recorded(W, X, y, reg):
+        calls.append(np.array(W, dtype=np.float64))
+        return ref.softmax_loss(W, X, y, reg)
+
+    caller = caller_for(softmax, softmax_loss=recorded)
+    ctx = CheckContext(softmax, caller)
+    run_on(softmax, "softmax_loss.loss", caller)
+    calls.clear()
+    assert run_check(strict, ctx).passed
+    for case in check.cases:
+        W = np.asarray(softmax.inputs("softmax_loss", case)["W"], dtype=np.float64)
+        _, h = _steps(softmax, case)
+        near = sorted(float(f"{np.linalg.norm(x - W):.6g}") for x in calls if x.shape == W.shape and 0 < np.linalg.norm(x - W) < 1)
+        assert near == sorted([h] * 20 + [float(f"{2 * h:.6g}")] * 20), case
 
 
 # The shortcut on and off give the same verdicts on every softmax sample of both courses
 # (clipped scores and numerical gradients among them) under ordinary and hard course
-# secrets (tests/test_checks_values.py): only the figures of a settled case may differ.
+# secrets (tests/test_checks_values.py), messages included: only the `error` figures of
+# a settled case may differ.
 @pytest.mark.parametrize("course_name", ["softmax", "cs231n-softmax"])
 def test_the_shortcut_changes_no_verdict_on_any_sample_under_many_secrets(
     course_name: str, monkeypatch: pytest.MonkeyPatch
@@ -253,7 +361,7 @@ def test_the_shortcut_changes_no_verdict_on_any_sample_under_many_secrets(
                 caller = FakeCaller(functions, course.assignment)
                 for check in checks:
                     r = run_on(course, check, caller)
-                    found.append((path.parent.name, check, r.passed, r.fraction, r.mistakes))
+                    found.append((path.parent.name, check, r.passed, r.fraction, r.mistakes, r.message))
         return found
 
     shortcut = verdicts()

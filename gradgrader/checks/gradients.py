@@ -61,21 +61,28 @@ SELF_CONSISTENCY_TOL = 1e-3
 
 # A check in two steps (#17). Where the student's loss at a case agrees with the
 # reference's to PRECISE_MATCH (relative) and is not a float32 number, it is float64
-# code: its rounding noise is ~ε₆₄|f|, and even at the gate's edge (1e-10|f|) a central
-# difference at PRECISE_STEP (scaled like STUDENT_STEP) is off by ≤ 1e-10·|f|/h — ~1e-7
-# of an O(1) derivative — with a truncation error h²/6·f''' ≈ 1.7e-7. So its two points
-# per direction (half of the four-point stencil's calls) settle the case when they are
-# clear: consistent when they agree to PRECISE_ACCEPT, 1000× above that error, and
-# inconsistent when they disagree by PRECISE_REJECT, where no rounding of float32 code
-# that slipped through the gate reaches (ε₃₂|f|/h ≈ 3e-4 of |f|: ~6e-3 of a softmax
-# loss's directional derivative). Between the two, the four-point stencil at
-# STUDENT_STEP decides, as for any other code: a verdict the shortcut gives is the one
-# the stencil gives, as long as the two estimates differ by less than 0.9·tol (their
-# errors above: ~1e-7). tests/test_checks_gradients.py measures both.
+# code, rounding to ~ε₆₄|f|: a central difference at PRECISE_STEP (scaled like
+# STUDENT_STEP) then has a rounding error ~ε₆₄|f|/h ≈ 2e-13|f| and a truncation error
+# h²/6·f''' ≈ 1.7e-7 of an O(1) derivative — as accurate as the four-point stencil
+# (measured on the shipped cases: ≤ 1.3e-7, and within 6.3e-7 of the stencil's estimate).
+# Its two points per direction (half the stencil's calls) settle the case when they are
+# clear: consistent when they agree to PRECISE_ACCEPT_FACTOR·tol, ~1000× above that error,
+# inconsistent when they disagree by max(PRECISE_REJECT, PRECISE_REJECT_FACTOR·tol). A
+# float32 loss that passed the gate by chance (a float32 rounding within 1e-10: ~1 in
+# 1,000) has a rounding error ε₃₂|f|/h ≈ 1.2e-4|f| at this step — measured ≤ 1.8e-3 of the
+# directional derivatives on the shipped cases, 50× short of PRECISE_REJECT: it falls to
+# the stencil. Between the two, the four-point stencil at STUDENT_STEP decides, as for any
+# other code: the shortcut's verdict is the stencil's whenever the two estimates differ by
+# less than 0.9·tol — for tol ≥ PRECISE_MIN_TOL, 140× the difference measured. A
+# shortcut looks at the loss within h of the case, the stencil within 2·STUDENT_STEP: on a
+# loss that is not smooth or not finite in between, they can tell apart what the other
+# cannot (docs/checks.md). tests/test_checks_gradients.py measures all of it.
 PRECISE_MATCH = 1e-10
 PRECISE_STEP = 1e-3
 PRECISE_ACCEPT_FACTOR = 0.1  # × tol
 PRECISE_REJECT_FACTOR = 100.0  # × tol
+PRECISE_REJECT = 0.1  # and never below this
+PRECISE_MIN_TOL = 1e-4  # a smaller tol: the stencil alone
 
 # The course's objective is float64 code: h = ε₆₄^(1/5) ≈ 7e-4 gives ≈ ε₆₄^(4/5) ≈ 3e-13
 # when its derivatives are O(1) on the scale of the step. Near a singularity they are not:
@@ -199,33 +206,15 @@ class _Differences:
     precise: tuple[float, list[np.ndarray]] | None = None
 
 
-@check_kind("self_consistency", params={"directions", "tol"}, required={"objective", "gradient", "wrt"})
+@check_kind("self_consistency", params={"directions", "tol", "shortcut"}, required={"objective", "gradient", "wrt"})
 def self_consistency(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     """The returned gradient is the derivative of the student's own objective."""
-    obj, grad, wrt = check.params["objective"], check.params["gradient"], check.params["wrt"]
+    obj, grad = check.params["objective"], check.params["gradient"]
     tol = float(check.params.get("tol", SELF_CONSISTENCY_TOL))
     fn = check.function
-    plans = {case: _difference_plan(check, ctx, case) for case in check.cases}
-    differing = {case: p for case, p in plans.items() if isinstance(p, _Differences)}
-    # Every case's first points in one round trip (#17): the two-point shortcut's where
-    # the loss is float64 code, else the four-point stencil's; each case reads its own.
-    ctx.prefetch(fn, [[{**p.args, wrt: x} for x in (p.precise[1] if p.precise else p.points)]
-                      for p in differing.values()], need=[obj])
-    diffs: dict[str, tuple[np.ndarray | Failure, float]] = {}
-    for case, p in differing.items():
-        if p.precise is not None:
-            fd, err = _student_differences(check, ctx, p, *p.precise, stencil=_central)
-            clear = err <= PRECISE_ACCEPT_FACTOR * tol or err >= PRECISE_REJECT_FACTOR * tol
-            if not isinstance(fd, Failure) and clear:
-                diffs[case] = (fd, err)
-    # The cases the shortcut did not settle: the four-point stencil, in one more round trip.
-    unsettled = [p for case, p in differing.items() if case not in diffs]
-    if any(p.precise is not None for p in unsettled):
-        ctx.prefetch(fn, [[{**p.args, wrt: x} for x in p.points] for p in unsettled], need=[obj])
-    for case, p in differing.items():
-        if case not in diffs:
-            diffs[case] = _student_differences(check, ctx, p, p.h, p.points)
-    diffs = {case: diffs[case] for case in differing}  # in the cases' order
+    shortcut = bool(check.params.get("shortcut", True)) and tol >= PRECISE_MIN_TOL
+    plans = {case: _difference_plan(check, ctx, case, shortcut) for case in check.cases}
+    diffs = {case: _case_differences(check, ctx, p, tol) for case, p in plans.items() if isinstance(p, _Differences)}
     agree = [case for case, (fd, err) in diffs.items() if not isinstance(fd, Failure) and err <= tol]
     ctx.prefetch_fresh_draws(fn, agree, [obj, grad])  # the real-answer test of every agreeing case, at once
     results: list[CaseResult] = []
@@ -245,7 +234,32 @@ def self_consistency(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     return summarise(check, results, on_cases(f"the returned {grad} is the derivative of your own {obj}"))
 
 
-def _difference_plan(check: CheckSpec, ctx: CheckContext, case: str) -> _Differences | CaseResult:
+def _case_differences(check: CheckSpec, ctx: CheckContext, plan: _Differences, tol: float) -> tuple[np.ndarray | Failure, float]:
+    """A case's differences and their error: the two-point shortcut's when it is clear,
+    else the four-point stencil's (#17); each set of points in one round trip. Case by
+    case, each case's calls before the next case's, as with the stencil alone: a hang or
+    a crash on one case never keeps another from its stencil. Asked as a prefetch, as the
+    stencil's points always were: a crash in the batch costs the same restarts."""
+    obj, wrt = check.params["objective"], check.params["wrt"]
+
+    def asked(points: list[np.ndarray]) -> None:
+        ctx.prefetch(check.function, [[{**plan.args, wrt: x} for x in points]], need=[obj])
+
+    if plan.precise is not None:
+        asked(plan.precise[1])
+        fd, err = _student_differences(check, ctx, plan, *plan.precise, stencil=_central)
+        if isinstance(fd, Failure):
+            if "timeout" in fd.mistakes:
+                # The function is stopped (one time-out per hang, or the submission's time
+                # budget is spent): the stencil could not be called; this is the verdict.
+                return fd, err
+        elif err <= PRECISE_ACCEPT_FACTOR * tol or err >= max(PRECISE_REJECT, PRECISE_REJECT_FACTOR * tol):
+            return fd, err
+    asked(plan.points)
+    return _student_differences(check, ctx, plan, plan.h, plan.points)
+
+
+def _difference_plan(check: CheckSpec, ctx: CheckContext, case: str, shortcut: bool = True) -> _Differences | CaseResult:
     """What ``self_consistency`` will differentiate on ``case``, or the case's result
     when the student's answer already fails (no answer, NaN, a placeholder)."""
     obj, grad, wrt = check.params["objective"], check.params["gradient"], check.params["wrt"]
@@ -262,7 +276,7 @@ def _difference_plan(check: CheckSpec, ctx: CheckContext, case: str) -> _Differe
         return placeholder
     x0, dirs, h, points = ctx.course.derived(("self_consistency", check.id, case), lambda: _points(check, ctx, case, args[wrt]))
     precise = None
-    if _float64_code(got[obj], ctx.reference(fn, args)[obj]):
+    if shortcut and _float64_code(got[obj], ctx.reference(fn, args)[obj]):
         precise = ctx.course.derived(("self_consistency", check.id, case, "precise"), lambda: _precise_points(x0, dirs))
     return _Differences(args, dims, got, x0, dirs, h, points, precise)
 
