@@ -238,15 +238,8 @@ def _case_differences(check: CheckSpec, ctx: CheckContext, plan: _Differences, t
     """A case's differences and their error: the two-point shortcut's when it is clear,
     else the four-point stencil's (#17); each set of points in one round trip. Case by
     case, each case's calls before the next case's, as with the stencil alone: a hang or
-    a crash on one case never keeps another from its stencil. Asked as a prefetch, as the
-    stencil's points always were: a crash in the batch costs the same restarts."""
-    obj, wrt = check.params["objective"], check.params["wrt"]
-
-    def asked(points: list[np.ndarray]) -> None:
-        ctx.prefetch(check.function, [[{**plan.args, wrt: x} for x in points]], need=[obj])
-
+    a crash on one case never keeps another from its stencil."""
     if plan.precise is not None:
-        asked(plan.precise[1])
         fd, err = _student_differences(check, ctx, plan, *plan.precise, stencil=_central)
         if isinstance(fd, Failure):
             if "timeout" in fd.mistakes:
@@ -255,7 +248,6 @@ def _case_differences(check: CheckSpec, ctx: CheckContext, plan: _Differences, t
                 return fd, err
         elif err <= PRECISE_ACCEPT_FACTOR * tol or err >= max(PRECISE_REJECT, PRECISE_REJECT_FACTOR * tol):
             return fd, err
-    asked(plan.points)
     return _student_differences(check, ctx, plan, plan.h, plan.points)
 
 
