@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -230,6 +231,9 @@ def test_the_float64_gate_reads_the_loss_value() -> None:
     assert not _float64_code(float("nan"), exact) and not _float64_code(0.0, 0.0)
     single = float(np.float32(exact))  # a float32 number that is also the reference's value
     assert not _float64_code(single, single) and _float64_code(single * (1 + 2**-40), single)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning in a TA's terminal
+        assert _float64_code(1e300, 1e300)
 
 
 class _Stopping(FakeCaller):

@@ -151,15 +151,19 @@ def _stencil(values: np.ndarray, h: float | np.ndarray) -> np.ndarray:
 
 
 def _central(values: np.ndarray, h: float) -> np.ndarray:
-    """[f(x + hv) − f(x − hv)] / (2h) from ``values`` whose last axis holds f at
-    x + hv and x − hv (:func:`_precise_points`)."""
+    """[f(x + hv) − f(x − hv)] / (2h) from ``values`` whose last axis holds f at the
+    :data:`CENTRAL` points, in its order."""
     f1, fm1 = np.moveaxis(values, -1, 0)
     return (f1 - fm1) / (2.0 * h)
 
 
-def difference_points(x: np.ndarray, directions: np.ndarray, h: float) -> list[np.ndarray]:
-    """The points :func:`directional_differences` evaluates, in its order."""
-    return [x + k * h * v for v in directions for k in STENCIL]
+CENTRAL = (1.0, -1.0)  # the points of :func:`_central`
+
+
+def difference_points(x: np.ndarray, directions: np.ndarray, h: float, stencil: tuple[float, ...] = STENCIL) -> list[np.ndarray]:
+    """The points :func:`directional_differences` evaluates, in its order: x + k·h·v
+    for each direction v and each k of ``stencil``."""
+    return [x + k * h * v for v in directions for k in stencil]
 
 
 def course_differences(
@@ -251,7 +255,7 @@ def _case_differences(check: CheckSpec, ctx: CheckContext, plan: _Differences, t
     return _student_differences(check, ctx, plan, plan.h, plan.points)
 
 
-def _difference_plan(check: CheckSpec, ctx: CheckContext, case: str, shortcut: bool = True) -> _Differences | CaseResult:
+def _difference_plan(check: CheckSpec, ctx: CheckContext, case: str, shortcut: bool) -> _Differences | CaseResult:
     """What ``self_consistency`` will differentiate on ``case``, or the case's result
     when the student's answer already fails (no answer, NaN, a placeholder)."""
     obj, grad, wrt = check.params["objective"], check.params["gradient"], check.params["wrt"]
@@ -280,13 +284,14 @@ def _float64_code(got: Any, ref: Any) -> bool:
     value, exact = float(np.asarray(got)), float(np.asarray(ref))
     if not (math.isfinite(value) and math.isfinite(exact)) or exact == 0.0:
         return False
-    return abs(value - exact) <= PRECISE_MATCH * abs(exact) and float(np.float32(value)) != value
+    with np.errstate(over="ignore"):  # beyond float32's range: not a float32 number
+        return abs(value - exact) <= PRECISE_MATCH * abs(exact) and float(np.float32(value)) != value
 
 
 def _precise_points(x0: np.ndarray, dirs: np.ndarray) -> tuple[float, list[np.ndarray]]:
     """The two-point shortcut's step and points along the same directions."""
     h = difference_step(PRECISE_STEP, x0)
-    return h, [x0 + k * h * v for v in dirs for k in (1.0, -1.0)]
+    return h, difference_points(x0, dirs, h, CENTRAL)
 
 
 def _points(check: CheckSpec, ctx: CheckContext, case: str, at: Any) -> tuple[np.ndarray, np.ndarray, float, list[np.ndarray]]:
