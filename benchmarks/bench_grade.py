@@ -41,6 +41,7 @@ import os
 import platform
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -259,6 +260,8 @@ def main() -> None:
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="where one submission's time goes: N submissions graded in this process, one grader")
     args = parser.parse_args()
+    if args.runs < 1 or args.n < 1:
+        parser.error("--runs and --n must be at least 1")
     if args.check:
         check_vs_naive(args.check)
         return
@@ -303,8 +306,9 @@ def main() -> None:
             print(f"a run of {args.n} includes several seconds of start-up; measure the targets with --n 1000")
     if args.runs > 1:
         ratios = sorted(wall / args.n / base for wall, base, _, _ in measured)
-        print(f"ratios of the {args.runs} runs: {', '.join(f'{x:.3f}×' for x in ratios)} (median {ratios[len(ratios) // 2]:.3f}×)")
+        print(f"ratios of the {args.runs} runs: {', '.join(f'{x:.3f}×' for x in ratios)} (median {statistics.median(ratios):.3f}×)")
     print(f"CS231n-size softmax (W 10 × 3073, N = 500), all checks: {big:.2f} s (target < 1 s)")
+
 
 if __name__ == "__main__":
     main()
