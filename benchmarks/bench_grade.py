@@ -260,8 +260,8 @@ def main() -> None:
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="where one submission's time goes: N submissions graded in this process, one grader")
     args = parser.parse_args()
-    if args.runs < 1 or args.n < 1:
-        parser.error("--runs and --n must be at least 1")
+    if args.runs < 1 or min(args.n, args.naive) < 2:
+        parser.error("--runs must be at least 1, --n and --naive at least 2 (the baseline runs half before, half after)")
     if args.check:
         check_vs_naive(args.check)
         return

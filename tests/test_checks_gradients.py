@@ -336,6 +336,14 @@ def test_the_stencil_alone_below_the_shortcuts_reach_or_when_the_course_says_so(
         assert near == sorted([h] * 20 + [float(f"{2 * h:.6g}")] * 20), case
 
 
+def test_a_shortcut_that_is_not_a_boolean_is_a_course_error(softmax: Course) -> None:
+    """shortcut = "false" (a string) must not silently mean true."""
+    check = softmax.assignment.check(CHECK)
+    odd = dataclasses.replace(check, params={**check.params, "shortcut": "false"})
+    with pytest.raises(ConfigError, match="shortcut must be true or false"):
+        run_check(odd, CheckContext(softmax, caller_for(softmax)))
+
+
 # The shortcut on and off give the same verdicts on every softmax sample of both courses
 # (clipped scores and numerical gradients among them) under ordinary and hard course
 # secrets (tests/test_checks_values.py), messages included: only the `error` figures of

@@ -216,7 +216,10 @@ def self_consistency(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     obj, grad = check.params["objective"], check.params["gradient"]
     tol = float(check.params.get("tol", SELF_CONSISTENCY_TOL))
     fn = check.function
-    shortcut = bool(check.params.get("shortcut", True)) and tol >= PRECISE_MIN_TOL
+    shortcut = check.params.get("shortcut", True)
+    if not isinstance(shortcut, bool):
+        raise ConfigError(f"check {check.id!r}: shortcut must be true or false, not {shortcut!r}")
+    shortcut = shortcut and tol >= PRECISE_MIN_TOL
     plans = {case: _difference_plan(check, ctx, case, shortcut) for case in check.cases}
     diffs = {case: _case_differences(check, ctx, p, tol) for case, p in plans.items() if isinstance(p, _Differences)}
     agree = [case for case, (fd, err) in diffs.items() if not isinstance(fd, Failure) and err <= tol]
