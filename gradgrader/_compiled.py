@@ -27,6 +27,7 @@ from __future__ import annotations
 import builtins
 import marshal
 import sys
+import zlib
 from pathlib import Path
 from types import CodeType
 from typing import Any
@@ -34,7 +35,7 @@ from typing import Any
 from gradgrader._cache import cache_dir, write_atomically
 
 # What the file was written by: its code objects are only valid for this interpreter.
-HEADER = f"gradgrader dataclass code 1\0{sys.version}\0{marshal.version}"
+HEADER = f"gradgrader dataclass code 2\0{sys.version}\0{marshal.version}"
 CAP = 4096  # methods kept at most: beyond, only those a command used are kept
 
 
@@ -106,10 +107,21 @@ class RememberedCode:
 
 
 def read(path: Path) -> dict[str, CodeType]:
-    """The remembered table; empty if missing, unreadable, or another Python's."""
+    """The remembered table; empty if missing, unreadable, damaged or another Python's.
+
+    The marshalled bytes follow their CRC-32, checked before they are loaded: marshal
+    takes a damaged file for other bytecode (a flipped bit loads as another method) or
+    fails with any error (SystemError too), and no command may stop, or run other code,
+    because of it."""
     try:
-        data = marshal.loads(path.read_bytes())  # one read: marshal.load(file) reads in small pieces (~4× slower)
-    except (OSError, EOFError, ValueError, TypeError):
+        raw = path.read_bytes()  # one read: marshal.load(file) reads in small pieces (~4× slower)
+    except OSError:
+        return {}
+    if len(raw) < 4 or int.from_bytes(raw[:4], "big") != zlib.crc32(raw[4:]):
+        return {}
+    try:
+        data = marshal.loads(raw[4:])
+    except Exception:  # noqa: BLE001 - a file that passes its CRC and still does not load
         return {}
     if not (isinstance(data, tuple) and len(data) == 2 and data[0] == HEADER and isinstance(data[1], dict)):
         return {}
@@ -122,4 +134,5 @@ def write(path: Path, code: RememberedCode) -> None:
     table = {**code.remembered, **code.used}
     if len(table) > CAP:
         table = dict(code.used)
-    write_atomically(path, marshal.dumps((HEADER, table)))
+    payload = marshal.dumps((HEADER, table))
+    write_atomically(path, zlib.crc32(payload).to_bytes(4, "big") + payload)

@@ -7,6 +7,7 @@ import marshal
 import os
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
@@ -82,11 +83,16 @@ def test_the_dataclasses_module_is_put_back(tmp_path: Path) -> None:
     assert code.compiled == 0  # classes made afterwards do not use it
 
 
+def _sealed(payload: bytes) -> bytes:
+    """``payload`` behind its CRC-32, as ``write`` stores it."""
+    return zlib.crc32(payload).to_bytes(4, "big") + payload
+
+
 @pytest.mark.parametrize(
     "content",
-    [b"", b"not marshal at all", marshal.dumps(("another python", {})), marshal.dumps([1, 2]),
-     marshal.dumps((HEADER, {"text": 42}))],
-    ids=["empty", "garbage", "other-python", "not-a-table", "not-code"],
+    [b"", _sealed(b"not marshal at all"), _sealed(marshal.dumps(("another python", {}))), _sealed(marshal.dumps([1, 2])),
+     _sealed(marshal.dumps((HEADER, {"text": 42}))), marshal.dumps((HEADER, {}))],
+    ids=["empty", "garbage", "other-python", "not-a-table", "not-code", "no-crc"],
 )
 def test_a_file_it_cannot_use_is_ignored_and_rewritten(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "code.marshal"
@@ -130,3 +136,23 @@ def test_a_command_remembers_the_code_and_the_next_compiles_none(tmp_path: Path)
         counts.append(int(out.rsplit("COMPILED", 1)[1]))
     assert counts[0] > 0 and counts[1] == 0
     assert code_file().name in os.listdir(tmp_path)
+
+
+def test_a_damaged_real_file_is_ignored_not_loaded(tmp_path: Path) -> None:
+    """A truncated file, or one with a bit flipped anywhere (marshal would load a flipped
+    bit of bytecode as other code, or raise SystemError), is ignored."""
+    path = tmp_path / "code.marshal"
+    code = RememberedCode(path)
+    code.install()
+    try:
+        _classes()
+    finally:
+        code.close()
+    good = path.read_bytes()
+    assert read(path)
+    damaged = [good[: len(good) // 2]] + [
+        good[:i] + bytes([good[i] ^ (1 << bit)]) + good[i + 1:] for i in range(0, len(good), max(len(good) // 97, 1)) for bit in (0, 5)
+    ]
+    for content in damaged:
+        path.write_bytes(content)
+        assert read(path) == {}
